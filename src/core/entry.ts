@@ -19,7 +19,7 @@ export interface EntryMeta {
   readonly gname: string;
   /** Whole seconds since the epoch; may be negative (before 1970). */
   readonly mtime: number;
-  /** Bytes of a regular file's content; 0 for other types. */
+  /** Bytes of a regular file's content; 0 for other types; -1 when unknown (signatures duplicity wrote). */
   readonly size: number;
   /** Symlink target as raw bytes; empty for other types. */
   readonly linkname: Buffer;

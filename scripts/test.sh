@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command (README, and CI through .ci/run): dependencies, build, then every test.
+# Works from a fresh clone, as root, with CI=true and no stdin; exits with the tests' exit code.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec </dev/null
+
+step() { printf '\n== %s\n' "$*"; }
+
+# A fresh clone gets exactly the locked versions (npm ci). An existing node_modules is updated in
+# place (npm install), which is quick when nothing changed and does not pull it from under other
+# processes. The locked "node" package ships the Node 24 that the npm scripts below run on.
+if [ ! -d node_modules ] && [ -f package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+else
+  step "npm install"
+  npm install --no-audit --no-fund
+fi
+
+step "test dependencies (duplicity 0.8.22 and 3.x, gnupg, librsync)"
+bash scripts/install-test-deps.sh
+
+step "npm run build"
+npm run build
+
+step "npm test (node $(npx --no-install node --version))"
+npm test

@@ -1,0 +1,119 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { createGzip, constants as zc, type Gzip } from 'node:zlib';
+import { once } from 'node:events';
+
+/**
+ * A file being written, optionally through gzip (level 6, as duplicity), that hashes and counts the
+ * bytes that reach the disk. Writes are batched so that many small tar blocks cost few stream
+ * calls; compression happens in zlib's thread pool, off the main thread.
+ */
+export class FileByteSink {
+  readonly path: string;
+  readonly #file: WriteStream;
+  readonly #gzip: Gzip | null;
+  readonly #sha1: Hash | null;
+  readonly #fileDone: Promise<void>;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #rawBytes = 0;
+  #diskBytes = 0;
+  #error: Error | null = null;
+
+  constructor(path: string, opts: { gzip: boolean; sha1: boolean }) {
+    this.path = path;
+    this.#file = createWriteStream(path, { highWaterMark: 1 << 20 });
+    this.#sha1 = opts.sha1 ? createHash('sha1') : null;
+    this.#fileDone = new Promise((resolve, reject) => {
+      this.#file.on('close', () => resolve());
+      this.#file.on('error', (e) => { this.#error ??= e; reject(e); });
+    });
+    this.#fileDone.catch(() => {});
+    if (opts.gzip) {
+      this.#gzip = createGzip({ level: 6, chunkSize: 256 * 1024, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY });
+      this.#gzip.on('data', (chunk: Buffer) => this.#toDisk(chunk));
+      this.#gzip.on('error', (e) => { this.#error ??= e; });
+    } else {
+      this.#gzip = null;
+    }
+  }
+
+  /** Uncompressed bytes accepted so far. */
+  get rawBytes(): number {
+    return this.#rawBytes;
+  }
+
+  /**
+   * A conservative estimate of the file's size if it were closed now: bytes on disk plus bytes not
+   * yet compressed, counted as if incompressible.
+   */
+  get estimatedSize(): number {
+    if (!this.#gzip) return this.#rawBytes;
+    return this.#diskBytes + this.#pendingBytes + this.#gzip.writableLength;
+  }
+
+  async write(parts: readonly Buffer[]): Promise<void> {
+    for (const p of parts) {
+      if (p.length === 0) continue;
+      this.#pending.push(p);
+      this.#pendingBytes += p.length;
+      this.#rawBytes += p.length;
+    }
+    if (this.#pendingBytes >= BATCH) await this.#flush();
+  }
+
+  /** Finishes the file; returns its size and SHA1 (hex) when hashing. */
+  async close(): Promise<{ size: number; sha1: string | null }> {
+    await this.#flush();
+    if (this.#gzip) {
+      this.#gzip.end();
+      await once(this.#gzip, 'end');
+    }
+    this.#file.end();
+    await this.#fileDone;
+    if (this.#error) throw this.#error;
+    return { size: this.#diskBytes, sha1: this.#sha1 ? this.#sha1.digest('hex') : null };
+  }
+
+  /** Abandons the file (the caller deletes it). */
+  destroy(): void {
+    this.#gzip?.destroy();
+    this.#file.destroy();
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#pendingBytes === 0) return;
+    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#gzip) {
+      if (!this.#gzip.write(buf)) await waitDrain(this.#gzip);
+    } else {
+      this.#toDisk(buf);
+    }
+    if (this.#file.writableNeedDrain) await waitDrain(this.#file);
+    if (this.#error) throw this.#error;
+  }
+
+  #toDisk(chunk: Buffer): void {
+    this.#sha1?.update(chunk);
+    this.#diskBytes += chunk.length;
+    this.#file.write(chunk);
+  }
+}
+
+const BATCH = 256 * 1024;
+
+async function waitDrain(stream: NodeJS.WritableStream & { once: (e: string, f: (...a: unknown[]) => void) => unknown }): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onDrain = () => { cleanup(); resolve(); };
+    const onError = (e: unknown) => { cleanup(); reject(e); };
+    const cleanup = () => {
+      stream.removeListener('drain', onDrain);
+      stream.removeListener('error', onError);
+    };
+    stream.once('drain', onDrain);
+    stream.once('error', onError);
+  });
+}

@@ -1,0 +1,77 @@
+import type { EntryMeta, EntryType } from '../core/entry.ts';
+import type { PathIndex } from '../core/path-index.ts';
+import type { TarHeader } from '../codec/tar/header.ts';
+
+const TYPEFLAG: Record<EntryType, number> = { reg: 0x30, dir: 0x35, sym: 0x32, fifo: 0x36, chr: 0x33, blk: 0x34 };
+
+/**
+ * Our own PAX record on signature entries: the file's size, so that the next incremental sees a
+ * change that kept the mtime (duplicity compares mtimes only). Python's tarfile, and so duplicity,
+ * keeps unknown records and ignores them.
+ */
+export const SIZE_RECORD = 'PERMAFROST.size';
+
+/** The header for an entry's data block; `size` is the length of the data in this tar entry. */
+export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax?: ReadonlyArray<readonly [string, Buffer]>): TarHeader {
+  const isDev = meta.type === 'chr' || meta.type === 'blk';
+  return {
+    name,
+    mode: meta.mode,
+    uid: meta.uid,
+    gid: meta.gid,
+    size,
+    mtime: meta.mtime,
+    typeflag: TYPEFLAG[meta.type],
+    linkname: meta.type === 'sym' ? meta.linkname : EMPTY,
+    uname: Buffer.from(meta.uname, 'utf8'),
+    gname: Buffer.from(meta.gname, 'utf8'),
+    devmajor: isDev ? meta.devmajor : 0,
+    devminor: isDev ? meta.devminor : 0,
+    ...(extraPax && extraPax.length > 0 ? { extraPax } : {}),
+  };
+}
+
+/** duplicity's zeroed header for `deleted/` entries (spec §3.3). */
+export function deletedHeader(name: Buffer): TarHeader {
+  return { name, mode: 0, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: 0x30, linkname: EMPTY, uname: EMPTY, gname: EMPTY, devmajor: 0, devminor: 0 };
+}
+
+/**
+ * Metadata from a tar header. A signature entry's `size` is the file size from our PAX record, or
+ * -1 (unknown) for signatures that duplicity wrote; otherwise it is the header's size.
+ */
+export function metaFromHeader(index: PathIndex, h: TarHeader, pax: ReadonlyMap<string, Buffer> | undefined, isSignature = false): EntryMeta {
+  const type = entryTypeOf(h.typeflag, h.name);
+  const sizeRecord = pax?.get(SIZE_RECORD);
+  const recorded = sizeRecord ? Number(sizeRecord.toString('latin1')) : NaN;
+  const size = Number.isSafeInteger(recorded) && recorded >= 0 ? recorded : isSignature ? -1 : type === 'reg' ? h.size : 0;
+  return {
+    index,
+    type,
+    mode: h.mode & 0o7777,
+    uid: h.uid,
+    gid: h.gid,
+    uname: h.uname.toString('utf8'),
+    gname: h.gname.toString('utf8'),
+    mtime: h.mtime,
+    size,
+    linkname: type === 'sym' ? h.linkname : EMPTY,
+    devmajor: type === 'chr' || type === 'blk' ? h.devmajor : 0,
+    devminor: type === 'chr' || type === 'blk' ? h.devminor : 0,
+  };
+}
+
+export function entryTypeOf(typeflag: number, name: Buffer): EntryType {
+  switch (typeflag) {
+    case 0x30: case 0x00: case 0x37: return 'reg';
+    case 0x35: return 'dir';
+    case 0x32: return 'sym';
+    case 0x36: return 'fifo';
+    case 0x33: return 'chr';
+    case 0x34: return 'blk';
+    case 0x31: throw new Error(`hard link entries are not supported (${name.toString('utf8')})`);
+    default: throw new Error(`unsupported tar entry type ${JSON.stringify(String.fromCharCode(typeflag))} for ${name.toString('utf8')}`);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,171 @@
+import * as fsp from 'node:fs/promises';
+import type { EntryMeta } from '../core/entry.ts';
+import type { PathIndex } from '../core/path-index.ts';
+import { encodeEntry } from '../codec/tar/writer.ts';
+import { SignatureBuilder } from '../codec/rsync/signature.ts';
+import { DeltaEncoder } from '../codec/rsync/delta.ts';
+import { parseSignature } from '../codec/rsync/signature.ts';
+import { blockSizeFor } from '../codec/rsync/block-size.ts';
+import { entryName } from './entry-names.ts';
+import { deletedHeader, headerFor, SIZE_RECORD } from './entry-header.ts';
+import type { VolumeWriter } from './volume-writer.ts';
+import type { SigtarWriter } from './sigtar-writer.ts';
+
+/** What one backup set records about each path it stores, for the manifest's file list and the summary. */
+export interface SetWriterStats {
+  newFiles: number;
+  changedFiles: number;
+  deletedFiles: number;
+  /** bytes of source file content read */
+  sourceBytes: number;
+  /** bytes of data put into tar entries (snapshots and deltas) */
+  storedBytes: number;
+  entries: number;
+}
+
+export type FileListSink = (type: 'new' | 'changed' | 'deleted', index: PathIndex) => void;
+
+/**
+ * Turns per-path decisions into tar blocks: duplicity's DeltaTarBlockIter (spec §3.3, §3.6, §4).
+ * File data (a snapshot, or an rsync delta) is cut into 64 KiB multivol chunks; every regular file
+ * also gets a new signature, computed in the same pass over its content.
+ */
+export class SetWriter {
+  readonly stats: SetWriterStats = { newFiles: 0, changedFiles: 0, deletedFiles: 0, sourceBytes: 0, storedBytes: 0, entries: 0 };
+  readonly #volumes: VolumeWriter;
+  readonly #sigs: SigtarWriter;
+  readonly #maxBlocksize: number;
+  readonly #fileList: FileListSink;
+  readonly #readBuf = Buffer.allocUnsafe(CHUNK);
+
+  constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: { maxBlocksize: number; fileList: FileListSink }) {
+    this.#volumes = volumes;
+    this.#sigs = sigs;
+    this.#maxBlocksize = opts.maxBlocksize;
+    this.#fileList = opts.fileList;
+  }
+
+  /** A path stored whole: a new path, a changed non-regular entry, or a type change. */
+  async snapshot(meta: EntryMeta, absPath: Buffer, isNew: boolean): Promise<void> {
+    this.stats.entries++;
+    if (meta.type !== 'reg') {
+      const volName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'volume' });
+      await this.#volumes.addBlock(encodeEntry(headerFor(volName, meta, 0), EMPTY), meta.index, null);
+      const sigName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'sigtar' });
+      await this.#sigs.add(encodeEntry(headerFor(sigName, meta, 0), EMPTY));
+      return;
+    }
+    const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
+    const size = await this.#storeFileData(meta, absPath, 'snapshot', (chunk) => {
+      sig.update(chunk);
+      return chunk;
+    }, null);
+    await this.#addSignature(meta, sig.finish(), size);
+    if (isNew) this.stats.newFiles++;
+    else this.stats.changedFiles++;
+    this.#fileList(isNew ? 'new' : 'changed', meta.index);
+  }
+
+  /** A regular file that changed: an rsync delta against its previous signature. */
+  async diff(meta: EntryMeta, absPath: Buffer, previousSignature: Buffer): Promise<void> {
+    this.stats.entries++;
+    const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
+    const encoder = new DeltaEncoder(parseSignature(previousSignature));
+    const size = await this.#storeFileData(meta, absPath, 'diff', (chunk) => {
+      sig.update(chunk);
+      return encoder.update(chunk);
+    }, () => encoder.finish());
+    await this.#addSignature(meta, sig.finish(), size);
+    this.stats.changedFiles++;
+    this.#fileList('changed', meta.index);
+  }
+
+  /** A path that is gone; `wasRegular` puts it in the manifest's file list. */
+  async deleted(index: PathIndex, wasRegular: boolean): Promise<void> {
+    this.stats.entries++;
+    await this.#volumes.addBlock(encodeEntry(deletedHeader(entryName('deleted', index, { rootStyle: 'volume' })), EMPTY), index, null);
+    await this.#sigs.add(encodeEntry(deletedHeader(entryName('deleted', index, { rootStyle: 'sigtar' })), EMPTY));
+    if (wasRegular) {
+      this.stats.deletedFiles++;
+      this.#fileList('deleted', index);
+    }
+  }
+
+  async #addSignature(meta: EntryMeta, signature: Buffer, size: number): Promise<void> {
+    const name = entryName('signature', meta.index, { rootStyle: 'sigtar' });
+    const header = headerFor(name, { ...meta, size }, signature.length, [[SIZE_RECORD, Buffer.from(String(size), 'latin1')]]);
+    await this.#sigs.add(encodeEntry(header, signature));
+  }
+
+  /**
+   * Reads the file once, passing its content through `transform` (identity for snapshots, the
+   * delta encoder for diffs) and cutting the output into tar entries of 64 KiB: a single entry
+   * when the whole output is shorter, else numbered multivol chunks ending with a short (possibly
+   * empty) one. Returns the number of source bytes read, which is the size the signature records.
+   */
+  async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer) => Buffer, flush: (() => Buffer) | null): Promise<number> {
+    const chunker = new ChunkEmitter(async (data, chunk, last) => {
+      const name = chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
+      this.stats.storedBytes += data.length;
+      await this.#volumes.addBlock(encodeEntry(headerFor(name, meta, data.length), data), meta.index, chunk === null || last ? null : chunk);
+    });
+    const fh = await fsp.open(absPath, 'r');
+    let total = 0;
+    try {
+      for (;;) {
+        const { bytesRead } = await fh.read(this.#readBuf, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        const out = transform(this.#readBuf.subarray(0, bytesRead));
+        // the emitter keeps what it is given, and the read buffer is reused
+        if (out.length > 0) await chunker.push(out === this.#readBuf || out.buffer === this.#readBuf.buffer ? Buffer.from(out) : out);
+      }
+    } finally {
+      await fh.close();
+    }
+    if (flush) {
+      const tail = flush();
+      if (tail.length > 0) await chunker.push(tail);
+    }
+    await chunker.end();
+    this.stats.sourceBytes += total;
+    return total;
+  }
+}
+
+/**
+ * Cuts a byte stream into duplicity's 64 KiB tar chunks. Holds at most one chunk plus what was
+ * pushed last.
+ */
+class ChunkEmitter {
+  readonly #emit: (data: Buffer, chunk: number | null, last: boolean) => Promise<void>;
+  #parts: Buffer[] = [];
+  #bytes = 0;
+  #chunk = 0;
+
+  constructor(emit: (data: Buffer, chunk: number | null, last: boolean) => Promise<void>) {
+    this.#emit = emit;
+  }
+
+  async push(data: Buffer): Promise<void> {
+    this.#parts.push(data);
+    this.#bytes += data.length;
+    while (this.#bytes >= CHUNK) {
+      const all = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
+      this.#chunk++;
+      await this.#emit(all.subarray(0, CHUNK), this.#chunk, false);
+      const rest = all.subarray(CHUNK);
+      this.#parts = rest.length > 0 ? [rest] : [];
+      this.#bytes = rest.length;
+    }
+  }
+
+  async end(): Promise<void> {
+    const data = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
+    if (this.#chunk === 0) await this.#emit(data, null, true);
+    else await this.#emit(data, this.#chunk + 1, true);
+  }
+}
+
+const CHUNK = 65536;
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,58 @@
+/**
+ * How a failed run ends: an exit code and one line for humans. Documented errors keep their code;
+ * anything else is a bug (30, duplicity's "exception" code) and shows its stack only at debug.
+ */
+import { BackendError } from '../backend/backend.ts';
+import { TargetUrlError } from '../backend/target-url.ts';
+import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import type { Reporter } from '../ops/reporter.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface ExitReport {
+  readonly code: number;
+  /** one line */
+  readonly message: string;
+  /** a pointer to help, shown after the message (usage errors) */
+  readonly hint?: string;
+  /** stack traces and extra lines, for debug verbosity only */
+  readonly detail?: string;
+}
+
+function firstLine(text: string): { line: string; rest: string | undefined } {
+  const i = text.indexOf('\n');
+  return i < 0 ? { line: text, rest: undefined } : { line: text.slice(0, i), rest: text.slice(i + 1) };
+}
+
+function stackOf(err: unknown): string | undefined {
+  if (!(err instanceof Error) || !err.stack) return undefined;
+  const cause = err.cause instanceof Error ? stackOf(err.cause) : undefined;
+  return cause ? `${err.stack}\nCaused by: ${cause}` : err.stack;
+}
+
+function report(code: number, text: string, err: unknown, hint?: string): ExitReport {
+  const { line, rest } = firstLine(text);
+  const detail = [rest, stackOf(err)].filter((s): s is string => !!s).join('\n');
+  return { code, message: line, ...(hint !== undefined && { hint }), ...(detail && { detail }) };
+}
+
+export function exitReportFor(err: unknown): ExitReport {
+  if (err instanceof UsageError) return report(ExitCode.usage, err.message, err, "Enter 'permafrost --help' for help.");
+  if (err instanceof PermafrostError) return report(err.exitCode, err.message, err);
+  if (err instanceof TargetUrlError) return report(ExitCode.badUrl, err.message, err);
+  if (err instanceof BackendError) return report(ExitCode.backendError, err.message, err);
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return report(ExitCode.internal, `internal error: ${text}`, err);
+}
+
+/**
+ * Tells the user why the run ends and returns the exit code. The message is logged as duplicity
+ * does a fatal error (`ERROR <code>` in --log-file); the stack goes to debug.
+ */
+export function reportFatal(err: unknown, reporter: Reporter): number {
+  const r = exitReportFor(err);
+  if (reporter.record) reporter.record('ERROR', r.code, '', r.message);
+  else reporter.error(r.message);
+  if (r.hint) reporter.notice(r.hint);
+  if (r.detail) reporter.debug(r.detail);
+  return r.code;
+}

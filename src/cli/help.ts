@@ -1,0 +1,85 @@
+/** The text of `permafrost --help`. */
+import { ExitCode } from '../ops/errors.ts';
+
+/** One line per exit code; keyed by ExitCode's names so that a new code cannot go undocumented. */
+const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
+  ok: 'success',
+  differences: 'verify found differences',
+  usage: 'bad command line or option',
+  completedWithErrors: 'backup finished, but some source files could not be read',
+  badSource: 'source missing or not a directory',
+  restoreDestExists: 'restore destination exists and is not empty (use --force)',
+  noChain: 'no backup at the target, or --time is before the first backup',
+  noSignatures: 'incremental asked for, but there is no full backup to extend',
+  hashMismatch: 'a volume does not match the hash in its manifest',
+  corruptArchive: 'a volume or manifest is truncated or unreadable',
+  locked: 'another run holds the lock on this backup',
+  badUrl: 'the target URL is not understood',
+  backendError: 'the target cannot be read or written',
+  internal: 'internal error (a bug: please report it, with --verbosity debug output)',
+};
+
+export function exitCodeTable(): string {
+  const rows = (Object.keys(ExitCode) as (keyof typeof ExitCode)[])
+    .map((name) => [ExitCode[name], EXIT_CODE_MEANINGS[name]] as const)
+    .sort((a, b) => a[0] - b[0]);
+  return rows.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`).join('\n');
+}
+
+export function helpText(): string {
+  return `Usage:
+  permafrost [full|incremental] [options] SOURCE_DIR TARGET_URL
+  permafrost restore [options] TARGET_URL DEST_DIR
+  permafrost verify [--compare-data] [options] TARGET_URL SOURCE_DIR
+  permafrost collection-status [options] TARGET_URL
+  permafrost list-current-files [--time T] [options] TARGET_URL
+  permafrost remove-older-than TIME [--force] [options] TARGET_URL
+  permafrost remove-all-but-n-full COUNT [--force] [options] TARGET_URL
+  permafrost remove-all-inc-of-but-n-full COUNT [--force] [options] TARGET_URL
+  permafrost cleanup [--force] [options] TARGET_URL
+  permafrost thaw [--file-to-restore PATH] [--time T] [--tier Bulk|Standard|Expedited] TARGET_URL
+  permafrost estimate [options] [SOURCE_DIR] TARGET_URL
+
+Commands and options are duplicity 0.8.22's. A command may be shortened to a unique prefix
+(inc, rest). Without a command, two arguments mean a backup when the URL is second (full if
+there is no backup yet, else incremental) and a restore when the URL is first.
+
+Targets:
+  file:///path                     a local directory
+  boto3+s3://bucket[/prefix]       Amazon S3 (also s3://); credentials from the AWS environment
+
+Main options:
+  --full-if-older-than T     do a full backup when the last full is older than T (e.g. 4W)
+  --volsize N                volume size in MiB (default 200)
+  --s3-use-deep-archive      store volumes in Glacier Deep Archive; also --s3-use-glacier,
+                             --s3-use-glacier-ir, --s3-use-ia, --s3-use-onezone-ia, --s3-use-rrs
+  --s3-endpoint-url URL      S3-compatible endpoint; --s3-region-name R
+  --no-encryption            no GnuPG; volumes are gzip, or plain with --no-compression
+  --encrypt-key KEY          encrypt to a public key (repeatable); --sign-key KEY
+                             (a symmetric passphrase is read from the PASSPHRASE environment)
+  --time T, -t T             restore, list or thaw the state at time T (default: now)
+  --file-to-restore P, -r P  restore only path P of the backup
+  --include/--exclude PATTERN, --include-filelist/--exclude-filelist FILE,
+  --include-regexp/--exclude-regexp RE, --exclude-if-present NAME
+                             selection, in command-line order: the first match wins
+  --archive-dir D            local cache root (default ~/.cache/duplicity); --name N
+  --file-prefix[-archive|-manifest|-signature] P
+                             prefix remote file names (pass the same on every command)
+  --force                    really delete (remove-*, cleanup); restore into a non-empty dir
+  --dry-run                  do not write anything
+  --progress                 show progress (a bar on a terminal)
+  --verbosity L, -v L        0-9 or error|warning|notice|info|debug (default notice)
+  --log-file F               append duplicity's machine-readable log records to F
+  --json                     machine-readable output
+  --tier Bulk|Standard|Expedited
+                             Glacier retrieval tier for thaw
+  --help, -h                 this text; --version, -V
+
+Other duplicity options are accepted; those without an effect here are named in an info message.
+
+Exit codes:
+${exitCodeTable()}
+
+See README.md for the full option list, Glacier restores, and migrating from docker-duplicity.
+`;
+}

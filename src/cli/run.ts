@@ -1,0 +1,247 @@
+import * as fsp from 'node:fs/promises';
+import { indexFromString, indexToDisplay } from '../core/path-index.ts';
+import { parseTimeSpec } from '../codec/time-string.ts';
+import { backup, type BackupResult } from '../ops/backup.ts';
+import { restore } from '../ops/restore.ts';
+import { collectionStatus, formatStatus, prettyTime } from '../ops/status.ts';
+import { listCurrentFiles } from '../ops/list-files.ts';
+import { verify } from '../ops/verify.ts';
+import { cleanup } from '../ops/cleanup.ts';
+import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import type { Reporter } from '../ops/reporter.ts';
+import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
+import { ConsoleReporter } from './console-reporter.ts';
+import { withProgress, formatBytes } from './progress.ts';
+import { reportFatal } from './exit.ts';
+import { helpText } from './help.ts';
+import { targetContext } from './target-context.ts';
+import { selectionFor } from './selection-rules.ts';
+import { UsageError } from './usage-error.ts';
+
+const VERSION = '0.1.0';
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function run(argv: readonly string[]): Promise<number> {
+  let console: ConsoleReporter | null = null;
+  let reporter: Reporter = fallbackReporter;
+  let stopProgress = () => {};
+  try {
+    const cmd = parseCommandLine(argv);
+    const o = cmd.options;
+    console = new ConsoleReporter({ verbosity: o.verbosity, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), logTimestamp: o.logTimestamp });
+    reporter = console;
+    if (o.progress) {
+      const p = withProgress(console, { intervalSeconds: o.progressRate });
+      reporter = p;
+      stopProgress = () => p.stop();
+    }
+    for (const w of cmd.warnings) reporter.warning(w);
+    if (cmd.ignored.length > 0) reporter.info(`Options without effect here: ${cmd.ignored.join(', ')}`);
+    return await dispatch(cmd, o, reporter);
+  } catch (err) {
+    stopProgress();
+    return reportFatal(err, reporter);
+  } finally {
+    stopProgress();
+    console?.close();
+  }
+}
+
+async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  switch (cmd.verb) {
+    case 'help':
+      process.stdout.write(`${helpText()}\n`);
+      return ExitCode.ok;
+    case 'version':
+      process.stdout.write(`permafrost ${VERSION}\n`);
+      return ExitCode.ok;
+    case 'full':
+    case 'incremental':
+    case 'backup':
+      return runBackup(cmd, o, reporter);
+    case 'restore':
+      return runRestore(cmd, o, reporter);
+    case 'collection-status':
+      return runStatus(cmd, o, reporter);
+    case 'list-current-files':
+      return runList(cmd, o, reporter);
+    case 'verify':
+      return runVerify(cmd, o, reporter);
+    case 'cleanup':
+      return runCleanup(cmd, o, reporter);
+    default:
+      throw new PermafrostError(ExitCode.usage, `"${cmd.verb}" is not implemented yet in this version`);
+  }
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+function timeOption(o: CliOptions, now: number): number | undefined {
+  if (o.time === undefined) return undefined;
+  try {
+    return parseTimeSpec(o.time, now, { timeSeparator: o.timeSeparator });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const url = need(cmd.url, 'target URL');
+  const source = need(cmd.localPath, 'source directory');
+  if (!o.noEncryption) {
+    throw new UsageError('encryption is not available yet in this version: pass --no-encryption (backups are then plain or gzipped, as duplicity --no-encryption writes them)');
+  }
+  const ctx = targetContext(url, o, reporter);
+  const now = ctx.now();
+  try {
+    await fsp.stat(source);
+  } catch {
+    throw new PermafrostError(ExitCode.badSource, `source directory ${JSON.stringify(source)} does not exist`);
+  }
+  let fullIfOlderThan: number | undefined;
+  if (o.fullIfOlderThan !== undefined) {
+    try {
+      fullIfOlderThan = parseTimeSpec(o.fullIfOlderThan, now, { timeSeparator: o.timeSeparator });
+    } catch (err) {
+      throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
+    }
+  }
+  const result = await backup(ctx, {
+    mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
+    source,
+    volsize: Math.round(o.volsize * 1024 * 1024),
+    ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
+    maxBlocksize: o.maxBlocksize,
+    selection: await selectionFor(o, source, now),
+    dryRun: o.dryRun,
+    allowSourceMismatch: o.allowSourceMismatch,
+    asyncUpload: o.asyncUpload,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(backupJson(result))}\n`);
+  else if (o.printStatistics) reporter.notice(backupStatistics(result));
+  if (result.errors > 0) {
+    reporter.warning(`Backup completed with ${result.errors} error${result.errors === 1 ? '' : 's'}: the files named above were not backed up.`);
+    return ExitCode.completedWithErrors;
+  }
+  return ExitCode.ok;
+}
+
+function backupJson(r: BackupResult): unknown {
+  return { type: r.type, startTime: r.startTime, endTime: r.endTime, volumes: r.volumes, errors: r.errors, elapsedMs: r.elapsedMs, uploadedBytes: r.uploadedBytes, ...r.stats };
+}
+
+function backupStatistics(r: BackupResult): string {
+  const s = r.stats;
+  const secs = (r.elapsedMs / 1000).toFixed(2);
+  return [
+    '--------------[ Backup Statistics ]--------------',
+    `StartTime ${r.startTime}.00 (${prettyTime(r.startTime)})`,
+    `EndTime ${r.endTime}.00 (${prettyTime(r.endTime)})`,
+    `ElapsedTime ${secs} (${secs} seconds)`,
+    `Type ${r.type === 'full' ? 'full' : 'incremental'}`,
+    `DeltaEntries ${s.entries}`,
+    `NewFiles ${s.newFiles}`,
+    `ChangedFiles ${s.changedFiles}`,
+    `DeletedFiles ${s.deletedFiles}`,
+    `SourceBytesRead ${s.sourceBytes} (${formatBytes(s.sourceBytes)})`,
+    `RawDeltaSize ${s.storedBytes} (${formatBytes(s.storedBytes)})`,
+    `Volumes ${r.volumes}`,
+    `TotalDestinationSizeChange ${r.uploadedBytes} (${formatBytes(r.uploadedBytes)})`,
+    `Errors ${r.errors}`,
+    '-------------------------------------------------',
+  ].join('\n');
+}
+
+async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const url = need(cmd.url, 'target URL');
+  const dest = need(cmd.localPath, 'restore destination');
+  const ctx = targetContext(url, o, reporter);
+  const time = timeOption(o, ctx.now());
+  const result = await restore(ctx, {
+    ...(time !== undefined ? { time } : {}),
+    ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+    dest,
+    force: o.force,
+    dryRun: o.dryRun,
+    numericOwner: o.numericOwner,
+    restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else reporter.notice(`Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`);
+  return ExitCode.ok;
+}
+
+async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+  const st = await collectionStatus(ctx);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  const text = formatStatus(st);
+  if (reporter.record) reporter.record('INFO', 3, '', text);
+  else process.stdout.write(`${text}\n`);
+  return ExitCode.ok;
+}
+
+async function runList(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+  const time = timeOption(o, ctx.now());
+  const out: string[] = [];
+  const flush = () => {
+    if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
+    out.length = 0;
+  };
+  for await (const meta of listCurrentFiles(ctx, time)) {
+    const name = indexToDisplay(meta.index);
+    if (o.json) out.push(JSON.stringify({ path: name, type: meta.type, mtime: meta.mtime, size: meta.size, mode: meta.mode }));
+    else out.push(`${prettyTime(meta.mtime)} ${name}`);
+    if (out.length >= 1000) flush();
+  }
+  flush();
+  return ExitCode.ok;
+}
+
+async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const url = need(cmd.url, 'target URL');
+  const source = need(cmd.localPath, 'source directory');
+  const ctx = targetContext(url, o, reporter);
+  const now = ctx.now();
+  const time = timeOption(o, now);
+  const result = await verify(ctx, {
+    ...(time !== undefined ? { time } : {}),
+    ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+    compareData: o.compareData,
+    source,
+    selection: await selectionFor(o, source, now),
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  return result.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
+}
+
+async function runCleanup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+  const result = await cleanup(ctx, o.force);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return ExitCode.ok;
+  }
+  if (result.extraneous.length === 0) reporter.notice('No extraneous files found, nothing deleted in cleanup.');
+  else {
+    reporter.notice(`${result.deleted ? 'Deleted' : 'Found'} ${result.extraneous.length} file${result.extraneous.length === 1 ? '' : 's'} not part of any complete backup set:`);
+    for (const n of result.extraneous) reporter.notice(n);
+    if (!result.deleted) reporter.notice('Run duplicity again with the --force option to actually delete.'.replace('duplicity', 'permafrost'));
+  }
+  return ExitCode.ok;
+}
+
+const fallbackReporter: Reporter = {
+  error: (m) => process.stderr.write(`${m}\n`),
+  warning: (m) => process.stderr.write(`${m}\n`),
+  notice: (m) => process.stderr.write(`${m}\n`),
+  info: () => {},
+  debug: () => {},
+};

@@ -1,0 +1,355 @@
+/**
+ * Manifests (`duplicity/manifest.py`, spec §2): which index range each volume holds and the SHA1
+ * of its remote bytes. Writers produce duplicity's on-disk layout piece by piece, in the order a
+ * backup writes them (Hostname, Localdir, one block per volume, Filelist). The parser accepts
+ * exactly what duplicity accepts and rejects with an Error what makes duplicity crash.
+ */
+import type { PathIndex } from '../core/path-index.ts';
+import { compareIndex, indexEquals, indexToBytes } from '../core/path-index.ts';
+import { parsePythonSafeInt } from './python-int.ts';
+import { quote, unquote } from './quote.ts';
+
+export interface VolumeInfo {
+  volume: number;
+  /** Index of the volume's first tar block; the root is `[]`. */
+  startIndex: PathIndex;
+  /** Multivol chunk number of that block, or null (whole entry, or the last chunk). */
+  startBlock: number | null;
+  endIndex: PathIndex;
+  endBlock: number | null;
+  /** Hash name (e.g. 'SHA1') to value, in manifest order; duplicity writes SHA1 in lowercase hex only. */
+  hashes: Map<string, string>;
+}
+
+export type FileChangeType = 'new' | 'changed' | 'deleted';
+
+export interface FileChange {
+  type: FileChangeType;
+  /** Path relative to the backup root, unquoted. */
+  path: Buffer;
+}
+
+export interface Manifest {
+  /** Raw (written unquoted); null when absent. */
+  hostname: Buffer | null;
+  /** The source directory as written (unquoted here); null when absent. */
+  localdir: Buffer | null;
+  /**
+   * Volumes in duplicity's dict order: each number at its first appearance, holding its last
+   * definition. That is ascending for every manifest duplicity writes, and it is the order a
+   * restore reads volumes in.
+   */
+  volumes: VolumeInfo[];
+  /**
+   * The Filelist (changed regular files). Undefined when the manifest has none, or when it is
+   * malformed: duplicity reads it only for --file-changed, so it never makes a manifest invalid.
+   */
+  files?: FileChange[];
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** `Hostname <raw>\n` then `Localdir <quoted>\n`; each omitted when null or empty, as duplicity does. */
+export function formatDirInfo(hostname: string | Buffer | null, localdir: string | Buffer | null): Buffer {
+  const parts: Buffer[] = [];
+  const host = typeof hostname === 'string' ? Buffer.from(hostname, 'utf8') : hostname;
+  const dir = typeof localdir === 'string' ? Buffer.from(localdir, 'utf8') : localdir;
+  if (host !== null && host.length > 0) {
+    if (host.includes(0x0a)) throw new Error('hostname contains a newline and cannot be written to a manifest');
+    parts.push(Buffer.from('Hostname '), host, NEWLINE);
+  }
+  if (dir !== null && dir.length > 0) parts.push(Buffer.from('Localdir '), quote(dir), NEWLINE);
+  return Buffer.concat(parts);
+}
+
+/** One `Volume N:` block with its trailing newline, exactly as `VolumeInfo.to_string() + "\n"`. */
+export function formatVolumeInfo(v: VolumeInfo): Buffer {
+  if (!Number.isSafeInteger(v.volume) || v.volume < 0) throw new RangeError(`bad volume number ${v.volume}`);
+  const parts: Buffer[] = [
+    Buffer.from(`Volume ${v.volume}:\n    StartingPath   `),
+    indexField(v.startIndex),
+    Buffer.from(` ${blockField(v.startBlock)}\n    EndingPath     `),
+    indexField(v.endIndex),
+    Buffer.from(` ${blockField(v.endBlock)}\n`),
+  ];
+  for (const [name, value] of v.hashes) {
+    if (!/^[^\s]+$/.test(name) || !/^[^\s]+$/.test(value)) throw new Error(`bad hash entry ${JSON.stringify(`${name} ${value}`)}`);
+    parts.push(Buffer.from(`    Hash ${name} ${value}\n`, 'utf8'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** `Filelist <k>\n` and one `    %-7s  <quoted path>\n` line per entry. */
+export function formatFileList(entries: readonly FileChange[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`Filelist ${entries.length}\n`)];
+  for (const e of entries) {
+    if (e.type !== 'new' && e.type !== 'changed' && e.type !== 'deleted') throw new Error(`bad file change type ${JSON.stringify(e.type)}`);
+    if (e.path.length === 0) throw new Error('empty path in file list');
+    parts.push(Buffer.from(`    ${e.type.padEnd(7)}  `), quote(e.path), NEWLINE);
+  }
+  return Buffer.concat(parts);
+}
+
+/** A whole manifest in duplicity's on-disk order (the Filelist only when `files` is set). */
+export function formatManifest(m: Manifest): Buffer {
+  const parts = [formatDirInfo(m.hostname, m.localdir), ...m.volumes.map(formatVolumeInfo)];
+  if (m.files !== undefined) parts.push(formatFileList(m.files));
+  return Buffer.concat(parts);
+}
+
+/** The root is `.`; other indexes are quoted `a/b/c`. Rejects indexes that would read back differently. */
+function indexField(index: PathIndex): Buffer {
+  if (index.length === 0) return Buffer.from('.');
+  for (const c of index) {
+    if (c.length === 0 || c.includes(0x2f)) throw new Error(`path component ${JSON.stringify(c.toString('latin1'))} cannot be written to a manifest`);
+  }
+  if (index.length === 1 && index[0]!.length === 1 && index[0]![0] === 0x2e) throw new Error("index ('.',) cannot be written to a manifest");
+  return quote(indexToBytes(index));
+}
+
+function blockField(block: number | null): string {
+  if (block === null) return ' ';
+  if (!Number.isSafeInteger(block)) throw new RangeError(`bad block number ${block}`);
+  return String(block);
+}
+
+/**
+ * `Manifest.from_string()`: fields are case-insensitive; volume blocks run from a line starting
+ * `volume<space>` to the next one; a repeated volume number replaces the earlier block in place,
+ * and volumes numbered above the last block are dropped (a restarted backup rewrites them).
+ * Throws a one-line Error wherever duplicity would crash.
+ */
+export function parseManifest(buf: Buffer): Manifest {
+  const text = buf.toString('latin1'); // one char per byte; regexes below only look at ASCII
+  const hostname = headerField(text, /(?:^|\n)hostname[ \t\n\v\f\r]([^\n]*?)\n/i, 'Hostname');
+  if (hostname !== null && !isUtf8(hostname)) throw new Error('manifest Hostname is not valid UTF-8');
+  const localdir = headerField(text, /(?:^|\n)localdir[ \t\n\v\f\r]([^\n]*?)\n/i, 'Localdir');
+
+  const byNumber = new Map<number, VolumeInfo>();
+  let latest = 0;
+  let highest = 0;
+  for (const block of volumeBlocks(text)) {
+    const v = parseVolumeBlock(block);
+    byNumber.set(v.volume, v);
+    latest = v.volume;
+    highest = Math.max(highest, latest);
+  }
+  for (let n = latest + 1; n <= highest; n++) {
+    if (!byNumber.delete(n)) throw new Error(`manifest ends with volume ${latest} after listing volume ${highest}, but volume ${n} is missing`);
+  }
+
+  const manifest: Manifest = { hostname, localdir, volumes: [...byNumber.values()] };
+  const files = parseFileList(text);
+  if (files !== undefined) manifest.files = files;
+  return manifest;
+}
+
+/**
+ * `get_containing_volumes`: the volumes that may hold `index` or anything under it, i.e. with
+ * `start[:len(index)] <= index <= end`, in manifest order. `[]` selects every volume.
+ */
+export function volumesContaining(manifest: Manifest, index: PathIndex): VolumeInfo[] {
+  return manifest.volumes.filter(
+    (v) => compareIndex(v.startIndex.slice(0, index.length), index) <= 0 && compareIndex(index, v.endIndex) <= 0,
+  );
+}
+
+/**
+ * `Manifest.__eq__`, duplicity's check that the remote manifest matches the local copy: same
+ * volume numbers, and per volume the same indexes and hashes (block numbers are not compared),
+ * plus the same Hostname and Localdir.
+ */
+export function manifestsEqual(a: Manifest, b: Manifest): boolean {
+  const sortedA = [...a.volumes].sort((x, y) => x.volume - y.volume);
+  const sortedB = [...b.volumes].sort((x, y) => x.volume - y.volume);
+  if (sortedA.length !== sortedB.length) return false;
+  for (let i = 0; i < sortedA.length; i++) {
+    const x = sortedA[i]!;
+    const y = sortedB[i]!;
+    if (x.volume !== y.volume || !indexEquals(x.startIndex, y.startIndex) || !indexEquals(x.endIndex, y.endIndex)) return false;
+    const hx = [...x.hashes].sort(compareEntries);
+    const hy = [...y.hashes].sort(compareEntries);
+    if (hx.length !== hy.length || hx.some(([k, v], j) => k !== hy[j]![0] || v !== hy[j]![1])) return false;
+  }
+  return sameBytes(a.hostname, b.hostname) && sameBytes(a.localdir, b.localdir);
+}
+
+function compareEntries(x: [string, string], y: [string, string]): number {
+  return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+}
+
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
+}
+
+/** `get_field`: the rest of the first matching line (which must end in '\n'), unquoted. */
+function headerField(text: string, re: RegExp, name: string): Buffer | null {
+  const m = re.exec(text);
+  if (m === null) return null;
+  return unquoteField(m[1]!, `${name} field`);
+}
+
+function unquoteField(latin1: string, what: string): Buffer {
+  try {
+    return unquote(Buffer.from(latin1, 'latin1'));
+  } catch (e) {
+    throw new Error(`manifest ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Python's bytes `\s`. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** `volume` (any case) followed by a white-space character, at `p`. */
+function isVolumeStart(text: string, p: number): boolean {
+  if (p + 6 >= text.length) return false;
+  const word = 'volume';
+  for (let i = 0; i < 6; i++) if ((text.charCodeAt(p + i) | 0x20) !== word.charCodeAt(i)) return false;
+  return isSpace(text.charCodeAt(p + 6));
+}
+
+/**
+ * The matches of duplicity's `(?:^|\n)(volume\s.*(?:\n.*)*?)(?=\nvolume\s|$)` (case-insensitive),
+ * found by a linear scan. Python's `$` also matches before a final newline, so the last block
+ * excludes it; the `\s` may itself be a newline, which pulls the next line into the first one.
+ */
+function* volumeBlocks(text: string): Generator<string> {
+  let start = isVolumeStart(text, 0) ? 0 : -1;
+  for (let nl = text.indexOf('\n'); start < 0 && nl >= 0; nl = text.indexOf('\n', nl + 1)) {
+    if (isVolumeStart(text, nl + 1)) start = nl + 1;
+  }
+  while (start >= 0) {
+    let end = lineEnd(text, start + 7);
+    for (;;) {
+      if (end >= text.length - 1) {
+        // End of text, or only the final newline left.
+        yield text.slice(start, end);
+        return;
+      }
+      if (isVolumeStart(text, end + 1)) {
+        yield text.slice(start, end);
+        start = end + 1;
+        break;
+      }
+      end = lineEnd(text, end + 1);
+    }
+  }
+}
+
+function lineEnd(text: string, from: number): number {
+  const i = text.indexOf('\n', from);
+  return i < 0 ? text.length : i;
+}
+
+/** `VolumeInfo.from_string()`. */
+function parseVolumeBlock(block: string): VolumeInfo {
+  const lines = stripAscii(block).split('\n');
+  const first = /^volume ([0-9]+):/i.exec(lines[0]!);
+  if (first === null) throw new Error(`manifest has a bad volume line ${JSON.stringify(clip(lines[0]!))}`);
+  const volume = parsePythonSafeInt(first[1]!, 10, true);
+  if (volume === null) throw new Error(`manifest volume number ${clip(first[1]!)} is too large`);
+
+  let startIndex: PathIndex | null = null;
+  let startBlock: number | null = null;
+  let endIndex: PathIndex | null = null;
+  let endBlock: number | null = null;
+  const hashes = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const words = splitAscii(line);
+    if (words.length === 0) throw new Error(`manifest volume ${volume} has a line of only white space`);
+    const field = words[0]!.toLowerCase();
+    if (field === 'startingpath' || field === 'endingpath') {
+      const label = field === 'startingpath' ? 'StartingPath' : 'EndingPath';
+      if (words.length < 2) throw new Error(`manifest volume ${volume} has an empty ${label}`);
+      const index = parseIndex(words[1]!, `volume ${volume} ${label}`);
+      const block = words.length > 2 ? parsePythonSafeInt(words[2]!, 10, true) : null;
+      if (words.length > 2 && block === null) throw new Error(`manifest volume ${volume} has a bad ${label} block number ${JSON.stringify(clip(words[2]!))}`);
+      if (field === 'startingpath') {
+        startIndex = index;
+        startBlock = block;
+      } else {
+        endIndex = index;
+        endBlock = block;
+      }
+    } else if (field === 'hash') {
+      if (words.length < 3) throw new Error(`manifest volume ${volume} has an incomplete Hash line`);
+      const name = Buffer.from(words[1]!, 'latin1');
+      const value = Buffer.from(words[2]!, 'latin1');
+      if (!isUtf8(name) || !isUtf8(value)) throw new Error(`manifest volume ${volume} has a Hash line that is not UTF-8`);
+      hashes.set(name.toString('utf8'), value.toString('utf8'));
+    }
+  }
+  if (startIndex === null) throw new Error(`manifest volume ${volume} has no StartingPath`);
+  if (endIndex === null) throw new Error(`manifest volume ${volume} has no EndingPath`);
+  return { volume, startIndex, startBlock, endIndex, endBlock, hashes };
+}
+
+/** `string_to_index`: unquote, `.` is the root, otherwise split on '/' keeping every component. */
+function parseIndex(word: string, what: string): PathIndex {
+  const raw = unquoteField(word, what);
+  if (raw.length === 1 && raw[0] === 0x2e) return [];
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i <= raw.length; i++) {
+    if (i === raw.length || raw[i] === 0x2f) {
+      parts.push(Buffer.from(raw.subarray(from, i)));
+      from = i + 1;
+    }
+  }
+  return parts;
+}
+
+/**
+ * The Filelist as `--file-changed` would read it: `(^|\n)filelist\s([0-9]+)\n(.*?)(\nvolume\s|$)`
+ * with DOTALL, one `type path` per line. Paths are unquoted here (duplicity keeps them quoted).
+ */
+function parseFileList(text: string): FileChange[] | undefined {
+  const m = /(?:^|\n)filelist[ \t\n\v\f\r]([0-9]+)\n([^]*?)(?:\nvolume[ \t\n\v\f\r]|(?=\n?$))/i.exec(text);
+  if (m === null) return undefined;
+  if (/^0+$/.test(m[1]!)) return [];
+  const out: FileChange[] = [];
+  for (const line of m[2]!.split('\n')) {
+    const words = splitAscii(line);
+    const type = words[0];
+    if (words.length < 2 || (type !== 'new' && type !== 'changed' && type !== 'deleted')) return undefined;
+    try {
+      out.push({ type, path: Buffer.from(unquote(Buffer.from(words.slice(1).join(''), 'latin1'))) });
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** `bytes.strip()`: ASCII white space only. */
+function stripAscii(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isSpace(s.charCodeAt(a))) a++;
+  while (b > a && isSpace(s.charCodeAt(b - 1))) b--;
+  return s.slice(a, b);
+}
+
+/** `bytes.split()`: runs of ASCII white space, no empty words. */
+function splitAscii(s: string): string[] {
+  return s.split(/[ \t\n\v\f\r]+/).filter((w) => w !== '');
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function isUtf8(b: Buffer): boolean {
+  try {
+    STRICT_UTF8.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}

@@ -1,0 +1,199 @@
+/**
+ * MD4 (RFC 1320), written out by hand because node's OpenSSL 3 no longer provides it and librsync's
+ * classic signatures (magic 0x72730136) use it as the strong sum.
+ *
+ * Tuned for the rsync workload: many independent digests of 512–2048-byte blocks. Whole 64-byte
+ * blocks are read straight from the caller's buffer; only the padded tail goes through a scratch
+ * buffer, so a digest allocates nothing.
+ */
+
+export const MD4_DIGEST_LENGTH = 16;
+
+// Chaining state of the digest in progress. Module-level plain numbers are the cheapest storage
+// for the JIT, and digests never interleave (each call runs to completion synchronously).
+let h0 = 0;
+let h1 = 0;
+let h2 = 0;
+let h3 = 0;
+
+const tail = new Uint8Array(128);
+
+function compress(buf: Uint8Array, p: number): void {
+  const x0 = buf[p + 0]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
+  const x1 = buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24);
+  const x2 = buf[p + 8]! | (buf[p + 9]! << 8) | (buf[p + 10]! << 16) | (buf[p + 11]! << 24);
+  const x3 = buf[p + 12]! | (buf[p + 13]! << 8) | (buf[p + 14]! << 16) | (buf[p + 15]! << 24);
+  const x4 = buf[p + 16]! | (buf[p + 17]! << 8) | (buf[p + 18]! << 16) | (buf[p + 19]! << 24);
+  const x5 = buf[p + 20]! | (buf[p + 21]! << 8) | (buf[p + 22]! << 16) | (buf[p + 23]! << 24);
+  const x6 = buf[p + 24]! | (buf[p + 25]! << 8) | (buf[p + 26]! << 16) | (buf[p + 27]! << 24);
+  const x7 = buf[p + 28]! | (buf[p + 29]! << 8) | (buf[p + 30]! << 16) | (buf[p + 31]! << 24);
+  const x8 = buf[p + 32]! | (buf[p + 33]! << 8) | (buf[p + 34]! << 16) | (buf[p + 35]! << 24);
+  const x9 = buf[p + 36]! | (buf[p + 37]! << 8) | (buf[p + 38]! << 16) | (buf[p + 39]! << 24);
+  const x10 = buf[p + 40]! | (buf[p + 41]! << 8) | (buf[p + 42]! << 16) | (buf[p + 43]! << 24);
+  const x11 = buf[p + 44]! | (buf[p + 45]! << 8) | (buf[p + 46]! << 16) | (buf[p + 47]! << 24);
+  const x12 = buf[p + 48]! | (buf[p + 49]! << 8) | (buf[p + 50]! << 16) | (buf[p + 51]! << 24);
+  const x13 = buf[p + 52]! | (buf[p + 53]! << 8) | (buf[p + 54]! << 16) | (buf[p + 55]! << 24);
+  const x14 = buf[p + 56]! | (buf[p + 57]! << 8) | (buf[p + 58]! << 16) | (buf[p + 59]! << 24);
+  const x15 = buf[p + 60]! | (buf[p + 61]! << 8) | (buf[p + 62]! << 16) | (buf[p + 63]! << 24);
+  let a = h0;
+  let b = h1;
+  let c = h2;
+  let d = h3;
+  // Round 1
+  a = (a + ((b & c) | (~b & d)) + x0) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (~a & c)) + x1) | 0;
+  d = (d << 7) | (d >>> 25);
+  c = (c + ((d & a) | (~d & b)) + x2) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + ((c & d) | (~c & a)) + x3) | 0;
+  b = (b << 19) | (b >>> 13);
+  a = (a + ((b & c) | (~b & d)) + x4) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (~a & c)) + x5) | 0;
+  d = (d << 7) | (d >>> 25);
+  c = (c + ((d & a) | (~d & b)) + x6) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + ((c & d) | (~c & a)) + x7) | 0;
+  b = (b << 19) | (b >>> 13);
+  a = (a + ((b & c) | (~b & d)) + x8) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (~a & c)) + x9) | 0;
+  d = (d << 7) | (d >>> 25);
+  c = (c + ((d & a) | (~d & b)) + x10) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + ((c & d) | (~c & a)) + x11) | 0;
+  b = (b << 19) | (b >>> 13);
+  a = (a + ((b & c) | (~b & d)) + x12) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (~a & c)) + x13) | 0;
+  d = (d << 7) | (d >>> 25);
+  c = (c + ((d & a) | (~d & b)) + x14) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + ((c & d) | (~c & a)) + x15) | 0;
+  b = (b << 19) | (b >>> 13);
+  // Round 2
+  a = (a + ((b & c) | (b & d) | (c & d)) + x0 + 0x5a827999) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (a & c) | (b & c)) + x4 + 0x5a827999) | 0;
+  d = (d << 5) | (d >>> 27);
+  c = (c + ((d & a) | (d & b) | (a & b)) + x8 + 0x5a827999) | 0;
+  c = (c << 9) | (c >>> 23);
+  b = (b + ((c & d) | (c & a) | (d & a)) + x12 + 0x5a827999) | 0;
+  b = (b << 13) | (b >>> 19);
+  a = (a + ((b & c) | (b & d) | (c & d)) + x1 + 0x5a827999) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (a & c) | (b & c)) + x5 + 0x5a827999) | 0;
+  d = (d << 5) | (d >>> 27);
+  c = (c + ((d & a) | (d & b) | (a & b)) + x9 + 0x5a827999) | 0;
+  c = (c << 9) | (c >>> 23);
+  b = (b + ((c & d) | (c & a) | (d & a)) + x13 + 0x5a827999) | 0;
+  b = (b << 13) | (b >>> 19);
+  a = (a + ((b & c) | (b & d) | (c & d)) + x2 + 0x5a827999) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (a & c) | (b & c)) + x6 + 0x5a827999) | 0;
+  d = (d << 5) | (d >>> 27);
+  c = (c + ((d & a) | (d & b) | (a & b)) + x10 + 0x5a827999) | 0;
+  c = (c << 9) | (c >>> 23);
+  b = (b + ((c & d) | (c & a) | (d & a)) + x14 + 0x5a827999) | 0;
+  b = (b << 13) | (b >>> 19);
+  a = (a + ((b & c) | (b & d) | (c & d)) + x3 + 0x5a827999) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + ((a & b) | (a & c) | (b & c)) + x7 + 0x5a827999) | 0;
+  d = (d << 5) | (d >>> 27);
+  c = (c + ((d & a) | (d & b) | (a & b)) + x11 + 0x5a827999) | 0;
+  c = (c << 9) | (c >>> 23);
+  b = (b + ((c & d) | (c & a) | (d & a)) + x15 + 0x5a827999) | 0;
+  b = (b << 13) | (b >>> 19);
+  // Round 3
+  a = (a + (b ^ c ^ d) + x0 + 0x6ed9eba1) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + (a ^ b ^ c) + x8 + 0x6ed9eba1) | 0;
+  d = (d << 9) | (d >>> 23);
+  c = (c + (d ^ a ^ b) + x4 + 0x6ed9eba1) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + (c ^ d ^ a) + x12 + 0x6ed9eba1) | 0;
+  b = (b << 15) | (b >>> 17);
+  a = (a + (b ^ c ^ d) + x2 + 0x6ed9eba1) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + (a ^ b ^ c) + x10 + 0x6ed9eba1) | 0;
+  d = (d << 9) | (d >>> 23);
+  c = (c + (d ^ a ^ b) + x6 + 0x6ed9eba1) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + (c ^ d ^ a) + x14 + 0x6ed9eba1) | 0;
+  b = (b << 15) | (b >>> 17);
+  a = (a + (b ^ c ^ d) + x1 + 0x6ed9eba1) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + (a ^ b ^ c) + x9 + 0x6ed9eba1) | 0;
+  d = (d << 9) | (d >>> 23);
+  c = (c + (d ^ a ^ b) + x5 + 0x6ed9eba1) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + (c ^ d ^ a) + x13 + 0x6ed9eba1) | 0;
+  b = (b << 15) | (b >>> 17);
+  a = (a + (b ^ c ^ d) + x3 + 0x6ed9eba1) | 0;
+  a = (a << 3) | (a >>> 29);
+  d = (d + (a ^ b ^ c) + x11 + 0x6ed9eba1) | 0;
+  d = (d << 9) | (d >>> 23);
+  c = (c + (d ^ a ^ b) + x7 + 0x6ed9eba1) | 0;
+  c = (c << 11) | (c >>> 21);
+  b = (b + (c ^ d ^ a) + x15 + 0x6ed9eba1) | 0;
+  b = (b << 15) | (b >>> 17);
+  h0 = (h0 + a) | 0;
+  h1 = (h1 + b) | 0;
+  h2 = (h2 + c) | 0;
+  h3 = (h3 + d) | 0;
+}
+
+function writeWordLE(out: Uint8Array, at: number, word: number, limit: number): void {
+  for (let i = 0; i < 4 && i < limit; i++) out[at + i] = (word >>> (8 * i)) & 0xff;
+}
+
+/**
+ * Writes the first `outLen` (default 16) bytes of MD4(`buf[start, end)`) to `out[outOffset, …)`.
+ * Truncation is built in because rsync signatures store a prefix of the digest.
+ */
+export function md4Into(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  outOffset: number,
+  outLen: number = MD4_DIGEST_LENGTH,
+): void {
+  if (start < 0 || end < start || end > buf.length) throw new RangeError(`md4: bad range [${start}, ${end}) of ${buf.length} bytes`);
+  if (outLen < 0 || outLen > MD4_DIGEST_LENGTH || outOffset < 0 || outOffset + outLen > out.length) {
+    throw new RangeError(`md4: bad output range (${outLen} bytes at ${outOffset} of ${out.length})`);
+  }
+  h0 = 0x67452301;
+  h1 = 0xefcdab89 | 0;
+  h2 = 0x98badcfe | 0;
+  h3 = 0x10325476;
+  const length = end - start;
+  let p = start;
+  for (const whole = end - 63; p < whole; p += 64) compress(buf, p);
+
+  const rest = end - p;
+  for (let i = 0; i < rest; i++) tail[i] = buf[p + i]!;
+  tail[rest] = 0x80;
+  const tailLen = rest < 56 ? 64 : 128;
+  tail.fill(0, rest + 1, tailLen - 8);
+  // The message length in bits, as a 64-bit little-endian integer; exact for any safe length.
+  const bitsLow = (length % 0x20000000) * 8;
+  const bitsHigh = Math.floor(length / 0x20000000);
+  writeWordLE(tail, tailLen - 8, bitsLow, 4);
+  writeWordLE(tail, tailLen - 4, bitsHigh, 4);
+  compress(tail, 0);
+  if (tailLen === 128) compress(tail, 64);
+
+  writeWordLE(out, outOffset, h0, outLen);
+  writeWordLE(out, outOffset + 4, h1, outLen - 4);
+  writeWordLE(out, outOffset + 8, h2, outLen - 8);
+  writeWordLE(out, outOffset + 12, h3, outLen - 12);
+}
+
+/** MD4 of the whole buffer as a new 16-byte Buffer. */
+export function md4(buf: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(MD4_DIGEST_LENGTH);
+  md4Into(buf, 0, buf.length, out, 0);
+  return out;
+}

@@ -1,0 +1,336 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { EntryMeta } from '../core/entry.ts';
+import { compareIndex, indexFromBytes, indexStartsWith, indexToBytes, indexToDisplay, type PathIndex } from '../core/path-index.ts';
+import { formatDirInfo, formatVolumeInfo, type VolumeInfo } from '../codec/manifest.ts';
+import { quote } from '../codec/quote.ts';
+import { manifestName, signatureName, volumeName, type SetTimes } from '../codec/remote-name.ts';
+import { timeToString } from '../codec/time-string.ts';
+import { buildCollection, type Collection } from '../archive/collection.ts';
+import { VolumeWriter } from '../archive/volume-writer.ts';
+import { SigtarWriter } from '../archive/sigtar-writer.ts';
+import { SetWriter, type SetWriterStats } from '../archive/set-writer.ts';
+import { UploadQueue } from '../archive/upload-queue.ts';
+import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
+import { isUnchanged } from '../archive/change-detection.ts';
+import { walkSource } from '../fs/walk.ts';
+import type { Selection } from '../fs/selection.ts';
+import { IdNames } from '../fs/ids.ts';
+import type { TargetContext } from './context.ts';
+import { ExitCode, PermafrostError } from './errors.ts';
+import { remoteDecoder, encryptedNotSupported } from './remote-decoder.ts';
+import { syncCache } from './sync-cache.ts';
+
+export interface BackupRequest {
+  /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
+  readonly mode: 'full' | 'incremental' | 'auto';
+  /** The source directory as typed (its canonical form goes into the manifest's Localdir). */
+  readonly source: string;
+  /** --volsize in bytes */
+  readonly volsize: number;
+  /** --full-if-older-than, already resolved to a time: a full is made if the chain's full is older. */
+  readonly fullIfOlderThan?: number;
+  readonly maxBlocksize: number;
+  readonly selection: Selection;
+  readonly dryRun: boolean;
+  readonly allowSourceMismatch: boolean;
+  /** Upload volume N while packing N+1 (the default). */
+  readonly asyncUpload: boolean;
+  readonly hostname?: string;
+}
+
+export interface BackupResult {
+  readonly type: 'full' | 'inc';
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly volumes: number;
+  readonly stats: SetWriterStats;
+  /** Source files that could not be read and were skipped. */
+  readonly errors: number;
+  readonly elapsedMs: number;
+  readonly uploadedBytes: number;
+}
+
+/**
+ * A full or incremental backup (spec §3, §7.10). Volumes are uploaded as they fill up, then the
+ * signatures, then the manifest: a set exists only once its manifest is stored, so an interrupted
+ * run leaves an incomplete set that restores never use and `cleanup` removes.
+ */
+export async function backup(ctx: TargetContext, req: BackupRequest): Promise<BackupResult> {
+  const started = Date.now();
+  const sourceRoot = await checkSource(req.source);
+  if (ctx.encrypt) throw encryptedNotSupported('this backup');
+  const unlock = req.dryRun ? async () => {} : await ctx.cache.lock();
+  try {
+    const listing = await ctx.backend.list();
+    const collection = buildCollection(listing, ctx.prefixes);
+    const decode = remoteDecoder(ctx.prefixes);
+    if (!req.dryRun) await syncCache(ctx, listing, collection);
+    const plan = planSet(ctx, req, collection);
+    const temp = await fsp.mkdtemp(path.join(ctx.tempRoot, 'permafrost-'));
+    try {
+      const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
+      return await writeSet(ctx, req, plan, sourceRoot, previous, temp, started);
+    } finally {
+      await fsp.rm(temp, { recursive: true, force: true });
+    }
+  } finally {
+    await unlock();
+  }
+}
+
+interface SetPlan {
+  readonly type: 'full' | 'inc';
+  readonly startTime: number;
+  readonly endTime: number;
+}
+
+function planSet(ctx: TargetContext, req: BackupRequest, collection: Collection): SetPlan {
+  const now = ctx.now();
+  const primary = collection.primary;
+  let type: 'full' | 'inc';
+  if (req.mode === 'full') type = 'full';
+  else if (!primary) {
+    if (req.mode === 'incremental') {
+      throw new PermafrostError(ExitCode.noSignatures, `no backup chain with signatures at ${ctx.backend.displayUrl}: run a full backup first (or omit "incremental")`);
+    }
+    type = 'full';
+  } else if (req.fullIfOlderThan !== undefined && primary.chain.startTime < req.fullIfOlderThan) {
+    ctx.reporter.notice('Last full backup is too old, forcing full backup');
+    type = 'full';
+  } else type = 'inc';
+  if (type === 'full') {
+    if (collection.chains.some((c) => c.endTime >= now)) {
+      throw new PermafrostError(ExitCode.usage, `the target already holds a backup at or after ${timeToString(now)}; the new backup's time must be later`);
+    }
+    return { type, startTime: now, endTime: now };
+  }
+  const start = primary!.chain.endTime;
+  if (now <= start) {
+    throw new PermafrostError(ExitCode.usage, `the current time ${timeToString(now)} is not after the last backup (${timeToString(start)})`);
+  }
+  return { type, startTime: start, endTime: now };
+}
+
+async function checkSource(source: string): Promise<Buffer> {
+  let st;
+  try {
+    st = await fsp.stat(source);
+  } catch {
+    throw new PermafrostError(ExitCode.badSource, `source directory ${JSON.stringify(source)} does not exist`);
+  }
+  if (!st.isDirectory()) throw new PermafrostError(ExitCode.badSource, `source ${JSON.stringify(source)} is not a directory`);
+  return Buffer.from(path.resolve(source));
+}
+
+async function previousSignatures(ctx: TargetContext, collection: Collection, decode: ReturnType<typeof remoteDecoder>): Promise<AsyncIterable<SignatureEntry>> {
+  const sigChain = collection.primary!.signatures;
+  const files = [sigChain.full, ...sigChain.incs];
+  const streams: AsyncIterable<SignatureEntry>[] = [];
+  for (const f of files) {
+    if (f.encrypted) throw encryptedNotSupported(f.info.name);
+    streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
+  }
+  return combineSignatures(streams);
+}
+
+async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, sourceRoot: Buffer, previous: AsyncIterable<SignatureEntry> | null, temp: string, started: number): Promise<BackupResult> {
+  const { reporter } = ctx;
+  const naming = { encrypted: false, compressed: ctx.compress };
+  const times: SetTimes = plan.type === 'full' ? { kind: 'full', time: plan.endTime } : { kind: 'inc', startTime: plan.startTime, endTime: plan.endTime };
+  reporter.notice(plan.type === 'full' ? `Starting full backup at ${timeToString(plan.endTime)}` : `Starting incremental backup ${timeToString(plan.startTime)} to ${timeToString(plan.endTime)}`);
+
+  const queue = new UploadQueue(req.asyncUpload ? 2 : 1);
+  const volumeInfos: VolumeInfo[] = [];
+  let uploadedBytes = 0;
+  const volumes = new VolumeWriter({
+    tempDir: temp,
+    volsize: req.volsize,
+    gzip: ctx.compress,
+    onVolume: async (vol) => {
+      volumeInfos.push(vol.info);
+      const name = volumeName(times, vol.info.volume, ctx.prefixes, naming);
+      if (req.dryRun) {
+        await fsp.rm(vol.localPath, { force: true });
+        return;
+      }
+      await queue.enqueue(async () => {
+        try {
+          await ctx.backend.putFile(vol.localPath, name, { role: 'volume' });
+          uploadedBytes += vol.size;
+          reporter.info(`Uploaded ${name} (${vol.size} bytes)`);
+        } finally {
+          await fsp.rm(vol.localPath, { force: true });
+        }
+      });
+    },
+  });
+  const sigName = signatureName(times, ctx.prefixes, naming);
+  const sigRemotePath = path.join(temp, 'signatures');
+  const sigCachePath = path.join(temp, 'signatures.gz');
+  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress);
+  const fileListPath = path.join(temp, 'filelist');
+  const fileList = createWriteStream(fileListPath);
+  let fileListCount = 0;
+  const writer = new SetWriter(volumes, sigs, {
+    maxBlocksize: req.maxBlocksize,
+    fileList: (type, index) => {
+      fileListCount++;
+      fileList.write(Buffer.concat([Buffer.from(`    ${type.padEnd(7)}  `, 'latin1'), quote(indexToBytes(index)), NEWLINE]));
+    },
+  });
+
+  let errors = 0;
+  const errorRoots: PathIndex[] = [];
+  const ids = new IdNames();
+  const walk = walkSource(sourceRoot, req.selection, (p: Buffer, err: Error) => {
+    errors++;
+    // a directory that cannot be listed comes out empty: its contents must not count as deleted
+    if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
+    reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
+  }, { ids });
+  try {
+    for await (const step of collate(walk, previous)) {
+      if (step.current && step.previous) {
+        const prev = step.previous;
+        if (prev.meta && isUnchanged(step.current.meta, prev.meta, prev.signature, (u, n) => (u ? ids.uidOf(u) ?? n : n), (g, n) => (g ? ids.gidOf(g) ?? n : n))) continue;
+        if (!prev.meta) {
+          await storeNew(step.current);
+        } else {
+          reporter.info(`M ${indexToDisplay(step.current.meta.index)}`);
+          await storeChanged(step.current, prev);
+        }
+      } else if (step.current) {
+        await storeNew(step.current);
+      } else if (step.previous?.meta) {
+        const idx = step.previous.index;
+        if (idx.length === 0 || errorRoots.some((r) => indexStartsWith(idx, r))) continue;
+        reporter.info(`D ${indexToDisplay(idx)}`);
+        await writer.deleted(idx, step.previous.meta.type === 'reg');
+      }
+    }
+    await volumes.finish();
+    fileList.end();
+    await once(fileList, 'close');
+    const sigResult = await sigs.finish();
+    await queue.drain();
+
+    const manifestPath = path.join(temp, 'manifest');
+    await writeManifest(manifestPath, req, volumeInfos, fileListPath, fileListCount);
+    const manifestRemote = manifestName(times, ctx.prefixes, naming);
+    if (!req.dryRun) {
+      await ctx.backend.putFile(sigRemotePath, sigName, { role: 'signature' });
+      uploadedBytes += sigResult.remoteSize;
+      await ctx.backend.putFile(manifestPath, manifestRemote, { role: 'manifest' });
+      uploadedBytes += (await fsp.stat(manifestPath)).size;
+      await ctx.cache.storeSignatures(sigName, sigResult.cacheIsRemote ? sigRemotePath : sigCachePath);
+      await ctx.cache.storeManifest(manifestRemote, await fsp.readFile(manifestPath));
+    }
+  } catch (err) {
+    volumes.abort();
+    sigs.abort();
+    fileList.destroy();
+    await queue.settle();
+    throw err;
+  }
+  return { type: plan.type, startTime: plan.startTime, endTime: plan.endTime, volumes: volumeInfos.length, stats: writer.stats, errors, elapsedMs: Date.now() - started, uploadedBytes };
+
+  async function storeNew(cur: { meta: EntryMeta; path: Buffer }): Promise<void> {
+    if (cur.meta.index.length > 0) reporter.info(`A ${indexToDisplay(cur.meta.index)}`);
+    await guarded(cur, () => writer.snapshot(cur.meta, cur.path, true));
+  }
+
+  async function storeChanged(cur: { meta: EntryMeta; path: Buffer }, prev: SignatureEntry): Promise<void> {
+    if (cur.meta.type === 'reg' && prev.meta?.type === 'reg' && prev.signature) {
+      await guarded(cur, () => writer.diff(cur.meta, cur.path, prev.signature!));
+    } else {
+      await guarded(cur, () => writer.snapshot(cur.meta, cur.path, false));
+    }
+  }
+
+  /** A file that cannot be opened is reported and left as it was in the previous set. */
+  async function guarded(cur: { meta: EntryMeta; path: Buffer }, store: () => Promise<void>): Promise<void> {
+    try {
+      await store();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EIO' || code === 'ELOOP' || code === 'ENXIO') {
+        errors++;
+        errorRoots.push(cur.meta.index);
+        reporter.warning(`Error reading ${cur.path.toString('utf8')}: ${code}; skipped`);
+        return;
+      }
+      throw err;
+    }
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+
+/** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (spec §2.1). */
+async function writeManifest(dest: string, req: BackupRequest, volumes: VolumeInfo[], fileListPath: string, count: number): Promise<void> {
+  const out = createWriteStream(dest);
+  out.write(formatDirInfo(Buffer.from(req.hostname ?? os.hostname()), Buffer.from(canonicalLocaldir(req.source))));
+  for (const v of volumes) out.write(formatVolumeInfo(v));
+  out.write(Buffer.from(`Filelist ${count}\n`, 'latin1'));
+  const list = await fsp.open(fileListPath, 'r');
+  try {
+    for await (const chunk of list.createReadStream()) if (!out.write(chunk)) await once(out, 'drain');
+  } finally {
+    await list.close().catch(() => {});
+  }
+  out.end();
+  await once(out, 'close');
+}
+
+/** duplicity's Path.get_canonical(): '.' components and trailing slashes removed; relative stays relative. */
+export function canonicalLocaldir(source: string): string {
+  const abs = source.startsWith('/');
+  const parts = source.split('/').filter((p) => p !== '' && p !== '.');
+  const joined = parts.join('/');
+  if (abs) return `/${joined}`;
+  return joined === '' ? '.' : joined;
+}
+
+interface CollateStep {
+  readonly current: { meta: EntryMeta; path: Buffer } | null;
+  readonly previous: SignatureEntry | null;
+}
+
+/** Merge-joins the source walk with the previous signatures, both in duplicity's order. */
+async function* collate(walk: AsyncIterable<{ meta: EntryMeta; path: Buffer }>, previous: AsyncIterable<SignatureEntry> | null): AsyncGenerator<CollateStep> {
+  if (!previous) {
+    for await (const cur of walk) yield { current: cur, previous: null };
+    return;
+  }
+  const a = walk[Symbol.asyncIterator]();
+  const b = previous[Symbol.asyncIterator]();
+  let cur = await a.next();
+  let prev = await b.next();
+  while (!cur.done || !prev.done) {
+    if (prev.done) {
+      yield { current: cur.value!, previous: null };
+      cur = await a.next();
+    } else if (cur.done) {
+      yield { current: null, previous: prev.value };
+      prev = await b.next();
+    } else {
+      const c = compareIndex(cur.value.meta.index, prev.value.index);
+      if (c < 0) {
+        yield { current: cur.value, previous: null };
+        cur = await a.next();
+      } else if (c > 0) {
+        yield { current: null, previous: prev.value };
+        prev = await b.next();
+      } else {
+        yield { current: cur.value, previous: prev.value };
+        cur = await a.next();
+        prev = await b.next();
+      }
+    }
+  }
+}

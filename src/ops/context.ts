@@ -1,0 +1,23 @@
+import type { Backend } from '../backend/backend.ts';
+import type { MetadataCache } from '../archive/metadata-cache.ts';
+import type { NamePrefixes } from '../codec/remote-name.ts';
+import type { Reporter } from './reporter.ts';
+
+/**
+ * Everything an operation needs about the target, passed explicitly (no global config), so that
+ * operations can run side by side in one process (tests, the daemon).
+ */
+export interface TargetContext {
+  readonly backend: Backend;
+  readonly cache: MetadataCache;
+  readonly prefixes: NamePrefixes;
+  readonly reporter: Reporter;
+  /** Seconds since the epoch, whole; `--current-time` fixes it. */
+  readonly now: () => number;
+  /** Where volumes are staged before upload (`--tempdir`). */
+  readonly tempRoot: string;
+  /** Whether remote volumes and signatures are gzipped (not `--no-compression`). */
+  readonly compress: boolean;
+  /** Encryption is not implemented yet: only `--no-encryption` targets are written or read. */
+  readonly encrypt: false;
+}

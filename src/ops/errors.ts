@@ -1,0 +1,44 @@
+/**
+ * Errors that end an operation with a documented exit code (see README "Exit codes"). The message
+ * is one line for humans and never contains secrets.
+ */
+export const ExitCode = {
+  ok: 0,
+  /** verify found differences (duplicity uses 1) */
+  differences: 1,
+  /** bad command line or options */
+  usage: 2,
+  /** the backup finished but some source files could not be read */
+  completedWithErrors: 4,
+  /** source missing or not a directory */
+  badSource: 10,
+  /** restore destination exists and is not empty (duplicity: 11) */
+  restoreDestExists: 11,
+  /** no backup chain at the target, or --time before the first backup */
+  noChain: 12,
+  /** incremental asked for without a chain (duplicity: 17) */
+  noSignatures: 17,
+  /** a volume's SHA1 does not match its manifest (duplicity: 21) */
+  hashMismatch: 21,
+  /** a volume or manifest is truncated or does not parse */
+  corruptArchive: 22,
+  /** another run holds the lock */
+  locked: 23,
+  /** the target URL is not understood */
+  badUrl: 50,
+  /** the target cannot be read or written */
+  backendError: 51,
+  /** something we did not foresee: a bug */
+  internal: 30,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class PermafrostError extends Error {
+  readonly exitCode: ExitCodeValue;
+  constructor(exitCode: ExitCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.exitCode = exitCode;
+    this.name = 'PermafrostError';
+  }
+}

@@ -1,0 +1,30 @@
+import type { EntryMeta } from '../core/entry.ts';
+import { buildCollection, chainAtTime } from '../archive/collection.ts';
+import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
+import type { TargetContext } from './context.ts';
+import { ExitCode, PermafrostError } from './errors.ts';
+import { remoteDecoder, encryptedNotSupported } from './remote-decoder.ts';
+import { syncCache } from './sync-cache.ts';
+
+/**
+ * The paths present at a time, from the signature chain alone (duplicity's list-current-files):
+ * no volume is read, so this works on archived (Glacier) data too.
+ */
+export async function* listCurrentFiles(ctx: TargetContext, time?: number): AsyncGenerator<EntryMeta> {
+  const listing = await ctx.backend.list();
+  const collection = buildCollection(listing, ctx.prefixes);
+  await syncCache(ctx, listing, collection);
+  const t = time ?? ctx.now();
+  const chain = chainAtTime(collection, t);
+  if (!chain) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
+  const sigChain = collection.signatureChains.find((s) => s.full.startTime === chain.startTime);
+  if (!sigChain) throw new PermafrostError(ExitCode.noSignatures, `the chain starting ${new Date(chain.startTime * 1000).toISOString()} has no signature files`);
+  const files = [sigChain.full, ...sigChain.incs.filter((s) => s.endTime <= t)];
+  const decode = remoteDecoder(ctx.prefixes);
+  const streams: AsyncIterable<SignatureEntry>[] = [];
+  for (const f of files) {
+    if (f.encrypted) throw encryptedNotSupported(f.info.name);
+    streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
+  }
+  for await (const e of combineSignatures(streams)) if (e.meta) yield e.meta;
+}

@@ -1,0 +1,262 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { EntryMeta } from '../core/entry.ts';
+import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../core/path-index.ts';
+import { parseManifest, volumesContaining, type Manifest } from '../codec/manifest.ts';
+import { timeToString } from '../codec/time-string.ts';
+import { DeltaPatcher } from '../codec/rsync/patch.ts';
+import { buildCollection, chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
+import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
+import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
+import type { TargetContext } from './context.ts';
+import { ExitCode, PermafrostError } from './errors.ts';
+import { remoteDecoder, encryptedNotSupported } from './remote-decoder.ts';
+import { syncCache } from './sync-cache.ts';
+
+export interface RestoreRequest {
+  /** Restore the state at this time (default: now, i.e. the latest). */
+  readonly time?: number;
+  /** A path inside the backup; it is written *as* `dest`. */
+  readonly fileToRestore?: PathIndex;
+  readonly dest: string;
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly numericOwner: boolean;
+  readonly restoreOwnership: boolean;
+}
+
+export interface RestoreResult {
+  readonly files: number;
+  readonly bytes: number;
+  readonly volumesRead: number;
+  readonly setTime: number;
+}
+
+/** The chain and sets for a time, from names alone. Errors name what is missing. */
+export function selectSets(ctx: TargetContext, collection: Collection, time: number | undefined): { sets: BackupSet[]; time: number } {
+  const t = time ?? ctx.now();
+  const chain = chainAtTime(collection, t);
+  if (!chain) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
+  if (t < chain.startTime && collection.chains[0] === chain) {
+    throw new PermafrostError(ExitCode.noChain, `--time ${timeToString(t)} is before the first backup (${timeToString(chain.startTime)})`);
+  }
+  return { sets: setsAtTime(chain, t), time: t };
+}
+
+/** Reads a set's manifest (cached, else from the target) and parses it. */
+export async function loadManifest(ctx: TargetContext, set: BackupSet): Promise<Manifest> {
+  const name = set.manifest!.name;
+  if (set.encrypted) throw encryptedNotSupported(name);
+  const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes));
+  try {
+    return parseManifest(bytes);
+  } catch (err) {
+    throw new PermafrostError(ExitCode.corruptArchive, `manifest ${name} does not parse: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The volumes of a set that can hold `within`, in manifest order, checked against the listing. */
+export function volumesFor(set: BackupSet, manifest: Manifest, within: PathIndex): VolumeRef[] {
+  const infos = within.length === 0 ? manifest.volumes : volumesContaining(manifest, within);
+  return infos.map((v) => {
+    const remote = set.volumes.get(v.volume);
+    if (!remote) throw new PermafrostError(ExitCode.corruptArchive, `volume ${v.volume} of the set ending ${timeToString(set.endTime)} is listed in its manifest but missing at the target`);
+    return { number: v.volume, name: remote.name, sha1: v.hashes.get('SHA1') ?? null, compressed: set.compressed };
+  });
+}
+
+/**
+ * Restores the tree (or one path) as of a time (spec §3.9): the sets' entry streams are merged by
+ * path; for each path the newest snapshot or deletion is the base, and later deltas are patched
+ * onto it. Memory stays flat: data streams through temp files, never whole into memory.
+ */
+export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<RestoreResult> {
+  const listing = await ctx.backend.list();
+  const collection = buildCollection(listing, ctx.prefixes);
+  await syncCache(ctx, listing, collection);
+  const { sets } = selectSets(ctx, collection, req.time);
+  const within = req.fileToRestore ?? ROOT_INDEX;
+
+  if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(Buffer.from(path.resolve(req.dest))))) {
+    throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty (use --force to restore into it)`);
+  }
+  return await readSets(ctx, sets, within, req.dryRun, async (next) => {
+    const writer = new RestoreWriter(Buffer.from(path.resolve(req.dest)), {
+      numericOwner: req.numericOwner,
+      restoreOwnership: req.restoreOwnership,
+      force: req.force,
+    });
+    try {
+      const result = await next({ write: async (meta, data) => { await writer.write(meta, data ?? undefined); } });
+      await writer.finish();
+      return result;
+    } catch (err) {
+      // directories already written keep the attributes they can get; files are all complete
+      await writer.finish().catch(() => {});
+      throw err;
+    }
+  });
+}
+
+/** Receives the restored entries in path order. `data` is null for everything but regular files. */
+export interface EntrySink {
+  write(meta: EntryMeta, data: AsyncIterable<Buffer> | null): Promise<void>;
+}
+
+/**
+ * Opens the sets' volumes that can hold `within` and hands `run` a function that streams every
+ * restored entry into a sink. Shared by restore and verify.
+ */
+export async function readSets(
+  ctx: TargetContext,
+  sets: BackupSet[],
+  within: PathIndex,
+  dryRun: boolean,
+  run: (next: (sink: EntrySink) => Promise<RestoreResult>) => Promise<RestoreResult>,
+): Promise<RestoreResult> {
+  const readers: SetReader[] = [];
+  const temp = await fsp.mkdtemp(path.join(ctx.tempRoot, 'permafrost-restore-'));
+  let volumesRead = 0;
+  const setTime = sets[sets.length - 1]!.endTime;
+  try {
+    for (const set of sets) {
+      const vols = volumesFor(set, await loadManifest(ctx, set), within);
+      volumesRead += vols.length;
+      if (dryRun) for (const v of vols) ctx.reporter.notice(`Required volume: ${v.name}`);
+      readers.push(new SetReader(ctx.backend, vols, temp, within));
+    }
+    if (dryRun) return { files: 0, bytes: 0, volumesRead, setTime };
+    return await run(async (sink) => {
+      let files = 0;
+      let bytes = 0;
+      try {
+        for (;;) {
+          const heads = await Promise.all(readers.map((r) => r.peek()));
+          let min: PathIndex | null = null;
+          for (const h of heads) if (h && (min === null || compareIndex(h.index, min) < 0)) min = h.index;
+          if (min === null) break;
+          const here: { reader: SetReader; entry: SetEntry }[] = [];
+          heads.forEach((h, i) => {
+            if (h && compareIndex(h.index, min!) === 0) here.push({ reader: readers[i]!, entry: h });
+          });
+          const written = await restoreOne(here, sink, temp);
+          if (written !== null) {
+            files++;
+            bytes += written;
+            ctx.reporter.progress?.({ phase: 'restore', filesDone: files, bytesDone: bytes, currentPath: indexToDisplay(min) });
+          }
+        }
+      } catch (err) {
+        throw mapReadError(err);
+      }
+      if (files === 0 && within.length > 0) {
+        throw new PermafrostError(ExitCode.noChain, `${indexToDisplay(within)} is not in the backup at ${timeToString(setTime)}`);
+      }
+      return { files, bytes, volumesRead, setTime };
+    });
+  } finally {
+    for (const r of readers) await r.close();
+    await fsp.rm(temp, { recursive: true, force: true });
+  }
+}
+
+function mapReadError(err: unknown): unknown {
+  if (err instanceof VolumeHashError) return new PermafrostError(ExitCode.hashMismatch, err.message, { cause: err });
+  if (err instanceof CorruptVolumeError) return new PermafrostError(ExitCode.corruptArchive, err.message, { cause: err });
+  return err;
+}
+
+/**
+ * One path across the sets (oldest first). Returns the bytes written, or null when nothing was
+ * written (the path is deleted at that time).
+ */
+async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer: EntrySink, temp: string): Promise<number | null> {
+  let base = here.length - 1;
+  while (base >= 0 && here[base]!.entry.kind === 'diff') base--;
+  for (let i = 0; i < Math.max(base, 0); i++) await here[i]!.reader.skip();
+  if (base < 0) {
+    for (const h of here) await h.reader.skip();
+    throw new PermafrostError(ExitCode.corruptArchive, `${indexToDisplay(here[0]!.entry.index)}: a delta without an earlier full copy`);
+  }
+  const baseEntry = here[base]!;
+  if (baseEntry.entry.kind === 'deleted') {
+    await baseEntry.reader.skip();
+    for (let i = base + 1; i < here.length; i++) await here[i]!.reader.skip();
+    return null;
+  }
+  const newest = here[here.length - 1]!.entry.meta!;
+  const meta: EntryMeta = newest;
+  if (baseEntry.entry.meta!.type !== 'reg') {
+    await baseEntry.reader.skip();
+    for (let i = base + 1; i < here.length; i++) await here[i]!.reader.skip();
+    await writer.write(meta, null);
+    return 0;
+  }
+  if (base === here.length - 1) {
+    let n = 0;
+    const counted = async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) {
+        n += c.length;
+        yield c;
+      }
+    };
+    await writer.write(meta, counted(baseEntry.reader.data()));
+    return n;
+  }
+  // a snapshot followed by deltas: patch through temp files
+  let current = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
+  await writeStreamToFile(baseEntry.reader.data(), current);
+  try {
+    for (let i = base + 1; i < here.length; i++) {
+      const next = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
+      await applyDelta(current, here[i]!.reader.data(), next);
+      await fsp.rm(current, { force: true });
+      current = next;
+    }
+    const size = (await fsp.stat(current)).size;
+    await writer.write(meta, createReadStream(current, { highWaterMark: 1 << 20 }));
+    return size;
+  } finally {
+    await fsp.rm(current, { force: true });
+  }
+}
+
+async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string): Promise<void> {
+  const out = createWriteStream(file);
+  for await (const chunk of src) if (!out.write(chunk)) await once(out, 'drain');
+  out.end();
+  await once(out, 'close');
+}
+
+async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string): Promise<void> {
+  const basis = await fsp.open(basisFile, 'r');
+  const out = createWriteStream(outFile);
+  try {
+    const patcher = new DeltaPatcher(
+      async (offset: number, length: number) => {
+        const buf = Buffer.allocUnsafe(length);
+        let got = 0;
+        while (got < length) {
+          const { bytesRead } = await basis.read(buf, got, length - got, offset + got);
+          if (bytesRead === 0) throw new Error(`delta copies beyond the end of its basis (offset ${offset + got})`);
+          got += bytesRead;
+        }
+        return buf;
+      },
+      async (chunk: Buffer) => {
+        if (!out.write(chunk)) await once(out, 'drain');
+      },
+    );
+    for await (const chunk of delta) await patcher.write(chunk);
+    await patcher.end();
+    out.end();
+    await once(out, 'close');
+  } catch (err) {
+    out.destroy();
+    throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await basis.close();
+  }
+}

@@ -1,0 +1,63 @@
+import { cat, isRoot, type Node } from './helpers.ts';
+
+/**
+ * A tree whose names stress ordering and matching: per-component order (`a/b/f` before `a-c`),
+ * invalid UTF-8, newlines, spaces, quotes, backslashes, glob metacharacters, case variants,
+ * symlinks (to a directory, dangling), a fifo, a socket, empty directories, markers.
+ */
+export function trickyTree(): Node[] {
+  const nodes: Node[] = [
+    { kind: 'dir', path: cat('a') },
+    { kind: 'dir', path: cat('a/b') },
+    { kind: 'file', path: cat('a/b/f'), data: 'f' },
+    { kind: 'file', path: cat('a/b/g.txt'), data: 'g' },
+    { kind: 'dir', path: cat('a/b/deep/er') },
+    { kind: 'file', path: cat('a/b/deep/er/f'), data: 'deep' },
+    { kind: 'file', path: cat('a-c'), data: 'x' },
+    { kind: 'file', path: cat('a.b'), data: 'x' },
+    { kind: 'file', path: cat('a b'), data: 'x' },
+    { kind: 'dir', path: cat('a0') },
+    { kind: 'file', path: cat("quote'\"s"), data: 'q' },
+    { kind: 'file', path: cat('back\\slash'), data: 'b' },
+    { kind: 'file', path: cat('new\nline'), data: 'n' },
+    { kind: 'file', path: cat('new'), data: 'n' },
+    { kind: 'file', path: cat('new\n'), data: 'n' },
+    { kind: 'file', path: cat('tab\there'), data: 't' },
+    { kind: 'file', path: cat(' lead space'), data: 's' },
+    { kind: 'file', path: cat('*star'), data: 's' },
+    { kind: 'file', path: cat('[br]'), data: 's' },
+    { kind: 'file', path: cat('q?'), data: 's' },
+    { kind: 'file', path: cat('x]'), data: 's' },
+    { kind: 'file', path: cat('!bang'), data: 's' },
+    { kind: 'file', path: cat('#hash'), data: 's' },
+    { kind: 'dir', path: cat('bad', [0xff], 'dir') },
+    { kind: 'file', path: cat('bad', [0xff], 'dir/', [0xc3]), data: 'truncated utf8' },
+    { kind: 'file', path: cat('bad', [0xff], 'dir/', [0xed, 0xa0, 0x80]), data: 'utf8 surrogate' },
+    { kind: 'file', path: cat('bad', [0xff], 'dir/ok.txt'), data: 'ok' },
+    { kind: 'file', path: cat('é-nfc'), data: 'e' },
+    { kind: 'file', path: cat('e\u0301-nfd'), data: 'e' },
+    { kind: 'dir', path: cat('Upper') },
+    { kind: 'file', path: cat('Upper/File.TXT'), data: 'u' },
+    { kind: 'dir', path: cat('upper') },
+    { kind: 'file', path: cat('upper/file.txt'), data: 'u' },
+    { kind: 'file', path: cat('STRASSE-ß'), data: 's' },
+    { kind: 'file', path: cat('\u212Aelvin'), data: 'k' },
+    { kind: 'dir', path: cat('cache') },
+    { kind: 'file', path: cat('cache/.nobackup'), data: '' },
+    { kind: 'file', path: cat('cache/junk'), data: 'j' },
+    { kind: 'dir', path: cat('cache2/sub') },
+    { kind: 'symlink', path: cat('cache2/sub/.nobackup'), target: cat('dangling-marker') },
+    { kind: 'file', path: cat('cache2/keep'), data: 'k' },
+    { kind: 'dir', path: cat('empty') },
+    { kind: 'dir', path: cat('only-dirs/x/y') },
+    { kind: 'symlink', path: cat('link-to-a'), target: cat('a') },
+    { kind: 'symlink', path: cat('dangling'), target: cat('nowhere/', [0xfe]) },
+    { kind: 'fifo', path: cat('fifo') },
+    { kind: 'socket', path: cat('sock') },
+    { kind: 'dir', path: cat('z/.hidden') },
+    { kind: 'file', path: cat('z/.hidden/f'), data: 'h' },
+    { kind: 'file', path: cat('z/f.txt'), data: 'z' },
+  ];
+  if (isRoot) nodes.push({ kind: 'chr', path: cat('devnull-copy'), major: 1, minor: 3 });
+  return nodes;
+}
