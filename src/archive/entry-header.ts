@@ -11,23 +11,31 @@ const TYPEFLAG: Record<EntryType, number> = { reg: 0x30, dir: 0x35, sym: 0x32, f
  */
 export const SIZE_RECORD = 'PERMAFROST.size';
 
+/**
+ * Our own PAX record for mtimes before 1970. duplicity writes them as 0, and duplicity 3.x crashes
+ * on a negative tar mtime (its warning path fails), so the tar field says 0 and the true time
+ * rides in this record, which only we read.
+ */
+export const MTIME_RECORD = 'PERMAFROST.mtime';
+
 /** The header for an entry's data block; `size` is the length of the data in this tar entry. */
-export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax?: ReadonlyArray<readonly [string, Buffer]>): TarHeader {
+export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax: ReadonlyArray<readonly [string, Buffer]> = []): TarHeader {
   const isDev = meta.type === 'chr' || meta.type === 'blk';
+  if (meta.mtime < 0) extraPax = [...extraPax, [MTIME_RECORD, Buffer.from(String(meta.mtime), 'latin1')]];
   return {
     name,
     mode: meta.mode,
     uid: meta.uid,
     gid: meta.gid,
     size,
-    mtime: meta.mtime,
+    mtime: Math.max(0, meta.mtime),
     typeflag: TYPEFLAG[meta.type],
     linkname: meta.type === 'sym' ? meta.linkname : EMPTY,
     uname: Buffer.from(meta.uname, 'utf8'),
     gname: Buffer.from(meta.gname, 'utf8'),
     devmajor: isDev ? meta.devmajor : 0,
     devminor: isDev ? meta.devminor : 0,
-    ...(extraPax && extraPax.length > 0 ? { extraPax } : {}),
+    ...(extraPax.length > 0 ? { extraPax } : {}),
   };
 }
 
@@ -45,6 +53,8 @@ export function metaFromHeader(index: PathIndex, h: TarHeader, pax: ReadonlyMap<
   const sizeRecord = pax?.get(SIZE_RECORD);
   const recorded = sizeRecord ? Number(sizeRecord.toString('latin1')) : NaN;
   const size = Number.isSafeInteger(recorded) && recorded >= 0 ? recorded : isSignature ? -1 : type === 'reg' ? h.size : 0;
+  const mtimeRecord = pax?.get(MTIME_RECORD);
+  const recordedMtime = mtimeRecord ? Number(mtimeRecord.toString('latin1')) : NaN;
   return {
     index,
     type,
@@ -53,7 +63,7 @@ export function metaFromHeader(index: PathIndex, h: TarHeader, pax: ReadonlyMap<
     gid: h.gid,
     uname: h.uname.toString('utf8'),
     gname: h.gname.toString('utf8'),
-    mtime: h.mtime,
+    mtime: Number.isSafeInteger(recordedMtime) && recordedMtime < 0 && h.mtime === 0 ? recordedMtime : h.mtime,
     size,
     linkname: type === 'sym' ? h.linkname : EMPTY,
     devmajor: type === 'chr' || type === 'blk' ? h.devmajor : 0,

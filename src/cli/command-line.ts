@@ -17,6 +17,8 @@ import { looksLikeUrl } from '../backend/target-url.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
 import { UsageError } from './usage-error.ts';
 
+export { splitShellWords } from './shell-words.ts';
+
 export type Verb =
   | 'full'
   | 'incremental'
@@ -268,12 +270,12 @@ function defaults(env: Env): Opts {
 // ---------------------------------------------------------------------------------------------
 // Option table
 
-function flag(name: string, key: KeysOf<boolean>, extra: Partial<OptionDef> = {}): OptionDef {
-  return { names: [name], arity: 0, apply: (s) => { s.o[key] = true; }, ...extra };
+function flag(name: string, key: KeysOf<boolean>): OptionDef {
+  return { names: [name], arity: 0, apply: (s) => { s.o[key] = true; } };
 }
 
-function text(names: string | readonly string[], key: KeysOf<string>, extra: Partial<OptionDef> = {}): OptionDef {
-  return { names: typeof names === 'string' ? [names] : names, arity: 1, apply: (s, [v]) => { s.o[key] = v!; }, ...extra };
+function text(names: string | readonly string[], key: KeysOf<string>): OptionDef {
+  return { names: typeof names === 'string' ? [names] : names, arity: 1, apply: (s, [v]) => { s.o[key] = v!; } };
 }
 
 /** duplicity's "file" type: `$VAR` and `~` are expanded. */
@@ -293,24 +295,8 @@ function int(name: string, key: KeysOf<number>, check?: (n: number, name: string
   };
 }
 
-function choice(name: string, key: 'metadataSyncMode', choices: readonly Opts['metadataSyncMode'][]): OptionDef {
-  return {
-    names: [name],
-    arity: 1,
-    apply: (s, [v], used) => {
-      const found = choices.find((c) => c === v);
-      if (found === undefined) {
-        throw new UsageError(`option ${used}: invalid choice: '${v}' (choose from ${choices.map((c) => `'${String(c)}'`).join(', ')})`);
-      }
-      s.o[key] = found;
-    },
-  };
-}
-
-type ValueKind = 'flag' | 'string' | 'int' | 'path';
-
 /** An option we accept and check like duplicity does, but that changes nothing here. */
-function ignore(name: string, kind: ValueKind = 'flag', arity: 1 | 2 = 1): OptionDef {
+function ignore(name: string, kind: 'flag' | 'value' | 'int' = 'flag', arity: 1 | 2 = 1): OptionDef {
   return {
     names: [name],
     arity: kind === 'flag' ? 0 : arity,
@@ -383,12 +369,12 @@ const OPTIONS: readonly OptionDef[] = [
   file('--archive-dir', 'archiveDir'),
   flag('--asynchronous-upload', 'asyncUpload'),
   flag('--compare-data', 'compareData'),
-  ignore('--config-dir', 'path'),
+  ignore('--config-dir', 'value'),
   ignore('--copy-links'),
   int('--current-time', 'currentTime'),
   flag('--dry-run', 'dryRun'),
   { names: ['--encrypt-key'], arity: 1, apply: (s, [v]) => { s.o.encryptKeys.push(v!); } },
-  ignore('--encrypt-secret-keyring', 'string'),
+  ignore('--encrypt-secret-keyring', 'value'),
   {
     names: ['--encrypt-sign-key'],
     arity: 1,
@@ -431,10 +417,10 @@ const OPTIONS: readonly OptionDef[] = [
     },
   },
   { names: ['--hidden-encrypt-key'], arity: 1, apply: (s, [v]) => { s.o.hiddenEncryptKeys.push(v!); } },
-  ignore('--idr-fakeroot', 'path'),
+  ignore('--idr-fakeroot', 'value'),
   ignore('--ignore-errors'),
   ignore('--imap-full-address'),
-  ignore('--imap-mailbox', 'string'),
+  ignore('--imap-mailbox', 'value'),
   selection('--include', 'include'),
   selection('--include-filelist', 'include-filelist', 'path'),
   deprecated(
@@ -463,16 +449,23 @@ const OPTIONS: readonly OptionDef[] = [
   flag('--numeric-owner', 'numericOwner'),
   flag('--do-not-restore-ownership', 'doNotRestoreOwnership'),
   deprecated(flag('--old-filenames', 'oldFilenames'), oldFilenameWarning),
-  choice('--metadata-sync-mode', 'metadataSyncMode', ['full', 'partial']),
+  {
+    names: ['--metadata-sync-mode'],
+    arity: 1,
+    apply: (s, [v], used) => {
+      if (v !== 'full' && v !== 'partial') throw new UsageError(`option ${used}: invalid choice: '${v}' (choose from 'full', 'partial')`);
+      s.o.metadataSyncMode = v;
+    },
+  },
   ignore('--par2-redundancy', 'int'),
-  ignore('--par2-options', 'string'),
+  ignore('--par2-options', 'value'),
   ignore('--par2-volumes', 'int'),
   flag('--progress', 'progress'),
   int('--progress-rate', 'progressRate'),
   ignore('--pydevd'),
-  ignore('--rename', 'path', 2),
+  ignore('--rename', 'value', 2),
   text(['--restore-time', '--time', '-t'], 'time'),
-  ignore('--rsync-options', 'string'),
+  ignore('--rsync-options', 'value'),
   noEffect(flag('--s3-european-buckets', 's3EuropeanBuckets')),
   flag('--s3-use-rrs', 's3UseRrs'),
   flag('--s3-use-ia', 's3UseIa'),
@@ -492,21 +485,21 @@ const OPTIONS: readonly OptionDef[] = [
   text('--s3-kms-grant', 's3KmsGrant'),
   text('--s3-region-name', 's3RegionName'),
   text('--s3-endpoint-url', 's3EndpointUrl'),
-  ignore('--swift-storage-policy', 'string'),
+  ignore('--swift-storage-policy', 'value'),
   ignore('--azure-max-single-put-size', 'int'),
   ignore('--azure-max-block-size', 'int'),
   ignore('--azure-max-connections', 'int'),
-  ignore('--azure-blob-tier', 'string'),
-  ignore('--scp-command', 'string'),
-  ignore('--sftp-command', 'string'),
-  ignore('--cf-backend', 'string'),
+  ignore('--azure-blob-tier', 'value'),
+  ignore('--scp-command', 'value'),
+  ignore('--sftp-command', 'value'),
+  ignore('--cf-backend', 'value'),
   ignore('--b2-hide-files'),
   deprecated(flag('--short-filenames', 'shortFilenames'), oldFilenameWarning),
   { names: ['--sign-key'], arity: 1, apply: (s, [v]) => { s.o.signKey = checkSignKey(v!); } },
   ignore('--ssh-askpass'),
-  ignore('--ssh-options', 'string'),
-  ignore('--ssl-cacert-file', 'string'),
-  ignore('--ssl-cacert-path', 'string'),
+  ignore('--ssh-options', 'value'),
+  ignore('--ssl-cacert-file', 'value'),
+  ignore('--ssl-cacert-path', 'value'),
   ignore('--ssl-no-check-certificate'),
   file('--tempdir', 'tempdir'),
   int('--timeout', 'timeout'),
@@ -527,7 +520,7 @@ const OPTIONS: readonly OptionDef[] = [
   ignore('--mf-purge'),
   ignore('--mp-segment-size', 'int'),
   int('--volsize', 'volsize', positive),
-  ignore('--file-changed', 'path'),
+  ignore('--file-changed', 'value'),
   ignore('--no-files-changed'),
   ignore('--show-changes-in-set', 'int'),
   int('--backend-retry-delay', 'backendRetryDelay'),

@@ -5,7 +5,7 @@
  * exactly what duplicity accepts and rejects with an Error what makes duplicity crash.
  */
 import type { PathIndex } from '../core/path-index.ts';
-import { compareIndex, indexEquals, indexToBytes } from '../core/path-index.ts';
+import { compareIndex, indexToBytes } from '../core/path-index.ts';
 import { parsePythonSafeInt } from './python-int.ts';
 import { quote, unquote } from './quote.ts';
 
@@ -155,27 +155,14 @@ export function volumesContaining(manifest: Manifest, index: PathIndex): VolumeI
 }
 
 /**
- * `Manifest.__eq__`, duplicity's check that the remote manifest matches the local copy: same
- * volume numbers, and per volume the same indexes and hashes (block numbers are not compared),
- * plus the same Hostname and Localdir.
+ * `Manifest.__eq__`, duplicity's check that the remote manifest matches the local copy before an
+ * incremental. Despite its comments (and spec §2.6), it compares only the sorted volume numbers
+ * (its per-volume loop compares the numbers again, not the VolumeInfos), Hostname and Localdir.
+ * Matching that keeps a chain duplicity would extend extendable here.
  */
 export function manifestsEqual(a: Manifest, b: Manifest): boolean {
-  const sortedA = [...a.volumes].sort((x, y) => x.volume - y.volume);
-  const sortedB = [...b.volumes].sort((x, y) => x.volume - y.volume);
-  if (sortedA.length !== sortedB.length) return false;
-  for (let i = 0; i < sortedA.length; i++) {
-    const x = sortedA[i]!;
-    const y = sortedB[i]!;
-    if (x.volume !== y.volume || !indexEquals(x.startIndex, y.startIndex) || !indexEquals(x.endIndex, y.endIndex)) return false;
-    const hx = [...x.hashes].sort(compareEntries);
-    const hy = [...y.hashes].sort(compareEntries);
-    if (hx.length !== hy.length || hx.some(([k, v], j) => k !== hy[j]![0] || v !== hy[j]![1])) return false;
-  }
-  return sameBytes(a.hostname, b.hostname) && sameBytes(a.localdir, b.localdir);
-}
-
-function compareEntries(x: [string, string], y: [string, string]): number {
-  return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+  const numbers = (m: Manifest): string => m.volumes.map((v) => v.volume).sort((x, y) => x - y).join(',');
+  return numbers(a) === numbers(b) && sameBytes(a.hostname, b.hostname) && sameBytes(a.localdir, b.localdir);
 }
 
 function sameBytes(a: Buffer | null, b: Buffer | null): boolean {

@@ -109,6 +109,12 @@ function translate(pattern: string): { source: string; flags: string } {
         while (oct.length < 2 && /[0-7]/.test(chars[i] ?? '')) oct += chars[i++]!;
         return `\\u{${parseInt(oct || '0', 8).toString(16)}}`;
       }
+      if (/[0-7]/.test(e) && /[0-7]/.test(chars[i] ?? '') && /[0-7]/.test(chars[i + 1] ?? '')) {
+        const value = parseInt(e + chars[i]! + chars[i + 1]!, 8);
+        if (value > 0o377) throw new Error('octal escape value outside of range 0-0o377');
+        i += 2;
+        return `\\u{${value.toString(16)}}`;
+      }
       let num = e;
       if (/[0-9]/.test(chars[i] ?? '')) num += chars[i++]!;
       return `\\${num}(?:)`; // backreference; (?:) stops JS from reading following digits into it

@@ -229,8 +229,9 @@ for c in data:
     cases.forEach((c, i) => {
       const ours = toPyShape(parseRemoteName(c.name, c.prefixes, { now: c.now, timeSeparator: c.sep, shortFilenames: c.shortFilenames }));
       const want = py[i]!;
-      // duplicity crashes on volume 0; such names are ignored here.
-      const expected = want === 'crash' ? null : want;
+      // duplicity crashes on volume 0, and keeps numbers beyond 2^53; such names are ignored here.
+      const huge = want !== null && want !== 'crash' && [want.volume_number, want.time, want.start_time, want.end_time].some((n) => n !== null && !Number.isSafeInteger(n));
+      const expected = want === 'crash' || huge ? null : want;
       if (ours !== null) recognised++;
       assert.deepEqual(ours, expected, `${JSON.stringify(c)}`);
     });

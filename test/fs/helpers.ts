@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeFsName } from '../../src/fs/fs-name.ts';
@@ -11,8 +12,10 @@ export const PYTHON = '/usr/bin/python3.11'; // the interpreter duplicity is ins
 export const isRoot = process.geteuid?.() === 0;
 const ORACLE = new URL('./duplicity_select.py', import.meta.url).pathname;
 
+/** A fresh directory under the temp dir; lowercase name, so ignorecase: globs can match its path. */
 export function tempDir(prefix: string): { path: string; buf: Buffer; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
+  const path = join(tmpdir(), `${prefix}${process.pid}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(path, { mode: 0o755 });
   return { path, buf: Buffer.from(path), cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 

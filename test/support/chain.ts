@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileUrl } from './cli.ts';
 import type { BackupTool, RestoreOptions } from './cli.ts';
-import { assertSameTree, DUPLICITY_FORMAT_LIMITS } from './compare.ts';
+import { assertSameTree, DUPLICITY_FORMAT_LIMITS, EXACT, MIXED_CHAIN_LIMITS } from './compare.ts';
 import type { CompareOptions } from './compare.ts';
 import { removeTree } from './tmp.ts';
 import { buildTree, hostileTreeSpec, mutateTree } from './tree.ts';
@@ -128,11 +128,21 @@ export async function restoreAndCompare(
     `${tool.label} restoring step ${point.step} (${point.kind} by ${point.writer}, --time ${point.time}` +
     `${opts.fileToRestore !== undefined ? `, path ${opts.fileToRestore}` : ''}, ${chain.compression ? 'gzip' : 'plain'})` +
     (point.mutations.length ? `\nmutations before this step:\n    ${point.mutations.join('\n    ')}\n` : '');
-  assertSameTree(expected, dest, opts.compare ?? DUPLICITY_FORMAT_LIMITS, what);
+  assertSameTree(expected, dest, opts.compare ?? defaultLimits(chain, tool, point), what);
   removeTree(dest);
   removeTree(archiveDir);
 }
 let restoreCounter = 0;
+
+/**
+ * What a restore can promise: duplicity never keeps mtimes before 1970; permafrost keeps them, so a
+ * chain it wrote alone restores exactly, and a mixed chain may hold either.
+ */
+function defaultLimits(chain: Chain, tool: BackupTool, point: ChainPoint): CompareOptions {
+  if (!tool.label.startsWith('permafrost')) return DUPLICITY_FORMAT_LIMITS;
+  const writers = chain.points.filter((p) => p.step <= point.step).map((p) => p.writer);
+  return writers.every((w) => w.startsWith('permafrost')) ? EXACT : MIXED_CHAIN_LIMITS;
+}
 
 /** Names of the remote's files, sorted. */
 export function remoteFiles(chain: Chain): string[] {

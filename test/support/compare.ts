@@ -31,6 +31,8 @@ export interface CompareOptions {
    * writes `int(st_mtime)` clamped at 0 (`ROPath.get_tarinfo()`), so negative mtimes come back as 0.
    */
   readonly expectedMtime?: (sourceMtime: number) => number;
+  /** Also accept this mtime (e.g. either duplicity's 0 or the exact time, in mixed chains). */
+  readonly alsoAcceptMtime?: (sourceMtime: number) => number;
   /** Stop after this many differences (default 200). */
   readonly maxDifferences?: number;
 }
@@ -42,6 +44,18 @@ export interface CompareOptions {
 export const DUPLICITY_FORMAT_LIMITS: CompareOptions = Object.freeze({
   expectedMtime: (m: number) => (m < 0 ? 0 : m),
 });
+
+/**
+ * permafrost keeps mtimes before 1970, but a file whose last copy duplicity wrote comes back as 0:
+ * in a chain both tools wrote, either is right.
+ */
+export const MIXED_CHAIN_LIMITS: CompareOptions = Object.freeze({
+  expectedMtime: (m: number) => m,
+  alsoAcceptMtime: (m: number) => (m < 0 ? 0 : m),
+});
+
+/** permafrost restoring what permafrost wrote: everything exact. */
+export const EXACT: CompareOptions = Object.freeze({});
 
 /**
  * Differences between the trees at `expected` and `actual` (files, directories or anything else),
@@ -118,7 +132,7 @@ function compareEntry(name: string, eAbs: Buffer, e: BigIntStats, aAbs: Buffer, 
   if (ek !== 'symlink') {
     const em = Number(e.mode & 0o7777n);
     const am = Number(a.mode & 0o7777n);
-    if (em !== am) out.push(`${name}: mode ${em.toString(8).padStart(4, '0')} expected, got ${am.toString(8).padStart(4, '0')}`);
+    if (em !== am && !(opts.alsoAcceptMtime && opts.alsoAcceptMtime(src) === am)) out.push(`${name}: mode ${em.toString(8).padStart(4, '0')} expected, got ${am.toString(8).padStart(4, '0')}`);
   }
   if (opts.owner !== false && (e.uid !== a.uid || e.gid !== a.gid)) {
     out.push(`${name}: owner ${e.uid}:${e.gid} expected, got ${a.uid}:${a.gid}`);
@@ -128,7 +142,7 @@ function compareEntry(name: string, eAbs: Buffer, e: BigIntStats, aAbs: Buffer, 
     const src = mtimeSeconds(e);
     const em = opts.expectedMtime ? opts.expectedMtime(src) : src;
     const am = mtimeSeconds(a);
-    if (em !== am) out.push(`${name}: mtime ${em}${em !== src ? ` (from ${src})` : ''} expected, got ${am}`);
+    if (em !== am && !(opts.alsoAcceptMtime && opts.alsoAcceptMtime(src) === am)) out.push(`${name}: mtime ${em}${em !== src ? ` (from ${src})` : ''} expected, got ${am}`);
   }
   return out;
 }

@@ -3,8 +3,8 @@
  * classic signatures (magic 0x72730136) use it as the strong sum.
  *
  * Tuned for the rsync workload: many independent digests of 512–2048-byte blocks. Whole 64-byte
- * blocks are read straight from the caller's buffer; only the padded tail goes through a scratch
- * buffer, so a digest allocates nothing.
+ * blocks are read straight from the caller's buffer, as 32-bit words when it is aligned; only the
+ * padded tail goes through a scratch buffer.
  */
 
 export const MD4_DIGEST_LENGTH = 16;
@@ -16,25 +16,30 @@ let h1 = 0;
 let h2 = 0;
 let h3 = 0;
 
-const tail = new Uint8Array(128);
+/** Message words of an unaligned block, and the padded tail (up to two blocks) as bytes and words. */
+const scratchWords = new Int32Array(16);
+const tailWords = new Int32Array(32);
+const tail = new Uint8Array(tailWords.buffer);
 
-function compress(buf: Uint8Array, p: number): void {
-  const x0 = buf[p + 0]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
-  const x1 = buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24);
-  const x2 = buf[p + 8]! | (buf[p + 9]! << 8) | (buf[p + 10]! << 16) | (buf[p + 11]! << 24);
-  const x3 = buf[p + 12]! | (buf[p + 13]! << 8) | (buf[p + 14]! << 16) | (buf[p + 15]! << 24);
-  const x4 = buf[p + 16]! | (buf[p + 17]! << 8) | (buf[p + 18]! << 16) | (buf[p + 19]! << 24);
-  const x5 = buf[p + 20]! | (buf[p + 21]! << 8) | (buf[p + 22]! << 16) | (buf[p + 23]! << 24);
-  const x6 = buf[p + 24]! | (buf[p + 25]! << 8) | (buf[p + 26]! << 16) | (buf[p + 27]! << 24);
-  const x7 = buf[p + 28]! | (buf[p + 29]! << 8) | (buf[p + 30]! << 16) | (buf[p + 31]! << 24);
-  const x8 = buf[p + 32]! | (buf[p + 33]! << 8) | (buf[p + 34]! << 16) | (buf[p + 35]! << 24);
-  const x9 = buf[p + 36]! | (buf[p + 37]! << 8) | (buf[p + 38]! << 16) | (buf[p + 39]! << 24);
-  const x10 = buf[p + 40]! | (buf[p + 41]! << 8) | (buf[p + 42]! << 16) | (buf[p + 43]! << 24);
-  const x11 = buf[p + 44]! | (buf[p + 45]! << 8) | (buf[p + 46]! << 16) | (buf[p + 47]! << 24);
-  const x12 = buf[p + 48]! | (buf[p + 49]! << 8) | (buf[p + 50]! << 16) | (buf[p + 51]! << 24);
-  const x13 = buf[p + 52]! | (buf[p + 53]! << 8) | (buf[p + 54]! << 16) | (buf[p + 55]! << 24);
-  const x14 = buf[p + 56]! | (buf[p + 57]! << 8) | (buf[p + 58]! << 16) | (buf[p + 59]! << 24);
-  const x15 = buf[p + 60]! | (buf[p + 61]! << 8) | (buf[p + 62]! << 16) | (buf[p + 63]! << 24);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function compressWords(w: Int32Array, q: number): void {
+  const x0 = w[q + 0]!;
+  const x1 = w[q + 1]!;
+  const x2 = w[q + 2]!;
+  const x3 = w[q + 3]!;
+  const x4 = w[q + 4]!;
+  const x5 = w[q + 5]!;
+  const x6 = w[q + 6]!;
+  const x7 = w[q + 7]!;
+  const x8 = w[q + 8]!;
+  const x9 = w[q + 9]!;
+  const x10 = w[q + 10]!;
+  const x11 = w[q + 11]!;
+  const x12 = w[q + 12]!;
+  const x13 = w[q + 13]!;
+  const x14 = w[q + 14]!;
+  const x15 = w[q + 15]!;
   let a = h0;
   let b = h1;
   let c = h2;
@@ -170,7 +175,21 @@ export function md4Into(
   h3 = 0x10325476;
   const length = end - start;
   let p = start;
-  for (const whole = end - 63; p < whole; p += 64) compress(buf, p);
+  const whole = end - 63;
+  if (LITTLE_ENDIAN && ((buf.byteOffset + p) & 3) === 0 && p < whole) {
+    // Aligned input on a little-endian machine: read the message words directly.
+    const blocks = (whole - p + 63) >> 6;
+    const words = new Int32Array(buf.buffer, buf.byteOffset + p, blocks * 16);
+    for (let q = 0; q < words.length; q += 16) compressWords(words, q);
+    p += blocks * 64;
+  } else {
+    for (; p < whole; p += 64) {
+      for (let i = 0, b = p; i < 16; i++, b += 4) {
+        scratchWords[i] = buf[b]! | (buf[b + 1]! << 8) | (buf[b + 2]! << 16) | (buf[b + 3]! << 24);
+      }
+      compressWords(scratchWords, 0);
+    }
+  }
 
   const rest = end - p;
   for (let i = 0; i < rest; i++) tail[i] = buf[p + i]!;
@@ -182,8 +201,9 @@ export function md4Into(
   const bitsHigh = Math.floor(length / 0x20000000);
   writeWordLE(tail, tailLen - 8, bitsLow, 4);
   writeWordLE(tail, tailLen - 4, bitsHigh, 4);
-  compress(tail, 0);
-  if (tailLen === 128) compress(tail, 64);
+  if (!LITTLE_ENDIAN) for (let i = 0; i < tailLen; i += 4) tailWords[i >> 2] = tail[i]! | (tail[i + 1]! << 8) | (tail[i + 2]! << 16) | (tail[i + 3]! << 24);
+  compressWords(tailWords, 0);
+  if (tailLen === 128) compressWords(tailWords, 16);
 
   writeWordLE(out, outOffset, h0, outLen);
   writeWordLE(out, outOffset + 4, h1, outLen - 4);

@@ -3,8 +3,8 @@
  * file, reading COPY ranges from the basis (the old file) through a random-access reader.
  *
  * Untrusted deltas are validated (see `DeltaParser`); a COPY past the end of the basis is an error.
- * Memory stays bounded whatever the delta says: literals stream through as views of the input,
- * and copies are read in pieces of at most 1 MiB.
+ * Memory stays bounded whatever the delta says: literals stream through 64 KiB output pieces, and
+ * copies are read in pieces of at most 1 MiB.
  */
 
 import { DeltaEvent, DeltaParser } from './delta-parser.ts';
@@ -16,8 +16,8 @@ import { DeltaEvent, DeltaParser } from './delta-parser.ts';
  */
 export type BasisReader = (offset: number, length: number) => Promise<Buffer>;
 /**
- * Receives the next bytes of the new file. Chunks may be views of delta chunks or basis reads,
- * valid as long as those are.
+ * Receives the next bytes of the new file. A chunk is either the patcher's own buffer or (part
+ * of) a basis read; never a view of a delta chunk, so callers may reuse those. The sink may keep it.
  */
 export type OutputSink = (chunk: Buffer) => Promise<void> | void;
 
@@ -33,7 +33,7 @@ const MAX_READ = 1024 * 1024;
  * the range are served from it: consecutive blocks of a basis are usually copied in order.
  */
 const READ_AHEAD = 64 * 1024;
-/** Output is gathered into pieces of this size; pieces at least this large go out directly. */
+/** Output is gathered into pieces of this size; basis reads at least this large go out directly. */
 const OUTPUT_PIECE = 64 * 1024;
 
 export class DeltaPatcher {
@@ -48,6 +48,7 @@ export class DeltaPatcher {
   #written = 0;
   #busy = false;
   #finished = false;
+  #failed = false;
 
   /** `readBasis` may be null when there is no basis: any COPY is then an error. */
   constructor(readBasis: BasisReader | null, sink: OutputSink, options: DeltaPatcherOptions = {}) {
@@ -67,7 +68,7 @@ export class DeltaPatcher {
       const parser = this.#parser;
       parser.push(chunk);
       for (let ev = parser.next(); ev !== DeltaEvent.NeedInput; ev = parser.next()) {
-        if (ev === DeltaEvent.Literal) await this.#emit(parser.literal);
+        if (ev === DeltaEvent.Literal) await this.#emit(parser.literal, false);
         else if (ev === DeltaEvent.Copy) await this.#copy(parser.copyOffset, parser.copyLength);
       }
     });
@@ -85,9 +86,13 @@ export class DeltaPatcher {
   async #exclusive(work: () => Promise<void>): Promise<void> {
     if (this.#busy) throw new Error('DeltaPatcher: overlapping calls; await each write() first');
     if (this.#finished) throw new Error('DeltaPatcher: used after end()');
+    if (this.#failed) throw new Error('DeltaPatcher: used after an error');
     this.#busy = true;
     try {
       await work();
+    } catch (err) {
+      this.#failed = true;
+      throw err;
     } finally {
       this.#busy = false;
     }
@@ -113,15 +118,16 @@ export class DeltaPatcher {
       }
       const n = Math.min(length, cacheEnd - offset);
       const start = offset - this.#cacheOffset;
-      await this.#emit(this.#cache.subarray(start, start + n));
+      await this.#emit(this.#cache.subarray(start, start + n), true);
       offset += n;
       length -= n;
     }
   }
 
-  async #emit(data: Buffer): Promise<void> {
+  /** `shareable`: the sink may be handed `data` itself rather than a copy. */
+  async #emit(data: Buffer, shareable: boolean): Promise<void> {
     this.#written += data.length;
-    if (data.length >= OUTPUT_PIECE) {
+    if (shareable && data.length >= OUTPUT_PIECE) {
       await this.#flushOutput();
       await this.#sink(data);
       return;

@@ -69,14 +69,25 @@ test('patching is independent of delta chunking, with or without a known basis l
   );
 });
 
-test('literals stream through in bounded pieces and small copies share read-ahead', async () => {
+test('literals stream through in bounded pieces, never as views of the delta chunks', async () => {
   const big = Buffer.alloc(3 * 1024 * 1024 + 5);
   for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 9)) & 0xff;
   const delta = Buffer.concat([hex(`${MAGIC} 43`), Buffer.from([0, 0x30, 0, 5]), big, hex('00')]);
-  const run = await patch(Buffer.alloc(0), delta, [1000, 70000]);
-  assert.deepEqual(run.output, big);
-  assert.ok(Math.max(...run.sinkChunks) <= 70000, 'no piece larger than the delta chunks fed');
+  const kept: Buffer[] = [];
+  const patcher = new DeltaPatcher(null, (chunk) => {
+    kept.push(chunk); // kept as is: the patcher promises the sink may keep its chunks
+  });
+  for (const c of chunked(delta, [1000, 70000, 200000])) {
+    const reused = Buffer.from(c);
+    await patcher.write(reused);
+    reused.fill(0); // the caller reuses its buffer
+  }
+  await patcher.end();
+  assert.deepEqual(Buffer.concat(kept), big);
+  assert.ok(Math.max(...kept.map((k) => k.length)) <= 65536, 'output pieces are bounded');
+});
 
+test('small copies share read-ahead when the basis length is known, and nothing past a COPY is read otherwise', async () => {
   const basis = bigBin();
   const commands: Buffer[] = [hex(MAGIC)];
   for (let i = 0; i < 59; i++) {
@@ -128,7 +139,7 @@ test('invalid deltas are rejected with clear errors', async () => {
   await rejects(`${MAGIC} 44 000000ffffffffff 616263`, /literal cut off/);
 });
 
-test('the patcher refuses overlapping and late calls', async () => {
+test('the patcher refuses overlapping calls, and calls after end() or an error', async () => {
   const p = new DeltaPatcher(null, async () => {});
   const first = p.write(hex(MAGIC));
   await assert.rejects(p.write(hex('00')), /overlapping calls/);
@@ -136,6 +147,9 @@ test('the patcher refuses overlapping and late calls', async () => {
   await p.write(hex('00'));
   await p.end();
   await assert.rejects(p.write(hex('00')), /after end/);
+  const broken = new DeltaPatcher(null, async () => {});
+  await assert.rejects(broken.write(hex(`${MAGIC} ff`)), /reserved opcode/);
+  await assert.rejects(broken.write(hex('00')), /after an error/);
 });
 
 test('random bytes after a valid magic either patch or fail with a one-line Error', async () => {
