@@ -30,6 +30,7 @@ export class FileByteSink {
     });
     this.#fileDone.catch(() => {});
     if (opts.gzip) {
+      // A deep input queue lets the packer run ahead while zlib compresses in its thread.
       this.#gzip = createGzip({ level: 6, chunkSize: 256 * 1024, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY });
       this.#gzip.on('data', (chunk: Buffer) => this.#toDisk(chunk));
       this.#gzip.on('error', (e) => { this.#error ??= e; });
@@ -88,7 +89,8 @@ export class FileByteSink {
     this.#pending = [];
     this.#pendingBytes = 0;
     if (this.#gzip) {
-      if (!this.#gzip.write(buf)) await waitDrain(this.#gzip);
+      this.#gzip.write(buf);
+      if (this.#gzip.writableLength > GZIP_QUEUE) await waitDrain(this.#gzip);
     } else {
       this.#toDisk(buf);
     }
@@ -104,6 +106,7 @@ export class FileByteSink {
 }
 
 const BATCH = 256 * 1024;
+const GZIP_QUEUE = 8 * 1024 * 1024;
 
 async function waitDrain(stream: NodeJS.WritableStream & { once: (e: string, f: (...a: unknown[]) => void) => unknown }): Promise<void> {
   await new Promise<void>((resolve, reject) => {

@@ -115,8 +115,9 @@ function blockField(block: number | null): string {
 
 /**
  * `Manifest.from_string()`: fields are case-insensitive; volume blocks run from a line starting
- * `volume<space>` to the next one; a repeated volume number replaces the earlier block in place,
- * and volumes numbered above the last block are dropped (a restarted backup rewrites them).
+ * `volume` and a white-space character to the next such line; a repeated volume number replaces
+ * the earlier block in place, and volumes numbered above the last block are dropped (a restarted
+ * backup rewrites them).
  * Throws a one-line Error wherever duplicity would crash.
  */
 export function parseManifest(buf: Buffer): Manifest {
@@ -210,7 +211,7 @@ function* volumeBlocks(text: string): Generator<string> {
   while (start >= 0) {
     let end = lineEnd(text, start + 7);
     for (;;) {
-      if (end >= text.length - 1) {
+      if (end >= text.length) {
         // End of text, or only the final newline left.
         yield text.slice(start, end);
         return;

@@ -49,7 +49,7 @@ export function unquote(field: Buffer): Buffer {
   if (field[0] !== DQUOTE) return field;
   const last = field.length - 1;
   if (field[last] !== DQUOTE) throw new Error(`unterminated quoted field in manifest: ${describe(field)}`);
-  const out = Buffer.allocUnsafe(Math.max(0, last - 1));
+  const out = Buffer.alloc(Math.max(0, last - 1));
   let o = 0;
   let i = 1;
   while (i < last) {

@@ -124,6 +124,7 @@ function base36(n: number): string {
  * (an assertion in duplicity) and numbers beyond 2^53 give null.
  */
 export function parseRemoteName(name: string, prefixes: NamePrefixes = NO_PREFIXES, opts: ParseNameOptions = {}): ParsedName | null {
+  if (opts.now !== undefined && !Number.isSafeInteger(opts.now)) throw new RangeError(`now must be whole seconds, got ${opts.now}`);
   const re = regexesFor(prefixes);
   const short = opts.shortFilenames === true;
   const ctx: TimeContext = {

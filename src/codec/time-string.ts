@@ -38,6 +38,8 @@ export function timeToString(epochSeconds: number): string {
  * be 0 or negative; callers decide whether that counts (duplicity treats 0 as a failure).
  */
 export function stringToTime(s: string, timeSeparator: string = DEFAULT_TIME_SEPARATOR): number | null {
+  const plain = PLAIN_NEW_FORMAT.exec(s);
+  if (plain !== null) return utcFields(plain.slice(1).map(Number));
   const chars = Array.from(s); // Python slices and measures code points
   const halves = chars.slice(0, 19).join('').split('T');
   if (halves.length !== 2) return null;
@@ -57,18 +59,30 @@ export function stringToTime(s: string, timeSeparator: string = DEFAULT_TIME_SEP
     fields = [...ymd, ...hms].map((f) => parsePythonInt(f, 10));
   }
   if (fields.some((f) => f === null)) return null;
+  if (chars.length === 16) return utcFields(fields.map(Number));
   const [year, month, day, hour, minute, second] = fields.map(Number) as [number, number, number, number, number, number];
-  if (!(year > 1900 && year < 2100 && month >= 1 && month <= 12 && day >= 1 && day <= 31 &&
-    hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 61)) return null;
-
-  // calendar.timegm normalises out-of-range days (Feb 31 is Mar 3) exactly as Date.UTC does.
+  if (!inRange(year, month, day, hour, minute, second)) return null;
   const wall = Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
-  if (chars.length === 16) return wall;
 
   // mktime(isdst=0) - time.timezone; both cancel unless the zone's standard offset has changed.
   const utc = wall - standardOffsetOfYear(year) - pythonTimezone();
   const zone = zoneToSeconds(chars.slice(19), timeSeparator);
   return zone === null ? null : utc + zone;
+}
+
+/** The common case, digits where Python's int() would see them, without per-character work. */
+const PLAIN_NEW_FORMAT = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})[^T]$/;
+
+function inRange(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  return year > 1900 && year < 2100 && month >= 1 && month <= 12 && day >= 1 && day <= 31 &&
+    hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 61;
+}
+
+/** `calendar.timegm`, which normalises out-of-range days (Feb 31 is Mar 3) exactly as Date.UTC does. */
+function utcFields(fields: number[]): number | null {
+  const [year, month, day, hour, minute, second] = fields as [number, number, number, number, number, number];
+  if (!inRange(year, month, day, hour, minute, second)) return null;
+  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
 }
 
 /**
@@ -80,7 +94,8 @@ export function stringToTime(s: string, timeSeparator: string = DEFAULT_TIME_SEP
 export function parseTimeSpec(spec: string, now: number, opts: TimeSpecOptions = {}): number {
   const t = tryParseTimeSpec(spec, now, opts);
   if (t === null) {
-    throw new Error(`bad time string ${JSON.stringify(spec)}: expected "now", seconds since the epoch, ` +
+    const shown = spec.length > 100 ? `${spec.slice(0, 100)}…` : spec;
+    throw new Error(`bad time string ${JSON.stringify(shown)}: expected "now", seconds since the epoch, ` +
       'a w3 datetime like 2002-04-26T04:22:01-07:00 (without the zone: local time), an interval like ' +
       '3D2h30m (units s m h D W M Y), or a date like 2001-04-23, 2001/04/23 or 4/23/2001');
   }

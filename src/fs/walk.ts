@@ -164,7 +164,7 @@ export async function* walkSource(
     const name = needsNames ? selection.childName(frame.name, frame.names[i]!) : '';
     const decision = selection.decide({ name, type: meta.type, dev: stats.dev, mtimeMs: stats.mtimeMs, markers: prepared.markers });
     if (decision === 'exclude') continue;
-    if ((meta.type === 'reg' || meta.type === 'dir') && !(await access.canRead(path, stats))) {
+    if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
       onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));
       continue;
     }
@@ -172,7 +172,7 @@ export async function* walkSource(
 
     const entry: WalkEntry = { meta, path };
     if (decision === 'include') {
-      yield* flushDelayed(stack);
+      if (frame.delayed !== null) yield* flushDelayed(stack);
       yield entry;
     }
     if (meta.type === 'dir') {
@@ -303,12 +303,16 @@ class AccessCheck {
   readonly #uid = process.geteuid?.() ?? 0;
   readonly #groups = new Set<number>([process.getegid?.() ?? 0, ...(process.getgroups?.() ?? [])]);
 
-  async canRead(path: Buffer, st: Stats): Promise<boolean> {
+  /** True when no access(2) call is needed: root, or the mode bits grant read. */
+  surelyReadable(st: Stats): boolean {
     if (this.#uid === 0) return true;
     const kind = st.mode & S_IFMT;
     if (kind !== S_IFREG && kind !== S_IFDIR) return true;
     const bit = st.uid === this.#uid ? 0o400 : this.#groups.has(st.gid) ? 0o040 : 0o004;
-    if ((st.mode & bit) !== 0) return true;
+    return (st.mode & bit) !== 0;
+  }
+
+  async canRead(path: Buffer): Promise<boolean> {
     try {
       await fsp.access(path, constants.R_OK);
       return true;

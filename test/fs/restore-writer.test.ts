@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, createReadStream, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import type { EntryMeta } from '../../src/core/entry.ts';
+import { IdNames } from '../../src/fs/ids.ts';
+import { isEmptyOrMissingDir, RestoreWriter } from '../../src/fs/restore-writer.ts';
+import { Selection } from '../../src/fs/selection.ts';
+import { walkSource, type WalkEntry } from '../../src/fs/walk.ts';
+import { cat, isRoot, makeTree, PYTHON, tempDir } from './helpers.ts';
+
+/** Python's view of a path (lstat + readlink), independent of the code under test. */
+function pyStat(paths: Buffer[]): unknown[] {
+  const script = `
+import json, os, stat, sys
+out = []
+for h in json.load(sys.stdin):
+    p = bytes.fromhex(h)
+    st = os.lstat(p)
+    out.append({'fmt': stat.S_IFMT(st.st_mode), 'mode': stat.S_IMODE(st.st_mode), 'uid': st.st_uid, 'gid': st.st_gid,
+                'mtime': int(st.st_mtime), 'size': st.st_size if stat.S_ISREG(st.st_mode) else 0,
+                'rdev': st.st_rdev, 'link': os.readlink(p).hex() if stat.S_ISLNK(st.st_mode) else None,
+                'data': open(p, 'rb').read().hex() if stat.S_ISREG(st.st_mode) else None})
+json.dump(out, sys.stdout)`;
+  return JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(paths.map((p) => p.toString('hex'))) }).toString());
+}
+
+async function collect(root: Buffer): Promise<WalkEntry[]> {
+  const out: WalkEntry[] = [];
+  for await (const e of walkSource(root, Selection.all(root), assert.fail)) out.push(e);
+  return out;
+}
+
+async function restoreAll(entries: WalkEntry[], target: Buffer, options: ConstructorParameters<typeof RestoreWriter>[1] = {}): Promise<void> {
+  const w = new RestoreWriter(target, options);
+  for (const e of entries) await w.write(e.meta, e.meta.type === 'reg' ? createReadStream(e.path) : undefined);
+  await w.finish();
+}
+
+const meta = (index: (string | Buffer)[], type: EntryMeta['type'], extra: Partial<EntryMeta> = {}): EntryMeta => ({
+  index: index.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)),
+  type,
+  mode: type === 'dir' ? 0o755 : 0o644,
+  uid: 0,
+  gid: 0,
+  uname: '',
+  gname: '',
+  mtime: 1_000_000_000,
+  size: 0,
+  linkname: Buffer.alloc(0),
+  devmajor: 0,
+  devminor: 0,
+  ...extra,
+});
+
+describe('RestoreWriter', () => {
+  const tmp = tempDir('pf-restore-');
+  after(() => tmp.cleanup());
+
+  it('round-trips a tree: modes incl. setuid, ownership, mtimes (negative, after 2038), symlinks, fifo, devices, odd names', async () => {
+    const src = cat(tmp.buf, '/src');
+    const bad = cat('odd', [0xff], '\nname');
+    makeTree(tmp.buf, [
+      { kind: 'dir', path: cat('src/d/e') },
+      { kind: 'dir', path: cat('src/empty') },
+      { kind: 'file', path: cat('src/d/suid'), data: '#!/bin/sh\n' },
+      { kind: 'file', path: cat('src/d/e/big'), data: 'x'.repeat(300_000) },
+      { kind: 'file', path: cat('src/old'), data: 'old' },
+      { kind: 'file', path: cat('src/future'), data: 'future' },
+      { kind: 'file', path: cat('src/none'), data: '' },
+      { kind: 'file', path: cat('src/', bad), data: 'bytes' },
+      { kind: 'symlink', path: cat('src/dangling'), target: cat('../no/such/', [0xfe]) },
+      { kind: 'symlink', path: cat('src/d/up'), target: cat('..') },
+      { kind: 'fifo', path: cat('src/fifo') },
+      { kind: 'fifo', path: cat('src/fifo', [0xff]) },
+      ...(isRoot
+        ? [
+            { kind: 'chr' as const, path: cat('src/null'), major: 1, minor: 3 },
+            { kind: 'chr' as const, path: cat('src/big-dev'), major: 4095, minor: 1_048_575 },
+          ]
+        : []),
+    ]);
+    if (isRoot) {
+      execFileSync(PYTHON, ['-c', `import os; os.mknod(b'${src.toString()}/loop', 0o660 | 0o060000, os.makedev(7, 200))`]);
+      lchownSync(cat(src, '/d/suid'), 1234, 5678);
+      lchownSync(cat(src, '/d/e'), 4321, 1); // gid 1 has a name on every system
+      lchownSync(cat(src, '/dangling'), 777, 888);
+    }
+    chmodSync(cat(src, '/d/suid'), 0o4755);
+    chmodSync(cat(src, '/d'), 0o2750);
+    chmodSync(cat(src, '/empty'), 0o1777);
+    chmodSync(cat(src, '/none'), 0o000);
+    chmodSync(cat(src, '/d/e'), 0o500); // not writable: contents must go in before the mode
+    utimesSync(cat(src, '/old'), new Date(-86_400_000 * 400), new Date(-86_400_000 * 400));
+    utimesSync(cat(src, '/future'), 4_102_444_800, 4_102_444_800);
+    utimesSync(cat(src, '/d/e'), 1_234_567_890, 1_234_567_890);
+    utimesSync(src, 999_999_999, 999_999_999);
+    execFileSync('touch', ['-h', '-d', '@1500000000', cat(src, '/dangling').toString()]);
+
+    const entries = await collect(src);
+    const target = cat(tmp.buf, '/restored');
+    await restoreAll(entries, target);
+    const restored = await collect(target);
+    assert.deepEqual(
+      restored.map((e) => e.meta.index.map((c) => c.toString('hex'))),
+      entries.map((e) => e.meta.index.map((c) => c.toString('hex'))),
+    );
+    const a = pyStat(entries.map((e) => e.path));
+    const b = pyStat(restored.map((e) => e.path));
+    a.forEach((x, i) => assert.deepEqual(b[i], x, entries[i]!.path.toString()));
+    assert.equal(lstatSync(cat(src, '/d/suid')).mode & 0o7777, 0o4755);
+    assert.equal(readdirSync(target).filter((n) => n.startsWith('.permafrost')).length, 0, 'no temporary names left');
+  });
+
+  it('applies ownership by name unless --numeric-owner', { skip: !isRoot && 'needs root to chown' }, async () => {
+    const ids = IdNames.fromText('someone:x:2001:2002::/:/bin/sh\n', 'somegroup:x:3003:\n');
+    const file = meta(['f'], 'reg', { uid: 5, gid: 6, uname: 'someone', gname: 'somegroup', mode: 0o6755 });
+    for (const numericOwner of [false, true]) {
+      const target = cat(tmp.buf, `/owner-${numericOwner}`);
+      const w = new RestoreWriter(target, { ids, numericOwner });
+      await w.write(meta([], 'dir'));
+      await w.write(file, [Buffer.from('x')]);
+      await w.finish();
+      const st = lstatSync(cat(target, '/f'));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], numericOwner ? [5, 6, 0o6755] : [2001, 3003, 0o6755]);
+    }
+  });
+
+  it('does not chown with restoreOwnership: false', async () => {
+    const target = cat(tmp.buf, '/no-chown');
+    const w = new RestoreWriter(target, { restoreOwnership: false });
+    await w.write(meta(['f'], 'reg', { uid: 4242, gid: 4242 }), [Buffer.from('x')]);
+    await w.finish();
+    assert.equal(lstatSync(cat(target, '/f')).uid, process.geteuid!());
+  });
+
+  it('never leaves a partial file under the real name when the data fails', async () => {
+    const target = cat(tmp.buf, '/partial');
+    const w = new RestoreWriter(target);
+    await w.write(meta([], 'dir'));
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(70_000, 1);
+      throw new Error('volume corrupt');
+    }
+    await assert.rejects(w.write(meta(['f'], 'reg'), failing()), /volume corrupt/);
+    assert.deepEqual(readdirSync(target), []);
+  });
+
+  it('refuses entries out of order, and names that could leave the target', async () => {
+    const target = cat(tmp.buf, '/hostile');
+    const outside = cat(tmp.buf, '/outside');
+    mkdirSync(outside);
+    const w = new RestoreWriter(target);
+    await w.write(meta([], 'dir'));
+    await w.write(meta(['b'], 'reg'), []);
+    await assert.rejects(w.write(meta(['a'], 'reg'), []), /out of order/);
+    await assert.rejects(w.write(meta(['c'], 'reg')), /no data for regular file/);
+    for (const bad of ['..', '.', '', 'x/y', 'n\0ul']) {
+      await assert.rejects(new RestoreWriter(cat(tmp.buf, '/hostile2'), { force: true }).write(meta([bad], 'reg'), []), /component/);
+    }
+    // A symlink out of the target followed by an entry "through" it.
+    const w2 = new RestoreWriter(cat(tmp.buf, '/hostile3'));
+    await w2.write(meta([], 'dir'));
+    await w2.write(meta(['link'], 'sym', { linkname: outside }));
+    await assert.rejects(w2.write(meta(['link', 'evil'], 'reg'), [Buffer.from('x')]), /not a directory/);
+    await assert.rejects(w2.write(meta(['link', 'evil2'], 'dir')), /not a directory|out of order/);
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
+  it('refuses a non-empty target unless forced, and with force replaces entries of another type', async () => {
+    const target = cat(tmp.buf, '/force');
+    makeTree(tmp.buf, [
+      { kind: 'dir', path: cat('force/was-dir/inner') },
+      { kind: 'file', path: cat('force/was-file'), data: 'old' },
+      { kind: 'symlink', path: cat('force/was-link'), target: cat('/etc') },
+      { kind: 'file', path: cat('force/same'), data: 'old contents' },
+      { kind: 'file', path: cat('force/keep'), data: 'untouched' },
+    ]);
+    await assert.rejects(new RestoreWriter(target).write(meta([], 'dir')), /already exists/);
+    const w = new RestoreWriter(target, { force: true });
+    await w.write(meta([], 'dir'));
+    await w.write(meta(['same'], 'reg'), [Buffer.from('new')]);
+    await w.write(meta(['was-dir'], 'reg'), [Buffer.from('now a file')]);
+    await w.write(meta(['was-file'], 'dir'));
+    await w.write(meta(['was-file', 'child'], 'reg'), [Buffer.from('c')]);
+    await w.write(meta(['was-link'], 'dir'));
+    await w.write(meta(['was-link', 'x'], 'reg'), [Buffer.from('x')]);
+    await w.finish();
+    assert.equal(readFileSync(cat(target, '/same'), 'utf8'), 'new');
+    assert.equal(readFileSync(cat(target, '/was-dir'), 'utf8'), 'now a file');
+    assert.equal(readFileSync(cat(target, '/was-file/child'), 'utf8'), 'c');
+    assert.ok(lstatSync(cat(target, '/was-link')).isDirectory());
+    assert.ok(!existsSync('/etc/x') || readFileSync('/etc/x', 'utf8') !== 'x');
+    assert.equal(readFileSync(cat(target, '/keep'), 'utf8'), 'untouched');
+  });
+
+  it('writes a single file *as* the target path (with data)', async () => {
+    const file = cat(tmp.buf, '/single2/out/file.txt');
+    const w = new RestoreWriter(file, { subtree: [Buffer.from('a'), Buffer.from('f')] });
+    assert.equal(await w.write(meta(['a'], 'dir')), false);
+    assert.equal(await w.write(meta(['a', 'f'], 'reg', { mode: 0o600, mtime: 12345 }), [Buffer.from('hello')]), true);
+    assert.equal(await w.write(meta(['a', 'g'], 'reg'), [Buffer.from('no')]), false);
+    await w.finish();
+    assert.equal(readFileSync(file, 'utf8'), 'hello');
+    const st = lstatSync(file);
+    assert.deepEqual([st.mode & 0o7777, Math.trunc(st.mtimeMs / 1000)], [0o600, 12345]);
+
+    const dir = cat(tmp.buf, '/single2/subdir');
+    const w2 = new RestoreWriter(dir, { subtree: [Buffer.from('a')] });
+    await w2.write(meta(['a'], 'dir', { mode: 0o711, mtime: 777 }));
+    await w2.write(meta(['a', 'f'], 'reg'), [Buffer.from('x')]);
+    await w2.write(meta(['a', 'l'], 'sym', { linkname: Buffer.from('f') }));
+    await w2.finish();
+    assert.equal(readlinkSync(cat(dir, '/l'), 'utf8'), 'f');
+    const dst = lstatSync(dir);
+    assert.deepEqual([dst.mode & 0o7777, Math.trunc(dst.mtimeMs / 1000)], [0o711, 777]);
+  });
+
+  it('creates parent directories missing from the stream', async () => {
+    const target = cat(tmp.buf, '/implicit');
+    const w = new RestoreWriter(target);
+    await w.write(meta(['x', 'y', 'z'], 'reg'), [Buffer.from('deep')]);
+    await w.finish();
+    assert.equal(readFileSync(cat(target, '/x/y/z'), 'utf8'), 'deep');
+  });
+
+  it('isEmptyOrMissingDir', async () => {
+    const base = cat(tmp.buf, '/emptiness');
+    mkdirSync(cat(base, '/empty'), { recursive: true });
+    mkdirSync(cat(base, '/full'));
+    writeFileSync(cat(base, '/full/.hidden'), '');
+    writeFileSync(cat(base, '/file'), '');
+    symlinkSync('empty', cat(base, '/link'));
+    assert.equal(await isEmptyOrMissingDir(cat(base, '/missing')), true);
+    assert.equal(await isEmptyOrMissingDir(cat(base, '/empty')), true);
+    assert.equal(await isEmptyOrMissingDir(cat(base, '/full')), false);
+    assert.equal(await isEmptyOrMissingDir(cat(base, '/file')), false);
+    assert.equal(await isEmptyOrMissingDir(cat(base, '/link')), false);
+  });
+});
