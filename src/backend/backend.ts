@@ -12,6 +12,8 @@ export interface RemoteObjectInfo {
 export interface PutOptions {
   /** What kind of file this is, so a backend can choose a storage class (data vs metadata). */
   readonly role: 'volume' | 'manifest' | 'signature';
+  /** The caller deletes the local file afterwards, so a backend may move it instead of copying. */
+  readonly consumeLocal?: boolean;
 }
 
 export interface Backend {

@@ -39,12 +39,12 @@ export class FileBackend implements Backend {
     return out;
   }
 
-  async putFile(localPath: string, name: string, _options: PutOptions): Promise<void> {
+  async putFile(localPath: string, name: string, options: PutOptions): Promise<void> {
     checkName(name);
     await this.#ensureDir();
     const tmp = path.join(this.#dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
-      await fsp.copyFile(localPath, tmp);
+      if (!(options.consumeLocal && (await moved(localPath, tmp)))) await fsp.copyFile(localPath, tmp);
       const fh = await fsp.open(tmp, 'r+');
       try {
         await fh.sync();
@@ -120,6 +120,17 @@ export class FileBackend implements Backend {
 }
 
 const TEMP_PREFIX = '.permafrost-tmp-';
+
+/** Moves a file when source and target share a file system (no copy); false when they do not. */
+async function moved(from: string, to: string): Promise<boolean> {
+  try {
+    await fsp.rename(from, to);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EXDEV')) return false;
+    throw err;
+  }
+}
 
 /** Remote names are flat; a name with a separator would escape the target directory. */
 function checkName(name: string): void {

@@ -211,7 +211,7 @@ function* volumeBlocks(text: string): Generator<string> {
   while (start >= 0) {
     let end = lineEnd(text, start + 7);
     for (;;) {
-      if (end >= text.length) {
+      if (end >= text.length - 1) {
         // End of text, or only the final newline left.
         yield text.slice(start, end);
         return;

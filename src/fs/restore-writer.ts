@@ -109,8 +109,10 @@ export class RestoreWriter {
   async #writeTarget(meta: EntryMeta, data: ChunkSource | undefined): Promise<boolean> {
     const existing = await lstatOrNull(this.#target);
     if (meta.type === 'dir') {
-      if (existing === null) await fsp.mkdir(this.#target, { recursive: true, mode: 0o700 });
-      else if (!existing.isDirectory()) {
+      if (existing === null) {
+        await fsp.mkdir(parentOf(this.#target), { recursive: true });
+        await fsp.mkdir(this.#target, { mode: 0o700 });
+      } else if (!existing.isDirectory()) {
         if (!this.#force) throw new Error(`restore target ${this.#target.toString()} exists and is not a directory`);
         await fsp.unlink(this.#target);
         await fsp.mkdir(this.#target, { mode: 0o700 });
@@ -118,7 +120,7 @@ export class RestoreWriter {
       this.#stack.push({ index: [], path: this.#target, meta });
       return true;
     }
-    const parent = Buffer.from(dirname(this.#target.toString('latin1')), 'latin1');
+    const parent = parentOf(this.#target);
     await fsp.mkdir(parent, { recursive: true });
     const temp = await this.#createTemp(parent, meta, data);
     // Duplicity deletes whatever is at the target (an empty directory after the emptiness check).
@@ -244,7 +246,7 @@ export class RestoreWriter {
    */
   async #makeSpecial(dir: Buffer, meta: EntryMeta): Promise<Buffer> {
     let cwd = dir;
-    while (!Buffer.from(cwd.toString('utf8'), 'utf8').equals(cwd)) cwd = Buffer.from(dirname(cwd.toString('latin1')), 'latin1');
+    while (!Buffer.from(cwd.toString('utf8'), 'utf8').equals(cwd)) cwd = parentOf(cwd);
     const cwdString = cwd.toString('utf8');
     const made = await this.#withFreshName(cwd, async (_p, name) => {
       const args =
@@ -362,6 +364,11 @@ function dateOf(seconds: number): Date {
   const date = new Date(seconds * 1000);
   if (Number.isNaN(date.getTime())) throw new Error(`mtime ${seconds} is out of range`);
   return date;
+}
+
+/** dirname on bytes (latin1 maps every byte to one char and back). */
+function parentOf(path: Buffer): Buffer {
+  return Buffer.from(dirname(path.toString('latin1')), 'latin1');
 }
 
 function stripTrailingSlashes(p: Buffer): Buffer {

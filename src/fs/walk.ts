@@ -26,6 +26,8 @@ export interface WalkOptions {
   readonly statMode?: 'adaptive' | 'sync' | 'async';
   /** Window of concurrent lstat calls per directory in async mode (default 32). */
   readonly statConcurrency?: number;
+  /** Adaptive mode: a synchronous lstat slower than this many ms counts as slow (default 0.05). */
+  readonly slowCallMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -35,6 +37,8 @@ const { S_IFMT, S_IFLNK, S_IFDIR, S_IFREG } = constants;
 const SLOW_CALL_MS = 0.05;
 /** Consecutive slow calls before a directory switches to concurrent async calls. */
 const SLOW_RUN = 2;
+/** A synchronous readdir slower than this (ms) had to read the disk. */
+const SLOW_LISTING_MS = 1;
 
 /**
  * Duplicity's source iteration (`Select.Iterate`): the root first, then every selected entry in
@@ -58,6 +62,7 @@ export async function* walkSource(
   const ids = options.ids ?? new IdNames();
   const mode = options.statMode ?? 'adaptive';
   const window = Math.max(1, options.statConcurrency ?? 32);
+  const slowCallMs = options.slowCallMs ?? SLOW_CALL_MS;
   const access = new AccessCheck();
   const markerNames = selection.markerNames;
   const needsNames = selection.needsNames;
@@ -99,18 +104,18 @@ export async function* walkSource(
     return finish(path, index, stats, linkname, markers);
   };
 
-  /** Lists a directory; `parentAsync` says whether the storage looked slow just before. */
-  const openFrame = async (path: Buffer, index: PathIndex, name: string, delayed: WalkEntry | null, parentAsync: boolean): Promise<Frame | null> => {
+  const openFrame = async (path: Buffer, index: PathIndex, name: string, delayed: WalkEntry | null): Promise<Frame | null> => {
     let names: Buffer[];
     let isAsync = mode === 'async';
     try {
-      if (mode === 'async' || (mode === 'adaptive' && parentAsync)) {
+      if (mode === 'async') {
         names = await fsp.readdir(path, { encoding: 'buffer' });
       } else {
+        // Listings are one call per directory; synchronous is cheapest, even when slow.
         const t0 = performance.now();
         names = readdirSync(path, { encoding: 'buffer' });
-        // A slow listing means a cold directory: its entries will be cold too.
-        isAsync = mode === 'adaptive' && performance.now() - t0 > SLOW_CALL_MS * 4;
+        // A listing that went to the disk means a cold directory: its inodes will be cold too.
+        isAsync = mode === 'adaptive' && performance.now() - t0 > SLOW_LISTING_MS;
       }
     } catch (e) {
       if (!vanished(e)) onError(path, e as Error);
@@ -122,7 +127,7 @@ export async function* walkSource(
   };
 
   const stack: Frame[] = [];
-  const rootFrame = await openFrame(root, ROOT_INDEX, selection.rootName, null, false);
+  const rootFrame = await openFrame(root, ROOT_INDEX, selection.rootName, null);
   if (rootFrame !== null) stack.push(rootFrame);
 
   while (stack.length > 0) {
@@ -137,7 +142,7 @@ export async function* walkSource(
       const t0 = performance.now();
       prepared = prepareSync(Buffer.concat([frame.prefix, frame.names[i]!]), [...frame.index, frame.names[i]!]);
       if (mode === 'adaptive') {
-        if (performance.now() - t0 <= SLOW_CALL_MS) frame.slowRun = 0;
+        if (performance.now() - t0 <= slowCallMs) frame.slowRun = 0;
         else if (++frame.slowRun >= SLOW_RUN) {
           frame.pending = new Array(frame.names.length);
           frame.started = frame.next;
@@ -176,7 +181,7 @@ export async function* walkSource(
       yield entry;
     }
     if (meta.type === 'dir') {
-      const child = await openFrame(path, meta.index, name, decision === 'scan' ? entry : null, frame.pending !== null);
+      const child = await openFrame(path, meta.index, name, decision === 'scan' ? entry : null);
       if (child !== null) stack.push(child);
     }
   }

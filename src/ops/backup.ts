@@ -159,7 +159,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       }
       await queue.enqueue(async () => {
         try {
-          await ctx.backend.putFile(vol.localPath, name, { role: 'volume' });
+          await ctx.backend.putFile(vol.localPath, name, { role: 'volume', consumeLocal: true });
           uploadedBytes += vol.size;
           reporter.info(`Uploaded ${name} (${vol.size} bytes)`);
         } finally {
@@ -175,11 +175,17 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   const fileListPath = path.join(temp, 'filelist');
   const fileList = createWriteStream(fileListPath);
   let fileListCount = 0;
+  let fileListBatch: Buffer[] = [];
+  const flushFileList = () => {
+    if (fileListBatch.length > 0) fileList.write(Buffer.concat(fileListBatch));
+    fileListBatch = [];
+  };
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
     fileList: (type, index) => {
       fileListCount++;
-      fileList.write(Buffer.concat([Buffer.from(`    ${type.padEnd(7)}  `, 'latin1'), quote(indexToBytes(index)), NEWLINE]));
+      fileListBatch.push(FILELIST_TAGS[type], quote(indexToBytes(index)), NEWLINE);
+      if (fileListBatch.length >= 3000) flushFileList();
     },
   });
 
@@ -213,6 +219,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       }
     }
     await volumes.finish();
+    flushFileList();
     fileList.end();
     await once(fileList, 'close');
     const sigResult = await sigs.finish();
@@ -269,6 +276,11 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
 }
 
 const NEWLINE = Buffer.from('\n');
+const FILELIST_TAGS = {
+  new: Buffer.from('    new      ', 'latin1'),
+  changed: Buffer.from('    changed  ', 'latin1'),
+  deleted: Buffer.from('    deleted  ', 'latin1'),
+} as const;
 
 
 /** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (spec §2.1). */

@@ -73,10 +73,14 @@ describe('RestoreWriter', () => {
       { kind: 'symlink', path: cat('src/d/up'), target: cat('..') },
       { kind: 'fifo', path: cat('src/fifo') },
       { kind: 'fifo', path: cat('src/fifo', [0xff]) },
+      // Special files in a directory whose name is not UTF-8 (made elsewhere, then renamed in).
+      { kind: 'dir', path: cat('src/dir', [0xfe]) },
+      { kind: 'fifo', path: cat('src/dir', [0xfe], '/fifo') },
       ...(isRoot
         ? [
             { kind: 'chr' as const, path: cat('src/null'), major: 1, minor: 3 },
             { kind: 'chr' as const, path: cat('src/big-dev'), major: 4095, minor: 1_048_575 },
+            { kind: 'chr' as const, path: cat('src/dir', [0xfe], '/zero'), major: 1, minor: 5 },
           ]
         : []),
     ]);

@@ -9,7 +9,8 @@ import { walkSource, type WalkOptions } from '../../src/fs/walk.ts';
 import { cat, duplicitySelect, isRoot, makeTree, ourSelect, showIndex, tempDir, type Node } from './helpers.ts';
 import { trickyTree } from './tricky-tree.ts';
 
-const MODES: WalkOptions[] = [{ statMode: 'sync' }, { statMode: 'async', statConcurrency: 3 }, { statMode: 'async' }, { statMode: 'adaptive' }];
+// slowCallMs: -1 makes every call "slow": each directory switches to async after two entries.
+const MODES: WalkOptions[] = [{ statMode: 'sync' }, { statMode: 'async', statConcurrency: 3 }, { statMode: 'async' }, { statMode: 'adaptive' }, { statMode: 'adaptive', slowCallMs: -1, statConcurrency: 2 }];
 
 describe('walkSource order', () => {
   const tmp = tempDir('pf-walk-');
