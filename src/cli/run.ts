@@ -37,6 +37,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     for (const w of cmd.warnings) reporter.warning(w);
     if (cmd.ignored.length > 0) reporter.info(`Options without effect here: ${cmd.ignored.join(', ')}`);
+    const s3Options = s3OptionsGiven(argv);
+    if (s3Options.length > 0 && cmd.url !== undefined && !/^(boto3\+)?s3(\+http)?:\/\//i.test(cmd.url)) {
+      reporter.info(`S3 options have no effect on ${cmd.url.split('://')[0]}:// targets: ${s3Options.join(', ')}`);
+    }
     return await dispatch(cmd, o, reporter);
   } catch (err) {
     stopProgress();
@@ -119,6 +123,7 @@ async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
     dryRun: o.dryRun,
     allowSourceMismatch: o.allowSourceMismatch,
     asyncUpload: o.asyncUpload,
+    progressTotals: o.progress,
   });
   if (o.json) process.stdout.write(`${JSON.stringify(backupJson(result))}\n`);
   else if (o.printStatistics) reporter.notice(backupStatistics(result));
@@ -236,6 +241,11 @@ async function runCleanup(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
     if (!result.deleted) reporter.notice('Run duplicity again with the --force option to actually delete.'.replace('duplicity', 'permafrost'));
   }
   return ExitCode.ok;
+}
+
+/** The --s3-* options on the command line, as typed (for the note on non-S3 targets). */
+function s3OptionsGiven(argv: readonly string[]): string[] {
+  return [...new Set(argv.filter((a) => a.startsWith('--s3-')).map((a) => a.split('=')[0]!))];
 }
 
 const fallbackReporter: Reporter = {

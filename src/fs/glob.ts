@@ -131,6 +131,8 @@ function bracketClass(stuff: string[]): string {
       items.push(cp(lo));
     }
   }
+  // globToRegexSource never passes an empty set; `[]` / `[^]` would mean something else in JS.
+  if (items.length === 0) throw new GlobbingError('empty character set in glob');
   return `[${negate ? '^' : ''}${items.join('')}]`;
 }
 

@@ -1,4 +1,6 @@
+import { promises as fsp } from 'node:fs';
 import type { EntryType } from '../core/entry.ts';
+import { entryTypeOf } from './entry-from-stat.ts';
 import { decodeFsName, encodeFsName } from './fs-name.ts';
 import { GlobbingError, globSelector } from './glob.ts';
 import { compilePythonRegex } from './py-regex.ts';
@@ -203,6 +205,14 @@ export class Selection {
       );
     }
     return new Selection(functions, rootName, needsNames, markers);
+  }
+
+  /** fromRules for a source path on disk: lstat's the root for its type and device. */
+  static async forSource(rules: readonly SelectionRule[], sourceRoot: Buffer): Promise<Selection> {
+    const st = await fsp.lstat(sourceRoot);
+    const type = entryTypeOf(st.mode);
+    if (type === null) throw new Error(`backup source ${sourceRoot.toString()} is a socket or of an unknown type`);
+    return Selection.fromRules(rules, sourceRoot, { type, dev: st.dev });
   }
 
   /** The decoded full name of a child, given its parent's name (os.path.join semantics). */

@@ -40,6 +40,11 @@ export interface BackupRequest {
   /** Upload volume N while packing N+1 (the default). */
   readonly asyncUpload: boolean;
   readonly hostname?: string;
+  /**
+   * Walk the source once before the backup to know the totals, so that progress can show a
+   * percentage and an ETA (duplicity's --progress does the same dry pass).
+   */
+  readonly progressTotals?: boolean;
 }
 
 export interface BackupResult {
@@ -192,6 +197,17 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   let errors = 0;
   const errorRoots: PathIndex[] = [];
   const ids = new IdNames();
+  const totals = req.progressTotals && reporter.progress ? await scanTotals(sourceRoot, req.selection, ids) : null;
+  let filesSeen = 0;
+  let bytesSeen = 0;
+  const progress = () => {
+    reporter.progress?.({
+      phase: plan.type === 'full' ? 'full backup' : 'incremental backup',
+      filesDone: filesSeen,
+      bytesDone: bytesSeen,
+      ...(totals ? { filesTotal: totals.files, bytesTotal: totals.bytes } : {}),
+    });
+  };
   const walk = walkSource(sourceRoot, req.selection, (p: Buffer, err: Error) => {
     errors++;
     // a directory that cannot be listed comes out empty: its contents must not count as deleted
@@ -200,6 +216,11 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   }, { ids });
   try {
     for await (const step of collate(walk, previous)) {
+      if (step.current) {
+        filesSeen++;
+        if (step.current.meta.type === 'reg') bytesSeen += step.current.meta.size;
+        if ((filesSeen & 63) === 0) progress();
+      }
       if (step.current && step.previous) {
         const prev = step.previous;
         if (prev.meta && isUnchanged(step.current.meta, prev.meta, prev.signature, (u, n) => (u ? ids.uidOf(u) ?? n : n), (g, n) => (g ? ids.gidOf(g) ?? n : n))) continue;
@@ -218,6 +239,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
         await writer.deleted(idx, step.previous.meta.type === 'reg');
       }
     }
+    progress();
     await volumes.finish();
     flushFileList();
     fileList.end();
@@ -306,6 +328,17 @@ export function canonicalLocaldir(source: string): string {
   const joined = parts.join('/');
   if (abs) return `/${joined}`;
   return joined === '' ? '.' : joined;
+}
+
+/** Files and bytes the backup will look at: a metadata-only walk. */
+async function scanTotals(root: Buffer, selection: Selection, ids: IdNames): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for await (const e of walkSource(root, selection, () => {}, { ids })) {
+    files++;
+    if (e.meta.type === 'reg') bytes += e.meta.size;
+  }
+  return { files, bytes };
 }
 
 interface CollateStep {

@@ -16,7 +16,12 @@ const ORACLE = new URL('./duplicity_select.py', import.meta.url).pathname;
 export function tempDir(prefix: string): { path: string; buf: Buffer; cleanup: () => void } {
   const path = join(tmpdir(), `${prefix}${process.pid}-${randomBytes(6).toString('hex')}`);
   mkdirSync(path, { mode: 0o755 });
-  return { path, buf: Buffer.from(path), cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  const cleanup = (): void => {
+    // Tests leave read-only directories behind; a non-root owner must open them up first.
+    spawnSync('chmod', ['-R', 'u+rwx', path]);
+    rmSync(path, { recursive: true, force: true });
+  };
+  return { path, buf: Buffer.from(path), cleanup };
 }
 
 export const b = (s: string): Buffer => Buffer.from(s, 'utf8');
