@@ -185,7 +185,7 @@ export class SetReader {
     this.#currentFile = file;
     const volume = this.#volumes[this.#volumeIdx]!;
     const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-    const plain = volume.compressed ? raw.pipe(createGunzip()) : raw;
+    const plain = volume.compressed ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
     raw.on('error', (e) => plain.destroy(e));
     this.#reader = new TarReader(plain);
     return true;

@@ -13,29 +13,39 @@ export interface SignatureEntry {
   readonly signature: Buffer | null;
 }
 
+/** A signature file that cannot be read: cut short, corrupt, or not a signature tar at all. */
+export class CorruptSignatureError extends Error {
+  readonly file: string;
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(`${file}: ${detail}`, options);
+    this.name = 'CorruptSignatureError';
+    this.file = file;
+  }
+}
+
 /** Reads one (decompressed, decrypted) sigtar stream in order (spec §4). */
 export async function* readSignatureTar(source: AsyncIterable<Buffer>, what: string): AsyncGenerator<SignatureEntry> {
   const reader = new TarReader(source);
   let previous: PathIndex | null = null;
   for (;;) {
     let entry;
+    let parsed;
+    let meta: EntryMeta | null = null;
     try {
       entry = await reader.next();
+      if (!entry) return;
+      parsed = parseEntryName(entry.header.name);
+      if (parsed.kind !== 'deleted') meta = metaFromHeader(parsed.index, entry.header, entry.pax, parsed.kind === 'signature');
     } catch (err) {
-      throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+      throw new CorruptSignatureError(what, (err as Error).message, { cause: err });
     }
-    if (!entry) return;
-    const parsed = parseEntryName(entry.header.name);
-    if (parsed.chunk !== null || parsed.kind === 'diff') throw new Error(`${what}: unexpected entry ${entry.header.name.toString('utf8')} in a signature file`);
-    if (previous && compareIndex(previous, parsed.index) >= 0) throw new Error(`${what}: entries out of order at ${entry.header.name.toString('utf8')}`);
+    if (parsed.chunk !== null || parsed.kind === 'diff') throw new CorruptSignatureError(what, `unexpected entry ${entry.header.name.toString('utf8')} in a signature file`);
+    if (previous && compareIndex(previous, parsed.index) >= 0) throw new CorruptSignatureError(what, `entries out of order at ${entry.header.name.toString('utf8')}`);
     previous = parsed.index;
-    if (parsed.kind === 'deleted') {
+    if (meta === null) {
       yield { index: parsed.index, meta: null, signature: null };
-      continue;
-    }
-    const meta = metaFromHeader(parsed.index, entry.header, entry.pax, parsed.kind === 'signature');
-    if (parsed.kind === 'signature') {
-      if (meta.type !== 'reg') throw new Error(`${what}: signature entry for a non-regular file`);
+    } else if (parsed.kind === 'signature') {
+      if (meta.type !== 'reg') throw new CorruptSignatureError(what, 'signature entry for a non-regular file');
       yield { index: parsed.index, meta, signature: entry.data };
     } else {
       yield { index: parsed.index, meta, signature: null };

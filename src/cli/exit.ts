@@ -2,6 +2,7 @@
  * How a failed run ends: an exit code and one line for humans. Documented errors keep their code;
  * anything else is a bug (30, duplicity's "exception" code) and shows its stack only at debug.
  */
+import { CorruptSignatureError } from '../archive/signature-reader.ts';
 import { BackendError } from '../backend/backend.ts';
 import { TargetUrlError } from '../backend/target-url.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
@@ -40,6 +41,7 @@ export function exitReportFor(err: unknown): ExitReport {
   if (err instanceof PermafrostError) return report(err.exitCode, err.message, err);
   if (err instanceof TargetUrlError) return report(ExitCode.badUrl, err.message, err);
   if (err instanceof BackendError) return report(ExitCode.backendError, err.message, err);
+  if (err instanceof CorruptSignatureError) return report(ExitCode.corruptArchive, err.message, err);
   const text = err instanceof Error ? err.message || err.name : String(err);
   return report(ExitCode.internal, `internal error: ${text}`, err);
 }

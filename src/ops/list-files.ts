@@ -14,7 +14,8 @@ export async function* listCurrentFiles(ctx: TargetContext, time?: number): Asyn
   const listing = await ctx.backend.list();
   const collection = buildCollection(listing, ctx.prefixes);
   await syncCache(ctx, listing, collection);
-  const t = time ?? ctx.now();
+  // No --time means the latest backup, not "now": a rescue system's clock may be behind the backups'.
+  const t = time ?? Number.POSITIVE_INFINITY;
   const chain = chainAtTime(collection, t);
   if (!chain) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
   const sigChain = collection.signatureChains.find((s) => s.full.startTime === chain.startTime);

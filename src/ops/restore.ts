@@ -36,13 +36,15 @@ export interface RestoreResult {
 
 /** The chain and sets for a time, from names alone. Errors name what is missing. */
 export function selectSets(ctx: TargetContext, collection: Collection, time: number | undefined): { sets: BackupSet[]; time: number } {
-  const t = time ?? ctx.now();
-  const chain = chainAtTime(collection, t);
-  if (!chain) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
-  if (t < chain.startTime && collection.chains[0] === chain) {
-    throw new PermafrostError(ExitCode.noChain, `--time ${timeToString(t)} is before the first backup (${timeToString(chain.startTime)})`);
+  const latest = collection.chains[collection.chains.length - 1];
+  if (!latest) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
+  // No --time means the latest backup, not "now": a rescue system's clock may be behind the backups'.
+  if (time === undefined) return { sets: setsAtTime(latest, latest.endTime), time: latest.endTime };
+  const chain = chainAtTime(collection, time)!;
+  if (time < chain.startTime && collection.chains[0] === chain) {
+    throw new PermafrostError(ExitCode.noChain, `--time ${timeToString(time)} is before the first backup (${timeToString(chain.startTime)})`);
   }
-  return { sets: setsAtTime(chain, t), time: t };
+  return { sets: setsAtTime(chain, time), time };
 }
 
 /** Reads a set's manifest (cached, else from the target) and parses it. */
@@ -50,11 +52,32 @@ export async function loadManifest(ctx: TargetContext, set: BackupSet): Promise<
   const name = set.manifest!.name;
   if (set.encrypted) throw encryptedNotSupported(name);
   const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes));
+  let manifest: Manifest;
   try {
-    return parseManifest(bytes);
+    manifest = parseManifest(bytes);
   } catch (err) {
     throw new PermafrostError(ExitCode.corruptArchive, `manifest ${name} does not parse: ${(err as Error).message}`, { cause: err });
   }
+  checkManifest(manifest, set, name);
+  return manifest;
+}
+
+/**
+ * What the parser lets through (it accepts what duplicity accepts) but a restore must not trust:
+ * a manifest cut short at a volume boundary still parses, and would restore files short.
+ */
+function checkManifest(manifest: Manifest, set: BackupSet, name: string): void {
+  const corrupt = (why: string) => new PermafrostError(ExitCode.corruptArchive, `manifest ${name} ${why}`);
+  if (manifest.volumes.length === 0) throw corrupt('lists no volume');
+  let highest = 0;
+  for (const v of manifest.volumes) {
+    const sha1 = v.hashes.get('SHA1');
+    if (sha1 === undefined) throw corrupt(`gives no SHA1 for volume ${v.volume}`);
+    if (!/^[0-9a-fA-F]{40}$/.test(sha1)) throw corrupt(`volume ${v.volume} has a SHA1 that is not 40 hex digits`);
+    highest = Math.max(highest, v.volume);
+  }
+  const beyond = [...set.volumes.keys()].filter((n) => n > highest);
+  if (beyond.length > 0) throw corrupt(`lists volumes up to ${highest}, but the target holds volume ${Math.min(...beyond)} of that set: the manifest is cut short`);
 }
 
 /** The volumes of a set that can hold `within`, in manifest order, checked against the listing. */

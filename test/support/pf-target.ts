@@ -25,8 +25,8 @@ export interface PfTarget {
   /** The cache proper: `<archiveDir>/<name>`. */
   readonly cache: string;
   /**
-   * Runs `permafrost <args>` with `--no-encryption --archive-dir <archiveDir> --name test` added
-   * after the first argument (options may go anywhere, as in duplicity).
+   * Runs `permafrost <args>` with `--no-encryption --archive-dir <archiveDir> --name test` put
+   * first (options may go anywhere, as in duplicity; the command is the first positional).
    */
   run(...args: string[]): Promise<RunResult>;
   /** The same, without the options added. */
@@ -48,7 +48,7 @@ export function newTarget(t: AfterHook, label: string): PfTarget {
     url: fileUrl(remote),
     archiveDir,
     cache: join(archiveDir, 'test'),
-    run: (...args) => runPermafrost([...args.slice(0, 1), '--no-encryption', '--archive-dir', archiveDir, '--name', 'test', ...args.slice(1)]),
+    run: (...args) => runPermafrost(['--no-encryption', '--archive-dir', archiveDir, '--name', 'test', ...args]),
     raw: (...args) => runPermafrost(args),
     files: () => (existsSync(remote) ? readdirSync(remote).sort() : []),
     path: (name) => join(work, `${name}-${n++}`),
