@@ -1,8 +1,8 @@
 import type { EntryMeta, EntryType } from '../core/entry.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import type { TarHeader } from '../codec/tar/header.ts';
+import { describeTypeflag, entryTypeOfTypeflag, TYPE_LINK, typeflagOf } from '../codec/tar/typeflags.ts';
 
-const TYPEFLAG: Record<EntryType, number> = { reg: 0x30, dir: 0x35, sym: 0x32, fifo: 0x36, chr: 0x33, blk: 0x34 };
 
 /**
  * Our own PAX record on signature entries: the file's size, so that the next incremental sees a
@@ -29,7 +29,7 @@ export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax:
     gid: meta.gid,
     size,
     mtime: Math.max(0, meta.mtime),
-    typeflag: TYPEFLAG[meta.type],
+    typeflag: typeflagOf(meta.type),
     linkname: meta.type === 'sym' ? meta.linkname : EMPTY,
     uname: Buffer.from(meta.uname, 'utf8'),
     gname: Buffer.from(meta.gname, 'utf8'),
@@ -71,17 +71,12 @@ export function metaFromHeader(index: PathIndex, h: TarHeader, pax: ReadonlyMap<
   };
 }
 
+/** The entry type of a header; hard links and other types duplicity cannot store are errors. */
 export function entryTypeOf(typeflag: number, name: Buffer): EntryType {
-  switch (typeflag) {
-    case 0x30: case 0x00: case 0x37: return 'reg';
-    case 0x35: return 'dir';
-    case 0x32: return 'sym';
-    case 0x36: return 'fifo';
-    case 0x33: return 'chr';
-    case 0x34: return 'blk';
-    case 0x31: throw new Error(`hard link entries are not supported (${name.toString('utf8')})`);
-    default: throw new Error(`unsupported tar entry type ${JSON.stringify(String.fromCharCode(typeflag))} for ${name.toString('utf8')}`);
-  }
+  const type = entryTypeOfTypeflag(typeflag);
+  if (type !== null) return type;
+  if (typeflag === TYPE_LINK) throw new Error(`hard link entries are not supported (${name.toString('utf8')})`);
+  throw new Error(`unsupported tar entry type ${describeTypeflag(typeflag)} for ${name.toString('utf8')}`);
 }
 
 const EMPTY = Buffer.alloc(0);
