@@ -6,6 +6,7 @@ import { CorruptSignatureError } from '../archive/signature-reader.ts';
 import { BackendError } from '../backend/backend.ts';
 import { TargetUrlError } from '../backend/target-url.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -42,8 +43,26 @@ export function exitReportFor(err: unknown): ExitReport {
   if (err instanceof TargetUrlError) return report(ExitCode.badUrl, err.message, err);
   if (err instanceof BackendError) return report(ExitCode.backendError, err.message, err);
   if (err instanceof CorruptSignatureError) return report(ExitCode.corruptArchive, err.message, err);
+  if (err instanceof OpenPgpError) return report(cryptoExitCode(err), err.message, err);
+  if (isSystemCallError(err)) return report(ExitCode.localIo, err.message, err);
   const text = err instanceof Error ? err.message || err.name : String(err);
   return report(ExitCode.internal, `internal error: ${text}`, err);
+}
+
+/** Key problems (none, or the wrong one) and integrity failures have their own codes. */
+function cryptoExitCode(err: OpenPgpError): number {
+  if (err.kind === 'no-key' || err.kind === 'bad-key') return ExitCode.decryptFailed;
+  if (err.kind === 'integrity') return ExitCode.integrityFailed;
+  return ExitCode.corruptArchive;
+}
+
+/**
+ * A failed system call: the backend wraps its own, so this is a local path (a restore destination
+ * under a file, a read-only --archive-dir, a full --tempdir), which the user can fix, not a bug.
+ */
+function isSystemCallError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  return err instanceof Error && typeof e.syscall === 'string' && typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code);
 }
 
 /**

@@ -16,6 +16,9 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   locked: 'another run holds the lock on this backup',
   badUrl: 'the target URL is not understood',
   backendError: 'the target cannot be read or written',
+  localIo: 'a local path (restore destination, --archive-dir, --tempdir) cannot be read or written',
+  decryptFailed: 'a file cannot be encrypted or decrypted: missing or wrong passphrase or key',
+  integrityFailed: 'encrypted data fails its integrity check (tampered or corrupt)',
   internal: 'internal error (a bug: please report it, with --verbosity debug output)',
 };
 

@@ -28,6 +28,12 @@ export const ExitCode = {
   badUrl: 50,
   /** the target cannot be read or written */
   backendError: 51,
+  /** a local path (restore destination, --archive-dir, --tempdir) cannot be read or written */
+  localIo: 52,
+  /** a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity: gpg_failed 31) */
+  decryptFailed: 31,
+  /** encrypted data fails its integrity check (MDC): tampered or corrupt */
+  integrityFailed: 32,
   /** something we did not foresee: a bug */
   internal: 30,
 } as const;

@@ -3,7 +3,7 @@ import { buildCollection, chainAtTime } from '../archive/collection.ts';
 import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
-import { remoteDecoder, encryptedNotSupported } from './remote-decoder.ts';
+import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
 
 /**
@@ -21,10 +21,9 @@ export async function* listCurrentFiles(ctx: TargetContext, time?: number): Asyn
   const sigChain = collection.signatureChains.find((s) => s.full.startTime === chain.startTime);
   if (!sigChain) throw new PermafrostError(ExitCode.noSignatures, `the chain starting ${new Date(chain.startTime * 1000).toISOString()} has no signature files`);
   const files = [sigChain.full, ...sigChain.incs.filter((s) => s.endTime <= t)];
-  const decode = remoteDecoder(ctx.prefixes);
+  const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
   const streams: AsyncIterable<SignatureEntry>[] = [];
   for (const f of files) {
-    if (f.encrypted) throw encryptedNotSupported(f.info.name);
     streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
   }
   for await (const e of combineSignatures(streams)) if (e.meta) yield e.meta;

@@ -12,7 +12,7 @@ import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type Vol
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
-import { remoteDecoder, encryptedNotSupported } from './remote-decoder.ts';
+import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
 
 export interface RestoreRequest {
@@ -50,8 +50,7 @@ export function selectSets(ctx: TargetContext, collection: Collection, time: num
 /** Reads a set's manifest (cached, else from the target) and parses it. */
 export async function loadManifest(ctx: TargetContext, set: BackupSet): Promise<Manifest> {
   const name = set.manifest!.name;
-  if (set.encrypted) throw encryptedNotSupported(name);
-  const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes));
+  const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes, ctx.encryption));
   let manifest: Manifest;
   try {
     manifest = parseManifest(bytes);
@@ -86,7 +85,7 @@ export function volumesFor(set: BackupSet, manifest: Manifest, within: PathIndex
   return infos.map((v) => {
     const remote = set.volumes.get(v.volume);
     if (!remote) throw new PermafrostError(ExitCode.corruptArchive, `volume ${v.volume} of the set ending ${timeToString(set.endTime)} is listed in its manifest but missing at the target`);
-    return { number: v.volume, name: remote.name, sha1: v.hashes.get('SHA1') ?? null, compressed: set.compressed };
+    return { number: v.volume, name: remote.name, sha1: v.hashes.get('SHA1') ?? null, compressed: set.compressed, encrypted: set.encrypted };
   });
 }
 
@@ -148,7 +147,7 @@ export async function readSets(
       const vols = volumesFor(set, await loadManifest(ctx, set), within);
       volumesRead += vols.length;
       if (dryRun) for (const v of vols) ctx.reporter.notice(`Required volume: ${v.name}`);
-      readers.push(new SetReader(ctx.backend, vols, temp, within));
+      readers.push(new SetReader(ctx.backend, vols, temp, within, { encryption: ctx.encryption, warn: (m) => ctx.reporter.warning(m) }));
     }
     if (dryRun) return { files: 0, bytes: 0, volumesRead, setTime };
     return await run(async (sink) => {

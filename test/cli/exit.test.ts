@@ -30,6 +30,14 @@ test('documented errors keep their exit code', () => {
   assert.equal(exitReportFor(new BackendError('access', 'access denied')).code, ExitCode.backendError);
 });
 
+test('a failed system call on a local path is exit 52 with the system message; an errno-less error stays internal', () => {
+  const err = thrownBy(() => readFileSync('/nonexistent-dir-for-permafrost/file'));
+  const r = exitReportFor(err);
+  assert.equal(r.code, ExitCode.localIo);
+  assert.equal(r.message, "ENOENT: no such file or directory, open '/nonexistent-dir-for-permafrost/file'");
+  assert.equal(exitReportFor(Object.assign(new Error('odd'), { code: 'ERR_SOMETHING' })).code, ExitCode.internal);
+});
+
 test('anything else is an internal error, reported on one line with the stack kept for debug', () => {
   const r = exitReportFor(new TypeError('x is undefined\nsecond line'));
   assert.equal(r.code, 30);

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,38 @@ describe('source and target faults', () => {
     const dest = pf.path('restore');
     assertOk(await readOnly(['restore', ...common, pf.url, dest]));
     assertSameTree(src, dest);
+  });
+
+  it('a local path that cannot be written (restore destination, --archive-dir, --tempdir, a full temp dir): exit 52', async (t) => {
+    const pf = newTarget(t, 'local-paths');
+    const src = join(pf.work, 'src');
+    buildTree(src, SPEC);
+    const file = join(pf.work, 'regular');
+    writeFileSync(file, 'x');
+    assertFails(await pf.raw('full', '--no-encryption', '--archive-dir', join(file, 'cache'), src, pf.url), 52, /^ENOTDIR: not a directory, mkdir '.*regular\/cache/);
+    assertFails(await pf.run('full', '--tempdir', join(file, 'tmp'), src, pf.url), 52, /^ENOTDIR: .*regular\/tmp/);
+    assert.deepEqual(pf.files(), []);
+    // A temp dir too small for one volume: a tmpfs of 256 KiB in a private mount namespace.
+    const small = join(pf.work, 'small-tmp');
+    mkdirSync(small);
+    const full = await runCommand(
+      'unshare',
+      ['-m', 'sh', '-c', 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"', 'sh', small, process.execPath, PERMAFROST_BIN, 'full', '--no-encryption', '--archive-dir', pf.archiveDir, '--tempdir', small, '--volsize', '1', src, pf.url],
+      { expectCode: 'any' },
+    );
+    assertFails(full, 52, /^ENOSPC: no space left on device/);
+    assert.ok(!pf.files().some((f) => f.endsWith('.manifest')), 'no set may be completed');
+
+    assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
+    assertFails(await pf.run('restore', pf.url, join(file, 'dest')), 52, /^ENOTDIR: not a directory, \w+ '.*regular\/dest'$/);
+    const roDest = join(pf.work, 'ro-dest');
+    mkdirSync(roDest);
+    const ro = await runCommand(
+      'unshare',
+      ['-m', 'sh', '-c', 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"', 'sh', roDest, process.execPath, PERMAFROST_BIN, 'restore', '--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', pf.url, join(roDest, 'inside')],
+      { expectCode: 'any' },
+    );
+    assertFails(ro, 52, /^EROFS: read-only file system, mkdir '.*ro-dest\/inside'$/);
   });
 
   it('unreadable source files and directories are reported and skipped; the backup completes with exit 4', async (t) => {
@@ -207,6 +239,9 @@ describe('archive faults', () => {
       replaceVolume(pf, vol2, damage(readFileSync(join(pf.remote, vol2))));
       assertFails(await pf.run('restore', pf.url, pf.path('dest')), 22, new RegExp(`^${escape(vol2)}: .*${message.source}`));
     }
+    const pf = copyOfBase(t, 'missing-volume');
+    rmSync(join(pf.remote, pf.name(/\.vol2\.difftar\.gz$/)));
+    assertFails(await pf.run('restore', pf.url, pf.path('dest')), 22, /^volume 2 of the set ending 20270115T080000Z is listed in its manifest but missing at the target$/);
   });
 
   it('a manifest that does not parse, or that is cut short: exit 22, the manifest named', async (t) => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileUrl } from './cli.ts';
-import type { BackupTool, RestoreOptions } from './cli.ts';
+import type { BackupOptions, BackupTool, RestoreOptions } from './cli.ts';
 import { assertSameTree, DUPLICITY_FORMAT_LIMITS, EXACT, MIXED_CHAIN_LIMITS } from './compare.ts';
 import type { CompareOptions } from './compare.ts';
 import { removeTree } from './tmp.ts';
@@ -87,11 +87,11 @@ export function writerCache(chain: Chain, tool: BackupTool): string {
  * The next backup of the chain by `tool`: mutates the source first (except before the first
  * backup), backs up at BACKUP_TIME0 + step hours, then snapshots the source.
  */
-export async function backupStep(chain: Chain, tool: BackupTool, kind: 'full' | 'incremental'): Promise<ChainPoint> {
+export async function backupStep(chain: Chain, tool: BackupTool, kind: 'full' | 'incremental', extra: Partial<BackupOptions> = {}): Promise<ChainPoint> {
   const step = chain.points.length;
   const mutations = step === 0 ? [] : mutateTree(chain.source, chain.seed, step, MUTATION_MTIME0 + step * 1000);
   const time = BACKUP_TIME0 + step * 3600;
-  const opts = { archiveDir: writerCache(chain, tool), name: chain.name, compression: chain.compression, volsize: chain.volsize, currentTime: time };
+  const opts = { archiveDir: writerCache(chain, tool), name: chain.name, compression: chain.compression, volsize: chain.volsize, currentTime: time, ...extra };
   if (kind === 'full') await tool.full(chain.source, chain.url, opts);
   else await tool.incremental(chain.source, chain.url, opts);
   const snapshot = join(chain.work, `snapshot-${step}`);

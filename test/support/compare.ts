@@ -132,7 +132,7 @@ function compareEntry(name: string, eAbs: Buffer, e: BigIntStats, aAbs: Buffer, 
   if (ek !== 'symlink') {
     const em = Number(e.mode & 0o7777n);
     const am = Number(a.mode & 0o7777n);
-    if (em !== am && !(opts.alsoAcceptMtime && opts.alsoAcceptMtime(src) === am)) out.push(`${name}: mode ${em.toString(8).padStart(4, '0')} expected, got ${am.toString(8).padStart(4, '0')}`);
+    if (em !== am) out.push(`${name}: mode ${em.toString(8).padStart(4, '0')} expected, got ${am.toString(8).padStart(4, '0')}`);
   }
   if (opts.owner !== false && (e.uid !== a.uid || e.gid !== a.gid)) {
     out.push(`${name}: owner ${e.uid}:${e.gid} expected, got ${a.uid}:${a.gid}`);
