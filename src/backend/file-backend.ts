@@ -100,6 +100,15 @@ export class FileBackend implements Backend {
     }
   }
 
+  async listLeftovers(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.#dir)).filter((n) => n.startsWith(TEMP_PREFIX));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return [];
+      throw this.#wrap(err, 'list');
+    }
+  }
+
   async close(): Promise<void> {}
 
   async #ensureDir(): Promise<void> {
@@ -108,7 +117,13 @@ export class FileBackend implements Backend {
       await fsp.mkdir(this.#dir, { recursive: true });
       this.#ensured = true;
     } catch (err) {
-      throw this.#wrap(err, 'create the target directory');
+      // a recursive mkdir reports ENOENT where the real cause is e.g. EROFS: ask once more plainly
+      const real = isErrno(err, 'ENOENT') ? await fsp.mkdir(this.#dir).then(() => null, (e: unknown) => e) : err;
+      if (real === null) {
+        this.#ensured = true;
+        return;
+      }
+      throw this.#wrap(real, 'create the target directory');
     }
   }
 

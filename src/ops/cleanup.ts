@@ -9,7 +9,7 @@ export interface CleanupResult {
 
 /**
  * Finds what interrupted or foreign runs left behind (spec §7.7): sets without a manifest,
- * increments that extend no chain, signatures without a complete set. Lists them; deletes them only
+ * increments that extend no chain, signatures without a complete set, partial uploads. Lists them; deletes them only
  * with `force`. Never touches a file of a complete chain.
  */
 export async function cleanup(ctx: TargetContext, force: boolean): Promise<CleanupResult> {
@@ -22,6 +22,8 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
       if (set.manifest) names.add(set.manifest.name);
     }
     for (const s of collection.orphanedSignatures) names.add(s.info.name);
+    // with --force the lock keeps our own runs (and their uploads in flight) away
+    if (ctx.backend.listLeftovers) for (const n of await ctx.backend.listLeftovers()) names.add(n);
     const extraneous = [...names].sort();
     if (force && extraneous.length > 0) {
       await ctx.backend.delete(extraneous);
