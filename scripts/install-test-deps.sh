@@ -2,8 +2,11 @@
 # Installs what the test suite needs besides node_modules, on Debian 12, as root. Idempotent: it
 # only runs apt-get when a package is missing, and only builds the duplicity 3.x venv when the one
 # in .cache/duplicity3 does not run.
-#   - Debian: duplicity (0.8.22, the format reference), gnupg, librsync-dev, python3-venv, rdiff
+#   - Debian: duplicity (0.8.22, the format reference), gnupg, librsync-dev, python3-venv, rdiff,
+#             python3-boto3 (duplicity 0.8.22's boto3+s3 backend: the S3 oracle and interop tests)
 #   - PyPI:   duplicity 3.x in a venv at .cache/duplicity3 (only what file:// backups need)
+#   - PyPI:   moto[server] (the S3 test server) and crc32c (so moto computes real CRC-32C values)
+#             in a venv at .cache/moto
 # Exits non-zero, saying how to install by hand, when anything cannot be installed.
 set -euo pipefail
 
@@ -11,6 +14,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="$root/.cache/duplicity3"
 # The version the interop tests were written against; override to try another 3.x.
 dup3_version="${DUPLICITY3_VERSION:-3.2.1}"
+moto_venv="$root/.cache/moto"
+# The moto the S3 tests were written against; override to try another one.
+moto_version="${MOTO_VERSION:-5.2.5}"
 
 say() { printf '[install-test-deps] %s\n' "$*"; }
 die() {
@@ -26,7 +32,7 @@ installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = i
 command -v dpkg-query >/dev/null || die "this is not a Debian system (no dpkg-query)" \
   "install by hand: duplicity 0.8.22, gnupg, librsync (rdiff), python3 with venv"
 
-required=(duplicity gnupg librsync-dev python3-venv)
+required=(duplicity gnupg librsync-dev python3-venv python3-boto3)
 missing=()
 for p in "${required[@]}"; do installed "$p" || missing+=("$p"); done
 # rdiff (librsync's command-line tool) derives test values; Debian 12 calls it rdiff, other
@@ -70,34 +76,60 @@ dup3_ok() {
   case "$v" in "duplicity 3."*) return 0 ;; *) return 1 ;; esac
 }
 
-if dup3_ok; then
-  say "ok: $dup08_version (/usr/bin/duplicity), $("$venv/bin/duplicity" --version) ($venv)"
-  exit 0
-fi
-
 # Debian's python3 is the one python3-venv provides venv for; another python3 on PATH (pyenv) works too.
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3) || die "no python3" "apt-get install -y python3 python3-venv"
-say "creating $venv with $("$py" --version 2>&1)"
-rm -rf "$venv"
-mkdir -p "$(dirname "$venv")"
-"$py" -m venv "$venv" || die "python3 -m venv failed" "apt-get install -y python3-venv, then rerun"
 
-# duplicity's Requires-Dist lists every cloud SDK (boto3, azure, b2sdk, google, dropbox, ...:
-# ~370 MB). For file:// backups it imports only fasteners; the rest is loaded per backend. The
-# wheel bundles librsync; on a platform without a wheel pip builds the C extension from the sdist,
-# which needs librsync-dev (installed above), gcc and python3-dev.
-say "pip install --no-deps duplicity==$dup3_version fasteners (file:// needs nothing else)"
-if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "duplicity==$dup3_version" "fasteners>=0.19"; then
+install_dup3() {
+  say "creating $venv with $("$py" --version 2>&1)"
   rm -rf "$venv"
-  die "pip could not install duplicity $dup3_version" \
-    "by hand: $py -m venv $venv && $venv/bin/pip install --no-deps duplicity==$dup3_version 'fasteners>=0.19'" \
-    "if it compiles from source: apt-get install -y gcc python3-dev librsync-dev first"
-fi
-dup3_ok || {
-  out=$("$venv/bin/duplicity" --version 2>&1 || true)
-  rm -rf "$venv"
-  die "the duplicity 3.x venv does not run: $out" \
-    "by hand: $py -m venv $venv && $venv/bin/pip install duplicity==$dup3_version (all dependencies)"
+  mkdir -p "$(dirname "$venv")"
+  "$py" -m venv "$venv" || die "python3 -m venv failed" "apt-get install -y python3-venv, then rerun"
+
+  # duplicity's Requires-Dist lists every cloud SDK (boto3, azure, b2sdk, google, dropbox, ...:
+  # ~370 MB). For file:// backups it imports only fasteners; the rest is loaded per backend. The
+  # wheel bundles librsync; on a platform without a wheel pip builds the C extension from the sdist,
+  # which needs librsync-dev (installed above), gcc and python3-dev.
+  say "pip install --no-deps duplicity==$dup3_version fasteners (file:// needs nothing else)"
+  if ! "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "duplicity==$dup3_version" "fasteners>=0.19"; then
+    rm -rf "$venv"
+    die "pip could not install duplicity $dup3_version" \
+      "by hand: $py -m venv $venv && $venv/bin/pip install --no-deps duplicity==$dup3_version 'fasteners>=0.19'" \
+      "if it compiles from source: apt-get install -y gcc python3-dev librsync-dev first"
+  fi
+  dup3_ok || {
+    out=$("$venv/bin/duplicity" --version 2>&1 || true)
+    rm -rf "$venv"
+    die "the duplicity 3.x venv does not run: $out" \
+      "by hand: $py -m venv $venv && $venv/bin/pip install duplicity==$dup3_version (all dependencies)"
+  }
 }
-say "ok: $dup08_version (/usr/bin/duplicity), $("$venv/bin/duplicity" --version) ($venv)"
+dup3_ok || install_dup3
+
+# --- moto (S3 test server) venv ----------------------------------------------------------------
+# The S3 tests start moto_server on a loopback port (test/support/moto.ts). moto computes CRC-32C
+# with the optional crc32c package and silently falls back to CRC-32 without it.
+moto_ok() {
+  [ -x "$moto_venv/bin/moto_server" ] &&
+    "$moto_venv/bin/python" -c "import sys, moto, crc32c, flask, flask_cors; sys.exit(0 if moto.__version__ == '$moto_version' else 1)" 2>/dev/null
+}
+
+install_moto() {
+  say "creating $moto_venv with moto[server]==$moto_version and crc32c"
+  rm -rf "$moto_venv"
+  mkdir -p "$(dirname "$moto_venv")"
+  "$py" -m venv "$moto_venv" || die "python3 -m venv failed" "apt-get install -y python3-venv, then rerun"
+  if ! "$moto_venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version" crc32c; then
+    rm -rf "$moto_venv"
+    die "pip could not install moto[server] $moto_version" \
+      "by hand: $py -m venv $moto_venv && $moto_venv/bin/pip install 'moto[server]==$moto_version' crc32c"
+  fi
+  moto_ok || {
+    rm -rf "$moto_venv"
+    die "the moto venv does not work after installing" \
+      "by hand: $py -m venv $moto_venv && $moto_venv/bin/pip install 'moto[server]==$moto_version' crc32c"
+  }
+}
+moto_ok || install_moto
+
+say "ok: $dup08_version (/usr/bin/duplicity), $("$venv/bin/duplicity" --version) ($venv), moto $moto_version ($moto_venv)"

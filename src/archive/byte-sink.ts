@@ -2,10 +2,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { createGzip, constants as zc, type Gzip } from 'node:zlib';
 import { once } from 'node:events';
+import { OpenPgpEncryptor } from '../codec/openpgp/encrypt.ts';
+import type { Encryption } from '../crypto/encryption.ts';
 
 /**
- * A file being written, optionally through gzip (level 6, as duplicity), that hashes and counts the
- * bytes that reach the disk. Writes are batched so that many small tar blocks cost few stream
+ * A file being written, optionally through gzip (level 6, as duplicity) or OpenPGP encryption (as
+ * duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk. Writes are batched so that many small tar blocks cost few stream
  * calls; compression happens in zlib's thread pool, off the main thread.
  */
 export class FileByteSink {
@@ -14,14 +16,19 @@ export class FileByteSink {
   readonly #gzip: Gzip | null;
   readonly #sha1: Hash | null;
   readonly #fileDone: Promise<void>;
+  readonly #encryption: Encryption | null;
+  #encryptor: Promise<OpenPgpEncryptor> | null = null;
+  #encryptorNow: OpenPgpEncryptor | null = null;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #rawBytes = 0;
   #diskBytes = 0;
   #error: Error | null = null;
 
-  constructor(path: string, opts: { gzip: boolean; sha1: boolean }) {
+  /** `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (spec §1.3). */
+  constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null }) {
     this.path = path;
+    this.#encryption = opts.encryption ?? null;
     this.#file = createWriteStream(path, { highWaterMark: 1 << 20 });
     this.#sha1 = opts.sha1 ? createHash('sha1') : null;
     this.#fileDone = new Promise((resolve, reject) => {
@@ -29,7 +36,7 @@ export class FileByteSink {
       this.#file.on('error', (e) => { this.#error ??= e; reject(e); });
     });
     this.#fileDone.catch(() => {});
-    if (opts.gzip) {
+    if (opts.gzip && !this.#encryption) {
       // A deep input queue lets the packer run ahead while zlib compresses in its thread.
       this.#gzip = createGzip({ level: 6, chunkSize: 256 * 1024, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY });
       this.#gzip.on('data', (chunk: Buffer) => this.#toDisk(chunk));
@@ -49,6 +56,7 @@ export class FileByteSink {
    * yet compressed, counted as if incompressible.
    */
   get estimatedSize(): number {
+    if (this.#encryption) return this.#diskBytes + this.#pendingBytes + (this.#encryptorNow?.queuedBytes ?? 0);
     if (!this.#gzip) return this.#rawBytes;
     return this.#diskBytes + this.#pendingBytes + this.#gzip.writableLength;
   }
@@ -66,7 +74,9 @@ export class FileByteSink {
   /** Finishes the file; returns its size and SHA1 (hex) when hashing. */
   async close(): Promise<{ size: number; sha1: string | null }> {
     await this.#flush();
-    if (this.#gzip) {
+    if (this.#encryption) {
+      await (await this.#openEncryptor()).end();
+    } else if (this.#gzip) {
       this.#gzip.end();
       await once(this.#gzip, 'end');
     }
@@ -78,6 +88,7 @@ export class FileByteSink {
 
   /** Abandons the file (the caller deletes it). */
   destroy(): void {
+    this.#encryptorNow?.destroy();
     this.#gzip?.destroy();
     this.#file.destroy();
   }
@@ -88,7 +99,9 @@ export class FileByteSink {
     const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (this.#gzip) {
+    if (this.#encryption) {
+      await (await this.#openEncryptor()).write(buf);
+    } else if (this.#gzip) {
       this.#gzip.write(buf);
       if (this.#gzip.writableLength > GZIP_QUEUE) await waitDrain(this.#gzip);
     } else {
@@ -96,6 +109,19 @@ export class FileByteSink {
     }
     if (this.#file.writableNeedDrain) await waitDrain(this.#file);
     if (this.#error) throw this.#error;
+  }
+
+  /** The encryptor, once this file's key is ready (an S2K or public-key operation). */
+  #openEncryptor(): Promise<OpenPgpEncryptor> {
+    this.#encryptor ??= this.#encryption!.messageKey().then((key) => {
+      this.#encryptorNow = new OpenPgpEncryptor({
+        key,
+        compression: this.#encryption!.compression,
+        output: (chunks) => { for (const c of chunks) this.#toDisk(c); },
+      });
+      return this.#encryptorNow;
+    });
+    return this.#encryptor;
   }
 
   #toDisk(chunk: Buffer): void {

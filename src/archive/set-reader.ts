@@ -1,12 +1,16 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexStartsWith, type PathIndex } from '../core/path-index.ts';
 import { TarReader, type TarEntry } from '../codec/tar/reader.ts';
 import type { Backend } from '../backend/backend.ts';
+import { decryptMessage, verifyMessage } from '../codec/openpgp/decrypt.ts';
+import { OpenPgpError } from '../codec/openpgp/errors.ts';
+import type { Encryption } from '../crypto/encryption.ts';
 import { parseEntryName, type EntryKind } from './entry-names.ts';
 import { metaFromHeader } from './entry-header.ts';
 
@@ -23,6 +27,19 @@ export interface VolumeRef {
   readonly name: string;
   readonly sha1: string | null;
   readonly compressed: boolean;
+  /** `.gpg`: decrypted after its SHA1 and its MDC are checked */
+  readonly encrypted?: boolean;
+}
+
+export interface SetReaderOptions {
+  /** How encrypted volumes are opened; null when the run has no keys (--no-encryption). */
+  readonly encryption?: Encryption | null;
+  readonly warn?: (message: string) => void;
+}
+
+/** A decryption failure, naming the file (OpenPgpError's kind tells the exit code). */
+export function fileCryptoError(name: string, err: OpenPgpError): OpenPgpError {
+  return new OpenPgpError(err.kind, `${name}: ${err.message}`, { cause: err });
 }
 
 /** A path's entry in one set, with its data still to be read. */
@@ -71,8 +88,11 @@ export class SetReader {
   #head: SetEntry | null = null;
   #headConsumed = true;
   #done = false;
+  readonly #opts: SetReaderOptions;
+  #plain: Readable | null = null;
 
-  constructor(backend: Backend, volumes: readonly VolumeRef[], tempDir: string, within: PathIndex) {
+  constructor(backend: Backend, volumes: readonly VolumeRef[], tempDir: string, within: PathIndex, opts: SetReaderOptions = {}) {
+    this.#opts = opts;
     this.#backend = backend;
     this.#volumes = volumes;
     this.#tempDir = tempDir;
@@ -129,6 +149,8 @@ export class SetReader {
   }
 
   async close(): Promise<void> {
+    this.#plain?.destroy();
+    this.#plain = null;
     if (this.#currentFile) await fsp.rm(this.#currentFile, { force: true });
     if (this.#prefetch) {
       const f = await this.#prefetch.catch(() => null);
@@ -157,10 +179,14 @@ export class SetReader {
       try {
         entry = await this.#reader!.next();
       } catch (err) {
+        if (err instanceof OpenPgpError) throw fileCryptoError(volume.name, err);
         throw new CorruptVolumeError(volume.name, `truncated or corrupt volume (${(err as Error).message})`, { cause: err });
       }
       if (!entry) {
         this.#reader = null;
+        // the tar ends at its zero footer: what follows (gpg top-off) is never read
+        this.#plain?.destroy();
+        this.#plain = null;
         if (this.#currentFile) await fsp.rm(this.#currentFile, { force: true });
         this.#currentFile = null;
         continue;
@@ -184,11 +210,23 @@ export class SetReader {
     this.#prefetch?.catch(() => {});
     this.#currentFile = file;
     const volume = this.#volumes[this.#volumeIdx]!;
+    if (volume.encrypted) {
+      const plain = Readable.from(decryptMessage(createReadStream(file, { highWaterMark: 1 << 20 }), this.#encryption(volume).keyProvider, { s2kCache: this.#encryption(volume).s2kCache }));
+      this.#plain = plain;
+      this.#reader = new TarReader(plain);
+      return true;
+    }
     const raw = createReadStream(file, { highWaterMark: 1 << 20 });
     const plain = volume.compressed ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
     raw.on('error', (e) => plain.destroy(e));
     this.#reader = new TarReader(plain);
     return true;
+  }
+
+  #encryption(volume: VolumeRef): Encryption {
+    const enc = this.#opts.encryption;
+    if (!enc) throw new OpenPgpError('no-key', `${volume.name} is encrypted, but encryption is off (--no-encryption)`);
+    return enc;
   }
 
   async #download(i: number): Promise<string> {
@@ -202,6 +240,17 @@ export class SetReader {
       if (actual !== volume.sha1.toLowerCase()) {
         await fsp.rm(file, { force: true });
         throw new VolumeHashError(volume.name, volume.sha1, actual);
+      }
+    }
+    if (volume.encrypted) {
+      // the MDC comes at the end of the data: check it before a single entry is used
+      try {
+        const enc = this.#encryption(volume);
+        const r = await verifyMessage(createReadStream(file, { highWaterMark: 1 << 20 }), enc.keyProvider, { s2kCache: enc.s2kCache });
+        if (!r.protected) this.#opts.warn?.(`${volume.name} has no integrity protection (no MDC): it is used as duplicity does, unverified`);
+      } catch (err) {
+        await fsp.rm(file, { force: true });
+        throw err instanceof OpenPgpError ? fileCryptoError(volume.name, err) : err;
       }
     }
     return file;

@@ -1,19 +1,20 @@
 import { endOfArchive } from '../codec/tar/writer.ts';
+import type { Encryption } from '../crypto/encryption.ts';
 import { FileByteSink } from './byte-sink.ts';
 
 /**
  * Writes a signature tar: one whole tar with an end-of-archive marker (spec §4). The remote copy is
- * gzipped or plain as the options say; the local cache always keeps a gzipped copy, so with
- * --no-compression both are written in one pass.
+ * encrypted, gzipped or plain as the options say; the local cache always keeps a gzipped copy, so
+ * with encryption or --no-compression both are written in one pass.
  */
 export class SigtarWriter {
   readonly #remote: FileByteSink;
   readonly #cache: FileByteSink | null;
   #bytes = 0;
 
-  constructor(remotePath: string, cachePath: string, gzip: boolean) {
-    this.#remote = new FileByteSink(remotePath, { gzip, sha1: false });
-    this.#cache = gzip ? null : new FileByteSink(cachePath, { gzip: true, sha1: false });
+  constructor(remotePath: string, cachePath: string, gzip: boolean, encryption: Encryption | null = null) {
+    this.#remote = new FileByteSink(remotePath, { gzip, sha1: false, encryption });
+    this.#cache = gzip && !encryption ? null : new FileByteSink(cachePath, { gzip: true, sha1: false });
   }
 
   async add(parts: readonly Buffer[]): Promise<void> {

@@ -3,6 +3,8 @@ import { rm } from 'node:fs/promises';
 import type { PathIndex } from '../core/path-index.ts';
 import { ROOT_INDEX } from '../core/path-index.ts';
 import type { VolumeInfo } from '../codec/manifest.ts';
+import { volumeFooter } from '../codec/tar/writer.ts';
+import type { Encryption } from '../crypto/encryption.ts';
 import { FileByteSink } from './byte-sink.ts';
 
 /** A closed volume file, ready for upload, with what its manifest block records. */
@@ -17,6 +19,8 @@ export interface VolumeWriterOptions {
   /** --volsize in bytes */
   readonly volsize: number;
   readonly gzip: boolean;
+  /** `.difftar.gpg` volumes: encrypted, ending with duplicity's zero footer (spec §3.2) */
+  readonly encryption?: Encryption | null;
   /** Called once per closed volume, in order; may apply back-pressure by resolving late. */
   readonly onVolume: (volume: FinishedVolume) => Promise<void>;
 }
@@ -63,7 +67,7 @@ export class VolumeWriter {
 
   #openVolume(): void {
     this.#number += 1;
-    this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), { gzip: this.#opts.gzip, sha1: true });
+    this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), { gzip: this.#opts.gzip, sha1: true, encryption: this.#opts.encryption ?? null });
     this.#start = null;
     this.#end = null;
   }
@@ -71,6 +75,7 @@ export class VolumeWriter {
   async #closeVolume(): Promise<void> {
     const sink = this.#sink!;
     this.#sink = null;
+    if (this.#opts.encryption) await sink.write([volumeFooter(sink.rawBytes)]);
     const { size, sha1 } = await sink.close();
     const start = this.#start ?? { index: ROOT_INDEX, block: null };
     const end = this.#end ?? { index: ROOT_INDEX, block: null };

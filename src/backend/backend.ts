@@ -1,3 +1,5 @@
+import type { RequestSummary } from './request-accounting.ts';
+
 /**
  * Where backups live. Every target (file://, s3://) implements this; the archive layer never
  * knows which. Names are flat (duplicity's remote layout has no folders).
@@ -28,10 +30,24 @@ export interface Backend {
   getToFile(name: string, localPath: string): Promise<void>;
   head(name: string): Promise<RemoteObjectInfo | null>;
   delete(names: readonly string[]): Promise<void>;
+  /**
+   * Partial writes that an interrupted run left behind and `list()` hides (temporary files of a
+   * file:// target); `delete()` removes them. Only call it while holding the backup's lock.
+   */
+  listLeftovers?(): Promise<string[]>;
+  /** Ends the run's use of the target: object stores abort multipart uploads left open and release connections. */
   close(): Promise<void>;
+  /**
+   * Object stores only: the requests this run made so far (by type, retries included), the bytes
+   * stored per storage class, and what the last listing saw. Absent for file:// targets.
+   */
+  requestSummary?(): RequestSummary;
 }
 
-/** Errors a backend raises that the CLI maps to exit codes; the message is for humans. */
+/**
+ * Errors a backend raises that the CLI maps to exit codes; the message is for humans (one line).
+ * `archived`: the object is in GLACIER or DEEP_ARCHIVE and must be restored (thawed) before a read.
+ */
 export class BackendError extends Error {
   readonly code: 'not-found' | 'access' | 'archived' | 'io' | 'config';
   constructor(code: BackendError['code'], message: string, options?: { cause?: unknown }) {

@@ -54,7 +54,8 @@ export function isThrottling(err: unknown): boolean {
 export function isRetryable(err: unknown): boolean {
   const e = err as ErrorShape | null;
   if (!e || typeof e !== 'object') return false;
-  if (e.name === 'AbortError') return false;
+  // already final: mapped after the SDK's own retries, or a decision of ours
+  if (e.name === 'AbortError' || e.name === 'BackendError') return false;
   if (isThrottling(e) || e.$retryable) return true;
   if (TRANSIENT.has(e.name ?? '')) return true;
   const status = e.$metadata?.httpStatusCode;

@@ -7,8 +7,8 @@
  *   The first component is taken as a host when it has a port, contains a dot or is `localhost`
  *   (bucket names rarely contain dots; a dotted bucket is written `boto3+s3://my.bucket/...`).
  *
- * Empty components are dropped (`//b//x/` is `b` with prefix `x/`), and the path is
- * percent-decoded before it is split, as duplicity does.
+ * Empty components are dropped (`//b//x/` is `b` with prefix `x/`), and the path after the first
+ * component is percent-decoded before it is split, as duplicity does.
  */
 export interface S3Location {
   readonly bucket: string;
@@ -50,15 +50,17 @@ export function parseS3Url(raw: string): S3Location {
   if (authority.includes('@')) {
     throw new S3UrlError(`credentials in S3 URLs are not supported (${scheme}://…@…): use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a role`);
   }
-  let decoded: string;
+  // as duplicity: the part after `//` up to the first `/` is kept as typed, the rest is percent-decoded
+  const slash = rest.indexOf('/');
+  let path: string;
   try {
-    decoded = decodeURIComponent(rest);
+    path = slash < 0 ? '' : decodeURIComponent(rest.slice(slash));
   } catch {
     throw new S3UrlError(`bad percent-escape in ${JSON.stringify(raw)}`);
   }
-  const parts = decoded.split('/').filter((p) => p !== '');
+  const parts = [authority, ...path.split('/')].filter((p) => p !== '');
   let host: S3Host | undefined;
-  if (scheme === 's3' && parts.length > 0 && looksLikeHost(authority)) {
+  if (scheme === 's3' && authority !== '' && looksLikeHost(authority)) {
     host = parseHost(authority, raw);
     parts.shift();
   }

@@ -2,10 +2,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from './backend.ts';
 import { FileBackend } from './file-backend.ts';
+import { S3Backend, type S3Notes } from './s3-backend.ts';
+import type { S3Settings } from './s3-settings.ts';
+import { parseS3Url, S3UrlError, type S3Location } from './s3-url.ts';
 
 export type TargetUrl =
   | { readonly scheme: 'file'; readonly path: string; readonly raw: string }
-  | { readonly scheme: 's3'; readonly raw: string };
+  | { readonly scheme: 's3'; readonly location: S3Location; readonly raw: string };
 
 export class TargetUrlError extends Error {
   constructor(message: string) {
@@ -42,11 +45,25 @@ export function parseTargetUrl(raw: string): TargetUrl {
     }
     return { scheme: 'file', path: p, raw };
   }
-  if (scheme === 's3' || scheme === 'boto3+s3' || scheme === 's3+http') return { scheme: 's3', raw };
+  if (scheme === 's3' || scheme === 'boto3+s3' || scheme === 's3+http') {
+    try {
+      return { scheme: 's3', location: parseS3Url(raw), raw };
+    } catch (err) {
+      if (err instanceof S3UrlError) throw new TargetUrlError(err.message);
+      throw err;
+    }
+  }
   throw new TargetUrlError(`unsupported URL scheme "${scheme}://" in ${JSON.stringify(raw)} (supported: file://, boto3+s3://, s3://)`);
 }
 
-export function openBackend(url: TargetUrl): Backend {
+/** What an S3 target needs besides its URL; file:// targets need nothing. */
+export interface S3Options {
+  readonly settings: S3Settings;
+  readonly notes: S3Notes;
+}
+
+export function openBackend(url: TargetUrl, s3?: S3Options): Backend {
   if (url.scheme === 'file') return new FileBackend(url.path, url.raw);
-  throw new TargetUrlError(`S3 targets are not available yet in this version: ${url.raw}`);
+  if (!s3) throw new TargetUrlError(`no S3 settings given for ${url.raw}`);
+  return new S3Backend(url.location, s3.settings, url.raw, s3.notes);
 }

@@ -106,6 +106,13 @@ export interface CliOptions {
   /** every `--gpg-options` value joined with a space, as duplicity does */
   readonly gpgOptions: string;
   readonly useAgent: boolean;
+  /** permafrost: a file whose first line is the passphrase (instead of $PASSPHRASE or a prompt) */
+  readonly passphraseFile?: string;
+  /**
+   * permafrost: OpenPGP key files (armored or binary; public or secret keys), searched before the
+   * gpg keyring; `--encrypt-secret-keyring` adds one too
+   */
+  readonly keyFiles: readonly string[];
 
   readonly allowSourceMismatch: boolean;
   readonly numericOwner: boolean;
@@ -236,6 +243,7 @@ function defaults(env: Env): Opts {
     noCompression: false,
     encryptKeys: [],
     hiddenEncryptKeys: [],
+    keyFiles: [],
     gpgOptions: '',
     useAgent: false,
     allowSourceMismatch: false,
@@ -374,7 +382,7 @@ const OPTIONS: readonly OptionDef[] = [
   int('--current-time', 'currentTime'),
   flag('--dry-run', 'dryRun'),
   { names: ['--encrypt-key'], arity: 1, apply: (s, [v]) => { s.o.encryptKeys.push(v!); } },
-  ignore('--encrypt-secret-keyring', 'value'),
+  { names: ['--encrypt-secret-keyring'], arity: 1, apply: (s, [v]) => { s.o.keyFiles.push(expandPath(v!, s.env)); } },
   {
     names: ['--encrypt-sign-key'],
     arity: 1,
@@ -526,6 +534,16 @@ const OPTIONS: readonly OptionDef[] = [
   int('--backend-retry-delay', 'backendRetryDelay'),
   // permafrost's own
   flag('--json', 'json'),
+  file('--passphrase-file', 'passphraseFile'),
+  { names: ['--key-file'], arity: 1, apply: (s, [v]) => { s.o.keyFiles.push(expandPath(v!, s.env)); } },
+  // named so that it is not taken as an abbreviation of --passphrase-file
+  {
+    names: ['--passphrase'],
+    arity: 1,
+    apply: () => {
+      throw new UsageError('option --passphrase does not exist: a passphrase is never read from the command line, where every user can see it; set PASSPHRASE or use --passphrase-file FILE');
+    },
+  },
   {
     names: ['--tier'],
     arity: 1,

@@ -79,7 +79,7 @@ export class ConsoleReporter implements Reporter {
   readonly verbosity: number;
   private readonly stdout: TextSink;
   private readonly stderr: TextSink;
-  private readonly secrets: readonly string[];
+  private secrets: readonly string[];
   private readonly logTimestamp: boolean;
   private readonly now: () => Date;
   private logFd: number | undefined;
@@ -102,6 +102,11 @@ export class ConsoleReporter implements Reporter {
         throw new UsageError(`cannot open log file ${options.logFile}: ${why}`);
       }
     }
+  }
+
+  /** Redacts `secret` from now on (a passphrase read from a file or a prompt). */
+  addSecret(secret: string): void {
+    if (secret.length >= 3 && !this.secrets.includes(secret)) this.secrets = [...this.secrets, secret];
   }
 
   error(message: string): void {

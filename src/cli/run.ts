@@ -15,6 +15,9 @@ import { withProgress, formatBytes } from './progress.ts';
 import { reportFatal } from './exit.ts';
 import { helpText } from './help.ts';
 import { targetContext } from './target-context.ts';
+import { knownSecrets } from './encryption-options.ts';
+import type { TargetContext } from '../ops/context.ts';
+import { formatRequestSummary, type RequestSummary } from '../backend/request-accounting.ts';
 import { selectionFor } from './selection-rules.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -28,7 +31,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     const cmd = parseCommandLine(argv);
     const o = cmd.options;
-    console = new ConsoleReporter({ verbosity: o.verbosity, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), logTimestamp: o.logTimestamp });
+    console = new ConsoleReporter({ verbosity: o.verbosity, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), logTimestamp: o.logTimestamp, secrets: knownSecrets(o, process.env) });
     reporter = console;
     if (o.progress) {
       const p = withProgress(console, { intervalSeconds: o.progressRate });
@@ -95,9 +98,6 @@ function timeOption(o: CliOptions, now: number): number | undefined {
 async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
   const url = need(cmd.url, 'target URL');
   const source = need(cmd.localPath, 'source directory');
-  if (!o.noEncryption) {
-    throw new UsageError('encryption is not available yet in this version: pass --no-encryption (backups are then plain or gzipped, as duplicity --no-encryption writes them)');
-  }
   const ctx = targetContext(url, o, reporter);
   const now = ctx.now();
   try {
@@ -113,7 +113,7 @@ async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
       throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
     }
   }
-  const result = await backup(ctx, {
+  const result = await closing(ctx, async () => backup(ctx, {
     mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
     source,
     volsize: Math.round(o.volsize * 1024 * 1024),
@@ -124,9 +124,13 @@ async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
     allowSourceMismatch: o.allowSourceMismatch,
     asyncUpload: o.asyncUpload,
     progressTotals: o.progress,
-  });
-  if (o.json) process.stdout.write(`${JSON.stringify(backupJson(result))}\n`);
-  else if (o.printStatistics) reporter.notice(backupStatistics(result));
+  }));
+  const requests = ctx.backend.requestSummary?.();
+  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(backupJson(result), requests))}\n`);
+  else {
+    if (o.printStatistics) reporter.notice(backupStatistics(result));
+    if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
+  }
   if (result.errors > 0) {
     reporter.warning(`Backup completed with ${result.errors} error${result.errors === 1 ? '' : 's'}: the files named above were not backed up.`);
     return ExitCode.completedWithErrors;
@@ -165,7 +169,7 @@ async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
   const dest = need(cmd.localPath, 'restore destination');
   const ctx = targetContext(url, o, reporter);
   const time = timeOption(o, ctx.now());
-  const result = await restore(ctx, {
+  const result = await closing(ctx, () => restore(ctx, {
     ...(time !== undefined ? { time } : {}),
     ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
     dest,
@@ -173,22 +177,28 @@ async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
     dryRun: o.dryRun,
     numericOwner: o.numericOwner,
     restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
-  });
-  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else reporter.notice(`Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`);
+  }));
+  const requests = ctx.backend.requestSummary?.();
+  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requests))}\n`);
+  else {
+    reporter.notice(`Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`);
+    if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
+  }
   return ExitCode.ok;
 }
 
 async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
   const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
-  const st = await collectionStatus(ctx);
+  const st = await closing(ctx, () => collectionStatus(ctx));
+  const requests = ctx.backend.requestSummary?.();
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(withRequests(st, requests), null, 2)}\n`);
     return ExitCode.ok;
   }
   const text = formatStatus(st);
   if (reporter.record) reporter.record('INFO', 3, '', text);
   else process.stdout.write(`${text}\n`);
+  if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
   return ExitCode.ok;
 }
 
@@ -241,6 +251,20 @@ async function runCleanup(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
     if (!result.deleted) reporter.notice('Run duplicity again with the --force option to actually delete.'.replace('duplicity', 'permafrost'));
   }
   return ExitCode.ok;
+}
+
+/** Runs an operation, then releases its target (an object store aborts uploads left open). */
+async function closing<T>(ctx: TargetContext, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } finally {
+    await ctx.backend.close();
+  }
+}
+
+/** --json output with the object store's request accounting (absent for file:// targets). */
+function withRequests(value: unknown, requests: RequestSummary | undefined): unknown {
+  return requests ? { ...(value as object), requests } : value;
 }
 
 /** The --s3-* options on the command line, as typed (for the note on non-S3 targets). */

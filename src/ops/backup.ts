@@ -12,6 +12,7 @@ import { timeToString } from '../codec/time-string.ts';
 import { buildCollection, type Collection } from '../archive/collection.ts';
 import { VolumeWriter } from '../archive/volume-writer.ts';
 import { SigtarWriter } from '../archive/sigtar-writer.ts';
+import { encryptFile } from '../archive/encrypt-file.ts';
 import { SetWriter, type SetWriterStats } from '../archive/set-writer.ts';
 import { UploadQueue } from '../archive/upload-queue.ts';
 import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
@@ -20,8 +21,9 @@ import { walkSource } from '../fs/walk.ts';
 import type { Selection } from '../fs/selection.ts';
 import { IdNames } from '../fs/ids.ts';
 import type { TargetContext } from './context.ts';
+import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
-import { remoteDecoder, encryptedNotSupported } from './remote-decoder.ts';
+import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
 
 export interface BackupRequest {
@@ -67,15 +69,16 @@ export interface BackupResult {
 export async function backup(ctx: TargetContext, req: BackupRequest): Promise<BackupResult> {
   const started = Date.now();
   const sourceRoot = await checkSource(req.source);
-  if (ctx.encrypt) throw encryptedNotSupported('this backup');
+  // fail before any work when the passphrase or a recipient's key is missing
+  if (ctx.encryption && !req.dryRun) await ctx.encryption.checkWritable();
   const unlock = req.dryRun ? async () => {} : await ctx.cache.lock();
   try {
     const listing = await ctx.backend.list();
     const collection = buildCollection(listing, ctx.prefixes);
-    const decode = remoteDecoder(ctx.prefixes);
+    const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
     if (!req.dryRun) await syncCache(ctx, listing, collection);
     const plan = planSet(ctx, req, collection);
-    const temp = await fsp.mkdtemp(path.join(ctx.tempRoot, 'permafrost-'));
+    const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     try {
       const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
       return await writeSet(ctx, req, plan, sourceRoot, previous, temp, started);
@@ -136,7 +139,6 @@ async function previousSignatures(ctx: TargetContext, collection: Collection, de
   const files = [sigChain.full, ...sigChain.incs];
   const streams: AsyncIterable<SignatureEntry>[] = [];
   for (const f of files) {
-    if (f.encrypted) throw encryptedNotSupported(f.info.name);
     streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
   }
   return combineSignatures(streams);
@@ -144,7 +146,7 @@ async function previousSignatures(ctx: TargetContext, collection: Collection, de
 
 async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, sourceRoot: Buffer, previous: AsyncIterable<SignatureEntry> | null, temp: string, started: number): Promise<BackupResult> {
   const { reporter } = ctx;
-  const naming = { encrypted: false, compressed: ctx.compress };
+  const naming = { encrypted: ctx.encryption !== null, compressed: ctx.compress };
   const times: SetTimes = plan.type === 'full' ? { kind: 'full', time: plan.endTime } : { kind: 'inc', startTime: plan.startTime, endTime: plan.endTime };
   reporter.notice(plan.type === 'full' ? `Starting full backup at ${timeToString(plan.endTime)}` : `Starting incremental backup ${timeToString(plan.startTime)} to ${timeToString(plan.endTime)}`);
 
@@ -155,6 +157,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
     tempDir: temp,
     volsize: req.volsize,
     gzip: ctx.compress,
+    encryption: ctx.encryption,
     onVolume: async (vol) => {
       volumeInfos.push(vol.info);
       const name = volumeName(times, vol.info.volume, ctx.prefixes, naming);
@@ -176,7 +179,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   const sigName = signatureName(times, ctx.prefixes, naming);
   const sigRemotePath = path.join(temp, 'signatures');
   const sigCachePath = path.join(temp, 'signatures.gz');
-  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress);
+  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress, ctx.encryption);
   const fileListPath = path.join(temp, 'filelist');
   const fileList = createWriteStream(fileListPath);
   let fileListCount = 0;
@@ -253,8 +256,9 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
     if (!req.dryRun) {
       await ctx.backend.putFile(sigRemotePath, sigName, { role: 'signature' });
       uploadedBytes += sigResult.remoteSize;
-      await ctx.backend.putFile(manifestPath, manifestRemote, { role: 'manifest' });
-      uploadedBytes += (await fsp.stat(manifestPath)).size;
+      const manifestUpload = ctx.encryption ? await encryptFile(manifestPath, `${manifestPath}.gpg`, ctx.encryption) : manifestPath;
+      await ctx.backend.putFile(manifestUpload, manifestRemote, { role: 'manifest' });
+      uploadedBytes += (await fsp.stat(manifestUpload)).size;
       await ctx.cache.storeSignatures(sigName, sigResult.cacheIsRemote ? sigRemotePath : sigCachePath);
       await ctx.cache.storeManifest(manifestRemote, await fsp.readFile(manifestPath));
     }
@@ -286,7 +290,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       await store();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EIO' || code === 'ELOOP' || code === 'ENXIO') {
+      if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EIO' || code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR' || code === 'ENOTDIR') {
         errors++;
         errorRoots.push(cur.meta.index);
         reporter.warning(`Error reading ${cur.path.toString('utf8')}: ${code}; skipped`);

@@ -2,6 +2,7 @@ import type { Backend } from '../backend/backend.ts';
 import type { MetadataCache } from '../archive/metadata-cache.ts';
 import type { NamePrefixes } from '../codec/remote-name.ts';
 import type { Reporter } from './reporter.ts';
+import type { Encryption } from '../crypto/encryption.ts';
 
 /**
  * Everything an operation needs about the target, passed explicitly (no global config), so that
@@ -18,6 +19,9 @@ export interface TargetContext {
   readonly tempRoot: string;
   /** Whether remote volumes and signatures are gzipped (not `--no-compression`). */
   readonly compress: boolean;
-  /** Encryption is not implemented yet: only `--no-encryption` targets are written or read. */
-  readonly encrypt: false;
+  /**
+   * How `.gpg` files are written and read (spec §6); null with `--no-encryption`. Reading a file
+   * whose name is not `.gpg` never needs it.
+   */
+  readonly encryption: Encryption | null;
 }

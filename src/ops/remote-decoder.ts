@@ -1,12 +1,20 @@
 import { gunzipSync } from 'node:zlib';
 import { parseRemoteName, type NamePrefixes } from '../codec/remote-name.ts';
+import { decryptMessage } from '../codec/openpgp/decrypt.ts';
+import { OpenPgpError } from '../codec/openpgp/errors.ts';
+import { fileCryptoError } from '../archive/set-reader.ts';
+import type { Encryption } from '../crypto/encryption.ts';
 import { PermafrostError, ExitCode } from './errors.ts';
 
-/** Turns a remote metadata file into plain bytes according to its name's layers. */
-export function remoteDecoder(prefixes: NamePrefixes) {
+/**
+ * Turns a remote metadata file into plain bytes according to its name's layers: `.gpg` is
+ * decrypted (the MDC checked, since the whole file is read), `.gz` gunzipped. Decryption errors
+ * are OpenPgpErrors naming the file.
+ */
+export function remoteDecoder(prefixes: NamePrefixes, encryption: Encryption | null = null) {
   return async (remoteName: string, bytes: Buffer): Promise<Buffer> => {
     const parsed = parseRemoteName(remoteName, prefixes);
-    if (parsed?.encrypted) throw encryptedNotSupported(remoteName);
+    if (parsed?.encrypted) return decryptMetadata(remoteName, bytes, encryption);
     if (parsed?.compressed) {
       try {
         return gunzipSync(bytes);
@@ -18,6 +26,17 @@ export function remoteDecoder(prefixes: NamePrefixes) {
   };
 }
 
-export function encryptedNotSupported(name: string): PermafrostError {
-  return new PermafrostError(ExitCode.usage, `${name} is GPG-encrypted; this version of permafrost reads and writes only --no-encryption backups`);
+async function decryptMetadata(name: string, bytes: Buffer, encryption: Encryption | null): Promise<Buffer> {
+  if (!encryption) throw new OpenPgpError('no-key', `${name} is encrypted, but encryption is off (--no-encryption)`);
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of decryptMessage(once(bytes), encryption.keyProvider, { s2kCache: encryption.s2kCache })) parts.push(Buffer.from(chunk));
+  } catch (err) {
+    throw err instanceof OpenPgpError ? fileCryptoError(name, err) : err;
+  }
+  return Buffer.concat(parts);
+}
+
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
 }

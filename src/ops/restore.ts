@@ -11,6 +11,7 @@ import { buildCollection, chainAtTime, setsAtTime, type BackupSet, type Collecti
 import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
 import type { TargetContext } from './context.ts';
+import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
@@ -139,7 +140,7 @@ export async function readSets(
   run: (next: (sink: EntrySink) => Promise<RestoreResult>) => Promise<RestoreResult>,
 ): Promise<RestoreResult> {
   const readers: SetReader[] = [];
-  const temp = await fsp.mkdtemp(path.join(ctx.tempRoot, 'permafrost-restore-'));
+  const temp = await makeRunTempDir(ctx.tempRoot, 'restore');
   let volumesRead = 0;
   const setTime = sets[sets.length - 1]!.endTime;
   try {

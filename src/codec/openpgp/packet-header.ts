@@ -52,6 +52,8 @@ export async function readNewLength(q: ChunkQueue): Promise<{ kind: 'definite' |
 /**
  * A packet's body as it arrives, across partial-length parts; pieces are at most `maxPiece` bytes
  * and may share memory with the source. An indeterminate body runs to the end of the stream.
+ * Small parts (gpg writes 8 KiB ones) that are already buffered are joined into one piece, so that
+ * the layers above see few large pieces.
  */
 export async function* packetBody(q: ChunkQueue, header: PacketHeader, maxPiece = 1 << 20): AsyncGenerator<Buffer> {
   if (header.kind === 'indeterminate') {
@@ -60,19 +62,36 @@ export async function* packetBody(q: ChunkQueue, header: PacketHeader, maxPiece 
   }
   let part = header.length;
   let partial = header.kind === 'partial';
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  const release = (): Buffer => {
+    const out = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+    held.length = 0;
+    heldBytes = 0;
+    return out;
+  };
   for (;;) {
     while (part > 0) {
-      if (q.buffered === 0) await need(q, 1);
-      const n = Math.min(part, q.buffered, maxPiece);
+      if (q.buffered === 0) {
+        if (heldBytes > 0) yield release();
+        await need(q, 1);
+      }
+      const n = Math.min(part, q.buffered, maxPiece - heldBytes);
       part -= n;
-      yield q.take(n);
+      held.push(q.take(n));
+      heldBytes += n;
+      if (heldBytes >= maxPiece || (held.length > 1 && heldBytes >= JOIN_TARGET)) yield release();
     }
-    if (!partial) return;
+    if (!partial) break;
+    if (q.buffered < 5 && heldBytes > 0) yield release();
     const next = await readNewLength(q);
     part = next.length;
     partial = next.kind === 'partial';
   }
+  if (heldBytes > 0) yield release();
 }
+
+const JOIN_TARGET = 256 * 1024;
 
 /** A small packet's whole body; longer than `max` is an error (hostile input must not allocate). */
 export async function readSmallBody(q: ChunkQueue, header: PacketHeader, max: number): Promise<Buffer> {
