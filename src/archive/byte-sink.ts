@@ -1,14 +1,15 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import { createGzip, constants as zc, type Gzip } from 'node:zlib';
+import { createGzip, constants as zc, type Gzip, type ZlibOptions } from 'node:zlib';
 import { once } from 'node:events';
 import { OpenPgpEncryptor } from '../codec/openpgp/encrypt.ts';
 import type { Encryption } from '../crypto/encryption.ts';
 
 /**
  * A file being written, optionally through gzip (level 6, as duplicity) or OpenPGP encryption (as
- * duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk. Writes are batched so that many small tar blocks cost few stream
- * calls; compression happens in zlib's thread pool, off the main thread.
+ * duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk. Writes are
+ * batched so that many small tar blocks cost few stream calls; compression happens in zlib's
+ * thread pool, off the main thread.
  */
 export class FileByteSink {
   readonly path: string;
@@ -24,6 +25,7 @@ export class FileByteSink {
   #rawBytes = 0;
   #diskBytes = 0;
   #error: Error | null = null;
+  readonly #batchPool: Buffer[] = [];
 
   /** `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (spec §1.3). */
   constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null }) {
@@ -38,7 +40,9 @@ export class FileByteSink {
     this.#fileDone.catch(() => {});
     if (opts.gzip && !this.#encryption) {
       // A deep input queue lets the packer run ahead while zlib compresses in its thread.
-      this.#gzip = createGzip({ level: 6, chunkSize: 256 * 1024, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY });
+      // writableHighWaterMark (a stream option zlib passes on) lets the packer queue GZIP_QUEUE bytes
+      const options = { level: 6, chunkSize: 256 * 1024, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY, writableHighWaterMark: GZIP_QUEUE };
+      this.#gzip = createGzip(options as ZlibOptions);
       this.#gzip.on('data', (chunk: Buffer) => this.#toDisk(chunk));
       this.#gzip.on('error', (e) => { this.#error ??= e; });
     } else {
@@ -96,19 +100,40 @@ export class FileByteSink {
   async #flush(): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#pendingBytes === 0) return;
-    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
-    this.#pendingBytes = 0;
     if (this.#encryption) {
+      const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#pending = [];
+      this.#pendingBytes = 0;
       await (await this.#openEncryptor()).write(buf);
-    } else if (this.#gzip) {
-      this.#gzip.write(buf);
-      if (this.#gzip.writableLength > GZIP_QUEUE) await waitDrain(this.#gzip);
     } else {
-      this.#toDisk(buf);
+      const { chunk, release } = this.#takeBatch();
+      if (this.#gzip) {
+        if (!this.#gzip.write(chunk, release)) await waitDrain(this.#gzip);
+      } else {
+        this.#sha1?.update(chunk);
+        this.#diskBytes += chunk.length;
+        this.#file.write(chunk, release);
+      }
     }
     if (this.#file.writableNeedDrain) await waitDrain(this.#file);
     if (this.#error) throw this.#error;
+  }
+
+  /**
+   * Copies the pending parts into one batch buffer, reused once the stream is done with it: a
+   * fresh buffer per batch would leave dead native memory waiting for a full GC (it is promoted
+   * while queued), which is most of a backup's memory on many small files.
+   */
+  #takeBatch(): { chunk: Buffer; release: () => void } {
+    const size = this.#pendingBytes;
+    const pooled = size <= BATCH_CAPACITY ? this.#batchPool.pop() ?? Buffer.allocUnsafe(BATCH_CAPACITY) : null;
+    const buf = pooled ?? Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const p of this.#pending) at += p.copy(buf, at);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const release = pooled ? () => { if (this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(pooled); } : () => {};
+    return { chunk: buf.subarray(0, size), release };
   }
 
   /** The encryptor, once this file's key is ready (an S2K or public-key operation). */
@@ -132,7 +157,12 @@ export class FileByteSink {
 }
 
 const BATCH = 256 * 1024;
-const GZIP_QUEUE = 8 * 1024 * 1024;
+/** A batch is flushed once it reaches BATCH, so it holds at most one more tar block (64 KiB + headers). */
+const BATCH_CAPACITY = BATCH + 80 * 1024;
+/** Enough batches for the queue of the stream they go to. */
+const POOL_LIMIT = 16;
+/** Bytes that may wait for zlib: enough to keep its thread busy, bounded so memory stays flat. */
+const GZIP_QUEUE = 2 * 1024 * 1024;
 
 async function waitDrain(stream: NodeJS.WritableStream & { once: (e: string, f: (...a: unknown[]) => void) => unknown }): Promise<void> {
   await new Promise<void>((resolve, reject) => {

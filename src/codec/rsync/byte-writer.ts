@@ -5,11 +5,15 @@
  */
 
 const DEFAULT_PIECE_SIZE = 64 * 1024;
+// Pieces start small and double: a backup makes one writer per file, and most files are small, so
+// a full-size first piece would churn 64 KiB of native memory per file.
+const FIRST_PIECE_SIZE = 512;
 // Below this, handing the caller a view would pin a whole piece for a few bytes; copy instead.
 const SMALL_TAKE = 4096;
 
 export class ByteWriter {
   readonly #pieceSize: number;
+  #nextSize: number;
   #pieces: Buffer[] = [];
   #piecesLength = 0;
   /** The piece being filled; valid bytes are `[0, fill)`. */
@@ -18,7 +22,8 @@ export class ByteWriter {
 
   constructor(pieceSize: number = DEFAULT_PIECE_SIZE) {
     this.#pieceSize = pieceSize;
-    this.current = Buffer.allocUnsafe(pieceSize);
+    this.#nextSize = Math.min(FIRST_PIECE_SIZE, pieceSize);
+    this.current = Buffer.allocUnsafe(this.#nextSize);
   }
 
   /** Bytes written and not yet taken. */
@@ -78,7 +83,7 @@ export class ByteWriter {
         result = Buffer.from(this.current.subarray(0, this.fill));
       } else {
         result = this.current.subarray(0, this.fill);
-        this.current = Buffer.allocUnsafe(this.#pieceSize);
+        this.current = Buffer.allocUnsafe(this.#nextSize);
       }
     } else {
       this.#pieces.push(this.current.subarray(0, this.fill));
@@ -95,7 +100,8 @@ export class ByteWriter {
       this.#pieces.push(this.current.subarray(0, this.fill));
       this.#piecesLength += this.fill;
     }
-    this.current = Buffer.allocUnsafe(Math.max(this.#pieceSize, needed));
+    this.#nextSize = Math.min(this.#nextSize * 2, this.#pieceSize);
+    this.current = Buffer.allocUnsafe(Math.max(this.#nextSize, needed));
     this.fill = 0;
   }
 }
