@@ -74,6 +74,8 @@ interface Options {
   readonly out: string;
   readonly keep: boolean;
   readonly build: boolean;
+  /** a git revision to compile and measure, or 'worktree' for the repository's dist/ */
+  readonly rev: string;
   readonly volsize?: number;
   readonly restoreFile?: string;
   readonly timeoutSec: number;
@@ -291,22 +293,38 @@ function compareFile(want: FileDigest | undefined, path: string): string {
   return diff ? `FAIL: ${diff} differs` : 'OK';
 }
 
-/** A copy of bin/ and dist/, so that a rebuild by someone else during the run cannot change what is measured. */
-function snapshotPermafrost(root: string, build: boolean): { dir: string; version: string } {
-  if (build) sh(['npx', 'tsc', '-p', 'tsconfig.json'], { cwd: REPO });
-  const main = join(REPO, 'dist/cli/main.js');
-  if (!existsSync(main)) throw new Error('permafrost is not built: run `npx tsc -p tsconfig.json` in the repository (or pass --build)');
+/**
+ * The permafrost to measure, in a directory of its own so that others editing or rebuilding the
+ * repository during the run cannot change it: by default the committed HEAD, exported with
+ * `git archive` and compiled there; with `--rev worktree`, a copy of the repository's dist/ as built.
+ */
+function preparePermafrost(root: string, rev: string, build: boolean): { dir: string; version: string } {
   const dir = join(root, 'permafrost-build');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+  if (rev !== 'worktree') {
+    const commit = sh(['git', '-C', REPO, 'rev-parse', '--verify', `${rev}^{commit}`]);
+    const tar = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'package.json', 'tsconfig.json'], { maxBuffer: 1 << 30 });
+    if (tar.status !== 0) throw new Error(`git archive ${commit} failed: ${tar.stderr.toString().trim()}`);
+    const untar = spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout });
+    if (untar.status !== 0) throw new Error(`tar -x failed: ${untar.stderr.toString().trim()}`);
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    const tsc = spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
+    if (!existsSync(join(dir, 'dist/cli/main.js'))) throw new Error(`compiling ${commit} failed: ${tsc.stdout.trim().split('\n')[0] ?? ''}`);
+    const errors = tsc.status === 0 ? '' : ' — WARNING: tsc reported type errors';
+    return { dir, version: `permafrost ${pkg.version} (git ${commit.slice(0, 10)}, compiled from the commit${errors})` };
+  }
+  if (build) sh(['npx', 'tsc', '-p', 'tsconfig.json'], { cwd: REPO });
+  const main = join(REPO, 'dist/cli/main.js');
+  if (!existsSync(main)) throw new Error('permafrost is not built: run `npx tsc -p tsconfig.json` in the repository (or pass --build)');
   for (const f of ['bin', 'dist', 'package.json']) cpSync(join(REPO, f), join(dir, f), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  const rev = tryOutput(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']) ?? 'unknown';
+  const head = tryOutput(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']) ?? 'unknown';
   const dirty = (tryOutput(['git', '-C', REPO, 'status', '--porcelain', '--', 'src']) ?? '').split('\n').filter(Boolean).length;
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
   const built = new Date(statSync(main).mtimeMs).toISOString().slice(0, 16);
   const stale = newestMtime(join(REPO, 'src')) > statSync(main).mtimeMs ? ' — WARNING: some src/ file is newer than dist/' : '';
-  return { dir, version: `permafrost ${pkg.version} (git ${rev}${dirty ? ` + ${dirty} uncommitted src/ file(s)` : ''}, dist built ${built}Z${stale})` };
+  return { dir, version: `permafrost ${pkg.version} (working tree at git ${head}${dirty ? ` + ${dirty} uncommitted src/ change(s)` : ''}, dist built ${built}Z${stale})` };
 }
 
 function newestMtime(dir: string): number {
@@ -327,10 +345,16 @@ function machineInfo(): string[] {
   ];
 }
 
+/** the version of the Python named by a script's #! line */
+function interpreterVersion(script: string): string {
+  const shebang = /^#!\s*(\S+)/.exec(readFileSync(script, 'utf8').split('\n')[0] ?? '')?.[1];
+  return (shebang && tryOutput([shebang, '--version'])) ?? 'unknown interpreter';
+}
+
 function toolVersions(tools: readonly string[], opts: Options, permafrostVersion: string): string[] {
   const out = [`${permafrostVersion}, Node ${tryOutput([join(REPO, 'node_modules/.bin/node'), '--version']) ?? '?'}`];
-  if (tools.includes('duplicity')) out.push(`${tryOutput(['/usr/bin/duplicity', '--version']) ?? '?'} (${tryOutput(['python3', '--version']) ?? '?'})`);
-  if (tools.includes('duplicity3')) out.push(`${tryOutput([opts.duplicity3, '--version']) ?? '?'} (${tryOutput([join(opts.duplicity3, '../python'), '--version']) ?? '?'})`);
+  if (tools.includes('duplicity')) out.push(`${tryOutput(['/usr/bin/duplicity', '--version']) ?? '?'} (${interpreterVersion('/usr/bin/duplicity')})`);
+  if (tools.includes('duplicity3')) out.push(`${tryOutput([opts.duplicity3, '--version']) ?? '?'} (${interpreterVersion(opts.duplicity3)})`);
   if (tools.includes('restic')) out.push(`${tryOutput(['restic', 'version']) ?? '?'} (repository format 2, zstd compression "auto", AES-256 encryption that cannot be turned off)`);
   return out;
 }
@@ -411,6 +435,7 @@ function parseOptions(argv: readonly string[]): Options {
     out: resolve(values.get('--out') ?? join(REPO, 'bench/RESULTS.md')),
     keep: flags.has('--keep'),
     build: flags.has('--build'),
+    rev: values.get('--rev') ?? 'HEAD',
     volsize: num('--volsize'),
     restoreFile: values.get('--restore-file'),
     timeoutSec: num('--timeout') ?? 3600,
@@ -444,7 +469,7 @@ function main(): void {
   const loadAtStart = loadAverage();
   const say = (s: string): void => void process.stdout.write(`[${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(5)}s] ${s}\n`);
 
-  const pf = snapshotPermafrost(opts.root, opts.build);
+  const pf = preparePermafrost(opts.root, opts.rev, opts.build);
   const tools = makeTools(opts, pf.dir);
   const key = datasetKey(opts.spec);
   const runDir = join(opts.root, key);
@@ -591,6 +616,7 @@ function main(): void {
   report.push('', '<details><summary>Commands</summary>', '', '```');
   for (const [what, cmd] of commands) report.push(`# ${what}`, cmd);
   report.push('```', '', '</details>', '');
+  if (!existsSync(opts.out)) appendFileSync(opts.out, '# permafrost benchmark results\n\nEach section is appended by `bench/run.ts`; bench/README.md says how to rerun it.\n');
   appendFileSync(opts.out, report.join('\n'));
   process.stdout.write(report.join('\n'));
   say(`appended to ${opts.out}`);

@@ -8,7 +8,7 @@ import { checksumFile, type FileChecksums, type FilePart } from './file-checksum
 import { crc32cBase64 } from './crc32c.ts';
 import { RequestAccounting, requestTypeOf, type RequestSummary } from './request-accounting.ts';
 import { s3Error } from './s3-errors.ts';
-import { withRetries } from './s3-retry.ts';
+import { backoffDelay, isRetryable, withRetries } from './s3-retry.ts';
 import { partSizeFor, storageClassFor, usesMultipart, type S3Settings } from './s3-settings.ts';
 import { objectUrl, type S3Location } from './s3-url.ts';
 
@@ -78,8 +78,11 @@ export class S3Backend implements Backend {
         if (name === '') continue;
         out.push({ name, size: o.Size ?? 0, storageClass: o.StorageClass ?? 'STANDARD' });
       }
+      const previous = token;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      if (page.IsTruncated && !token) throw new BackendError('io', `${this.displayUrl}: the server said the listing continues but gave no continuation token`);
+      if (page.IsTruncated && (!token || token === previous)) {
+        throw new BackendError('io', `cannot list ${objectUrl(this.#loc)}: the server says the listing continues but gives no new continuation token`);
+      }
     } while (token);
     this.#accounting.listedObjects(out);
     return out;
@@ -119,23 +122,48 @@ export class S3Backend implements Backend {
     });
   }
 
+  /**
+   * Streams an object. A connection that breaks mid-way is resumed where it stopped (a ranged GET
+   * of the same ETag), up to the retry limit, so readers of large metadata files never restart.
+   */
   async get(name: string): Promise<AsyncIterable<Buffer>> {
     const what = objectUrl(this.#loc, name);
     const { sdk, client } = await this.#client('read', what);
-    const out = await this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), ChecksumMode: 'ENABLED' })));
-    const body = out.Body as Readable | undefined;
-    if (!body) throw new BackendError('io', `cannot read ${what}: the server sent no body`);
+    const key = this.#key(name);
+    const first = await this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
+    const etag = first.ETag;
+    const total = first.ContentLength;
+    const resume = (from: number) =>
+      this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, Range: `bytes=${from}-`, ...(etag ? { IfMatch: etag } : {}) })));
     const accounting = this.#accounting;
-    return (async function* counted() {
+    const retry = this.#retryOptions(what);
+    return (async function* streamed(): AsyncGenerator<Buffer> {
+      let body = first.Body as Readable | undefined;
       let n = 0;
-      try {
-        for await (const chunk of body) {
-          n += (chunk as Buffer).length;
-          yield chunk as Buffer;
+      for (let attempt = 1; body; ) {
+        const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        for (;;) {
+          let step: IteratorResult<Buffer>;
+          try {
+            step = await it.next();
+          } catch (err) {
+            if (attempt >= retry.maxAttempts || !isRetryable(err)) throw new BackendError('io', `cannot read ${what}: ${(err as Error).message}`, { cause: err });
+            const delay = backoffDelay(attempt, err, retry.maxBackoffMs);
+            retry.onRetry(err, attempt, delay);
+            attempt++;
+            await new Promise((r) => setTimeout(r, delay));
+            body = total !== undefined && n >= total ? undefined : ((await resume(n)).Body as Readable | undefined);
+            break;
+          }
+          if (step.done) {
+            body = undefined;
+            break;
+          }
+          n += step.value.length;
+          yield step.value;
         }
-      } catch (err) {
-        throw new BackendError('io', `cannot read ${what}: ${(err as Error).message}`, { cause: err });
       }
+      if (total !== undefined && n !== total) throw new BackendError('io', `cannot read ${what}: got ${n} of ${total} bytes`);
       accounting.downloaded(n);
     })();
   }

@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import { indexFromString, indexToDisplay } from '../core/path-index.ts';
-import { parseTimeSpec } from '../codec/time-string.ts';
+import { parseTimeSpec, timeToString } from '../codec/time-string.ts';
 import { backup, type BackupResult } from '../ops/backup.ts';
 import { restore } from '../ops/restore.ts';
 import { collectionStatus, formatStatus, prettyTime } from '../ops/status.ts';
@@ -210,9 +210,12 @@ async function runList(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter
     if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
     out.length = 0;
   };
+  // with --log-file, each line also goes there as duplicity's machine record (code 10)
+  const viaRecords = !o.json && o.logFile !== undefined && reporter.record !== undefined;
   for await (const meta of listCurrentFiles(ctx, time)) {
     const name = indexToDisplay(meta.index);
     if (o.json) out.push(JSON.stringify({ path: name, type: meta.type, mtime: meta.mtime, size: meta.size, mode: meta.mode }));
+    else if (viaRecords) reporter.record!('INFO', 10, `${timeToString(Math.max(0, meta.mtime))} ${quotedForLog(name)} ${meta.type}`, `${prettyTime(meta.mtime)} ${name}`);
     else out.push(`${prettyTime(meta.mtime)} ${name}`);
     if (out.length >= 1000) flush();
   }
@@ -265,6 +268,11 @@ async function closing<T>(ctx: TargetContext, op: () => Promise<T>): Promise<T> 
 /** --json output with the object store's request accounting (absent for file:// targets). */
 function withRequests(value: unknown, requests: RequestSummary | undefined): unknown {
   return requests ? { ...(value as object), requests } : value;
+}
+
+/** A path in duplicity's log records: single-quoted, with backslashes, quotes and newlines escaped. */
+function quotedForLog(path: string): string {
+  return `'${path.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 
 /** The --s3-* options on the command line, as typed (for the note on non-S3 targets). */

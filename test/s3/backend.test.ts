@@ -14,7 +14,7 @@ import { Crc32c } from '@aws-sdk/checksums/crc';
 import { BackendError } from '../../src/backend/backend.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { tmpDir } from '../support/tmp.ts';
-import { CORRUPT, FaultProxy, INTERNAL_ERROR, RESET, SLOW_DOWN } from './fault-proxy.ts';
+import { CORRUPT, FaultProxy, INTERNAL_ERROR, RESET, SLOW_DOWN, TRUNCATE } from './fault-proxy.ts';
 import { backendFor, createBucket, envCredentials, getObject, headAll, inspector, openUploads, thawAll } from './helpers.ts';
 
 // the backend takes its credentials from the SDK's default chain: here, the environment
@@ -161,6 +161,34 @@ test('retries: 500s, SlowDown and connection resets for the first tries are abso
   assert.equal(proxy.seen('ListObjectsV2').length, 3);
   assert.equal(s.requests.list, 3);
   assert.equal(s.requests.put, 3);
+  await backend.close();
+});
+
+test('downloads broken mid-way: get() resumes with a ranged GET, getToFile starts again', async () => {
+  const bucket = await freshBucket();
+  const { backend } = backendFor(`boto3+s3://${bucket}/t`, proxy.endpoint, { maxAttempts: 4 });
+  const data = randomBytes(3 * 1024 * 1024 + 7);
+  await backend.putFile(file('trunc', data), 'obj', { role: 'signature' });
+  proxy.requests.length = 0;
+  proxy.inject('GetObject', TRUNCATE, 2);
+  const chunks: Buffer[] = [];
+  for await (const c of await backend.get('obj')) chunks.push(c);
+  assert.deepEqual(Buffer.concat(chunks), data);
+  const gets = proxy.seen('GetObject');
+  assert.equal(gets.length, 3);
+  assert.equal(gets[0]!.headers['range'], undefined);
+  assert.match(String(gets[1]!.headers['range']), /^bytes=\d+-$/);
+  assert.ok(gets[1]!.headers['if-match'], 'a resumed read asks for the same object version');
+  proxy.inject('GetObject', TRUNCATE, 1);
+  const out = join(dir, 'trunc.out');
+  await backend.getToFile('obj', out);
+  assert.deepEqual(readFileSync(out), data);
+  assert.equal(backend.requestSummary().retries, 3);
+  // a download that keeps breaking gives up with one line
+  proxy.inject('GetObject', TRUNCATE, 100);
+  await assert.rejects(async () => {
+    for await (const _ of await backend.get('obj')) { /* drain */ }
+  }, (err: Error) => err instanceof BackendError && err.message.startsWith(`cannot read s3://${bucket}/t/obj: `));
   await backend.close();
 });
 

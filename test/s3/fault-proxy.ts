@@ -47,12 +47,15 @@ export interface SeenRequest {
 export type Fault =
   | { readonly kind: 'status'; readonly status: number; readonly code: string; readonly message?: string }
   | { readonly kind: 'reset' }
-  | { readonly kind: 'corrupt' };
+  | { readonly kind: 'corrupt' }
+  /** moto's answer, cut off after half of its body: the connection breaks mid-download */
+  | { readonly kind: 'truncate' };
 
 export const INTERNAL_ERROR: Fault = { kind: 'status', status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' };
 export const SLOW_DOWN: Fault = { kind: 'status', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
 export const RESET: Fault = { kind: 'reset' };
 export const CORRUPT: Fault = { kind: 'corrupt' };
+export const TRUNCATE: Fault = { kind: 'truncate' };
 
 interface Rule {
   readonly match: (r: { operation: Operation; query: URLSearchParams; path: string }) => boolean;
@@ -135,7 +138,7 @@ export class FaultProxy {
       headers: req.headers,
       bodyLength: body.length,
       bodyCrc32c: crc,
-      faulted: fault !== undefined && fault.kind !== 'corrupt',
+      faulted: fault !== undefined && fault.kind !== 'corrupt' && fault.kind !== 'truncate',
     };
     this.requests.push(seen);
 
@@ -167,6 +170,19 @@ export class FaultProxy {
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
         (upRes) => {
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          if (fault?.kind === 'truncate') {
+            const parts: Buffer[] = [];
+            upRes.on('data', (c: Buffer) => parts.push(c));
+            upRes.on('end', () => {
+              const all = Buffer.concat(parts);
+              res.write(all.subarray(0, all.length >> 1), () => {
+                req.socket.destroy();
+                resolve();
+              });
+            });
+            upRes.on('error', reject);
+            return;
+          }
           upRes.pipe(res);
           upRes.on('end', resolve);
           upRes.on('error', reject);
