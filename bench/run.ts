@@ -22,6 +22,7 @@ import {
   statSync,
   statfsSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -154,7 +155,11 @@ function duplicityLike(id: string, bin: readonly string[], describe: string, ext
 
 function makeTools(opts: Options, permafrostDir: string): Map<string, Tool> {
   const volsize = opts.volsize === undefined ? [] : ['--volsize', String(opts.volsize)];
-  const pf = [join(REPO, 'node_modules/.bin/node'), join(permafrostDir, 'bin/permafrost.js')];
+  const bin = join(permafrostDir, 'bin/permafrost.js');
+  // the Node options of the bin's shebang line (`#!/usr/bin/env -S node ...`): what users run
+  const shebang = /^#!\S*env -S node(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '');
+  const nodeFlags = shebang ? shebang[1]!.trim().split(/\s+/).filter((f) => f !== '') : [];
+  const pf = [join(REPO, 'node_modules/.bin/node'), ...nodeFlags, bin];
   const restic = (ws: Workspace, ...args: string[]): string[] => ['restic', '-r', ws.target, '--cache-dir', ws.cache, ...args];
   const tools: Tool[] = [
     duplicityLike('permafrost', pf, 'permafrost, gzip volumes', volsize),
@@ -376,9 +381,14 @@ function mib(bytes: number | undefined): string {
   return bytes === undefined ? '–' : (bytes / MiB).toFixed(1);
 }
 
+/** sys time is worth seeing apart: restores of many small files are mostly the kernel creating files */
+function cpu(m: Measurement): string {
+  return `${fmt(m.user + m.sys, 2)} (${fmt(m.user, 2)}, ${fmt(m.sys, 2)})`;
+}
+
 function table(scenario: Scenario, tools: readonly string[], results: Map<string, ToolResult>): string[] {
   const backup = scenario === 'full' || scenario === 'incremental';
-  const head = ['tool', 'wall s', '× duplicity', 'CPU s (user+sys)', 'peak RSS MiB'];
+  const head = ['tool', 'wall s', '× duplicity', 'CPU s: user+sys (user, sys)', 'peak RSS MiB'];
   if (scenario === 'full') head.push('stored MiB', 'objects', 'local cache MiB');
   if (scenario === 'incremental') head.push('added MiB', 'added objects');
   head.push('other load CPU s', backup ? 'exit' : 'restore check');
@@ -391,7 +401,7 @@ function table(scenario: Scenario, tools: readonly string[], results: Map<string
       id,
       ok ? fmt(m.wall, 2) : `FAILED (${m?.exit ?? 'not run'})`,
       ok && ref && id !== 'duplicity' ? `${(m.wall / ref).toFixed(2)}×` : '',
-      m ? fmt(m.user + m.sys, 2) : '–',
+      m ? cpu(m) : '–',
       m ? fmt(m.maxRssKiB / 1024, 0) : '–',
     ];
     if (scenario === 'full') row.push(mib(r.storedBytes), String(r.objects ?? '–'), mib(r.cacheBytes));
@@ -624,6 +634,8 @@ function main(): void {
   // the tools' own output stays available after the data is gone
   const keptLogs = join(opts.root, 'logs', `${key}-${started.toISOString().replace(/[:.]/g, '-')}`);
   cpSync(logDir, keptLogs, { recursive: true });
+  const raw = [...results].map(([scenario, byTool]) => ({ scenario, tools: Object.fromEntries(byTool) }));
+  writeFileSync(join(keptLogs, 'results.json'), JSON.stringify({ spec: opts.spec, permafrost: pf.version, started, oneFile, results: raw }, null, 2) + '\n');
   say(`tool output in ${keptLogs}`);
   if (!opts.keep) {
     removeDataset(data);
