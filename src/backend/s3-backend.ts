@@ -176,10 +176,9 @@ export class S3Backend implements Backend {
       const out = await this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
       const body = out.Body as Readable | undefined;
       if (!body) throw new BackendError('io', `cannot read ${what}: the server sent no body`);
-      let n = 0;
-      body.on('data', (c: Buffer) => { n += c.length; });
       // a stream that breaks mid-way is retried from the start (the SDK retries only until headers)
       await pipeline(body, createWriteStream(localPath));
+      const n = (await fsp.stat(localPath)).size;
       if (out.ContentLength !== undefined && n !== out.ContentLength) {
         throw Object.assign(new Error(`${what}: got ${n} of ${out.ContentLength} bytes`), { name: 'IncompleteBody' });
       }

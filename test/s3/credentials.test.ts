@@ -66,8 +66,9 @@ function keyEnv(k: Key): Record<string, string> {
 }
 
 /** A backup to a fresh prefix (so runs do not depend on each other). */
-function backup(extraEnv: Record<string, string>, args: readonly string[] = [], url = `boto3+s3://${BUCKET}/run${++run}`): Promise<CliResult> {
-  return runCli(['full', '--no-encryption', '--archive-dir', join(work, 'cache'), '--name', `run${run}`, ...args, src, url], hermeticEnv(extraEnv, work));
+function backup(extraEnv: Record<string, string>, args: readonly string[] = [], url?: string): Promise<CliResult> {
+  const n = ++run;
+  return runCli(['full', '--no-encryption', '--archive-dir', join(work, 'cache'), '--name', `run${n}`, ...args, src, url ?? `boto3+s3://${BUCKET}/run${n}`], hermeticEnv(extraEnv, work));
 }
 
 function assertOk(r: CliResult, what: string): void {

@@ -127,7 +127,8 @@ export class FaultProxy {
     const fault = rule?.fault;
     if (fault?.kind === 'corrupt' && body.length > 0) {
       body = Buffer.from(body);
-      body[body.length >> 1] ^= 0xff;
+      const at = body.length >> 1;
+      body[at] = body[at]! ^ 0xff;
     }
     const crc = await crc32cOf(body);
     const seen: SeenRequest = {
