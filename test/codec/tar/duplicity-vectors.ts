@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tmpDir, type AfterHook } from '../../support/tmp.ts';
 
-const SCRIPT = '/work/shared/tools/duplicity-vectors.sh';
+// A copy of shared/tools/duplicity-vectors.sh: the project must not depend on shared/ at run time.
+const SCRIPT = fileURLToPath(new URL('../../fixtures/duplicity-vectors.sh', import.meta.url));
 
 /**
  * The test vectors of spec §10, generated fresh into a temporary directory with real duplicity
