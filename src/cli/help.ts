@@ -16,6 +16,7 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   locked: 'another run holds the lock on this backup',
   badUrl: 'the target URL is not understood',
   backendError: 'the target cannot be read or written',
+  sourceMismatch: 'incremental from another host or source directory than the chain (--allow-source-mismatch)',
   localIo: 'a local path (restore destination, --archive-dir, --tempdir) cannot be read or written',
   decryptFailed: 'a file cannot be encrypted or decrypted: missing or wrong passphrase or key',
   integrityFailed: 'encrypted data fails its integrity check (tampered or corrupt)',

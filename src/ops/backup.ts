@@ -22,6 +22,7 @@ import type { Selection } from '../fs/selection.ts';
 import { IdNames } from '../fs/ids.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
+import { loadManifest } from './set-manifest.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
@@ -78,6 +79,7 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
     if (!req.dryRun) await syncCache(ctx, listing, collection);
     const plan = planSet(ctx, req, collection);
+    if (plan.type === 'inc' && !req.allowSourceMismatch) await checkSameSource(ctx, req, collection);
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     try {
       const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
@@ -87,6 +89,25 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     }
   } finally {
     await unlock();
+  }
+}
+
+/**
+ * duplicity's check_dirinfo: an incremental must come from the host and directory the chain
+ * backed up, or it would record the whole difference between two unrelated trees as "changes".
+ */
+async function checkSameSource(ctx: TargetContext, req: BackupRequest, collection: Collection): Promise<void> {
+  const chain = collection.primary!.chain;
+  const last = chain.incs[chain.incs.length - 1] ?? chain.full;
+  const manifest = await loadManifest(ctx, last);
+  const hostname = req.hostname ?? os.hostname();
+  const localdir = canonicalLocaldir(req.source);
+  const hint = 'pass --allow-source-mismatch if this is intended';
+  if (manifest.hostname !== null && manifest.hostname.length > 0 && manifest.hostname.toString('utf8') !== hostname) {
+    throw new PermafrostError(ExitCode.sourceMismatch, `the chain at ${ctx.backend.displayUrl} was made on host ${JSON.stringify(manifest.hostname.toString('utf8'))}, this is ${JSON.stringify(hostname)}: ${hint}`);
+  }
+  if (manifest.localdir !== null && manifest.localdir.length > 0 && manifest.localdir.toString('utf8') !== localdir) {
+    throw new PermafrostError(ExitCode.sourceMismatch, `the chain at ${ctx.backend.displayUrl} backs up ${JSON.stringify(manifest.localdir.toString('utf8'))}, not ${JSON.stringify(localdir)}: ${hint}`);
   }
 }
 

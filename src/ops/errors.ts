@@ -30,6 +30,8 @@ export const ExitCode = {
   backendError: 51,
   /** a local path (restore destination, --archive-dir, --tempdir) cannot be read or written */
   localIo: 52,
+  /** an incremental from another host or directory than the chain's (duplicity: 42) */
+  sourceMismatch: 42,
   /** a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity: gpg_failed 31) */
   decryptFailed: 31,
   /** encrypted data fails its integrity check (MDC): tampered or corrupt */

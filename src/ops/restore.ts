@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../core/path-index.ts';
-import { parseManifest, volumesContaining, type Manifest } from '../codec/manifest.ts';
+import { volumesContaining, type Manifest } from '../codec/manifest.ts';
 import { timeToString } from '../codec/time-string.ts';
 import { DeltaPatcher } from '../codec/rsync/patch.ts';
 import { buildCollection, chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
@@ -13,8 +13,8 @@ import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
-import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
+import { loadManifest } from './set-manifest.ts';
 
 export interface RestoreRequest {
   /** Restore the state at this time (default: now, i.e. the latest). */
@@ -46,38 +46,6 @@ export function selectSets(ctx: TargetContext, collection: Collection, time: num
     throw new PermafrostError(ExitCode.noChain, `--time ${timeToString(time)} is before the first backup (${timeToString(chain.startTime)})`);
   }
   return { sets: setsAtTime(chain, time), time };
-}
-
-/** Reads a set's manifest (cached, else from the target) and parses it. */
-export async function loadManifest(ctx: TargetContext, set: BackupSet): Promise<Manifest> {
-  const name = set.manifest!.name;
-  const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes, ctx.encryption));
-  let manifest: Manifest;
-  try {
-    manifest = parseManifest(bytes);
-  } catch (err) {
-    throw new PermafrostError(ExitCode.corruptArchive, `manifest ${name} does not parse: ${(err as Error).message}`, { cause: err });
-  }
-  checkManifest(manifest, set, name);
-  return manifest;
-}
-
-/**
- * What the parser lets through (it accepts what duplicity accepts) but a restore must not trust:
- * a manifest cut short at a volume boundary still parses, and would restore files short.
- */
-function checkManifest(manifest: Manifest, set: BackupSet, name: string): void {
-  const corrupt = (why: string) => new PermafrostError(ExitCode.corruptArchive, `manifest ${name} ${why}`);
-  if (manifest.volumes.length === 0) throw corrupt('lists no volume');
-  let highest = 0;
-  for (const v of manifest.volumes) {
-    const sha1 = v.hashes.get('SHA1');
-    if (sha1 === undefined) throw corrupt(`gives no SHA1 for volume ${v.volume}`);
-    if (!/^[0-9a-fA-F]{40}$/.test(sha1)) throw corrupt(`volume ${v.volume} has a SHA1 that is not 40 hex digits`);
-    highest = Math.max(highest, v.volume);
-  }
-  const beyond = [...set.volumes.keys()].filter((n) => n > highest);
-  if (beyond.length > 0) throw corrupt(`lists volumes up to ${highest}, but the target holds volume ${Math.min(...beyond)} of that set: the manifest is cut short`);
 }
 
 /** The volumes of a set that can hold `within`, in manifest order, checked against the listing. */
