@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { createGunzip, gzipSync, gunzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend/backend.ts';
+import { processAlive } from '../core/process-alive.ts';
 
 /**
  * The local archive directory (`--archive-dir/--name`, spec §7.8): plaintext manifests and gzipped
@@ -151,13 +152,4 @@ export async function readAll(source: AsyncIterable<Buffer>): Promise<Buffer> {
 /** Plain bytes of a gzip file, for small metadata. */
 export function gunzipMetadata(bytes: Buffer): Buffer {
   return gunzipSync(bytes);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

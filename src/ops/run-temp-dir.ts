@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { processAlive } from '../core/process-alive.ts';
 
 /**
  * A run's staging directory under --tempdir, named with the process id so that a later run can
@@ -25,14 +26,5 @@ async function removeStaleRunDirs(tempRoot: string): Promise<void> {
     const pid = Number(m[1]);
     if (pid === process.pid || processAlive(pid)) continue;
     await fsp.rm(path.join(tempRoot, name), { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
