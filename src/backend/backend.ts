@@ -9,6 +9,8 @@ export interface RemoteObjectInfo {
   readonly size: number;
   /** Storage class for object stores (STANDARD, GLACIER, DEEP_ARCHIVE, ...); undefined for files. */
   readonly storageClass?: string;
+  /** When the object was written, epoch seconds (object stores' LastModified); undefined for files. */
+  readonly lastModified?: number;
 }
 
 export interface PutOptions {

@@ -76,7 +76,7 @@ export class S3Backend implements Backend {
         if (o.Key === undefined || !o.Key.startsWith(this.#loc.prefix)) continue;
         const name = o.Key.slice(this.#loc.prefix.length);
         if (name === '') continue;
-        out.push({ name, size: o.Size ?? 0, storageClass: o.StorageClass ?? 'STANDARD' });
+        out.push({ name, size: o.Size ?? 0, storageClass: o.StorageClass ?? 'STANDARD', ...(o.LastModified ? { lastModified: Math.floor(o.LastModified.getTime() / 1000) } : {}) });
       }
       const previous = token;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -85,6 +85,8 @@ export interface CliOptions {
   /** path inside the backup, leading and trailing `/` removed; undefined for the whole tree */
   readonly fileToRestore?: string;
   readonly force: boolean;
+  /** permafrost: with --force, also delete objects younger than their storage class's minimum duration */
+  readonly allowEarlyDeletion: boolean;
   readonly dryRun: boolean;
   readonly progress: boolean;
   /** seconds between progress lines when not on a terminal */
@@ -233,6 +235,7 @@ function defaults(env: Env): Opts {
     oldFilenames: false,
     volsize: 200,
     force: false,
+    allowEarlyDeletion: false,
     dryRun: false,
     progress: false,
     progressRate: 3,
@@ -534,6 +537,7 @@ const OPTIONS: readonly OptionDef[] = [
   int('--backend-retry-delay', 'backendRetryDelay'),
   // permafrost's own
   flag('--json', 'json'),
+  flag('--allow-early-deletion', 'allowEarlyDeletion'),
   file('--passphrase-file', 'passphraseFile'),
   { names: ['--key-file'], arity: 1, apply: (s, [v]) => { s.o.keyFiles.push(expandPath(v!, s.env)); } },
   // named so that it is not taken as an abbreviation of --passphrase-file

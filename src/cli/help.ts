@@ -19,7 +19,7 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   sourceMismatch: 'incremental from another host or source directory than the chain (--allow-source-mismatch)',
   localIo: 'a local path (restore destination, --archive-dir, --tempdir) cannot be read or written',
   decryptFailed: 'a file cannot be encrypted or decrypted: missing or wrong passphrase or key',
-  integrityFailed: 'encrypted data fails its integrity check (tampered or corrupt)',
+  integrityFailed: 'tampered or corrupt encrypted data (MDC), or no good --sign-key signature',
   internal: 'internal error (a bug: please report it, with --verbosity debug output)',
 };
 
@@ -59,8 +59,8 @@ Main options:
                              --s3-use-glacier-ir, --s3-use-ia, --s3-use-onezone-ia, --s3-use-rrs
   --s3-endpoint-url URL      S3-compatible endpoint; --s3-region-name R
   --no-encryption            no GnuPG; volumes are gzip, or plain with --no-compression
-  --encrypt-key KEY          encrypt to a public key (repeatable); --sign-key KEY
-                             (a symmetric passphrase is read from the PASSPHRASE environment)
+  --encrypt-key KEY          encrypt to a public key (repeatable); --sign-key KEY signs
+                             (passphrases are read from PASSPHRASE and SIGN_PASSPHRASE)
   --time T, -t T             restore, list or thaw the state at time T (default: now)
   --file-to-restore P, -r P  restore only path P of the backup
   --include/--exclude PATTERN, --include-filelist/--exclude-filelist FILE,
@@ -70,6 +70,8 @@ Main options:
   --file-prefix[-archive|-manifest|-signature] P
                              prefix remote file names (pass the same on every command)
   --force                    really delete (remove-*, cleanup); restore into a non-empty dir
+  --allow-early-deletion     with --force: also delete Glacier objects younger than their
+                             class minimum (billed as if kept: 90 days GLACIER, 180 DEEP_ARCHIVE)
   --dry-run                  do not write anything
   --progress                 show progress (a bar on a terminal)
   --verbosity L, -v L        0-9 or error|warning|notice|info|debug (default notice)

@@ -7,6 +7,7 @@ import { collectionStatus, formatStatus, prettyTime } from '../ops/status.ts';
 import { listCurrentFiles } from '../ops/list-files.ts';
 import { verify } from '../ops/verify.ts';
 import { cleanup } from '../ops/cleanup.ts';
+import { retention, type RetentionRequest } from '../ops/retention.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
@@ -76,6 +77,10 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
       return runVerify(cmd, o, reporter);
     case 'cleanup':
       return runCleanup(cmd, o, reporter);
+    case 'remove-older-than':
+    case 'remove-all-but-n-full':
+    case 'remove-all-inc-of-but-n-full':
+      return runRetention(cmd, o, reporter);
     default:
       throw new PermafrostError(ExitCode.usage, `"${cmd.verb}" is not implemented yet in this version`);
   }
@@ -253,6 +258,25 @@ async function runCleanup(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
     for (const n of result.extraneous) reporter.notice(n);
     if (!result.deleted) reporter.notice('Run duplicity again with the --force option to actually delete.'.replace('duplicity', 'permafrost'));
   }
+  return ExitCode.ok;
+}
+
+async function runRetention(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+  let request: RetentionRequest;
+  if (cmd.verb === 'remove-older-than') {
+    let time: number;
+    try {
+      time = parseTimeSpec(need(cmd.removeTime, 'time'), ctx.now(), { timeSeparator: o.timeSeparator });
+    } catch (err) {
+      throw new UsageError(`remove-older-than: ${(err as Error).message}`);
+    }
+    request = { mode: 'remove-older-than', time };
+  } else {
+    request = { mode: cmd.verb === 'remove-all-but-n-full' ? 'remove-all-but-n-full' : 'remove-all-inc-of-but-n-full', count: need(cmd.keepCount, 'count') };
+  }
+  const result = await closing(ctx, () => retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun }));
+  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, ctx.backend.requestSummary?.()), null, 2)}\n`);
   return ExitCode.ok;
 }
 
