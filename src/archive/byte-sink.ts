@@ -136,11 +136,12 @@ export class FileByteSink {
     return { chunk: buf.subarray(0, size), release };
   }
 
-  /** The encryptor, once this file's key is ready (an S2K or public-key operation). */
+  /** The encryptor, once this file's key (an S2K or public-key operation) and signer are ready. */
   #openEncryptor(): Promise<OpenPgpEncryptor> {
-    this.#encryptor ??= this.#encryption!.messageKey().then((key) => {
+    this.#encryptor ??= Promise.all([this.#encryption!.messageKey(), this.#encryption!.messageSigner()]).then(([key, signer]) => {
       this.#encryptorNow = new OpenPgpEncryptor({
         key,
+        signer,
         compression: this.#encryption!.compression,
         output: (chunks) => { for (const c of chunks) this.#toDisk(c); },
       });

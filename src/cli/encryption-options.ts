@@ -20,16 +20,40 @@ export interface PassphraseOptions {
 
 export function encryptionFor(o: CliOptions, opts: PassphraseOptions): Encryption | null {
   if (o.noEncryption) return null;
-  if (o.signKey !== undefined) {
-    throw new UsageError('--sign-key and --encrypt-sign-key are not supported yet: permafrost does not sign volumes (drop the option; encryption itself is unaffected)');
-  }
-  const source = passphraseSource(opts);
+  const signKey = o.signKey ?? null;
+  // duplicity reuses one variable for the other when the sign key is also a recipient (spec §6.3)
+  const shared = signKey !== null && (o.encryptKeys.includes(signKey) || o.hiddenEncryptKeys.includes(signKey));
+  const env = opts.env;
+  const source = passphraseSource(shared && env['PASSPHRASE'] === undefined && env['SIGN_PASSPHRASE'] !== undefined ? { ...opts, env: { ...env, PASSPHRASE: env['SIGN_PASSPHRASE'] } } : opts);
   return new Encryption({
     recipients: o.encryptKeys,
     hiddenRecipients: o.hiddenEncryptKeys,
     passphrase: source,
     keys: { keyFiles: o.keyFiles, gpg: { binary: o.gpgBinary ?? 'gpg' } },
+    signKey,
+    ...(signKey !== null && { signPassphrase: signPassphraseSource(opts, shared ? source : null) }),
   });
+}
+
+/**
+ * The --sign-key's passphrase: SIGN_PASSPHRASE; else, when the sign key is also a recipient, the
+ * passphrase (PASSPHRASE, file or prompt); else a prompt on a terminal; else null.
+ */
+export function signPassphraseSource(opts: PassphraseOptions, shared: ((purpose?: 'encrypt' | 'decrypt') => Promise<string | null>) | null): (purpose?: 'encrypt' | 'decrypt') => Promise<string | null> {
+  let known: Promise<string | null> | null = null;
+  return () => {
+    known ??= (async () => {
+      const env = opts.env['SIGN_PASSPHRASE'];
+      if (env !== undefined) return env;
+      if (shared) return shared('decrypt');
+      const prompt = opts.prompt ?? (process.stdin.isTTY ? promptHidden : null);
+      if (!prompt) return null;
+      const p = await prompt('GnuPG passphrase for signing key: ');
+      if (p !== null) opts.onSecret?.(p);
+      return p;
+    })();
+    return known;
+  };
 }
 
 /** Where a passphrase learnt later (file, prompt) goes to be redacted: the console reporter, if it is one. */

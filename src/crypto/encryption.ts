@@ -6,7 +6,9 @@ import type { KeyProvider, SessionKey } from '../codec/openpgp/decrypt.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import { definiteHeader } from '../codec/openpgp/packet-header.ts';
 import { newIteratedS2K } from '../codec/openpgp/s2k.ts';
+import type { MessageSigner } from '../codec/openpgp/signature.ts';
 import { Keyring, type KeySources, type PassphraseSource } from './keyring.ts';
+import { messageSigner, signatureVerifier } from './signing.ts';
 
 export interface EncryptionOptions {
   /** `--encrypt-key`: public-key mode when this or `hiddenRecipients` is non-empty */
@@ -18,6 +20,13 @@ export interface EncryptionOptions {
   readonly keys: KeySources;
   /** S2K count octet for symmetric files (default 255, ~65 MB hashed, as gpg 2.2 calibrates) */
   readonly s2kCountOctet?: number;
+  /**
+   * `--sign-key`: files written are signed by this key, and files read must carry its good
+   * signature (as duplicity requires gpg's GOODSIG); null or absent: no signing, signatures skipped
+   */
+  readonly signKey?: string | null;
+  /** SIGN_PASSPHRASE: the passphrase of the --sign-key's secret key */
+  readonly signPassphrase?: PassphraseSource;
 }
 
 /**
@@ -34,24 +43,67 @@ export class Encryption {
   readonly #opts: EncryptionOptions;
   readonly #keyring: Keyring;
   #recipientKeys: Promise<{ visible: openpgp.PublicKey[]; hidden: openpgp.PublicKey[] }> | null = null;
+  #signer: Promise<MessageSigner | null> | null = null;
+  #signKeyPublic: Promise<openpgp.PublicKey[]> | null = null;
+  /** What the decryptor asks for: the passphrase, session keys from PKESK packets, signature checks. */
+  readonly keyProvider: KeyProvider;
+  /** The --sign-key without its `0x`, or null. */
+  readonly signKey: string | null;
 
   constructor(opts: EncryptionOptions) {
     this.#opts = opts;
     this.mode = opts.recipients.length + opts.hiddenRecipients.length > 0 ? 'public-key' : 'symmetric';
     this.compression = this.mode === 'symmetric' ? 'zip' : 'zlib';
     this.#keyring = new Keyring(opts.keys);
+    this.signKey = opts.signKey ? opts.signKey.replace(/^0x/i, '') : null;
+    const signKey = this.signKey;
+    this.keyProvider = {
+      passphrase: () => this.#opts.passphrase(),
+      publicKeySessionKeys: (bodies) => this.#pkeskSessionKeys(bodies),
+      signatureVerifier: signKey === null ? null : signatureVerifier(signKey, () => (this.#signKeyPublic ??= this.#keyring.publicKeysNamed(signKey))),
+    };
   }
 
   describe(): string {
-    if (this.mode === 'symmetric') return 'symmetric (AES-256, passphrase)';
+    const signed = this.signKey === null ? '' : `, signed by ${this.signKey}`;
+    if (this.mode === 'symmetric') return `symmetric (AES-256, passphrase)${signed}`;
     const all = [...this.#opts.recipients, ...this.#opts.hiddenRecipients.map((r) => `${r} (hidden)`)];
-    return `public key${all.length > 1 ? 's' : ''} ${all.join(', ')}`;
+    return `public key${all.length > 1 ? 's' : ''} ${all.join(', ')}${signed}`;
   }
 
-  /** Checks up front what writing needs (the passphrase, or every recipient's public key). */
+  /** Checks up front what writing needs (the passphrase, or every recipient's public key; the signing key). */
   async checkWritable(): Promise<void> {
     if (this.mode === 'symmetric') await this.#symmetricPassphrase();
     else await this.#recipients();
+    await this.messageSigner();
+  }
+
+  /** What signs each file written (the --sign-key's secret key, unlocked once), or null. */
+  messageSigner(): Promise<MessageSigner | null> {
+    this.#signer ??= this.#loadSigner();
+    return this.#signer;
+  }
+
+  async #loadSigner(): Promise<MessageSigner | null> {
+    const id = this.signKey;
+    if (id === null) return null;
+    const source = this.#opts.signPassphrase ?? this.#opts.passphrase;
+    let noneGiven = false;
+    const pass: PassphraseSource = async (purpose) => {
+      const p = await source(purpose);
+      if (p === null) noneGiven = true;
+      return p;
+    };
+    let secrets: openpgp.PrivateKey[];
+    try {
+      secrets = await this.#keyring.secretKeys([id], pass);
+    } catch (err) {
+      if (err instanceof OpenPgpError && noneGiven) throw new OpenPgpError(err.kind, `${err.message} (no passphrase for the --sign-key's secret key: set SIGN_PASSPHRASE)`, { cause: err });
+      throw err;
+    }
+    const key = secrets[0];
+    if (!key) throw new OpenPgpError('no-key', `secret key ${id} for --sign-key not found (give it with --key-file, or import it into gpg)`);
+    return messageSigner(key, id);
   }
 
   /** A fresh key for one file: a new S2K salt, or a new random session key for the recipients. */
@@ -67,12 +119,6 @@ export class Encryption {
     if (hidden.length > 0) packets.push(Buffer.from(await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: hidden, wildcard: true, format: 'binary', config })));
     return { cipher: AES256, sessionKey, keyPackets: packets };
   }
-
-  /** What the decryptor asks for: the passphrase, and session keys from PKESK packets. */
-  readonly keyProvider: KeyProvider = {
-    passphrase: () => this.#opts.passphrase(),
-    publicKeySessionKeys: (bodies) => this.#pkeskSessionKeys(bodies),
-  };
 
   async #symmetricPassphrase(): Promise<string> {
     const p = await this.#opts.passphrase('encrypt');

@@ -31,12 +31,7 @@ export class Keyring {
   async publicKeys(ids: readonly string[]): Promise<openpgp.PublicKey[]> {
     const out: openpgp.PublicKey[] = [];
     for (const id of ids) {
-      let found = (await this.#fromFiles()).filter((k) => keyMatches(k, id)).map((k) => k.toPublic());
-      if (found.length === 0 && this.#sources.gpg) {
-        const bytes = await runGpg(this.#sources.gpg.binary, ['--export', id], null);
-        if (bytes.length > 0) found = (await openpgp.readKeys({ binaryKeys: bytes })).map((k) => k.toPublic());
-      }
-      if (found.length === 0) throw new OpenPgpError('no-key', `public key ${id} not found (${this.#where()})`);
+      const found = await this.publicKeysNamed(id);
       for (const k of found) {
         try {
           await k.getEncryptionKey();
@@ -47,6 +42,17 @@ export class Keyring {
       }
     }
     return out;
+  }
+
+  /** The public keys that `id` names, whatever they can do (--sign-key's, to check signatures). */
+  async publicKeysNamed(id: string): Promise<openpgp.PublicKey[]> {
+    let found = (await this.#fromFiles()).filter((k) => keyMatches(k, id)).map((k) => k.toPublic());
+    if (found.length === 0 && this.#sources.gpg) {
+      const bytes = await runGpg(this.#sources.gpg.binary, ['--export', id], null);
+      if (bytes.length > 0) found = (await openpgp.readKeys({ binaryKeys: bytes })).map((k) => k.toPublic());
+    }
+    if (found.length === 0) throw new OpenPgpError('no-key', `public key ${id} not found (${this.#where()})`);
+    return found;
   }
 
   /**
@@ -138,7 +144,9 @@ function runGpg(binary: string, args: readonly string[], stdin: string | null): 
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
       else {
-        const msg = Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? '';
+        // gpg ends with "WARNING: nothing exported"; the line before says why (e.g. Bad passphrase)
+        const lines = Buffer.concat(err).toString('utf8').trim().split('\n');
+        const msg = lines.find((l) => /passphrase/i.test(l)) ?? lines.pop() ?? '';
         const kind = /bad passphrase|no passphrase|inappropriate ioctl/i.test(msg) ? 'bad-key' : 'no-key';
         reject(new OpenPgpError(kind, `${binary} ${args.filter((a) => a.startsWith('--export')).join(' ')} failed: ${msg || `exit ${code}`}`));
       }

@@ -34,7 +34,7 @@ export const ExitCode = {
   sourceMismatch: 42,
   /** a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity: gpg_failed 31) */
   decryptFailed: 31,
-  /** encrypted data fails its integrity check (MDC): tampered or corrupt */
+  /** encrypted data fails its integrity check (MDC): tampered or corrupt; or lacks a good --sign-key signature (duplicity: 22) */
   integrityFailed: 32,
   /** something we did not foresee: a bug */
   internal: 30,

@@ -13,7 +13,9 @@ import { prettyTime } from './status.ts';
  * dup_collections.py get_chains_older_than, get_signature_chains_older_than,
  * get_nth_last_full_backup_time): what they delete, in the order they delete it.
  *
- * One departure, on purpose: duplicity matches the active chain with its *local* signature chain
+ * Two departures, on purpose. First, the newest chain is always kept, even when no signature
+ * chain matches it (duplicity would then delete every chain older than the time, the newest
+ * included). Second, duplicity matches the active chain with its *local* signature chain
  * when the cache has one, and then deletes the *remote* signatures of the active chain once it
  * ends before the removal time (remove-older-than with a time after the last backup), which
  * leaves the target without the signatures the next incremental needs. permafrost never deletes
@@ -86,12 +88,15 @@ export function planRetention(collection: Collection, localNames: readonly strin
     .filter((c) => c.endTime >= removeTime)
     .flatMap((c) => [c.full, ...c.incs].map(setTime).filter((t) => t < removeTime))
     .sort((a, b) => a - b);
-  const activeChainOlder = matched !== null && matched.chain.endTime < removeTime;
+  // duplicity protects only a chain with matching signatures, and with none would delete even the
+  // newest chain; permafrost always keeps the newest chain, so a retention run never empties a target
+  const active = matched?.chain ?? backupChains[backupChains.length - 1] ?? null;
+  const activeChainOlder = active !== null && active.endTime < removeTime;
 
-  let oldChains = backupChains.filter((c) => c.endTime < removeTime && c !== matched?.chain);
+  let oldChains = backupChains.filter((c) => c.endTime < removeTime && c !== active);
   if (incOnly) oldChains = oldChains.filter((c) => c.incs.length > 0);
   const oldSigChains = sigChains.filter((c) => c.endTime < removeTime && c !== matched?.sig);
-  const activeFull = matched?.chain.startTime;
+  const activeFull = active?.startTime;
   const keptSignatures = oldChains.length === 0 ? [] : oldSigChains
     .filter((c) => c.startTime === activeFull)
     .flatMap((c) => (incOnly ? c.incs : [c.fullName, ...c.incs]).map((n) => (c.location === 'local' ? `${n} (cache)` : n)));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encryptionFor, knownSecrets, passphraseSource } from '../../src/cli/encryption-options.ts';
+import { encryptionFor, knownSecrets, passphraseSource, signPassphraseSource } from '../../src/cli/encryption-options.ts';
 import { parseCommandLine } from '../../src/cli/command-line.ts';
 import { UsageError } from '../../src/cli/usage-error.ts';
 import { tmpDir } from '../support/tmp.ts';
@@ -73,7 +73,29 @@ describe('options', () => {
     assert.throws(() => parse(['--passphrase', 'hunter22']), (e: Error) => e instanceof UsageError && /--passphrase-file/.test(e.message) && !e.message.includes('hunter22'));
   });
 
-  it('--sign-key is refused until signing is implemented', () => {
-    assert.throws(() => encryptionFor(parse(['--sign-key', 'AABBCCDD']), { env: {} }), (e: Error) => e instanceof UsageError && /--sign-key/.test(e.message));
+  it('--sign-key / --encrypt-sign-key: the sign key is kept (0x dropped); --encrypt-sign-key also encrypts to it', () => {
+    const signed = encryptionFor(parse(['--sign-key', '0xAABBCCDD']), { env: {} })!;
+    assert.equal(signed.signKey, 'AABBCCDD');
+    assert.equal(signed.mode, 'symmetric');
+    assert.ok(signed.keyProvider.signatureVerifier, 'reads require a signature');
+    const both = encryptionFor(parse(['--encrypt-sign-key', 'AABBCCDD']), { env: {} })!;
+    assert.equal(both.mode, 'public-key');
+    assert.equal(both.signKey, 'AABBCCDD');
+    assert.equal(encryptionFor(parse([]), { env: {} })!.keyProvider.signatureVerifier, null);
+  });
+
+  it('PASSPHRASE and SIGN_PASSPHRASE stand in for each other only when the sign key is a recipient (duplicity get_passphrase)', async () => {
+    const shared = (env: NodeJS.ProcessEnv) => encryptionFor(parse(['--encrypt-sign-key', 'AABBCCDD']), { env })!.keyProvider.passphrase!();
+    assert.equal(await shared({ SIGN_PASSPHRASE: 'sign' }), 'sign');
+    assert.equal(await shared({ PASSPHRASE: 'main', SIGN_PASSPHRASE: 'sign' }), 'main');
+    const separate = encryptionFor(parse(['--sign-key', 'AABBCCDD', '--encrypt-key', '11223344']), { env: { SIGN_PASSPHRASE: 'sign' }, prompt: async () => null })!;
+    assert.equal(await separate.keyProvider.passphrase!(), null);
+    const main = passphraseSource({ env: { PASSPHRASE: 'main' } });
+    assert.equal(await signPassphraseSource({ env: { SIGN_PASSPHRASE: 'sign', PASSPHRASE: 'main' } }, main)(), 'sign');
+    assert.equal(await signPassphraseSource({ env: { PASSPHRASE: 'main' } }, main)(), 'main');
+    assert.equal(await signPassphraseSource({ env: { PASSPHRASE: 'main' }, prompt: async () => null }, null)(), null);
+    const asked: string[] = [];
+    assert.equal(await signPassphraseSource({ env: {}, prompt: async (q) => { asked.push(q); return 'typed'; } }, null)(), 'typed');
+    assert.deepEqual(asked, ['GnuPG passphrase for signing key: ']);
   });
 });

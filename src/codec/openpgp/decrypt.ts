@@ -1,4 +1,4 @@
-import { createDecipheriv, createHash, timingSafeEqual, type Decipheriv } from 'node:crypto';
+import { createDecipheriv, createHash, timingSafeEqual, type Decipheriv, type Hash } from 'node:crypto';
 import { createInflate, createInflateRaw } from 'node:zlib';
 import { pipeline, Readable } from 'node:stream';
 import { ChunkQueue } from '../tar/chunk-queue.ts';
@@ -6,6 +6,7 @@ import { cipherInfo, Compression, Tag, type CipherInfo } from './constants.ts';
 import { OpenPgpError } from './errors.ts';
 import { packetBody, readPacketHeader, readSmallBody, type PacketHeader } from './packet-header.ts';
 import { deriveKey, parseS2K } from './s2k.ts';
+import { BINARY_SIGNATURE, newSignatureHash, parseOnePassSignature, parseSignature, type ParsedSignature, type SignatureVerifier } from './signature.ts';
 
 export interface SessionKey {
   readonly cipher: number;
@@ -18,6 +19,11 @@ export interface KeyProvider {
   passphrase?(): Promise<string | null>;
   /** Session keys recovered from PKESK packet bodies with the secret keys at hand (empty: none match). */
   publicKeySessionKeys?(pkeskBodies: readonly Buffer[]): Promise<SessionKey[]>;
+  /**
+   * When set, the message must carry a good signature (checked by this verifier) over its literal
+   * data, else reading it fails at its end; when not, signature packets are skipped.
+   */
+  readonly signatureVerifier?: SignatureVerifier | null;
 }
 
 export interface DecryptOptions {
@@ -30,26 +36,35 @@ export interface DecryptOptions {
 /**
  * The plaintext of an OpenPGP message as gpg or permafrost writes it (spec §6.5): SKESK/PKESK,
  * then SEIPD v1 (MDC checked at the end) or SED; inside, compressed (ZIP, ZLIB, none) and literal
- * packets, signatures skipped. The MDC is only known at the end: a caller that must not act on
- * unverified bytes runs verifyMessage first.
+ * packets; signatures skipped, or checked with `keys.signatureVerifier`. The MDC and the
+ * signature are only known at the end: a caller that must not act on unverified bytes runs
+ * verifyMessage first.
  */
 export async function* decryptMessage(source: AsyncIterable<Buffer>, keys: KeyProvider, opts: DecryptOptions = {}): AsyncGenerator<Buffer> {
   const q = new ChunkQueue(source);
   try {
     const body = await openData(q, keys, opts);
-    yield* plaintext(new ChunkQueue(body), 0);
+    yield* signedPlaintext(new ChunkQueue(body), keys.signatureVerifier ?? null);
   } finally {
     await q.close();
   }
 }
 
-/** Decrypts to the end without decompressing and checks the MDC; returns whether there was one. */
+/**
+ * Decrypts to the end and checks the MDC; returns whether there was one. Without a signature
+ * verifier the data is not decompressed; with one, it is, to check the signature too.
+ */
 export async function verifyMessage(source: AsyncIterable<Buffer>, keys: KeyProvider, opts: DecryptOptions = {}): Promise<{ protected: boolean }> {
   const q = new ChunkQueue(source);
   let isProtected = true;
   try {
     const body = await openData(q, keys, { ...opts, onUnprotected: () => { isProtected = false; opts.onUnprotected?.(); } });
-    for await (const _ of body) { /* the generator checks the MDC at its end */ }
+    const verifier = keys.signatureVerifier ?? null;
+    if (verifier) {
+      for await (const _ of signedPlaintext(new ChunkQueue(body), verifier)) { /* checked at the end */ }
+    } else {
+      for await (const _ of body) { /* the generator checks the MDC at its end */ }
+    }
   } finally {
     await q.close();
   }
@@ -237,20 +252,84 @@ async function* holdBackMdc(pieces: AsyncGenerator<Buffer>, decipher: Decipheriv
 }
 
 const MAX_NESTING = 4;
+const MAX_SIGNATURES = 16;
+
+/** Signature checking across the packets of one message: hashes started before the literal data. */
+interface SignatureState {
+  readonly verifier: SignatureVerifier;
+  /** by hash algorithm, fed the literal data */
+  readonly hashes: Map<number, Hash>;
+  readonly signatures: ParsedSignature[];
+  literalSeen: boolean;
+}
+
+/** The literal data; with a verifier, a good signature is required once the data has ended. */
+async function* signedPlaintext(q: ChunkQueue, verifier: SignatureVerifier | null): AsyncGenerator<Buffer> {
+  const state: SignatureState | null = verifier ? { verifier, hashes: new Map(), signatures: [], literalSeen: false } : null;
+  yield* plaintext(q, 0, state);
+  if (state) await checkSignatures(state);
+}
+
+async function checkSignatures(state: SignatureState): Promise<void> {
+  if (state.signatures.length === 0) throw new OpenPgpError('integrity', 'not signed: a signature by the --sign-key is required');
+  let firstError: unknown = null;
+  for (const sig of state.signatures) {
+    const hash = state.hashes.get(sig.hashAlgo);
+    if (!hash) throw new OpenPgpError('format', 'a signature after the data that no one-pass signature packet announced');
+    const digest = hash.copy().update(sig.hashedTail).digest();
+    try {
+      await state.verifier.verify(sig, digest);
+      return;
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  throw firstError;
+}
+
+function startHash(state: SignatureState, hashAlgo: number): void {
+  if (state.literalSeen) throw new OpenPgpError('format', 'a signature is announced after the literal data');
+  if (!state.hashes.has(hashAlgo)) state.hashes.set(hashAlgo, newSignatureHash(hashAlgo));
+}
+
+async function readSignaturePacket(q: ChunkQueue, h: PacketHeader, state: SignatureState): Promise<void> {
+  const body = await readSmallBody(q, h, 16384);
+  if (h.tag === Tag.onePassSignature) {
+    startHash(state, parseOnePassSignature(body).hashAlgo);
+    return;
+  }
+  const sig = parseSignature(body);
+  if (sig.signatureType !== BINARY_SIGNATURE) throw new OpenPgpError('unsupported', `signature type 0x${sig.signatureType.toString(16).padStart(2, '0')} is not supported (gpg --sign writes 0x00, binary)`);
+  if (state.signatures.length >= MAX_SIGNATURES) throw new OpenPgpError('format', `more than ${MAX_SIGNATURES} signatures`);
+  // a signature before the data (no one-pass packet) is hashed like an announced one
+  if (!state.literalSeen) startHash(state, sig.hashAlgo);
+  state.signatures.push(sig);
+}
 
 /** Literal data from a packet sequence (inside the encrypted data, or inside a compressed packet). */
-async function* plaintext(q: ChunkQueue, depth: number): AsyncGenerator<Buffer> {
+async function* plaintext(q: ChunkQueue, depth: number, sigs: SignatureState | null): AsyncGenerator<Buffer> {
   let literals = 0;
   for (;;) {
     const h = await readPacketHeader(q);
     if (!h) break;
     if (h.tag === Tag.literal) {
       literals++;
-      yield* literalBody(q, h);
+      if (sigs) {
+        const hashes = [...sigs.hashes.values()];
+        sigs.literalSeen = true;
+        for await (const piece of literalBody(q, h)) {
+          for (const hash of hashes) hash.update(piece);
+          yield piece;
+        }
+      } else {
+        yield* literalBody(q, h);
+      }
     } else if (h.tag === Tag.compressed) {
       if (depth >= MAX_NESTING) throw new OpenPgpError('format', 'compressed packets nested too deeply');
-      yield* plaintext(new ChunkQueue(decompressed(packetBody(q, h))), depth + 1);
+      yield* plaintext(new ChunkQueue(decompressed(packetBody(q, h))), depth + 1, sigs);
       literals++;
+    } else if (sigs && (h.tag === Tag.signature || h.tag === Tag.onePassSignature)) {
+      await readSignaturePacket(q, h, sigs);
     } else if (h.tag === Tag.signature || h.tag === Tag.onePassSignature || h.tag === Tag.marker || h.tag === Tag.padding) {
       for await (const _ of packetBody(q, h)) { /* skipped: signatures are not checked here */ }
     } else {

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { cipherInfo, Compression, Tag } from './constants.ts';
 import { deriveKey, serializeS2K, type S2K } from './s2k.ts';
 import { definiteHeader, definiteLength, partialLengthOctet } from './packet-header.ts';
+import { newSignatureHash, onePassSignaturePacket, signatureHashedPart, signaturePacket, type MessageSigner } from './signature.ts';
 
 /** The symmetric key of one message, and the packets that let a reader recover it. */
 export interface MessageKey {
@@ -35,13 +36,16 @@ export interface EncryptorOptions {
   readonly date?: number;
   /** receives the message's bytes, in order */
   readonly output: (chunks: readonly Buffer[]) => void;
+  /** signs the message as `gpg --sign` does: one-pass signature, literal, signature (spec §6.2) */
+  readonly signer?: MessageSigner | null;
 }
 
 /**
  * Streams an OpenPGP message that gpg 2.2 decrypts (spec §6.5): key packets, then a SEIPD v1
  * packet (CFB with a random prefix, SHA-1 MDC) holding a compressed packet (old format,
- * indeterminate length, as gpg writes it) holding one binary literal packet. Bodies use partial
- * lengths, so nothing is held in memory; deflate runs in zlib's thread pool.
+ * indeterminate length, as gpg writes it) holding one binary literal packet, between a one-pass
+ * signature packet and a signature packet when signing. Bodies use partial lengths, so nothing is
+ * held in memory; deflate runs in zlib's thread pool.
  */
 export class OpenPgpEncryptor {
   readonly #cipher: Cipheriv;
@@ -57,6 +61,7 @@ export class OpenPgpEncryptor {
   #headerWritten = false;
   #error: Error | null = null;
   #ended = false;
+  readonly #signing: { signer: MessageSigner; hash: Hash; created: number } | null;
 
   constructor(opts: EncryptorOptions) {
     const info = cipherInfo(opts.key.cipher);
@@ -86,8 +91,15 @@ export class OpenPgpEncryptor {
       });
       this.#deflate.on('error', (e) => { this.#error ??= e; });
     }
-    this.#lit = Buffer.allocUnsafe(LIT_HEAD + LIT_PART);
     const date = opts.date ?? Math.floor(Date.now() / 1000);
+    if (opts.signer) {
+      // the data is hashed as it is written: the signature packet follows it
+      this.#signing = { signer: opts.signer, hash: newSignatureHash(opts.signer.hashAlgo), created: Math.floor(Date.now() / 1000) };
+      this.#toInner(onePassSignaturePacket(opts.signer));
+    } else {
+      this.#signing = null;
+    }
+    this.#lit = Buffer.allocUnsafe(LIT_HEAD + LIT_PART);
     this.#lit[0] = 0xc0 | Tag.literal;
     this.#lit[2] = 0x62; // 'b'
     this.#lit[3] = 0; // no file name
@@ -104,6 +116,7 @@ export class OpenPgpEncryptor {
   async write(data: Buffer): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#ended) throw new Error('write after end');
+    this.#signing?.hash.update(data);
     let off = 0;
     while (off < data.length) {
       if (this.#litFill === this.#lit.length) await this.#emitLiteralPart();
@@ -121,6 +134,7 @@ export class OpenPgpEncryptor {
     const head = this.#litFirst ? Buffer.concat([this.#lit.subarray(0, 1), definiteLength(body.length)]) : definiteLength(body.length);
     this.#toInner(head);
     this.#toInner(body);
+    if (this.#signing) this.#toInner(await this.#signature(this.#signing));
     if (this.#deflate) {
       const ended = once(this.#deflate, 'end');
       this.#deflate.end();
@@ -138,6 +152,14 @@ export class OpenPgpEncryptor {
   destroy(): void {
     this.#ended = true;
     this.#deflate?.destroy();
+  }
+
+  async #signature(s: { signer: MessageSigner; hash: Hash; created: number }): Promise<Buffer> {
+    const { hashedPart, hashedTail } = signatureHashedPart(s.signer, s.created);
+    s.hash.update(hashedTail);
+    const digest = s.hash.digest();
+    const mpis = await s.signer.sign(digest);
+    return signaturePacket(hashedPart, s.signer.fingerprint, digest, mpis);
   }
 
   async #emitLiteralPart(): Promise<void> {
