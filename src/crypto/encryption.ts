@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { openpgpLib } from './openpgp-lib.ts';
 import { AES256, cipherInfo, SHA256, Tag } from '../codec/openpgp/constants.ts';
 import { passphraseMessageKey, type MessageKey } from '../codec/openpgp/encrypt.ts';
 import type { KeyProvider, SessionKey } from '../codec/openpgp/decrypt.ts';
@@ -115,8 +116,8 @@ export class Encryption {
     const sessionKey = randomBytes(cipherInfo(AES256)!.keySize);
     const packets: Buffer[] = [];
     const config = { aeadProtect: false };
-    if (visible.length > 0) packets.push(Buffer.from(await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: visible, format: 'binary', config })));
-    if (hidden.length > 0) packets.push(Buffer.from(await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: hidden, wildcard: true, format: 'binary', config })));
+    if (visible.length > 0) packets.push(Buffer.from(await (await openpgpLib()).encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: visible, format: 'binary', config })));
+    if (hidden.length > 0) packets.push(Buffer.from(await (await openpgpLib()).encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: hidden, wildcard: true, format: 'binary', config })));
     return { cipher: AES256, sessionKey, keyPackets: packets };
   }
 
@@ -140,16 +141,16 @@ export class Encryption {
     const secrets = await this.#keyring.secretKeys(ids, this.#opts.passphrase);
     if (secrets.length === 0) return [];
     const packets = Buffer.concat(bodies.flatMap((b) => [definiteHeader(Tag.pkesk, b.length), b]));
-    const message = await openpgp.readMessage({ binaryMessage: packets });
+    const message = await (await openpgpLib()).readMessage({ binaryMessage: packets });
     let found: openpgp.DecryptedSessionKey[];
     try {
-      found = await openpgp.decryptSessionKeys({ message, decryptionKeys: secrets });
+      found = await (await openpgpLib()).decryptSessionKeys({ message, decryptionKeys: secrets });
     } catch {
       return [];
     }
     const out: SessionKey[] = [];
     for (const f of found) {
-      const id = f.algorithm === null ? undefined : (openpgp.enums.symmetric as unknown as Record<string, number>)[f.algorithm];
+      const id = f.algorithm === null ? undefined : ((await openpgpLib()).enums.symmetric as unknown as Record<string, number>)[f.algorithm];
       if (id !== undefined) out.push({ cipher: id, key: Buffer.from(f.data) });
     }
     return out;

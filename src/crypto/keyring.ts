@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { openpgpLib } from './openpgp-lib.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 
 /**
@@ -49,7 +50,7 @@ export class Keyring {
     let found = (await this.#fromFiles()).filter((k) => keyMatches(k, id)).map((k) => k.toPublic());
     if (found.length === 0 && this.#sources.gpg) {
       const bytes = await runGpg(this.#sources.gpg.binary, ['--export', id], null);
-      if (bytes.length > 0) found = (await openpgp.readKeys({ binaryKeys: bytes })).map((k) => k.toPublic());
+      if (bytes.length > 0) found = (await (await openpgpLib()).readKeys({ binaryKeys: bytes })).map((k) => k.toPublic());
     }
     if (found.length === 0) throw new OpenPgpError('no-key', `public key ${id} not found (${this.#where()})`);
     return found;
@@ -70,7 +71,7 @@ export class Keyring {
     const getPass = async () => (pass === undefined ? (pass = await passphrase()) : pass);
     if (candidates.length === 0 && this.#sources.gpg) {
       const bytes = await runGpg(this.#sources.gpg.binary, ['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--export-secret-keys', ...(wildcard ? [] : keyIds.map((id) => `0x${id}`))], (await getPass()) ?? '');
-      if (bytes.length > 0) candidates = await openpgp.readPrivateKeys({ binaryKeys: bytes });
+      if (bytes.length > 0) candidates = await (await openpgpLib()).readPrivateKeys({ binaryKeys: bytes });
     }
     const unlocked: openpgp.PrivateKey[] = [];
     for (const k of candidates) {
@@ -81,7 +82,7 @@ export class Keyring {
       const p = await getPass();
       if (p === null) throw new OpenPgpError('no-key', `secret key ${k.getKeyID().toHex().toUpperCase()} is protected by a passphrase; none given`);
       try {
-        unlocked.push(await openpgp.decryptKey({ privateKey: k, passphrase: p }));
+        unlocked.push(await (await openpgpLib()).decryptKey({ privateKey: k, passphrase: p }));
       } catch (err) {
         throw new OpenPgpError('bad-key', `wrong passphrase for secret key ${k.getKeyID().toHex().toUpperCase()}`, { cause: err });
       }
@@ -107,7 +108,7 @@ export class Keyring {
         }
         try {
           const text = bytes.subarray(0, 64).toString('latin1');
-          keys.push(...(text.includes('-----BEGIN PGP') ? await openpgp.readKeys({ armoredKeys: bytes.toString('utf8') }) : await openpgp.readKeys({ binaryKeys: bytes })));
+          keys.push(...(text.includes('-----BEGIN PGP') ? await (await openpgpLib()).readKeys({ armoredKeys: bytes.toString('utf8') }) : await (await openpgpLib()).readKeys({ binaryKeys: bytes })));
         } catch (err) {
           throw new OpenPgpError('format', `key file ${f} holds no readable OpenPGP key: ${(err as Error).message}`, { cause: err });
         }

@@ -1,5 +1,6 @@
 import { constants, createPrivateKey, privateEncrypt, sign as nodeSign, type KeyObject } from 'node:crypto';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+import { openpgpLib } from './openpgp-lib.ts';
 import { SHA256, Tag } from '../codec/openpgp/constants.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import { definiteHeader } from '../codec/openpgp/packet-header.ts';
@@ -100,7 +101,7 @@ export function signatureVerifier(name: string, keys: () => Promise<openpgp.Publ
       }
       let packet: openpgp.SignaturePacket;
       try {
-        const parsed = await openpgp.readSignature({ binarySignature: Buffer.concat([definiteHeader(Tag.signature, sig.body.length), sig.body]) });
+        const parsed = await (await openpgpLib()).readSignature({ binarySignature: Buffer.concat([definiteHeader(Tag.signature, sig.body.length), sig.body]) });
         packet = parsed.packets[0]!;
       } catch (err) {
         throw new OpenPgpError('format', `malformed signature packet (${(err as Error).message})`, { cause: err });
@@ -108,7 +109,7 @@ export function signatureVerifier(name: string, keys: () => Promise<openpgp.Publ
       // openpgp.js's streaming verification hands the packet its digest this way
       (packet as unknown as { hashed: Uint8Array }).hashed = digest;
       try {
-        await packet.verify(signingKey.keyPacket, openpgp.enums.signature.binary, null as unknown as object, null as unknown as Date);
+        await packet.verify(signingKey.keyPacket, (await openpgpLib()).enums.signature.binary, null as unknown as object, null as unknown as Date);
       } catch (err) {
         throw new OpenPgpError('integrity', `bad signature by key ${issuer} (${(err as Error).message})`, { cause: err });
       }
