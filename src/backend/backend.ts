@@ -28,7 +28,10 @@ export interface Backend {
   putFile(localPath: string, name: string, options: PutOptions): Promise<void>;
   /** Streams an object's bytes. */
   get(name: string): Promise<AsyncIterable<Buffer>>;
-  /** Downloads an object to a local file. */
+  /**
+   * Downloads an object to a new local file, which the caller only reads and then deletes (a
+   * local backend may hand out a hard link to the object itself).
+   */
   getToFile(name: string, localPath: string): Promise<void>;
   head(name: string): Promise<RemoteObjectInfo | null>;
   delete(names: readonly string[]): Promise<void>;

@@ -69,10 +69,17 @@ export class FileBackend implements Backend {
     return createReadStream(p, { highWaterMark: 1 << 20 });
   }
 
+  /** A hard link when the temp dir shares the target's file system: no copy of the volume. */
   async getToFile(name: string, localPath: string): Promise<void> {
     checkName(name);
+    const source = path.join(this.#dir, name);
     try {
-      await fsp.copyFile(path.join(this.#dir, name), localPath);
+      try {
+        await fsp.link(source, localPath);
+      } catch (err) {
+        if (!isErrno(err, 'EXDEV') && !isErrno(err, 'EPERM') && !isErrno(err, 'EMLINK')) throw err;
+        await fsp.copyFile(source, localPath);
+      }
     } catch (err) {
       throw this.#wrap(err, `read ${name}`);
     }
