@@ -16,6 +16,7 @@ import { newIteratedS2K } from '../../../src/codec/openpgp/s2k.ts';
 import { AES256, SHA1, SHA256 } from '../../../src/codec/openpgp/constants.ts';
 import { gpgHome, type GpgHome } from '../../support/gpg.ts';
 import { tmpDir } from '../../support/tmp.ts';
+import { decryptInPieces, failure, split } from './helpers.ts';
 
 const PASS = 'correct horse battery staple';
 const keys = (p: string | null = PASS): KeyProvider => ({ passphrase: async () => p });
@@ -41,24 +42,7 @@ async function encrypt(plain: Buffer, opts: { compression?: 'zip' | 'zlib' | 'no
 }
 
 async function decrypt(ct: Buffer, k: KeyProvider = keys(), pieces = 1 << 16): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of decryptMessage(split(ct, pieces), k)) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
-
-async function* split(b: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
-}
-
-async function failure(p: Promise<unknown>): Promise<OpenPgpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OpenPgpError, `expected an OpenPgpError, got ${String(err)}`);
-    assert.ok(!err.message.includes('\n'), 'one-line message');
-    return err;
-  }
-  assert.fail('expected a failure');
+  return decryptInPieces(ct, k, pieces);
 }
 
 function patterned(n: number): Buffer {

@@ -21,6 +21,7 @@ import type { MessageSigner } from '../../../src/codec/openpgp/signature.ts';
 import { messageSigner, signatureVerifier } from '../../../src/crypto/signing.ts';
 import { gpgHome, type GpgHome } from '../../support/gpg.ts';
 import { tmpDir } from '../../support/tmp.ts';
+import { decryptInPieces, failure, split } from './helpers.ts';
 
 const PASS = 'sym pass for signing tests';
 const KEY_PASS = 'key pass 4';
@@ -77,26 +78,7 @@ const provider = (verifyWith: TestKey | null, name?: string): KeyProvider => ({
   signatureVerifier: verifyWith === null ? null : signatureVerifier(name ?? verifyWith.fpr.slice(-8), async () => [verifyWith.public]),
 });
 
-async function decrypt(ct: Buffer, k: KeyProvider, pieces = 1 << 16): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of decryptMessage(split(ct, pieces), k)) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
-
-async function* split(b: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
-}
-
-async function failure(p: Promise<unknown>): Promise<OpenPgpError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof OpenPgpError, `expected an OpenPgpError, got ${String(err)}`);
-    assert.ok(!err.message.includes('\n'), 'one-line message');
-    return err;
-  }
-  assert.fail('expected a failure');
-}
+const decrypt = decryptInPieces;
 
 /** The key id gpg names in GOODSIG: the signing (sub)key's, as gpg lists it. */
 function signingKeyId(fpr: string): string {
