@@ -24,5 +24,8 @@ bash scripts/install-test-deps.sh
 step "npm run build"
 npm run build
 
+step "npm run typecheck (src, tests and bench, strict)"
+npm run typecheck
+
 step "npm test (node $(npx --no-install node --version))"
 npm test

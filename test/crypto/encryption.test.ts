@@ -42,7 +42,7 @@ async function decryptWith(enc: Encryption, ct: Buffer): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-function encryption(opts: { recipients?: string[]; hidden?: string[]; keyFiles?: string[]; gpg?: boolean; passphrase?: string | null }): Encryption {
+function encryption(opts: { recipients?: string[]; hidden?: string[]; keyFiles?: readonly string[]; gpg?: boolean; passphrase?: string | null }): Encryption {
   return new Encryption({
     recipients: opts.recipients ?? [],
     hiddenRecipients: opts.hidden ?? [],
