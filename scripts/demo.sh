@@ -3,9 +3,10 @@
 # file:// target (a full, then an incremental after a change), restore it, and check the restore.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x node_modules/.bin/node ] || [ ! -f dist/cli/main.js ]; then
+if [ ! -x node_modules/.bin/node ]; then
   npm install --no-audit --no-fund
 fi
+npm run build --silent
 work=${DEMO_DIR:-$(mktemp -d /tmp/permafrost-demo.XXXXXX)}
 src=$work/data target=$work/target restored=$work/restored
 rm -rf "$src" "$target" "$restored"
