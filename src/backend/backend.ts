@@ -11,6 +11,16 @@ export interface RemoteObjectInfo {
   readonly storageClass?: string;
   /** When the object was written, epoch seconds (object stores' LastModified); undefined for files. */
   readonly lastModified?: number;
+  /** The CRC-32C the store holds for the object (base64, S3's FULL_OBJECT value), when asked for and known. */
+  readonly crc32c?: string;
+}
+
+/** What permafrost recorded when it stored an object (object stores: the upload log in the cache). */
+export interface UploadedObject {
+  readonly size: number;
+  readonly storageClass: string;
+  /** base64 CRC-32C, as S3 returns it */
+  readonly crc32c: string;
 }
 
 export interface PutOptions {
@@ -33,7 +43,11 @@ export interface Backend {
    * local backend may hand out a hard link to the object itself).
    */
   getToFile(name: string, localPath: string): Promise<void>;
-  head(name: string): Promise<RemoteObjectInfo | null>;
+  /**
+   * One object's size (and class); null when it does not exist. Works on archived objects.
+   * `checksum`: also the store's own checksum (`crc32c`), where the store keeps one.
+   */
+  head(name: string, options?: { readonly checksum?: boolean }): Promise<RemoteObjectInfo | null>;
   delete(names: readonly string[]): Promise<void>;
   /**
    * Partial writes that an interrupted run left behind and `list()` hides (temporary files of a
@@ -47,6 +61,11 @@ export interface Backend {
    * stored per storage class, and what the last listing saw. Absent for file:// targets.
    */
   requestSummary?(): RequestSummary;
+  /**
+   * Object stores only: what this cache recorded at each upload to this target (size, class,
+   * CRC-32C), the newest record per name. Lets `verify` check objects with HEAD alone, no download.
+   */
+  uploadRecords?(): Promise<Map<string, UploadedObject>>;
 }
 
 /**

@@ -3,7 +3,8 @@ import * as fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo } from './backend.ts';
+import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type UploadedObject } from './backend.ts';
+import { readUploadLog } from './upload-log.ts';
 import { checksumFile, type FileChecksums, type FilePart } from './file-checksums.ts';
 import { crc32cBase64 } from './crc32c.ts';
 import { RequestAccounting, requestTypeOf, type RequestSummary } from './request-accounting.ts';
@@ -188,18 +189,46 @@ export class S3Backend implements Backend {
     });
   }
 
-  async head(name: string): Promise<RemoteObjectInfo | null> {
+  async head(name: string, options: { readonly checksum?: boolean } = {}): Promise<RemoteObjectInfo | null> {
     const what = objectUrl(this.#loc, name);
     const { sdk, client } = await this.#client('look up', what);
     try {
-      const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name) }));
-      return { name, size: out.ContentLength ?? 0, storageClass: out.StorageClass ?? 'STANDARD' };
+      const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), ...(options.checksum ? { ChecksumMode: 'ENABLED' as const } : {}) }));
+      // a COMPOSITE checksum reads "value-parts"; ours are FULL_OBJECT, but take the value either way
+      const crc = out.ChecksumCRC32C?.split('-')[0];
+      return {
+        name,
+        size: out.ContentLength ?? 0,
+        storageClass: out.StorageClass ?? 'STANDARD',
+        ...(crc ? { crc32c: crc } : {}),
+      };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
       // HEAD answers have no body: a missing bucket looks like a missing object here
       if (e.name !== 'NoSuchBucket' && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)) return null;
       throw this.#error(err, 'look up', what);
     }
+  }
+
+  async uploadRecords(): Promise<Map<string, UploadedObject>> {
+    const out = new Map<string, UploadedObject>();
+    const file = this.#settings.uploadLog;
+    if (file === undefined) return out;
+    let log: Awaited<ReturnType<typeof readUploadLog>>;
+    try {
+      log = await readUploadLog(file);
+    } catch (err) {
+      this.#notes.warning(`cannot read the upload log ${file}: ${(err as Error).message}`);
+      return out;
+    }
+    if (log.skipped > 0) this.#notes.warning(`${file}: ${log.skipped} line${log.skipped === 1 ? ' is' : 's are'} not upload records; skipped`);
+    // the log lives in the cache, which one --name may share between targets: keep this target's
+    for (const r of log.records.values()) {
+      if (r.bucket !== this.#loc.bucket || !r.key.startsWith(this.#loc.prefix)) continue;
+      const name = r.key.slice(this.#loc.prefix.length);
+      if (name !== '') out.set(name, { size: r.size, storageClass: r.storageClass, crc32c: r.crc32c });
+    }
+    return out;
   }
 
   async delete(names: readonly string[]): Promise<void> {

@@ -4,7 +4,7 @@ import { ExitCode } from '../ops/errors.ts';
 /** One line per exit code; keyed by ExitCode's names so that a new code cannot go undocumented. */
 const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   ok: 'success',
-  differences: 'verify found differences',
+  differences: 'verify found differences, or missing or mismatched volumes',
   usage: 'bad command line or option',
   completedWithErrors: 'backup finished, but some source files could not be read',
   badSource: 'source missing or not a directory',

@@ -6,6 +6,7 @@ import { restore } from '../ops/restore.ts';
 import { collectionStatus, formatStatus, prettyTime } from '../ops/status.ts';
 import { listCurrentFiles } from '../ops/list-files.ts';
 import { verify } from '../ops/verify.ts';
+import { verifyTarget } from '../ops/verify-target.ts';
 import { cleanup } from '../ops/cleanup.ts';
 import { retention, type RetentionRequest } from '../ops/retention.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
@@ -234,6 +235,17 @@ async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
   const ctx = targetContext(url, o, reporter);
   const now = ctx.now();
   const time = timeOption(o, now);
+  if (!o.compareData) {
+    // without --compare-data nothing is downloaded: the target's objects are checked in place
+    const checked = await closing(ctx, () => verifyTarget(ctx, {
+      ...(time !== undefined ? { time } : {}),
+      ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+    }));
+    const requests = ctx.backend.requestSummary?.();
+    if (o.json) process.stdout.write(`${JSON.stringify(withRequests(checked, requests))}\n`);
+    else if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
+    return checked.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
+  }
   const result = await verify(ctx, {
     ...(time !== undefined ? { time } : {}),
     ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),

@@ -1,5 +1,6 @@
 import { parseManifest, type Manifest } from '../codec/manifest.ts';
 import type { BackupSet } from '../archive/collection.ts';
+import { readAll } from '../archive/metadata-cache.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
@@ -8,6 +9,20 @@ import { remoteDecoder } from './remote-decoder.ts';
 export async function loadManifest(ctx: TargetContext, set: BackupSet): Promise<Manifest> {
   const name = set.manifest!.name;
   const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes, ctx.encryption));
+  return parseSetManifest(bytes, set, name);
+}
+
+/**
+ * Reads a set's manifest from the target itself, not the cache (which it leaves alone), and
+ * parses it: what `verify` uses to prove the remote copy is readable. Returns the plain bytes too.
+ */
+export async function readRemoteManifest(ctx: TargetContext, set: BackupSet): Promise<{ manifest: Manifest; plain: Buffer }> {
+  const name = set.manifest!.name;
+  const plain = await remoteDecoder(ctx.prefixes, ctx.encryption)(name, await readAll(await ctx.backend.get(name)));
+  return { manifest: parseSetManifest(plain, set, name), plain };
+}
+
+function parseSetManifest(bytes: Buffer, set: BackupSet, name: string): Manifest {
   let manifest: Manifest;
   try {
     manifest = parseManifest(bytes);

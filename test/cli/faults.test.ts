@@ -223,7 +223,11 @@ describe('archive faults', () => {
     const dest = pf.path('dest');
     assertFails(await pf.run('restore', pf.url, dest), 21, new RegExp(`^${escape(vol1)}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`));
     assert.deepEqual(existsSync(dest) ? readdirSync(dest) : [], [], 'nothing may be restored from a volume that fails its hash');
-    assertFails(await pf.run('verify', pf.url, src), 21, new RegExp(escape(vol1)));
+    assertFails(await pf.run('verify', '--compare-data', pf.url, src), 21, new RegExp(escape(vol1)));
+    // without --compare-data, verify checks the target in place and lists the mismatch (exit 1)
+    const checked = await pf.run('verify', pf.url, src);
+    assert.equal(checked.code, 1, describeRun(checked));
+    assert.match(checked.stdout, new RegExp(`^Checksum mismatch: ${escape(vol1)}: SHA1 [0-9a-f]{40} at the target, [0-9a-f]{40} in the manifest$`, 'm'));
   });
 
   it('a truncated or corrupt volume (with a matching hash): exit 22, the volume named', async (t) => {
