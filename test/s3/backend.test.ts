@@ -4,7 +4,7 @@
  * CRC-32C, and by moto, which computes the multipart FULL_OBJECT value itself), retries under
  * injected faults, abort clean-up, archived objects, pagination, server-side encryption.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Crc32c } from '@aws-sdk/checksums/crc';
 import { BackendError } from '../../src/backend/backend.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { CORRUPT, FaultProxy, INTERNAL_ERROR, RESET, SLOW_DOWN, TRUNCATE } from './fault-proxy.ts';
 import { backendFor, createBucket, envCredentials, getObject, headAll, inspector, openUploads, thawAll } from './helpers.ts';
 
@@ -26,11 +26,7 @@ let dir: string;
 let bucketNo = 0;
 
 // resources for the whole file, released in reverse order when it ends
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 before(async () => {
   moto = await startMoto(hooks);

@@ -4,22 +4,18 @@
  * through the recording proxy, so the test sees each GET's key: none may touch an archived object
  * (moto refuses such a GET, which would also fail the run), and no request may fail.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
-import { createBucket, describe, envCredentials, headAll, hermeticEnv, runCli, type CliResult } from './helpers.ts';
+import { createBucket, headAll, type CliResult, runUnencrypted } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 let moto: MotoServer;
 let proxy: FaultProxy;
@@ -37,9 +33,7 @@ before(async () => {
 });
 
 async function permafrost(args: readonly string[], expectCode = 0): Promise<CliResult> {
-  const r = await runCli([...args, '--no-encryption', '--archive-dir', join(work, 'cache'), '--name', 'db1', '--s3-endpoint-url', proxy.endpoint], hermeticEnv(envCredentials(), work));
-  assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
-  return r;
+  return runUnencrypted(args, { work, name: 'db1', endpoint: proxy.endpoint }, expectCode);
 }
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;

@@ -5,21 +5,17 @@
  * check regions at all, so the wrong-region answers of AWS (AuthorizationHeaderMalformed with the
  * bucket's region, or 301 PermanentRedirect) are played by the test proxy.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { motoPython, startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { describe, hermeticEnv, runCli, type CliResult } from './helpers.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 interface Key {
   readonly id: string;

@@ -4,7 +4,7 @@
  * restores at both times, an incremental after the local cache is lost (signatures are STANDARD),
  * and duplicity 0.8.22 reading the same bucket through its boto3+s3 backend.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,15 +13,11 @@ import { assertSameTree } from '../support/compare.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { DUP08_PATH } from '../support/duplicity.ts';
 import { runCommand } from '../support/cli.ts';
-import { tmpDir } from '../support/tmp.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { createBucket, describe, envCredentials, headAll, hermeticEnv, runCli, thawAll, type CliResult } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 let moto: MotoServer;
 let work: string;

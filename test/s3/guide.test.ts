@@ -5,21 +5,17 @@
  * `smallfiles/` once the volumes are restored from Glacier. The source has 10,000 small files,
  * which must cost O(volumes) PUT requests, not O(files): the guide's cost argument.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { assertSameTree } from '../support/compare.ts';
 import { createBucket, describe, envCredentials, headAll, hermeticEnv, runCli, thawAll, type CliResult } from './helpers.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 const HOST = 'backupname';
 const BUCKET = 'bucketname';

@@ -2,7 +2,9 @@
  * Shared pieces of the S3 tests: an SDK client for checking what moto holds, the backend under
  * test with test settings, and a hermetic way to run the permafrost CLI against an endpoint.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { constants } from 'node:os';
 import {
   CreateBucketCommand,
@@ -187,4 +189,19 @@ export function runCli(args: readonly string[], env: Readonly<Record<string, str
 
 export function describe(r: CliResult): string {
   return `exit ${r.code}\n--- stdout ---\n${r.stdout.slice(-4000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`;
+}
+
+/**
+ * `permafrost args` unencrypted against `endpoint`, with credentials from the environment and an
+ * archive dir under `work` named `name`, asserting its exit code.
+ */
+export async function runUnencrypted(
+  args: readonly string[],
+  opts: { readonly work: string; readonly name: string; readonly endpoint: string; readonly extra?: readonly string[] },
+  expectCode = 0,
+): Promise<CliResult> {
+  const full = [...args, '--no-encryption', ...(opts.extra ?? []), '--archive-dir', join(opts.work, 'cache'), '--name', opts.name, '--s3-endpoint-url', opts.endpoint];
+  const r = await runCli(full, hermeticEnv(envCredentials(), opts.work));
+  assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
+  return r;
 }

@@ -7,7 +7,7 @@
  * in DEEP_ARCHIVE) and checks that permafrost keeps working: an incremental after cache loss needs
  * no thaw, and verify without download passes.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,15 +19,11 @@ import {
   PutBucketLifecycleConfigurationCommand,
 } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
-import { createBucket, describe, envCredentials, headAll, hermeticEnv, inspector, runCli, type CliResult } from './helpers.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
+import { createBucket, headAll, inspector, type CliResult, runUnencrypted } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 let moto: MotoServer;
 let work: string;
@@ -44,12 +40,7 @@ before(async () => {
 });
 
 async function permafrost(args: readonly string[], expectCode = 0): Promise<CliResult> {
-  const r = await runCli(
-    [...args, '--no-encryption', '--file-prefix-archive', ARCHIVE_PREFIX, '--archive-dir', join(work, 'cache'), '--name', 'db1', '--s3-endpoint-url', moto.endpoint],
-    hermeticEnv(envCredentials(), work),
-  );
-  assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
-  return r;
+  return runUnencrypted(args, { work, name: 'db1', endpoint: moto.endpoint, extra: ['--file-prefix-archive', ARCHIVE_PREFIX] }, expectCode);
 }
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;

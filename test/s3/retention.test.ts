@@ -4,19 +4,15 @@
  * of --force. moto stamps LastModified with the real clock, so --current-time makes the objects
  * look young (now + 10 days) or old (now + 200 days).
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
-import { createBucket, describe, envCredentials, headAll, hermeticEnv, runCli, type CliResult } from './helpers.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
+import { createBucket, headAll, type CliResult, runUnencrypted } from './helpers.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 let moto: MotoServer;
 let work: string;
@@ -36,9 +32,7 @@ before(async () => {
 });
 
 async function permafrost(args: readonly string[], expectCode = 0): Promise<CliResult> {
-  const r = await runCli([...args, '--no-encryption', '--archive-dir', join(work, 'cache'), '--name', 'ret', '--s3-endpoint-url', moto.endpoint], hermeticEnv(envCredentials(), work));
-  assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
-  return r;
+  return runUnencrypted(args, { work, name: 'ret', endpoint: moto.endpoint }, expectCode);
 }
 
 function lastJson<T>(stdout: string): T {

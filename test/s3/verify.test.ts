@@ -6,23 +6,19 @@
  * listed one line each with exit 1. With the cache (and so the upload log) gone, objects can only
  * be checked for presence, and the summary says so. `--compare-data` needs a thaw and says so.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../support/moto.ts';
-import { tmpDir } from '../support/tmp.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
-import { createBucket, describe, envCredentials, headAll, hermeticEnv, inspector, runCli, type CliResult } from './helpers.ts';
+import { createBucket, headAll, inspector, type CliResult, runUnencrypted } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
-const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => {
-  for (const fn of cleanups.reverse()) await fn();
-});
+const hooks = fileCleanup();
 
 let moto: MotoServer;
 let proxy: FaultProxy;
@@ -40,9 +36,7 @@ before(async () => {
 });
 
 async function permafrost(args: readonly string[], expectCode = 0): Promise<CliResult> {
-  const r = await runCli([...args, '--no-encryption', '--archive-dir', join(work, 'cache'), '--name', 'v', '--s3-endpoint-url', proxy.endpoint], hermeticEnv(envCredentials(), work));
-  assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
-  return r;
+  return runUnencrypted(args, { work, name: 'v', endpoint: proxy.endpoint }, expectCode);
 }
 
 interface VerifyJson {

@@ -1,10 +1,23 @@
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 
 /** The part of node:test's TestContext that tmpDir needs (also satisfied by SuiteContext-like objects). */
 export interface AfterHook {
   after(fn: () => void | Promise<void>): void;
+}
+
+/**
+ * A file-level clean-up hook that runs what is registered last first, when the file's tests end:
+ * servers started first (moto) stop after what uses them (proxies, temp dirs).
+ */
+export function fileCleanup(): AfterHook {
+  const fns: (() => void | Promise<void>)[] = [];
+  after(async () => {
+    for (const fn of fns.reverse()) await fn();
+  });
+  return { after: (fn) => { fns.push(fn); } };
 }
 
 /**
