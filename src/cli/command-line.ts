@@ -134,8 +134,22 @@ export interface CliOptions {
   readonly nullSeparator: boolean;
   /** permafrost always overlaps one upload with building the next volume */
   readonly asyncUpload: boolean;
-  /** permafrost thaw: retrieval tier */
+  /** permafrost thaw / restore --thaw: retrieval tier */
   readonly tier?: RestoreTier;
+  /** permafrost restore: thaw the archived volumes it needs first */
+  readonly thaw: boolean;
+  /** permafrost thaw / restore --thaw: wait until the volumes are restored */
+  readonly wait: boolean;
+  /** permafrost thaw: how long restored copies stay readable */
+  readonly days?: number;
+  /** permafrost thaw: write an S3 Batch Operations manifest here instead of requesting restores */
+  readonly batchManifest?: string;
+  /** permafrost: a pricing table (JSON, the layout of pricing-us-east-1.json) instead of the built-in one */
+  readonly pricingFile?: string;
+  /** permafrost collection-status: the monthly cost of what is stored */
+  readonly costs: boolean;
+  /** permafrost --wait: seconds before the first poll of restore progress (it backs off from there) */
+  readonly pollInterval: number;
 
   readonly s3UseDeepArchive: boolean;
   readonly s3UseGlacier: boolean;
@@ -262,6 +276,10 @@ function defaults(env: Env): Opts {
     selection: [],
     nullSeparator: false,
     asyncUpload: true,
+    thaw: false,
+    wait: false,
+    costs: false,
+    pollInterval: 60,
     s3UseDeepArchive: false,
     s3UseGlacier: false,
     s3UseGlacierIr: false,
@@ -558,6 +576,13 @@ const OPTIONS: readonly OptionDef[] = [
     },
   },
   text('--s3-storage-class', 's3StorageClass'),
+  flag('--thaw', 'thaw'),
+  flag('--wait', 'wait'),
+  int('--days', 'days', positive),
+  file('--batch-manifest', 'batchManifest'),
+  file('--pricing-file', 'pricingFile'),
+  flag('--costs', 'costs'),
+  int('--poll-interval', 'pollInterval', positive),
 ];
 
 const LONG = new Map<string, OptionDef>();
