@@ -826,7 +826,7 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
     if (keepCount <= 0) throw commandError(`${verb} count must be > 0`);
   }
 
-  const expected = expectedArgs(verb ?? 'backup', args.length);
+  const expected = expectedArgs(verb ?? 'backup');
   if (args.length !== expected) throw commandError(`Expected ${expected} args, got ${args.length}`);
   const positionals = args.map((a) => (a.includes('://') ? a : expandPath(a, env)));
 
@@ -845,7 +845,7 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
   };
 }
 
-function expectedArgs(verb: Verb, given: number): number {
+function expectedArgs(verb: Verb): number {
   switch (verb) {
     case 'cleanup':
     case 'collection-status':
@@ -854,10 +854,8 @@ function expectedArgs(verb: Verb, given: number): number {
     case 'remove-all-but-n-full':
     case 'remove-all-inc-of-but-n-full':
     case 'thaw':
-      return 1;
     case 'estimate':
-      // `estimate URL` prices a restore; `estimate SOURCE URL` a backup.
-      return given === 2 ? 2 : 1;
+      return 1;
     default:
       return 2;
   }
@@ -867,6 +865,11 @@ function resolveDirection(
   verb: Exclude<Verb, 'help' | 'version'> | undefined,
   args: readonly string[],
 ): { verb: Verb; url?: string; localPath?: string } {
+  if (verb === 'estimate') {
+    // `estimate SOURCE_DIR` prices backing the tree up; it needs no target
+    if (looksLikeUrl(args[0]!)) throw commandError('estimate takes a local SOURCE_DIR, not a URL: estimate [options] SOURCE_DIR');
+    return { verb, localPath: args[0]! };
+  }
   if (args.length === 1) {
     const url = args[0]!;
     if (!looksLikeUrl(url)) {

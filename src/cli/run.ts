@@ -22,6 +22,9 @@ import type { TargetContext } from '../ops/context.ts';
 import { formatRequestSummary, type RequestSummary } from '../backend/request-accounting.ts';
 import { selectionFor } from './selection-rules.ts';
 import { UsageError } from './usage-error.ts';
+import { runEstimate } from './estimate-command.ts';
+import { formatStorageCosts, storageCosts } from '../ops/storage-costs.ts';
+import { loadPricing } from '../pricing/pricing-table.ts';
 
 const VERSION = '0.1.0';
 
@@ -82,6 +85,8 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
     case 'remove-all-but-n-full':
     case 'remove-all-inc-of-but-n-full':
       return runRetention(cmd, o, reporter);
+    case 'estimate':
+      return runEstimate(cmd, o, reporter);
     default:
       throw new PermafrostError(ExitCode.usage, `"${cmd.verb}" is not implemented yet in this version`);
   }
@@ -195,13 +200,18 @@ async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
 
 async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
   const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
-  const st = await closing(ctx, () => collectionStatus(ctx));
+  // --costs: a bad pricing file fails before the target is listed
+  const pricing = o.costs ? await loadPricing(o.pricingFile) : undefined;
+  const st = await closing(ctx, async () => {
+    const status = await collectionStatus(ctx);
+    return pricing ? { ...status, costs: await storageCosts(ctx, pricing) } : status;
+  });
   const requests = ctx.backend.requestSummary?.();
   if (o.json) {
     process.stdout.write(`${JSON.stringify(withRequests(st, requests), null, 2)}\n`);
     return ExitCode.ok;
   }
-  const text = formatStatus(st);
+  const text = 'costs' in st ? `${formatStatus(st)}\n\n${formatStorageCosts(st.costs, formatBytes)}` : formatStatus(st);
   if (reporter.record) reporter.record('INFO', 3, '', text);
   else process.stdout.write(`${text}\n`);
   if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
@@ -287,7 +297,8 @@ async function runRetention(cmd: ParsedCommandLine, o: CliOptions, reporter: Rep
   } else {
     request = { mode: cmd.verb === 'remove-all-but-n-full' ? 'remove-all-but-n-full' : 'remove-all-inc-of-but-n-full', count: need(cmd.keepCount, 'count') };
   }
-  const result = await closing(ctx, () => retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun }));
+  const pricing = await loadPricing(o.pricingFile);
+  const result = await closing(ctx, () => retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun, pricing }));
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, ctx.backend.requestSummary?.()), null, 2)}\n`);
   return ExitCode.ok;
 }

@@ -1,7 +1,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { RemoteObjectInfo } from '../backend/backend.ts';
-import { earlyDeletionCharge, MINIMUM_DURATIONS, PRICES_AS_OF, PRICES_REGION } from '../backend/pricing.ts';
+import { earlyDeletionCharge, minimumDays } from '../pricing/early-deletion.ts';
+import { builtinPricing, type PricingTable } from '../pricing/pricing-table.ts';
 import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../archive/collection.ts';
 import { parseRemoteName, type NamePrefixes } from '../codec/remote-name.ts';
 import type { TargetContext } from './context.ts';
@@ -20,7 +21,10 @@ import { prettyTime } from './status.ts';
  * ends before the removal time (remove-older-than with a time after the last backup), which
  * leaves the target without the signatures the next incremental needs. permafrost never deletes
  * a signature file of the active chain, local or remote; `keptSignatures` names what duplicity
- * would have deleted there.
+ * would have deleted there. duplicity 3.x fixed that (it matches the active signature chain by
+ * end time, not identity) and keeps them too. 3.x's other change, deleting the newest set when it
+ * has no manifest before any remove-* with --force (maybe_delete_partial), is not followed: that
+ * is `cleanup`'s job (test/ops/retention-dup3.test.ts pins both).
  */
 export type RetentionRequest =
   | { readonly mode: 'remove-older-than'; readonly time: number }
@@ -53,7 +57,7 @@ export interface RetentionPlan {
   readonly steps: readonly RetentionStep[];
   /** Remote objects to delete, in order. */
   readonly remote: readonly RemoteObjectInfo[];
-  /** Signature files of the active chain that duplicity would delete and permafrost keeps. */
+  /** Signature files of the active chain that duplicity 0.8.22 would delete and permafrost (as 3.x) keeps. */
   readonly keptSignatures: readonly string[];
 }
 
@@ -240,19 +244,19 @@ export interface EarlyDeletion {
  * The objects of a deletion still inside their class's minimum storage duration, with what
  * deleting them now is billed. An object whose write time is unknown counts as written now.
  */
-export function earlyDeletion(objects: readonly RemoteObjectInfo[], now: number): EarlyDeletion {
+export function earlyDeletion(objects: readonly RemoteObjectInfo[], now: number, pricing: PricingTable = builtinPricing()): EarlyDeletion {
   const out: EarlyDeletionObject[] = [];
   let total = 0;
   for (const o of objects) {
-    const min = o.storageClass === undefined ? undefined : MINIMUM_DURATIONS[o.storageClass];
-    if (!min) continue;
+    const minDays = minimumDays(pricing, o.storageClass);
+    if (minDays === undefined) continue;
     const written = o.lastModified ?? now;
-    const { remainingDays, charge } = earlyDeletionCharge(o.storageClass, o.size, now - written);
+    const { remainingDays, charge } = earlyDeletionCharge(pricing, o.storageClass, o.size, now - written);
     if (remainingDays <= 0) continue;
     total += charge;
-    out.push({ name: o.name, storageClass: o.storageClass!, size: o.size, ageDays: Math.max(0, now - written) / 86400, remainingDays, charge, freeAt: written + min.minDays * 86400 });
+    out.push({ name: o.name, storageClass: o.storageClass!, size: o.size, ageDays: Math.max(0, now - written) / 86400, remainingDays, charge, freeAt: written + minDays * 86400 });
   }
-  return { objects: out, total, pricesAsOf: PRICES_AS_OF, region: PRICES_REGION };
+  return { objects: out, total, pricesAsOf: pricing.asOf, region: pricing.region };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +269,8 @@ export interface RetentionOptions {
   readonly allowEarlyDeletion: boolean;
   /** Say what would be deleted, delete nothing (duplicity's --dry-run). */
   readonly dryRun: boolean;
+  /** Prices of the early-deletion charge (default: the built-in table). */
+  readonly pricing?: PricingTable;
 }
 
 export interface RetentionResult {
@@ -280,7 +286,8 @@ export async function retention(ctx: TargetContext, request: RetentionRequest, o
   try {
     const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
     const plan = planRetention(collection, await cacheNames(ctx.cache.dir), ctx.prefixes, request);
-    const early = earlyDeletion(plan.remote, ctx.now());
+    const pricing = options.pricing ?? builtinPricing();
+    const early = earlyDeletion(plan.remote, ctx.now(), pricing);
     const r = ctx.reporter;
     if (plan.requiredSetTimes.length > 0) {
       r.warning(`There are backup set(s) at time(s):\n${plan.requiredSetTimes.map(prettyTime).join('\n')}\nWhich can't be deleted because newer sets depend on them.`);
@@ -294,9 +301,9 @@ export async function retention(ctx: TargetContext, request: RetentionRequest, o
     }
     const times = plan.chains.map((c) => prettyTime(c.endTime)).join('\n');
     const many = plan.chains.length !== 1;
-    if (early.objects.length > 0) r.notice(earlyDeletionNotice(early));
+    if (early.objects.length > 0) r.notice(earlyDeletionNotice(early, pricing));
     for (const o of early.objects) r.info(`  ${o.name}: ${o.storageClass}, ${o.size} bytes, ${o.ageDays.toFixed(1)} days old, ${o.remainingDays.toFixed(1)} days to go, $${o.charge.toFixed(6)}`);
-    if (plan.keptSignatures.length > 0) r.info(`Keeping the active chain's signatures (duplicity would delete them): ${plan.keptSignatures.join(', ')}`);
+    if (plan.keptSignatures.length > 0) r.info(`Keeping the active chain's signatures (duplicity 0.8.22 would delete them): ${plan.keptSignatures.join(', ')}`);
     if (!options.force) {
       r.notice(`${many ? 'Found old backup chains at the following times:' : 'Found old backup chain at the following time:'}\n${times}\nRerun command with --force option to actually delete.`);
       for (const s of plan.steps) for (const n of [...s.remote, ...s.local.map((l) => `${l} (cache)`)]) r.info(`Would delete ${n}`);
@@ -306,7 +313,7 @@ export async function retention(ctx: TargetContext, request: RetentionRequest, o
       const until = new Date(Math.max(...early.objects.map((o) => o.freeAt)) * 1000).toISOString().slice(0, 10);
       throw new PermafrostError(
         ExitCode.usage,
-        `refusing to delete ${early.objects.length} object${early.objects.length === 1 ? '' : 's'} before the minimum storage duration of ${classesOf(early)} (early-deletion charge about ${usd(early.total)}): add --allow-early-deletion to delete anyway, or run again after ${until}`,
+        `refusing to delete ${early.objects.length} object${early.objects.length === 1 ? '' : 's'} before the minimum storage duration of ${classesOf(early, pricing)} (early-deletion charge about ${usd(early.total)}): add --allow-early-deletion to delete anyway, or run again after ${until}`,
       );
     }
     r.notice(`${many ? 'Deleting backup chains at times:' : 'Deleting backup chain at time:'}\n${times}`);
@@ -335,19 +342,19 @@ async function cacheNames(dir: string): Promise<string[]> {
   }
 }
 
-function classesOf(e: EarlyDeletion): string {
+function classesOf(e: EarlyDeletion, pricing: PricingTable): string {
   const classes = [...new Set(e.objects.map((o) => o.storageClass))];
-  return classes.map((c) => `${c} (${MINIMUM_DURATIONS[c]!.minDays} days)`).join(', ');
+  return classes.map((c) => `${c} (${minimumDays(pricing, c)} days)`).join(', ');
 }
 
 function usd(x: number): string {
   return x >= 0.01 ? `$${x.toFixed(2)}` : `$${x.toPrecision(2)}`;
 }
 
-function earlyDeletionNotice(e: EarlyDeletion): string {
+function earlyDeletionNotice(e: EarlyDeletion, pricing: PricingTable): string {
   const bytes = e.objects.reduce((n, o) => n + o.size, 0);
   return (
-    `${e.objects.length} object${e.objects.length === 1 ? '' : 's'} (${bytes} bytes) to delete ${e.objects.length === 1 ? 'is' : 'are'} younger than the minimum storage duration of ${classesOf(e)}: ` +
+    `${e.objects.length} object${e.objects.length === 1 ? '' : 's'} (${bytes} bytes) to delete ${e.objects.length === 1 ? 'is' : 'are'} younger than the minimum storage duration of ${classesOf(e, pricing)}: ` +
     `deleting now is billed about ${usd(e.total)} for the remaining days (${e.region} list prices of ${e.pricesAsOf}), as much as keeping ${e.objects.length === 1 ? 'it' : 'them'} until then.`
   );
 }

@@ -192,9 +192,10 @@ describe('commands', () => {
   test("permafrost's own commands need their full name", () => {
     assert.equal(parse(['thaw', '--tier', 'bulk', URL]).options.tier, 'Bulk');
     assert.equal(parse(['thaw', URL]).verb, 'thaw');
-    assert.deepEqual([parse(['estimate', URL]).verb, parse(['estimate', URL]).url], ['estimate', URL]);
-    const est = parse(['estimate', '/src', URL]);
-    assert.deepEqual([est.verb, est.localPath], ['estimate', '/src']);
+    const est = parse(['estimate', '/src']);
+    assert.deepEqual([est.verb, est.localPath, est.url], ['estimate', '/src', undefined]);
+    usageErrorOf(['estimate', URL]);
+    usageErrorOf(['estimate', '/src', URL]);
     assert.equal(parse(['help']).verb, 'help');
     assert.equal(parse(['version']).verb, 'version');
     // "th" is a path for duplicity (no command starts with it), so it stays one here
