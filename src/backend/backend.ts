@@ -13,7 +13,30 @@ export interface RemoteObjectInfo {
   readonly lastModified?: number;
   /** The CRC-32C the store holds for the object (base64, S3's FULL_OBJECT value), when asked for and known. */
   readonly crc32c?: string;
+  /** Archived objects (head only): the state of a restore (thaw); absent when none was requested or the copy expired. */
+  readonly restore?: RestoreState;
 }
+
+/** S3's `x-amz-restore`: a restore is running, or a readable copy exists until `expiry`. */
+export interface RestoreState {
+  readonly ongoing: boolean;
+  /** epoch seconds; set when the copy is readable */
+  readonly expiry?: number;
+}
+
+/** The storage classes whose objects cannot be read before a restore (spec glacier-semantics §1.2). */
+export function isArchivedClass(storageClass: string | undefined): boolean {
+  return storageClass === 'GLACIER' || storageClass === 'DEEP_ARCHIVE';
+}
+
+export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
+
+/**
+ * What a restore request did (spec §3.3): `started` (202), `extended` (200: a copy existed and
+ * lives longer now), `in-progress` (409), `not-archived` (the object is readable as it is),
+ * `tier-unavailable` (503: no Expedited capacity now).
+ */
+export type RestoreOutcome = 'started' | 'extended' | 'in-progress' | 'not-archived' | 'tier-unavailable';
 
 /** What permafrost recorded when it stored an object (object stores: the upload log in the cache). */
 export interface UploadedObject {
@@ -34,8 +57,11 @@ export interface Backend {
   /** A stable, secret-free description for messages, e.g. `file:///srv/backup`. */
   readonly displayUrl: string;
   list(): Promise<RemoteObjectInfo[]>;
-  /** Uploads a local file under `name`, atomically: readers never see a partial object. */
-  putFile(localPath: string, name: string, options: PutOptions): Promise<void>;
+  /**
+   * Uploads a local file under `name`, atomically: readers never see a partial object. Object
+   * stores answer with what they now hold (size, class, CRC-32C), which the manifest records.
+   */
+  putFile(localPath: string, name: string, options: PutOptions): Promise<UploadedObject | void>;
   /** Streams an object's bytes. */
   get(name: string): Promise<AsyncIterable<Buffer>>;
   /**
@@ -61,6 +87,10 @@ export interface Backend {
    * stored per storage class, and what the last listing saw. Absent for file:// targets.
    */
   requestSummary?(): RequestSummary;
+  /** Object stores with archive classes only: asks for a readable copy of an archived object for `days`. */
+  requestRestore?(name: string, request: { readonly tier: RestoreTier; readonly days: number }): Promise<RestoreOutcome>;
+  /** Object stores only: the bucket and key of an object (S3 Batch Operations manifests name objects so). */
+  objectAddress?(name: string): { readonly bucket: string; readonly key: string };
   /**
    * Object stores only: what this cache recorded at each upload to this target (size, class,
    * CRC-32C), the newest record per name. Lets `verify` check objects with HEAD alone, no download.

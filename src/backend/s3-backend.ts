@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type UploadedObject } from './backend.ts';
+import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type RestoreOutcome, type RestoreState, type RestoreTier, type UploadedObject } from './backend.ts';
 import { readUploadLog } from './upload-log.ts';
 import { checksumFile, type FileChecksums, type FilePart } from './file-checksums.ts';
 import { crc32cBase64 } from './crc32c.ts';
@@ -89,7 +89,7 @@ export class S3Backend implements Backend {
     return out;
   }
 
-  async putFile(localPath: string, name: string, options: PutOptions): Promise<void> {
+  async putFile(localPath: string, name: string, options: PutOptions): Promise<UploadedObject> {
     const key = this.#key(name);
     const what = objectUrl(this.#loc, name);
     const storageClass = storageClassFor(options.role, this.#settings);
@@ -121,6 +121,7 @@ export class S3Backend implements Backend {
       ...(etag !== undefined ? { etag } : {}),
       uploadedAt: new Date().toISOString(),
     });
+    return { size, storageClass, crc32c: checksum };
   }
 
   /**
@@ -196,11 +197,13 @@ export class S3Backend implements Backend {
       const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), ...(options.checksum ? { ChecksumMode: 'ENABLED' as const } : {}) }));
       // a COMPOSITE checksum reads "value-parts"; ours are FULL_OBJECT, but take the value either way
       const crc = out.ChecksumCRC32C?.split('-')[0];
+      const restore = out.Restore !== undefined ? parseRestoreHeader(out.Restore) : undefined;
       return {
         name,
         size: out.ContentLength ?? 0,
         storageClass: out.StorageClass ?? 'STANDARD',
         ...(crc ? { crc32c: crc } : {}),
+        ...(restore ? { restore } : {}),
       };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -208,6 +211,29 @@ export class S3Backend implements Backend {
       if (e.name !== 'NoSuchBucket' && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)) return null;
       throw this.#error(err, 'look up', what);
     }
+  }
+
+  async requestRestore(name: string, request: { readonly tier: RestoreTier; readonly days: number }): Promise<RestoreOutcome> {
+    const what = objectUrl(this.#loc, name);
+    const { sdk, client } = await this.#client('restore', what);
+    try {
+      const out = await client.send(
+        new sdk.RestoreObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), RestoreRequest: { Days: request.days, GlacierJobParameters: { Tier: request.tier } } }),
+      );
+      // 200: a restored copy existed and now lives `days` longer; 202: the restore has started
+      return out.$metadata.httpStatusCode === 200 ? 'extended' : 'started';
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'RestoreAlreadyInProgress' || e.$metadata?.httpStatusCode === 409) return 'in-progress';
+      if (e.name === 'GlacierExpeditedRetrievalNotAvailable') return 'tier-unavailable';
+      // 403 InvalidObjectState: the object is in a class that needs no restore
+      if (e.name === 'InvalidObjectState') return 'not-archived';
+      throw this.#error(err, 'restore', what);
+    }
+  }
+
+  objectAddress(name: string): { bucket: string; key: string } {
+    return { bucket: this.#loc.bucket, key: this.#key(name) };
   }
 
   async uploadRecords(): Promise<Map<string, UploadedObject>> {
@@ -539,6 +565,18 @@ async function sdkDefaultRegion(sdk: Sdk): Promise<string | undefined> {
   } finally {
     probe.destroy();
   }
+}
+
+/**
+ * `x-amz-restore` (spec §3.2): `ongoing-request="true"`, or `ongoing-request="false",
+ * expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"`. Anything else is not a restore state we know.
+ */
+export function parseRestoreHeader(value: string): RestoreState | undefined {
+  const m = /ongoing-request="(true|false)"(?:,\s*expiry-date="([^"]+)")?/.exec(value);
+  if (!m) return undefined;
+  if (m[1] === 'true') return { ongoing: true };
+  const expiry = m[2] !== undefined ? Date.parse(m[2]) : Number.NaN;
+  return Number.isFinite(expiry) ? { ongoing: false, expiry: Math.floor(expiry / 1000) } : { ongoing: false };
 }
 
 /** S3 echoes the checksum it verified; a different value means it stored different bytes. */

@@ -19,6 +19,19 @@ export interface VolumeInfo {
   endBlock: number | null;
   /** Hash name (e.g. 'SHA1') to value, in manifest order; duplicity writes SHA1 in lowercase hex only. */
   hashes: Map<string, string>;
+  /** permafrost's record of the stored object (`PermafrostStored`); absent in duplicity's manifests. */
+  stored?: StoredRecord;
+}
+
+/**
+ * What the object store held right after an upload: the object's size and the CRC-32C it keeps
+ * (base64 of the big-endian value, as S3 returns it). permafrost writes it into the manifest so
+ * that `verify` can check archived objects with HEAD after the local cache is gone. duplicity's
+ * parsers skip lines with an unknown first word, so both 0.8.22 and 3.x read past it.
+ */
+export interface StoredRecord {
+  readonly size: number;
+  readonly crc32c: string;
 }
 
 export type FileChangeType = 'new' | 'changed' | 'deleted';
@@ -45,6 +58,8 @@ export interface Manifest {
    * malformed: duplicity reads it only for --file-changed, so it never makes a manifest invalid.
    */
   files?: FileChange[];
+  /** permafrost's record of the set's signature file (`PermafrostSignatureStored`, before the volumes). */
+  signatureStored?: StoredRecord;
 }
 
 const NEWLINE = Buffer.from('\n');
@@ -76,7 +91,33 @@ export function formatVolumeInfo(v: VolumeInfo): Buffer {
     if (!/^[^\s]+$/.test(name) || !/^[^\s]+$/.test(value)) throw new Error(`bad hash entry ${JSON.stringify(`${name} ${value}`)}`);
     parts.push(Buffer.from(`    Hash ${name} ${value}\n`, 'utf8'));
   }
+  if (v.stored !== undefined) parts.push(Buffer.from(`    ${storedLine(VOLUME_RECORD, v.stored)}\n`, 'latin1'));
   return Buffer.concat(parts);
+}
+
+/**
+ * The `PermafrostSignatureStored` line, which goes between Localdir and the first volume: there
+ * duplicity looks only for Hostname and Localdir (after the volumes it would be read as part of the
+ * file list and break its count).
+ */
+export function formatSignatureRecord(record: StoredRecord): Buffer {
+  return Buffer.from(`${storedLine(SIGNATURE_RECORD, record)}\n`, 'latin1');
+}
+
+const VOLUME_RECORD = 'PermafrostStored';
+const SIGNATURE_RECORD = 'PermafrostSignatureStored';
+const CRC32C_BASE64 = /^[A-Za-z0-9+/]{6}==$/;
+
+function storedLine(field: string, r: StoredRecord): string {
+  if (!Number.isSafeInteger(r.size) || r.size < 0) throw new RangeError(`bad stored size ${r.size}`);
+  if (!CRC32C_BASE64.test(r.crc32c)) throw new Error(`bad CRC-32C ${JSON.stringify(r.crc32c)}`);
+  return `${field} ${r.size} CRC32C ${r.crc32c}`;
+}
+
+/** The words after a record's field name; a malformed record is no record (duplicity ignores it too). */
+function parseStored(words: readonly string[]): StoredRecord | undefined {
+  if (words.length !== 4 || words[2] !== 'CRC32C' || !/^[0-9]{1,15}$/.test(words[1]!) || !CRC32C_BASE64.test(words[3]!)) return undefined;
+  return { size: Number(words[1]), crc32c: words[3]! };
 }
 
 /** `Filelist <k>\n` and one `    %-7s  <quoted path>\n` line per entry. */
@@ -92,7 +133,9 @@ export function formatFileList(entries: readonly FileChange[]): Buffer {
 
 /** A whole manifest in duplicity's on-disk order (the Filelist only when `files` is set). */
 export function formatManifest(m: Manifest): Buffer {
-  const parts = [formatDirInfo(m.hostname, m.localdir), ...m.volumes.map(formatVolumeInfo)];
+  const parts = [formatDirInfo(m.hostname, m.localdir)];
+  if (m.signatureStored !== undefined) parts.push(formatSignatureRecord(m.signatureStored));
+  parts.push(...m.volumes.map(formatVolumeInfo));
   if (m.files !== undefined) parts.push(formatFileList(m.files));
   return Buffer.concat(parts);
 }
@@ -142,6 +185,8 @@ export function parseManifest(buf: Buffer): Manifest {
   const manifest: Manifest = { hostname, localdir, volumes: [...byNumber.values()] };
   const files = parseFileList(text);
   if (files !== undefined) manifest.files = files;
+  const signatureStored = headerRecord(text);
+  if (signatureStored !== undefined) manifest.signatureStored = signatureStored;
   return manifest;
 }
 
@@ -185,6 +230,18 @@ function unquoteField(latin1: string, what: string): Buffer {
   }
 }
 
+/** The last well-formed `PermafrostSignatureStored` line before the first volume block. */
+function headerRecord(text: string): StoredRecord | undefined {
+  const end = firstVolumeStart(text);
+  let found: StoredRecord | undefined;
+  for (const line of (end < 0 ? text : text.slice(0, end)).split('\n')) {
+    const words = splitAscii(line);
+    if (words[0]?.toLowerCase() !== SIGNATURE_RECORD.toLowerCase()) continue;
+    found = parseStored(words) ?? found;
+  }
+  return found;
+}
+
 /** Python's bytes `\s`. */
 function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
@@ -204,10 +261,7 @@ function isVolumeStart(text: string, p: number): boolean {
  * excludes it; the `\s` may itself be a newline, which pulls the next line into the first one.
  */
 function* volumeBlocks(text: string): Generator<string> {
-  let start = isVolumeStart(text, 0) ? 0 : -1;
-  for (let nl = text.indexOf('\n'); start < 0 && nl >= 0; nl = text.indexOf('\n', nl + 1)) {
-    if (isVolumeStart(text, nl + 1)) start = nl + 1;
-  }
+  let start = firstVolumeStart(text);
   while (start >= 0) {
     let end = lineEnd(text, start + 7);
     for (;;) {
@@ -224,6 +278,15 @@ function* volumeBlocks(text: string): Generator<string> {
       end = lineEnd(text, end + 1);
     }
   }
+}
+
+/** Where the first volume block starts, or -1. */
+function firstVolumeStart(text: string): number {
+  if (isVolumeStart(text, 0)) return 0;
+  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
+    if (isVolumeStart(text, nl + 1)) return nl + 1;
+  }
+  return -1;
 }
 
 function lineEnd(text: string, from: number): number {
@@ -244,6 +307,7 @@ function parseVolumeBlock(block: string): VolumeInfo {
   let endIndex: PathIndex | null = null;
   let endBlock: number | null = null;
   const hashes = new Map<string, string>();
+  let stored: StoredRecord | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') continue;
@@ -269,11 +333,13 @@ function parseVolumeBlock(block: string): VolumeInfo {
       const value = Buffer.from(words[2]!, 'latin1');
       if (!isUtf8(name) || !isUtf8(value)) throw new Error(`manifest volume ${volume} has a Hash line that is not UTF-8`);
       hashes.set(name.toString('utf8'), value.toString('utf8'));
+    } else if (field === VOLUME_RECORD.toLowerCase()) {
+      stored = parseStored(words) ?? stored;
     }
   }
   if (startIndex === null) throw new Error(`manifest volume ${volume} has no StartingPath`);
   if (endIndex === null) throw new Error(`manifest volume ${volume} has no EndingPath`);
-  return { volume, startIndex, startBlock, endIndex, endBlock, hashes };
+  return { volume, startIndex, startBlock, endIndex, endBlock, hashes, ...(stored !== undefined ? { stored } : {}) };
 }
 
 /** `string_to_index`: unquote, `.` is the root, otherwise split on '/' keeping every component. */

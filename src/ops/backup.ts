@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexFromBytes, indexStartsWith, indexToBytes, indexToDisplay, type PathIndex } from '../core/path-index.ts';
-import { formatDirInfo, formatVolumeInfo, type VolumeInfo } from '../codec/manifest.ts';
+import { formatDirInfo, formatSignatureRecord, formatVolumeInfo, type StoredRecord, type VolumeInfo } from '../codec/manifest.ts';
 import { quote } from '../codec/quote.ts';
 import { manifestName, signatureName, volumeName, type SetTimes } from '../codec/remote-name.ts';
 import { timeToString } from '../codec/time-string.ts';
@@ -173,6 +173,8 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
 
   const queue = new UploadQueue(req.asyncUpload ? 2 : 1);
   const volumeInfos: VolumeInfo[] = [];
+  // what the store reports holding after each upload (object stores), for the manifest
+  const stored = new Map<number, StoredRecord>();
   let uploadedBytes = 0;
   const volumes = new VolumeWriter({
     tempDir: temp,
@@ -188,7 +190,8 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       }
       await queue.enqueue(async () => {
         try {
-          await ctx.backend.putFile(vol.localPath, name, { role: 'volume', consumeLocal: true });
+          const record = await ctx.backend.putFile(vol.localPath, name, { role: 'volume', consumeLocal: true });
+          if (record) stored.set(vol.info.volume, { size: record.size, crc32c: record.crc32c });
           uploadedBytes += vol.size;
           reporter.info(`Uploaded ${name} (${vol.size} bytes)`);
         } finally {
@@ -271,12 +274,17 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
     const sigResult = await sigs.finish();
     await queue.drain();
 
+    // the manifest is written once every other file of the set is stored, so it can record them
+    const sigRecord = req.dryRun ? undefined : await ctx.backend.putFile(sigRemotePath, sigName, { role: 'signature' });
+    if (!req.dryRun) uploadedBytes += sigResult.remoteSize;
     const manifestPath = path.join(temp, 'manifest');
-    await writeManifest(manifestPath, req, volumeInfos, fileListPath, fileListCount);
+    const withRecords = volumeInfos.map((v) => {
+      const record = stored.get(v.volume);
+      return record ? { ...v, stored: record } : v;
+    });
+    await writeManifest(manifestPath, req, withRecords, sigRecord ? { size: sigRecord.size, crc32c: sigRecord.crc32c } : undefined, fileListPath, fileListCount);
     const manifestRemote = manifestName(times, ctx.prefixes, naming);
     if (!req.dryRun) {
-      await ctx.backend.putFile(sigRemotePath, sigName, { role: 'signature' });
-      uploadedBytes += sigResult.remoteSize;
       const manifestUpload = ctx.encryption ? await encryptFile(manifestPath, `${manifestPath}.gpg`, ctx.encryption) : manifestPath;
       await ctx.backend.putFile(manifestUpload, manifestRemote, { role: 'manifest' });
       uploadedBytes += (await fsp.stat(manifestUpload)).size;
@@ -331,9 +339,10 @@ const FILELIST_TAGS = {
 
 
 /** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (spec §2.1). */
-async function writeManifest(dest: string, req: BackupRequest, volumes: VolumeInfo[], fileListPath: string, count: number): Promise<void> {
+async function writeManifest(dest: string, req: BackupRequest, volumes: VolumeInfo[], signature: StoredRecord | undefined, fileListPath: string, count: number): Promise<void> {
   const out = createWriteStream(dest);
   out.write(formatDirInfo(Buffer.from(req.hostname ?? os.hostname()), Buffer.from(canonicalLocaldir(req.source))));
+  if (signature) out.write(formatSignatureRecord(signature));
   for (const v of volumes) out.write(formatVolumeInfo(v));
   out.write(Buffer.from(`Filelist ${count}\n`, 'latin1'));
   const list = await fsp.open(fileListPath, 'r');

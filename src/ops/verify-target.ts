@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, type RemoteObjectInfo, type UploadedObject } from '../backend/backend.ts';
+import { BackendError, type RemoteObjectInfo } from '../backend/backend.ts';
 import { allSets, buildCollection, type BackupSet, type Collection } from '../archive/collection.ts';
 import { localManifestName } from '../archive/metadata-cache.ts';
-import { volumesContaining } from '../codec/manifest.ts';
+import { volumesContaining, type StoredRecord } from '../codec/manifest.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import { parseRemoteName } from '../codec/remote-name.ts';
 import { timeToString } from '../codec/time-string.ts';
@@ -49,9 +49,13 @@ export interface TargetVerifyResult {
     readonly crc32c: number;
     /** size against the upload record; the store keeps no checksum */
     readonly size: number;
-    /** present in the listing; no upload record to compare with (e.g. the cache was lost) */
+    /** present in the listing; no upload record to compare with (duplicity wrote it, or permafrost before records went into manifests and the cache was lost) */
     readonly presence: number;
+    /** manifests without an upload record in the cache: read whole from the target and parsed (decrypted, when encrypted) */
+    readonly read: number;
   };
+  /** Where the records compared by size and CRC-32C came from: the manifests (durable) or the cache's upload log. */
+  readonly recordsFrom: { readonly manifest: number; readonly uploadLog: number };
   readonly problems: TargetProblem[];
   /** Volumes no manifest references (leftovers of interrupted runs): listed, not failed. */
   readonly extra: ExtraObject[];
@@ -64,6 +68,10 @@ interface Check {
   readonly info: RemoteObjectInfo;
   /** the manifest's SHA1 (volumes only) */
   readonly sha1?: string;
+  /** object stores: what was stored at upload, and where that record was kept */
+  readonly record?: { readonly stored: StoredRecord; readonly from: 'manifest' | 'uploadLog' };
+  /** a manifest with no record: it was just read whole and parsed, which checks more than a HEAD */
+  readonly alreadyRead?: boolean;
 }
 
 type Outcome = { problem: TargetProblem } | { by: keyof TargetVerifyResult['checked'] };
@@ -84,7 +92,17 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
   const sets = req.time !== undefined ? selectSets(ctx, collection, req.time).sets : allSets(collection);
   if (sets.length === 0) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
   const within = req.fileToRestore ?? [];
+  // object stores: the upload log in the cache, which the manifests' own records (durable) override
   const records = ctx.backend.uploadRecords ? await ctx.backend.uploadRecords() : null;
+  const recordFor = (name: string, durable: StoredRecord | undefined): Check['record'] => {
+    if (durable) return { stored: durable, from: 'manifest' };
+    const logged = records?.get(name);
+    return logged ? { stored: logged, from: 'uploadLog' } : undefined;
+  };
+  const objectCheck = (info: RemoteObjectInfo, durable?: StoredRecord): Check => {
+    const record = recordFor(info.name, durable);
+    return record ? { info, record } : { info };
+  };
 
   const problems: TargetProblem[] = [];
   const notInManifest = new Set<string>();
@@ -105,9 +123,12 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
       problems.push({ kind: 'manifest', name: manifestName, message: `Unreadable manifest: ${manifestName}: ${oneLine(err)}` });
       continue;
     }
-    if (records) checks.push({ info: set.manifest! });
-    const signature = signatureOf(collection, set);
-    if (records && signature) checks.push({ info: signature });
+    if (records) {
+      const own = objectCheck(set.manifest!);
+      checks.push(own.record ? own : { ...own, alreadyRead: true });
+      const signature = signatureOf(collection, set);
+      if (signature) checks.push(objectCheck(signature, manifest.signatureStored));
+    }
     const listed = new Set(manifest.volumes.map((v) => v.volume));
     for (const [n, info] of set.volumes) if (!listed.has(n)) notInManifest.add(info.name);
     for (const v of within.length === 0 ? manifest.volumes : volumesContaining(manifest, within)) {
@@ -118,36 +139,41 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
         continue;
       }
       const sha1 = v.hashes.get('SHA1');
-      checks.push({ info, ...(sha1 !== undefined ? { sha1: sha1.toLowerCase() } : {}) });
+      checks.push({ ...(records ? objectCheck(info, v.stored) : { info }), ...(sha1 !== undefined ? { sha1: sha1.toLowerCase() } : {}) });
     }
   }
 
   const outcomes = records
-    ? await mapLimit(checks, HEAD_CONCURRENCY, (c) => checkStored(ctx, c, records.get(c.info.name)))
+    ? await mapLimit(checks, HEAD_CONCURRENCY, (c) => checkStored(ctx, c))
     : await mapLimit(checks, READ_CONCURRENCY, (c) => checkByReading(ctx, c));
-  const checked = { sha1: 0, crc32c: 0, size: 0, presence: 0 };
-  for (const o of outcomes) {
+  const checked = { sha1: 0, crc32c: 0, size: 0, presence: 0, read: 0 };
+  const recordsFrom = { manifest: 0, uploadLog: 0 };
+  outcomes.forEach((o, i) => {
     if ('problem' in o) problems.push(o.problem);
     else checked[o.by]++;
-  }
+    const from = checks[i]!.record?.from;
+    if (from) recordsFrom[from]++;
+  });
   const extra = extraVolumes(listing, collection, notInManifest, ctx);
 
   for (const p of problems) ctx.reporter.notice(p.message);
   for (const e of extra) ctx.reporter.notice(`Extra: ${e.name} (${e.why})`);
   const how = records
-    ? `${checked.crc32c} by size and CRC-32C recorded at upload${checked.size ? `, ${checked.size} by size only` : ''}, ${checked.presence} by presence only (no upload record)`
+    ? `${checked.crc32c} by size and CRC-32C recorded at upload (${recordsFrom.manifest} recorded in the manifests, ${recordsFrom.uploadLog} in the cache's upload log)${checked.size ? `, ${checked.size} by size only` : ''}, ${checked.read} manifest${checked.read === 1 ? '' : 's'} read whole, ${checked.presence} by presence only (no upload record)`
     : `${checked.sha1} read and hashed against their manifests`;
   const missing = problems.filter((p) => p.kind === 'missing').length;
   ctx.reporter.notice(
     `Verify complete (target checked in place, no restore): ${sets.length} set${sets.length === 1 ? '' : 's'}, ${volumes} volume${volumes === 1 ? '' : 's'}; ${checks.length} object${checks.length === 1 ? '' : 's'} checked: ${how}. ` +
       `${missing} missing, ${problems.length - missing} mismatched or unreadable, ${extra.length} extra${extra.length > 0 ? ' (not an error; `cleanup --force` deletes leftovers of interrupted runs)' : ''}.`,
   );
-  return { sets: sets.length, volumes, checked, problems, extra, differences: problems.map((p) => p.message) };
+  return { sets: sets.length, volumes, checked, recordsFrom, problems, extra, differences: problems.map((p) => p.message) };
 }
 
 /** HEAD the object (archived objects answer too) and compare with its upload record. */
-async function checkStored(ctx: TargetContext, c: Check, record: UploadedObject | undefined): Promise<Outcome> {
+async function checkStored(ctx: TargetContext, c: Check): Promise<Outcome> {
   const name = c.info.name;
+  if (c.alreadyRead) return { by: 'read' };
+  const record = c.record?.stored;
   if (!record) return { by: 'presence' };
   const head = await ctx.backend.head(name, { checksum: true });
   if (!head) return { problem: { kind: 'missing', name, message: `Missing: ${name} (gone since the listing)` } };

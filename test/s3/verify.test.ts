@@ -1,10 +1,11 @@
 /**
  * `verify` without --compare-data on S3 (moto, through the recording proxy): volumes in
- * DEEP_ARCHIVE are checked with HeadObject (size and stored CRC-32C against the upload log in the
- * cache), never downloaded; only the STANDARD manifests are read. Damage made behind permafrost's
- * back (an object replaced with other bytes of the same size, one of another size, one deleted) is
- * listed one line each with exit 1. With the cache (and so the upload log) gone, objects can only
- * be checked for presence, and the summary says so. `--compare-data` needs a thaw and says so.
+ * DEEP_ARCHIVE are checked with HeadObject (size and stored CRC-32C against what was recorded at
+ * upload: in the manifests for volumes and signature files, in the cache's upload log for the
+ * manifests themselves), never downloaded; only the STANDARD manifests are read. Damage made behind
+ * permafrost's back (an object replaced with other bytes of the same size, one of another size, one
+ * deleted) is listed one line each with exit 1, and still is after the cache is lost (the records
+ * are in the manifests; see verify-durable.test.ts). `--compare-data` needs a thaw and says so.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +43,8 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
 interface VerifyJson {
   sets: number;
   volumes: number;
-  checked: { sha1: number; crc32c: number; size: number; presence: number };
+  checked: { sha1: number; crc32c: number; size: number; presence: number; read: number };
+  recordsFrom: { manifest: number; uploadLog: number };
   problems: { kind: string; name: string; message: string }[];
   extra: { name: string }[];
   requests: RequestSummary;
@@ -50,7 +52,7 @@ interface VerifyJson {
 const lastJson = (stdout: string): VerifyJson => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as VerifyJson;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-test('verify checks archived volumes with HEAD against the upload log, without downloading them', async () => {
+test('verify checks archived volumes with HEAD against the records made at upload, without downloading them', async () => {
   const src = join(work, 'src');
   mkdirSync(src);
   writeFileSync(join(src, 'big.bin'), randomBytes(1_500_000));
@@ -71,6 +73,7 @@ test('verify checks archived volumes with HEAD against the upload log, without d
   // volumes, manifests and signature files: each has an upload record and a stored CRC-32C
   assert.equal(j.checked.crc32c, objects.length);
   assert.deepEqual([j.problems, j.extra, j.checked.presence], [[], [], 0]);
+  assert.deepEqual(j.recordsFrom, { manifest: objects.length - manifests.length, uploadLog: manifests.length });
   const got = proxy.seen('GetObject').map((q) => decodeURIComponent(q.path));
   assert.deepEqual(got.sort(), manifests.map((o) => `/${BUCKET}/${o.key}`).sort(), 'only the manifests are read');
   assert.equal(proxy.seen('HeadObject').length, objects.length);
@@ -79,7 +82,7 @@ test('verify checks archived volumes with HEAD against the upload log, without d
 
   // --compare-data reads the volumes: archived, so it stops and asks for a thaw
   const refused = await permafrost(['verify', '--compare-data', URL, src], 51);
-  assert.match(refused.stderr, /it is in DEEP_ARCHIVE and not restored: restore it from Glacier first/);
+  assert.match(refused.stderr, /it is in DEEP_ARCHIVE and not restored: thaw it first/);
 
   // damage behind permafrost's back
   const [v1, v2, v3] = volumes.map((o) => o.key);
@@ -101,13 +104,13 @@ test('verify checks archived volumes with HEAD against the upload log, without d
   assert.match(r.stdout, /1 missing, 2 mismatched or unreadable, 0 extra\./);
   assert.match(r.stdout, /S3 requests: .*\d+ GET.*\d+ HEAD/);
 
-  // the cache (with the upload log) is lost: presence is all that can be checked, and it says so
+  // the cache (with the upload log) is lost: the manifests' records still find the same damage
   rmSync(join(work, 'cache'), { recursive: true });
   r = await permafrost(['verify', '--json', URL, src], 1);
   j = lastJson(r.stdout);
-  assert.equal(j.checked.crc32c, 0);
-  assert.equal(j.checked.presence, objects.length - 1, "every object but the deleted one, by presence");
-  assert.deepEqual(j.problems.map((p) => p.kind), ['missing']);
-  assert.match(r.stdout, /by presence only \(no upload record\)/);
+  assert.deepEqual(j.problems.map((p) => p.kind).sort(), ['checksum', 'missing', 'size']);
+  assert.equal(j.checked.crc32c, objects.length - manifests.length - 3, 'every volume and signature file but the three damaged ones');
+  assert.deepEqual([j.checked.read, j.checked.presence], [manifests.length, 0]);
+  assert.deepEqual(j.recordsFrom, { manifest: objects.length - manifests.length - 1, uploadLog: 0 });
 
 });
