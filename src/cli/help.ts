@@ -20,6 +20,7 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   localIo: 'a local path (restore destination, --archive-dir, --tempdir) cannot be read or written',
   decryptFailed: 'a file cannot be encrypted or decrypted: missing or wrong passphrase or key',
   integrityFailed: 'tampered or corrupt encrypted data (MDC), or no good --sign-key signature',
+  thawInProgress: 'archived volumes are still being restored (thaw in progress): run again later, or add --wait',
   internal: 'internal error (a bug: please report it, with --verbosity debug output)',
 };
 
@@ -41,8 +42,10 @@ export function helpText(): string {
   permafrost remove-all-but-n-full COUNT [--force] [options] TARGET_URL
   permafrost remove-all-inc-of-but-n-full COUNT [--force] [options] TARGET_URL
   permafrost cleanup [--force] [options] TARGET_URL
-  permafrost thaw [--file-to-restore PATH] [--time T] [--tier Bulk|Standard|Expedited] TARGET_URL
-  permafrost estimate [options] [SOURCE_DIR] TARGET_URL
+  permafrost restore --thaw [--wait] [--tier T] [--days N] [options] TARGET_URL DEST_DIR
+  permafrost thaw [--file-to-restore PATH] [--time T] [--tier Bulk|Standard|Expedited] [--days N]
+                  [--wait] [--dry-run] [--batch-manifest FILE.csv] TARGET_URL
+  permafrost estimate [--volsize N] [--s3-use-deep-archive|...] [--pricing-file F] [--json] SOURCE_DIR
 
 Commands and options are duplicity 0.8.22's. A command may be shortened to a unique prefix
 (inc, rest). Without a command, two arguments mean a backup when the URL is second (full if
@@ -77,8 +80,13 @@ Main options:
   --verbosity L, -v L        0-9 or error|warning|notice|info|debug (default notice)
   --log-file F               append duplicity's machine-readable log records to F
   --json                     machine-readable output
+  --thaw                     restore: first thaw the archived volumes it reads (plan and cost
+                             shown first); exits 75 while they are restored, unless --wait
+  --wait                     thaw, restore --thaw: wait until the volumes are readable
   --tier Bulk|Standard|Expedited
-                             Glacier retrieval tier for thaw
+                             Glacier retrieval tier (default Standard)
+  --days N                   how long restored copies stay readable (default: the wait + a day)
+  --pricing-file F           prices for plans and estimates (JSON; default: built-in us-east-1)
   --help, -h                 this text; --version, -V
 
 Other duplicity options are accepted; those without an effect here are named in an info message.

@@ -22,6 +22,7 @@ import type { TargetContext } from '../ops/context.ts';
 import { formatRequestSummary, type RequestSummary } from '../backend/request-accounting.ts';
 import { selectionFor } from './selection-rules.ts';
 import { UsageError } from './usage-error.ts';
+import { runThaw, thawForRestore } from './thaw-command.ts';
 import { runEstimate } from './estimate-command.ts';
 import { formatStorageCosts, storageCosts } from '../ops/storage-costs.ts';
 import { loadPricing } from '../pricing/pricing-table.ts';
@@ -81,6 +82,10 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
       return runVerify(cmd, o, reporter);
     case 'cleanup':
       return runCleanup(cmd, o, reporter);
+    case 'thaw': {
+      const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+      return closing(ctx, () => runThaw(ctx, o, timeOption(o, ctx.now()), reporter));
+    }
     case 'remove-older-than':
     case 'remove-all-but-n-full':
     case 'remove-all-inc-of-but-n-full':
@@ -178,8 +183,17 @@ function backupStatistics(r: BackupResult): string {
 async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
   const url = need(cmd.url, 'target URL');
   const dest = need(cmd.localPath, 'restore destination');
-  const ctx = targetContext(url, o, reporter);
-  const time = timeOption(o, ctx.now());
+  const target = targetContext(url, o, reporter);
+  const time = timeOption(o, target.now());
+  const thawed = await thawForRestore(target, o, time, reporter).catch(async (err: unknown) => {
+    await target.backend.close();
+    throw err;
+  });
+  if (typeof thawed === 'number') {
+    await target.backend.close();
+    return thawed;
+  }
+  const ctx = thawed.ctx;
   const result = await closing(ctx, () => restore(ctx, {
     ...(time !== undefined ? { time } : {}),
     ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
@@ -188,7 +202,7 @@ async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
     dryRun: o.dryRun,
     numericOwner: o.numericOwner,
     restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
-  }));
+  })).finally(() => thawed.cleanup());
   const requests = ctx.backend.requestSummary?.();
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requests))}\n`);
   else {

@@ -36,6 +36,8 @@ export const ExitCode = {
   decryptFailed: 31,
   /** encrypted data fails its integrity check (MDC): tampered or corrupt; or lacks a good --sign-key signature (duplicity: 22) */
   integrityFailed: 32,
+  /** restore --thaw / thaw without --wait: archived volumes are still being restored; run again later (EX_TEMPFAIL) */
+  thawInProgress: 75,
   /** something we did not foresee: a bug */
   internal: 30,
 } as const;

@@ -15,6 +15,7 @@ import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { syncCache } from './sync-cache.ts';
 import { loadManifest } from './set-manifest.ts';
+import { setsNotTouching } from './sets-touching.ts';
 
 export interface RestoreRequest {
   /** Restore the state at this time (default: now, i.e. the latest). */
@@ -69,6 +70,7 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
   await syncCache(ctx, listing, collection);
   const { sets } = selectSets(ctx, collection, req.time);
   const within = req.fileToRestore ?? ROOT_INDEX;
+  const skipSets = await setsNotTouching(ctx, collection, sets, within);
 
   if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(Buffer.from(path.resolve(req.dest))))) {
     throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty (use --force to restore into it)`);
@@ -88,7 +90,7 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
       await writer.finish().catch(() => {});
       throw err;
     }
-  });
+  }, skipSets);
 }
 
 /** Receives the restored entries in path order. `data` is null for everything but regular files. */
@@ -106,6 +108,8 @@ export async function readSets(
   within: PathIndex,
   dryRun: boolean,
   run: (next: (sink: EntrySink) => Promise<RestoreResult>) => Promise<RestoreResult>,
+  /** sets known to hold nothing under `within` (see setsNotTouching): none of their volumes is read */
+  skipSets: ReadonlySet<BackupSet> = new Set(),
 ): Promise<RestoreResult> {
   const readers: SetReader[] = [];
   const temp = await makeRunTempDir(ctx.tempRoot, 'restore');
@@ -113,6 +117,7 @@ export async function readSets(
   const setTime = sets[sets.length - 1]!.endTime;
   try {
     for (const set of sets) {
+      if (skipSets.has(set)) continue;
       const vols = volumesFor(set, await loadManifest(ctx, set), within);
       volumesRead += vols.length;
       if (dryRun) for (const v of vols) ctx.reporter.notice(`Required volume: ${v.name}`);

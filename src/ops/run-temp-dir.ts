@@ -6,12 +6,12 @@ import { processAlive } from '../core/process-alive.ts';
  * A run's staging directory under --tempdir, named with the process id so that a later run can
  * remove what a killed run left (up to two volumes): directories of processes that are gone.
  */
-export async function makeRunTempDir(tempRoot: string, kind: 'backup' | 'restore'): Promise<string> {
+export async function makeRunTempDir(tempRoot: string, kind: 'backup' | 'restore' | 'thaw'): Promise<string> {
   await removeStaleRunDirs(tempRoot);
   return fsp.mkdtemp(path.join(tempRoot, `permafrost-${kind}-${process.pid}-`));
 }
 
-const RUN_DIR = /^permafrost-(?:backup|restore)-(\d+)-[A-Za-z0-9]{6}$/;
+const RUN_DIR = /^permafrost-(?:backup|restore|thaw)-(\d+)-[A-Za-z0-9]{6}$/;
 
 async function removeStaleRunDirs(tempRoot: string): Promise<void> {
   let names: string[];

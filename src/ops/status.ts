@@ -1,6 +1,8 @@
 import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../archive/collection.ts';
 import { timeToString } from '../codec/time-string.ts';
 import type { TargetContext } from './context.ts';
+import { isArchivedClass } from '../backend/backend.ts';
+import { forEachLimited, thawStateOf, type ThawState } from './thaw.ts';
 
 export interface SetStatus {
   readonly type: 'full' | 'inc';
@@ -28,12 +30,46 @@ export interface CollectionStatus {
   readonly incompleteSets: SetStatus[];
   readonly orphanedSignatures: string[];
   readonly lastFullTime: number | null;
+  /**
+   * Object stores with archive classes: every volume's storage class and restore state (from HEAD
+   * for archived ones), in chain order. Absent for targets without archive classes.
+   */
+  readonly volumes?: VolumeStorage[];
+}
+
+export interface VolumeStorage {
+  readonly name: string;
+  readonly size: number;
+  readonly storageClass: string;
+  /** `readable`: not archived; `archived`: needs a thaw; `in-progress`; `restored` until `expiry` */
+  readonly restore: ThawState;
+  readonly expiry?: number;
 }
 
 /** What the target holds, from its listing alone (duplicity's collection-status does no sync either). */
 export async function collectionStatus(ctx: TargetContext): Promise<CollectionStatus> {
   const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
-  return describe(ctx, collection);
+  const status = describe(ctx, collection);
+  return ctx.backend.requestRestore ? { ...status, volumes: await volumeStorage(ctx, collection) } : status;
+}
+
+async function volumeStorage(ctx: TargetContext, collection: Collection): Promise<VolumeStorage[]> {
+  const sets = [...collection.chains.flatMap((c) => [c.full, ...c.incs]), ...collection.orphanedSets, ...collection.incompleteSets];
+  const out: VolumeStorage[] = [];
+  for (const s of sets) {
+    for (const v of [...s.volumes.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])) {
+      const storageClass = v.storageClass ?? 'STANDARD';
+      out.push({ name: v.name, size: v.size, storageClass, restore: isArchivedClass(storageClass) ? 'archived' : 'readable' });
+    }
+  }
+  // the listing gives the class; only HEAD tells whether an archived object has a restored copy
+  await forEachLimited(out.map((v, i) => [v, i] as const).filter(([v]) => v.restore === 'archived'), 8, async ([v, i]) => {
+    const info = await ctx.backend.head(v.name);
+    if (!info) return;
+    const seen = thawStateOf(info);
+    out[i] = { ...v, restore: seen.state, ...(seen.expiry !== undefined ? { expiry: seen.expiry } : {}) };
+  });
+  return out;
 }
 
 export function describe(ctx: TargetContext, collection: Collection): CollectionStatus {
@@ -111,7 +147,25 @@ export function formatStatus(st: CollectionStatus): string {
     if (st.incompleteSets.length > 0) lines.push(`Also found ${st.incompleteSets.length} incomplete backup set(s) (no manifest: an interrupted backup; "cleanup --force" removes them).`);
     if (st.orphanedSignatures.length > 0) lines.push(`Also found ${st.orphanedSignatures.length} orphaned signature file(s).`);
   }
+  if (st.volumes && st.volumes.length > 0) {
+    const width = Math.max(...st.volumes.map((v) => v.name.length));
+    lines.push('', 'Volumes (storage class, restore state):');
+    for (const v of st.volumes) lines.push(`  ${v.name.padEnd(width)}  ${v.storageClass.padEnd(12)}  ${restoreText(v)}`);
+  }
   return lines.join('\n');
+}
+
+function restoreText(v: VolumeStorage): string {
+  switch (v.restore) {
+    case 'readable':
+      return 'readable';
+    case 'archived':
+      return 'archived (thaw before reading)';
+    case 'in-progress':
+      return 'restore in progress';
+    case 'restored':
+      return v.expiry !== undefined ? `restored until ${prettyTime(v.expiry)}` : 'restored';
+  }
 }
 
 function chainLines(c: ChainStatus): string[] {

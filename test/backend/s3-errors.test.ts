@@ -8,7 +8,7 @@ const sdk = (name: string, status: number, extra: object = {}) => Object.assign(
 
 test('each S3 failure becomes a one-line BackendError with a code and what to do', () => {
   const cases: [unknown, BackendError['code'], RegExp][] = [
-    [sdk('InvalidObjectState', 403, { StorageClass: 'DEEP_ARCHIVE' }), 'archived', /^cannot read s3:\/\/bkt\/pre\/vol1\.difftar\.gz: it is in DEEP_ARCHIVE and not restored: restore it from Glacier first/],
+    [sdk('InvalidObjectState', 403, { StorageClass: 'DEEP_ARCHIVE' }), 'archived', /^cannot read s3:\/\/bkt\/pre\/vol1\.difftar\.gz: it is in DEEP_ARCHIVE and not restored: thaw it first/],
     [sdk('NoSuchBucket', 404), 'not-found', /S3 bucket "bkt" does not exist/],
     [sdk('NoSuchKey', 404), 'not-found', /no such object/],
     [sdk('InvalidAccessKeyId', 403), 'access', /does not know the AWS access key ID/],

@@ -242,7 +242,7 @@ test('an archived object cannot be read before it is restored: the error names i
     await assert.rejects(read(), (err: Error) => {
       assert.ok(err instanceof BackendError);
       assert.equal(err.code, 'archived');
-      assert.equal(err.message, `cannot read s3://${bucket}/arch/${VOL}: it is in DEEP_ARCHIVE and not restored: restore it from Glacier first (S3 RestoreObject), then run again`);
+      assert.equal(err.message, `cannot read s3://${bucket}/arch/${VOL}: it is in DEEP_ARCHIVE and not restored: thaw it first (permafrost thaw URL, or restore --thaw), then run again`);
       return true;
     });
   }

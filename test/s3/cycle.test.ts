@@ -98,9 +98,9 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   const paths = listing.stdout.trim().split('\n').map((l) => l.replace(/^\S+ \S+ +\d+ [\d:]+ \d+ /, ''));
   assert.deepEqual(paths.sort(), ['.', 'data', 'data/large.bin', 'docs', 'docs/a.txt', 'docs/link', 'docs/new.txt', 'empty'].sort());
 
-  // the volumes are archived: a restore stops at the first one and says what to do
+  // the volumes are archived: a restore stops before reading any and says what to do
   const refused = await permafrost(['restore', URL, join(work, 'refused')], 51);
-  assert.match(refused.stderr, /^cannot read s3:\/\/cycle-bucket\/backups\/host1\/duplicity-(full|inc)\.[0-9TZ.to]+\.vol1\.difftar: it is in DEEP_ARCHIVE and not restored: restore it from Glacier first/);
+  assert.match(refused.stderr, /^2 of the 2 volumes this restore reads are archived and not restored: add --thaw \(and --wait\)/);
 
   assert.equal((await thawAll(moto.endpoint, BUCKET, 'backups/host1/')).length, 2);
   await permafrost(['restore', URL, join(work, 'restored2')]);

@@ -42,6 +42,10 @@ export interface SeenRequest {
   readonly bodyCrc32c: string;
   /** Whether an injected fault answered it instead of moto. */
   readonly faulted: boolean;
+  /** The HTTP status the client got (set when the answer starts). */
+  status?: number;
+  /** Small request bodies (< 4 KiB, e.g. RestoreObject's XML) as text. */
+  readonly bodyText?: string;
 }
 
 export type Fault =
@@ -57,8 +61,16 @@ export const RESET: Fault = { kind: 'reset' };
 export const CORRUPT: Fault = { kind: 'corrupt' };
 export const TRUNCATE: Fault = { kind: 'truncate' };
 
+/** What a fault rule sees of a request; `body` is the text of small bodies (RestoreObject's XML). */
+export interface RequestView {
+  readonly operation: Operation;
+  readonly query: URLSearchParams;
+  readonly path: string;
+  readonly body?: string;
+}
+
 interface Rule {
-  readonly match: (r: { operation: Operation; query: URLSearchParams; path: string }) => boolean;
+  readonly match: (r: RequestView) => boolean;
   readonly fault: Fault;
   remaining: number;
 }
@@ -98,7 +110,7 @@ export class FaultProxy {
   }
 
   /** The next `times` requests that `match` get `fault` instead of moto's answer. */
-  inject(match: Operation | ((r: { operation: Operation; query: URLSearchParams; path: string }) => boolean), fault: Fault, times: number): void {
+  inject(match: Operation | ((r: RequestView) => boolean), fault: Fault, times: number): void {
     const m = typeof match === 'string' ? (r: { operation: Operation }) => r.operation === match : match;
     this.#rules.push({ match: m, fault, remaining: times });
   }
@@ -122,7 +134,8 @@ export class FaultProxy {
     let body = Buffer.concat(chunks);
     const url = new URL(req.url ?? '/', 'http://proxy');
     const operation = classify(req.method ?? 'GET', url, req.headers);
-    const rule = this.#rules.find((r) => r.remaining > 0 && r.match({ operation, query: url.searchParams, path: url.pathname }));
+    const view: RequestView = { operation, query: url.searchParams, path: url.pathname, ...(body.length > 0 && body.length < 4096 ? { body: body.toString('utf8') } : {}) };
+    const rule = this.#rules.find((r) => r.remaining > 0 && r.match(view));
     if (rule) rule.remaining--;
     const fault = rule?.fault;
     if (fault?.kind === 'corrupt' && body.length > 0) {
@@ -140,6 +153,7 @@ export class FaultProxy {
       bodyLength: body.length,
       bodyCrc32c: crc,
       faulted: fault !== undefined && fault.kind !== 'corrupt' && fault.kind !== 'truncate',
+      ...(body.length > 0 && body.length < 4096 ? { bodyText: body.toString('utf8') } : {}),
     };
     this.requests.push(seen);
 
@@ -147,7 +161,10 @@ export class FaultProxy {
       req.socket.destroy();
       return;
     }
-    if (fault?.kind === 'status') return sendError(res, fault.status, fault.code, fault.message ?? fault.code);
+    if (fault?.kind === 'status') {
+      seen.status = fault.status;
+      return sendError(res, fault.status, fault.code, fault.message ?? fault.code);
+    }
     if (this.bucketRegion) {
       const signed = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers['authorization'] ?? ''))?.[1];
       if (signed !== undefined && signed !== this.bucketRegion.region) {
@@ -170,6 +187,7 @@ export class FaultProxy {
       const up = httpRequest(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
         (upRes) => {
+          seen.status = upRes.statusCode ?? 502;
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           if (fault?.kind === 'truncate') {
             const parts: Buffer[] = [];

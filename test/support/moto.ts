@@ -135,3 +135,17 @@ export function motoPython(script: string, args: readonly string[] = []): Promis
     });
   });
 }
+
+/**
+ * How long moto's restores take (its state manager, model `s3::keyrestore`: none → IN_PROGRESS →
+ * RESTORED). `{ progression: 'time', seconds: S }` moves one step per S seconds after the key's
+ * last step (its upload, at first); `immediate` (the default) restores at once.
+ */
+export async function setRestoreTransition(endpoint: string, transition: { readonly progression: 'immediate' } | { readonly progression: 'time'; readonly seconds: number }): Promise<void> {
+  const res = await fetch(`${endpoint}/moto-api/state-manager/set-transition`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model_name: 's3::keyrestore', transition }),
+  });
+  if (res.status !== 201) throw new Error(`moto set-transition answered ${res.status}: ${await res.text()}`);
+}

@@ -1,0 +1,39 @@
+import { compareIndex, type PathIndex } from '../core/path-index.ts';
+import type { BackupSet, Collection } from '../archive/collection.ts';
+import { readSignatureTar } from '../archive/signature-reader.ts';
+import type { TargetContext } from './context.ts';
+import { remoteDecoder } from './remote-decoder.ts';
+
+/**
+ * The incremental sets among `sets` that hold nothing at or under `within`: their signature file
+ * (STANDARD, usually cached) lists every path the increment changed, added or deleted, so a
+ * restore of `within` reads nothing from them, and a thaw need not restore their volumes. Without
+ * a signature file for a set, or for the whole tree, no set is skipped.
+ */
+export async function setsNotTouching(ctx: TargetContext, collection: Collection, sets: readonly BackupSet[], within: PathIndex): Promise<Set<BackupSet>> {
+  const skip = new Set<BackupSet>();
+  if (within.length === 0) return skip;
+  const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
+  for (const set of sets) {
+    if (set.type !== 'inc') continue;
+    const sig = collection.signatureChains.flatMap((c) => c.incs).find((s) => s.startTime === set.startTime && s.endTime === set.endTime);
+    if (!sig) continue;
+    let touched = false;
+    for await (const e of readSignatureTar(await ctx.cache.signatures(sig.info.name, ctx.backend, decode), sig.info.name)) {
+      if (isWithin(e.index, within)) {
+        touched = true;
+        break;
+      }
+      // entries are in path order: once past `within` and what lies under it, nothing more can match
+      if (compareIndex(e.index, within) > 0) break;
+    }
+    if (!touched) skip.add(set);
+  }
+  return skip;
+}
+
+function isWithin(index: PathIndex, within: PathIndex): boolean {
+  if (index.length < within.length) return false;
+  for (let i = 0; i < within.length; i++) if (!index[i]!.equals(within[i]!)) return false;
+  return true;
+}
