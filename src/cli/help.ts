@@ -22,6 +22,7 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   integrityFailed: 'tampered or corrupt encrypted data (MDC), or no good --sign-key signature',
   thawInProgress: 'archived volumes are still being restored (thaw in progress): run again later, or add --wait',
   internal: 'internal error (a bug: please report it, with --verbosity debug output)',
+  jobFailed: 'daemon (one period run): at least one job failed or was interrupted',
 };
 
 export function exitCodeTable(): string {
@@ -46,6 +47,7 @@ export function helpText(): string {
   permafrost thaw [--file-to-restore PATH] [--time T] [--tier Bulk|Standard|Expedited] [--days N]
                   [--wait] [--dry-run] [--batch-manifest FILE.csv] TARGET_URL
   permafrost estimate [--volsize N] [--s3-use-deep-archive|...] [--pricing-file F] [--json] SOURCE_DIR
+  permafrost daemon [options]     runs JOB_<N>_WHAT/WHEN on a schedule: see permafrost daemon -h
 
 Commands and options are duplicity 0.8.22's. A command may be shortened to a unique prefix
 (inc, rest). Without a command, two arguments mean a backup when the URL is second (full if

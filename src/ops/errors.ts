@@ -40,6 +40,8 @@ export const ExitCode = {
   thawInProgress: 75,
   /** something we did not foresee: a bug */
   internal: 30,
+  /** `daemon --once`: at least one job of the run failed or was interrupted (the report says which) */
+  jobFailed: 60,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
