@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       if (r.code !== 0) throw new Error(`thaw ${t.label} exited ${r.code}: ${r.stderr}`);
       rows.push({ label: t.label, plan: JSON.parse(r.stdout) as Plan });
     }
-    const chain = rows[0]!.plan;
+    const chain = rows[rows.length - 1]!.plan;
     const mib = (b: number) => (b / 2 ** 20).toFixed(1);
     const cost = (p: Plan, tier: string) => `$${(p.quotes.find((q) => q.tier === tier)?.total ?? 0).toFixed(4)}`;
     const lines = [

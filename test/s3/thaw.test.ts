@@ -321,3 +321,18 @@ test('thaw --batch-manifest writes the S3 Batch Operations CSV and sends no requ
   const exp = await permafrost(['thaw', '--batch-manifest', join(work, 'x.csv'), '--tier', 'Expedited', url], cache);
   assert.equal(exp.code, 2, describe(exp));
 });
+
+test('409 RestoreAlreadyInProgress counts as running: no error, nothing asked again', async () => {
+  const url = await chain('conflict');
+  const cache = cacheOf(url);
+  // S3's answer when another client's restore of the object is running (moto answers 200 instead)
+  proxy.inject('RestoreObject', { kind: 'status', status: 409, code: 'RestoreAlreadyInProgress', message: 'Object restore is already in progress' }, 1);
+  const before = restoreKeys().length;
+  const r = await permafrost(['thaw', '--json', '--file-to-restore', 'alpha/file06.bin', url], cache);
+  assert.equal(r.code, 75, describe(r));
+  const out = lastJson<{ requests: { sent: number; started: number; alreadyRunning: number }; counts: { inProgress: number } }>(r.stdout);
+  assert.equal(out.requests.alreadyRunning, 1);
+  assert.equal(out.requests.started, out.requests.sent - 1);
+  assert.equal(out.counts.inProgress, out.requests.sent);
+  assert.equal(restoreKeys().length - before, out.requests.sent, 'one request per volume, the 409 not retried');
+});
