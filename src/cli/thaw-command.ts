@@ -57,7 +57,8 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
   const counts = countsNow(prepared);
   if (o.json) printJson(prepared, tally);
   if (counts.ready === counts.total) {
-    if (!o.json) reporter.notice(`All ${counts.total} volume${counts.total === 1 ? '' : 's'} the restore needs can be read now: run the restore (restore copies stay readable ${prepared.days} day${prepared.days === 1 ? '' : 's'}).`);
+    const thawed = prepared.volumes.some((v) => v.volume.archived);
+    if (!o.json) reporter.notice(`All ${counts.total} volume${counts.total === 1 ? '' : 's'} the restore needs can be read now: run the restore${thawed ? ' before the restored copies expire' : ''}.`);
     return ExitCode.ok;
   }
   if (!o.json) reporter.notice(inProgressMessage(counts, 'thaw'));
