@@ -1,27 +1,34 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import { createGzip, constants as zc, type Gzip, type ZlibOptions } from 'node:zlib';
-import { once } from 'node:events';
 import { OpenPgpEncryptor } from '../codec/openpgp/encrypt.ts';
 import type { Encryption } from '../crypto/encryption.ts';
+import { GzipFile } from './gzip-file.ts';
 
 /**
- * A file being written, optionally through gzip (level 6, as duplicity) or OpenPGP encryption (as
- * duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk. Writes are
- * batched so that many small tar blocks cost few stream calls; compression happens in zlib's
- * thread pool, off the main thread.
+ * A file being written, optionally through gzip (level 6, as duplicity's GzipWriteFile) or OpenPGP
+ * encryption (as duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk.
+ * Writes are batched so that many small tar blocks cost few calls. A gzip file is compressed,
+ * hashed and written by a worker thread (GzipFile), which stores parts that look incompressible
+ * instead of deflating them (deflateParts).
  */
 export class FileByteSink {
   readonly path: string;
-  readonly #file: WriteStream;
-  readonly #gzip: Gzip | null;
+  /** plain and encrypted files; null with gzip, which the worker writes */
+  readonly #file: WriteStream | null;
+  readonly #gzip: GzipFile | null;
   readonly #sha1: Hash | null;
   readonly #fileDone: Promise<void>;
   readonly #encryption: Encryption | null;
   #encryptor: Promise<OpenPgpEncryptor> | null = null;
   #encryptorNow: OpenPgpEncryptor | null = null;
   #pending: Buffer[] = [];
+  #pendingLengths: number[] = [];
   #pendingBytes = 0;
+  /** Batches handed to the gzip worker and not yet written, oldest first. */
+  readonly #inflight: { raw: number; written: Promise<void> }[] = [];
+  #inflightBytes = 0;
+  /** Resolves when every batch handed to the worker so far is written. */
+  #written: Promise<void> = Promise.resolve();
   #rawBytes = 0;
   #diskBytes = 0;
   #error: Error | null = null;
@@ -31,23 +38,23 @@ export class FileByteSink {
   constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null }) {
     this.path = path;
     this.#encryption = opts.encryption ?? null;
+    if (opts.gzip && !this.#encryption) {
+      this.#file = null;
+      this.#sha1 = null;
+      this.#gzip = new GzipFile(path, { level: 6, sha1: opts.sha1 });
+      this.#fileDone = Promise.resolve();
+      this.#track(this.#gzip.opened().then((written) => ({ written })), 0);
+      return;
+    }
+    this.#gzip = null;
     this.#file = createWriteStream(path, { highWaterMark: 1 << 20 });
     this.#sha1 = opts.sha1 ? createHash('sha1') : null;
+    const file = this.#file;
     this.#fileDone = new Promise((resolve, reject) => {
-      this.#file.on('close', () => resolve());
-      this.#file.on('error', (e) => { this.#error ??= e; reject(e); });
+      file.on('close', () => resolve());
+      file.on('error', (e) => { this.#error ??= e; reject(e); });
     });
     this.#fileDone.catch(() => {});
-    if (opts.gzip && !this.#encryption) {
-      // A deep input queue lets the packer run ahead while zlib compresses in its thread.
-      // writableHighWaterMark (a stream option zlib passes on) lets the packer queue GZIP_QUEUE bytes
-      const options = { level: 6, chunkSize: 256 * 1024, memLevel: 8, strategy: zc.Z_DEFAULT_STRATEGY, writableHighWaterMark: GZIP_QUEUE };
-      this.#gzip = createGzip(options as ZlibOptions);
-      this.#gzip.on('data', (chunk: Buffer) => this.#toDisk(chunk));
-      this.#gzip.on('error', (e) => { this.#error ??= e; });
-    } else {
-      this.#gzip = null;
-    }
   }
 
   /** Uncompressed bytes accepted so far. */
@@ -62,13 +69,14 @@ export class FileByteSink {
   get estimatedSize(): number {
     if (this.#encryption) return this.#diskBytes + this.#pendingBytes + (this.#encryptorNow?.queuedBytes ?? 0);
     if (!this.#gzip) return this.#rawBytes;
-    return this.#diskBytes + this.#pendingBytes + this.#gzip.writableLength;
+    return this.#diskBytes + this.#pendingBytes + this.#inflightBytes;
   }
 
   async write(parts: readonly Buffer[]): Promise<void> {
     for (const p of parts) {
       if (p.length === 0) continue;
       this.#pending.push(p);
+      this.#pendingLengths.push(p.length);
       this.#pendingBytes += p.length;
       this.#rawBytes += p.length;
     }
@@ -78,44 +86,57 @@ export class FileByteSink {
   /** Finishes the file; returns its size and SHA1 (hex) when hashing. */
   async close(): Promise<{ size: number; sha1: string | null }> {
     await this.#flush();
-    if (this.#encryption) {
-      await (await this.#openEncryptor()).end();
-    } else if (this.#gzip) {
-      this.#gzip.end();
-      await once(this.#gzip, 'end');
+    if (this.#gzip) {
+      await this.#written;
+      if (this.#error) throw this.#error;
+      const { size, sha1 } = await this.#gzip.end();
+      return { size, sha1 };
     }
-    this.#file.end();
+    if (this.#encryption) await (await this.#openEncryptor()).end();
+    this.#file!.end();
     await this.#fileDone;
     if (this.#error) throw this.#error;
     return { size: this.#diskBytes, sha1: this.#sha1 ? this.#sha1.digest('hex') : null };
   }
 
-  /** Abandons the file (the caller deletes it). */
+  /** Abandons the file (the caller deletes it; a gzip file's worker deletes it too). */
   destroy(): void {
+    // replies the worker still sends must not count for an abandoned file
+    this.#error ??= new Error(`${this.path}: abandoned`);
     this.#encryptorNow?.destroy();
     this.#gzip?.destroy();
-    this.#file.destroy();
+    this.#file?.destroy();
   }
 
   async #flush(): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#pendingBytes === 0) return;
+    if (this.#gzip) {
+      const lengths = this.#pendingLengths;
+      const chunk = this.#takeGzipBatch();
+      const raw = chunk.length; // write() takes the chunk's memory away
+      const written = this.#gzip.write(chunk, lengths).then(({ written, input }) => {
+        if (input.length === BATCH_CAPACITY && this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(input);
+        return { written };
+      });
+      this.#track(written, raw);
+      while (this.#inflightBytes > GZIP_QUEUE) await this.#inflight[0]!.written;
+      if (this.#error) throw this.#error;
+      return;
+    }
     if (this.#encryption) {
       const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
       this.#pending = [];
+      this.#pendingLengths = [];
       this.#pendingBytes = 0;
       await (await this.#openEncryptor()).write(buf);
     } else {
       const { chunk, release } = this.#takeBatch();
-      if (this.#gzip) {
-        if (!this.#gzip.write(chunk, release)) await waitDrain(this.#gzip);
-      } else {
-        this.#sha1?.update(chunk);
-        this.#diskBytes += chunk.length;
-        this.#file.write(chunk, release);
-      }
+      this.#sha1?.update(chunk);
+      this.#diskBytes += chunk.length;
+      this.#file!.write(chunk, release);
     }
-    if (this.#file.writableNeedDrain) await waitDrain(this.#file);
+    if (this.#file!.writableNeedDrain) await waitDrain(this.#file!);
     if (this.#error) throw this.#error;
   }
 
@@ -131,9 +152,39 @@ export class FileByteSink {
     let at = 0;
     for (const p of this.#pending) at += p.copy(buf, at);
     this.#pending = [];
+    this.#pendingLengths = [];
     this.#pendingBytes = 0;
     const release = pooled ? () => { if (this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(pooled); } : () => {};
     return { chunk: buf.subarray(0, size), release };
+  }
+
+  /**
+   * The same for the gzip worker, which takes the buffer's memory over (so it must be its own,
+   * not a slice of Node's pool) and hands it back when done.
+   */
+  #takeGzipBatch(): Buffer {
+    const size = this.#pendingBytes;
+    const buf = size <= BATCH_CAPACITY ? this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY) : Buffer.allocUnsafeSlow(size);
+    let at = 0;
+    for (const p of this.#pending) at += p.copy(buf, at);
+    this.#pending = [];
+    this.#pendingLengths = [];
+    this.#pendingBytes = 0;
+    return buf.subarray(0, size);
+  }
+
+  /** Counts `raw` input bytes as in flight until the worker reports them written, in order. */
+  #track(done: Promise<{ written: number }>, raw: number): void {
+    const entry = { raw, written: Promise.resolve() };
+    entry.written = Promise.all([this.#written, done]).then(([, { written }]) => {
+      this.#inflight.shift();
+      this.#inflightBytes -= raw;
+      this.#diskBytes += written;
+    });
+    entry.written.catch((e: Error) => { this.#error ??= e; });
+    this.#inflight.push(entry);
+    this.#inflightBytes += raw;
+    this.#written = entry.written;
   }
 
   /** The encryptor, once this file's key (an S2K or public-key operation) and signer are ready. */
@@ -153,7 +204,7 @@ export class FileByteSink {
   #toDisk(chunk: Buffer): void {
     this.#sha1?.update(chunk);
     this.#diskBytes += chunk.length;
-    this.#file.write(chunk);
+    this.#file!.write(chunk);
   }
 }
 
@@ -162,7 +213,7 @@ const BATCH = 256 * 1024;
 const BATCH_CAPACITY = BATCH + 80 * 1024;
 /** Enough batches for the queue of the stream they go to. */
 const POOL_LIMIT = 16;
-/** Bytes that may wait for zlib: enough to keep its thread busy, bounded so memory stays flat. */
+/** Bytes that may wait for the gzip worker: enough to keep it busy, bounded so memory stays flat. */
 const GZIP_QUEUE = 2 * 1024 * 1024;
 
 async function waitDrain(stream: NodeJS.WritableStream & { once: (e: string, f: (...a: unknown[]) => void) => unknown }): Promise<void> {

@@ -1,0 +1,158 @@
+import { Worker } from 'node:worker_threads';
+import { errorFromWire, type WireError } from '../core/worker-error.ts';
+
+/**
+ * A gzip file written by a worker thread from batches of tar blocks. The main thread reads
+ * source files, computes signatures and packs tar blocks; zlib in Node's thread pool advances
+ * only when the main thread returns to the event loop, so the two used to take turns. The worker
+ * compresses (deflateParts), hashes and writes while the main thread packs the next batch. One
+ * worker serves every open GzipFile of the process (a backup's volume and signature file); it
+ * runs while one is open.
+ */
+export class GzipFile {
+  readonly #worker: SharedWorker;
+  readonly #file: number;
+  readonly #opened: Promise<GzipReply>;
+  #closed = false;
+
+  /** Creates (or truncates) `path`; `sha1` hashes the file's bytes (see `end`). */
+  constructor(path: string, opts: { level: number; sha1: boolean }) {
+    this.#worker = SharedWorker.acquire();
+    this.#file = this.#worker.newFile();
+    this.#opened = this.#worker.request({ op: 'open', id: 0, file: this.#file, path, level: opts.level, sha1: opts.sha1 }, []);
+    this.#opened.catch(() => {});
+  }
+
+  /** Resolves once the file is created and its header written; to the header's length. */
+  async opened(): Promise<number> {
+    return (await this.#opened).written;
+  }
+
+  /**
+   * Compresses and appends `data`, whose consecutive parts have `lengths` (see deflateParts),
+   * taking over its memory, which must be a whole ArrayBuffer of its own (offset 0). Resolves, in
+   * call order, to the bytes written and the input buffer, handed back for reuse.
+   */
+  write(data: Buffer, lengths: number[]): Promise<{ written: number; input: Buffer }> {
+    const ab = data.buffer;
+    if (!(ab instanceof ArrayBuffer) || data.byteOffset !== 0) throw new Error('GzipFile.write needs a buffer that owns its memory');
+    return this.#worker
+      .request({ op: 'data', id: 0, file: this.#file, data: ab, length: data.length, lengths }, [ab])
+      .then((r) => ({ written: r.written, input: Buffer.from(r.data!) }));
+  }
+
+  /** Writes the trailer and closes the file: its size, and its SHA1 (hex) when asked for. */
+  async end(): Promise<{ size: number; sha1: string | null }> {
+    this.#closed = true;
+    try {
+      const r = await this.#worker.request({ op: 'end', id: 0, file: this.#file }, []);
+      return { size: r.size!, sha1: r.sha1 ?? null };
+    } finally {
+      this.#worker.release();
+    }
+  }
+
+  /** Abandons the file: the worker closes and deletes it after what is already queued. */
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.request({ op: 'drop', id: 0, file: this.#file }, []).catch(() => {});
+    this.#worker.release();
+  }
+}
+
+export type GzipRequest =
+  | { op: 'open'; id: number; file: number; path: string; level: number; sha1: boolean }
+  | { op: 'data'; id: number; file: number; data: ArrayBuffer; length: number; lengths: number[] }
+  | { op: 'end'; id: number; file: number }
+  | { op: 'drop'; id: number; file: number };
+
+export interface GzipReply {
+  id: number;
+  /** bytes this request added to the file */
+  written: number;
+  /** the input batch, handed back */
+  data?: ArrayBuffer;
+  size?: number;
+  sha1?: string | null;
+  error?: WireError;
+}
+
+/**
+ * The process's compression thread, started on first use and stopped when its last file is
+ * done. It keeps the process alive only while requests are outstanding, so a file that is never
+ * closed cannot hang the process.
+ */
+class SharedWorker {
+  static #current: SharedWorker | null = null;
+
+  static acquire(): SharedWorker {
+    const w = (SharedWorker.#current ??= new SharedWorker());
+    w.#users++;
+    return w;
+  }
+
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (r: GzipReply) => void; reject: (e: Error) => void }>();
+  #users = 0;
+  #nextId = 0;
+  #nextFile = 0;
+  #failed: Error | null = null;
+  #stopWhenIdle = false;
+
+  private constructor() {
+    // The worker module sits next to this one, as .ts when running from source, .js when built.
+    // A small young generation: its garbage is short-lived output buffers (as the main thread's
+    // --max-semi-space-size=2 in bin/permafrost.js).
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    this.#worker = new Worker(new URL(`./gzip-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    this.#worker.on('message', (r: GzipReply) => this.#settle(r));
+    this.#worker.on('error', (e) => this.#fail(e));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`gzip worker exited (code ${code})`)));
+    // after the listeners: adding a 'message' listener refs the worker again
+    this.#worker.unref();
+  }
+
+  newFile(): number {
+    return ++this.#nextFile;
+  }
+
+  request(req: GzipRequest, transfer: ArrayBuffer[]): Promise<GzipReply> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = ++this.#nextId;
+    req.id = id;
+    const p = new Promise<GzipReply>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    if (this.#pending.size === 1) this.#worker.ref();
+    this.#worker.postMessage(req, transfer);
+    return p;
+  }
+
+  release(): void {
+    this.#users--;
+    if (this.#users > 0) return;
+    if (SharedWorker.#current === this) SharedWorker.#current = null;
+    // queued requests (a dropped file's) are answered first: terminate once they are
+    this.#stopWhenIdle = true;
+    if (this.#pending.size === 0) void this.#worker.terminate();
+  }
+
+  #settle(r: GzipReply): void {
+    const p = this.#pending.get(r.id);
+    if (!p) return;
+    this.#pending.delete(r.id);
+    if (this.#pending.size === 0) {
+      this.#worker.unref();
+      if (this.#stopWhenIdle) void this.#worker.terminate();
+    }
+    if (r.error !== undefined) p.reject(errorFromWire(r.error));
+    else p.resolve(r);
+  }
+
+  #fail(e: Error): void {
+    if (this.#stopWhenIdle && this.#pending.size === 0) return;
+    this.#failed ??= e;
+    if (SharedWorker.#current === this) SharedWorker.#current = null;
+    for (const p of this.#pending.values()) p.reject(this.#failed);
+    this.#pending.clear();
+  }
+}

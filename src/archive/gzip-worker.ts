@@ -1,0 +1,105 @@
+import { parentPort } from 'node:worker_threads';
+import { closeSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { deflateParts, GZIP_HEADER, gzipTrailer } from './gzip-framing.ts';
+import type { GzipReply, GzipRequest } from './gzip-file.ts';
+import { errorToWire } from '../core/worker-error.ts';
+
+/**
+ * The thread behind GzipFile (see there): per open file it keeps the descriptor, the CRC-32 and
+ * size of the input, and the SHA1 and size of what it wrote, so the main thread only copies
+ * tar blocks into batches and hands them over.
+ */
+interface FileState {
+  readonly fd: number;
+  readonly path: string;
+  readonly level: number;
+  readonly sha1: Hash | null;
+  crc: number;
+  rawSize: number;
+  diskSize: number;
+}
+
+const files = new Map<number, FileState>();
+const port = parentPort!;
+
+port.on('message', (req: GzipRequest) => {
+  let reply: GzipReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    reply = handle(req, transfer);
+  } catch (e) {
+    if (req.op === 'data') transfer.push(req.data);
+    reply = { id: req.id, written: 0, error: errorToWire(e) };
+  }
+  port.postMessage(reply, transfer);
+});
+
+function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
+  switch (req.op) {
+    case 'open': {
+      const fd = openSync(req.path, 'w');
+      const state: FileState = { fd, path: req.path, level: req.level, sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
+      files.set(req.file, state);
+      return { id: req.id, written: write(state, [GZIP_HEADER]) };
+    }
+    case 'data': {
+      const state = stateOf(req.file);
+      const data = Buffer.from(req.data, 0, req.length);
+      state.crc = crc32(data, state.crc);
+      state.rawSize += data.length;
+      const written = write(state, deflateParts(data, req.lengths, state.level));
+      transfer.push(req.data);
+      return { id: req.id, written, data: req.data };
+    }
+    case 'end': {
+      const state = stateOf(req.file);
+      files.delete(req.file);
+      let written: number;
+      try {
+        written = write(state, [gzipTrailer(state.crc, state.rawSize)]);
+      } finally {
+        closeSync(state.fd);
+      }
+      return { id: req.id, written, size: state.diskSize, sha1: state.sha1 ? state.sha1.digest('hex') : null };
+    }
+    case 'drop': {
+      const state = files.get(req.file);
+      files.delete(req.file);
+      if (state) {
+        closeSync(state.fd);
+        rmSync(state.path, { force: true });
+      }
+      return { id: req.id, written: 0 };
+    }
+  }
+}
+
+function stateOf(file: number): FileState {
+  const state = files.get(file);
+  if (!state) throw new Error(`gzip worker: no open file ${file}`);
+  return state;
+}
+
+function write(state: FileState, pieces: Buffer[]): number {
+  let total = 0;
+  for (const p of pieces) {
+    state.sha1?.update(p);
+    total += p.length;
+  }
+  let skip = total > 0 ? writevSync(state.fd, pieces) : 0;
+  if (skip < total) {
+    // a short write continues where it stopped (a full disk then fails with ENOSPC)
+    for (const p of pieces) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      for (let at = skip; at < p.length; ) at += writeSync(state.fd, p, at, p.length - at);
+      skip = 0;
+    }
+  }
+  state.diskSize += total;
+  return total;
+}
