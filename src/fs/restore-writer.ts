@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexStartsWith, indexToDisplay, type PathIndex } from '../core/path-index.ts';
 import { IdNames } from './ids.ts';
+import { RestoreQueue } from './restore-queue.ts';
 
 const execFileAsync = promisify(execFile);
 const SLASH = Buffer.from('/');
@@ -41,7 +42,11 @@ export type ChunkSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  *   lutimes (duplicity skips their mtime, restoring it is harmless);
  * - names come only from validated index components and every parent is a directory this writer
  *   created or checked with lstat, so nothing can land outside the target, even through
- *   symlinks in the archive.
+ *   symlinks in the archive;
+ * - without --force, regular files of up to SMALL_FILE bytes are gathered in memory and created
+ *   by a worker thread (RestoreQueue, same temporary name and rename), which also applies the
+ *   directories' attributes in order: the kernel's work per file overlaps with reading the
+ *   archive. A failure there is thrown by a later `write` or by `finish`.
  */
 export class RestoreWriter {
   readonly #target: Buffer;
@@ -55,6 +60,8 @@ export class RestoreWriter {
   #last: PathIndex | null = null;
   #checkedTarget = false;
   #tempCounter = 0;
+  /** Started with the first small file (without --force); closed by `finish`. */
+  #queue: RestoreQueue | null = null;
 
   constructor(target: Buffer, options: RestoreOptions = {}) {
     if (target.length === 0) throw new Error('restore target path is empty');
@@ -72,6 +79,7 @@ export class RestoreWriter {
    * when the entry lies outside the restored subtree. Indexes must strictly increase.
    */
   async write(meta: EntryMeta, data?: ChunkSource): Promise<boolean> {
+    this.#queue?.check();
     if (!indexStartsWith(meta.index, this.#subtree)) return false;
     const index = meta.index.slice(this.#subtree.length);
     if (this.#last !== null && compareIndex(this.#last, index) >= 0) {
@@ -96,14 +104,60 @@ export class RestoreWriter {
       this.#stack.push({ index, path, meta });
       return true;
     }
+    if (meta.type === 'reg' && !this.#force) {
+      await this.#writeSmallOrHere(parent.path, name, path, meta, data);
+      return true;
+    }
     const temp = await this.#createTemp(parent.path, meta, data);
     await this.#moveIntoPlace(temp, path);
     return true;
   }
 
-  /** Leaves every open directory, applying its attributes. Call once after the last entry. */
+  /**
+   * Leaves every open directory, applying its attributes, and waits for the files still queued.
+   * Call once after the last entry (also after a failure: it stops the worker).
+   */
   async finish(): Promise<void> {
-    while (this.#stack.length > 0) await this.#leave(this.#stack.pop()!);
+    try {
+      while (this.#stack.length > 0) await this.#leave(this.#stack.pop()!);
+    } finally {
+      const queue = this.#queue;
+      this.#queue = null;
+      if (queue) await queue.close();
+    }
+  }
+
+  /**
+   * A regular file: gathered in memory and queued when it is small, else written here as it
+   * streams in. Nothing is created before the data is complete, so a failing source leaves
+   * nothing behind.
+   */
+  async #writeSmallOrHere(dir: Buffer, name: Buffer, path: Buffer, meta: EntryMeta, data: ChunkSource | undefined): Promise<void> {
+    if (data === undefined) throw new Error(`no data for regular file ${indexToDisplay(meta.index)}`);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const it = Symbol.asyncIterator in data ? data[Symbol.asyncIterator]() : data[Symbol.iterator]();
+    for (;;) {
+      const r = await it.next();
+      if (r.done) break;
+      chunks.push(r.value);
+      total += r.value.byteLength;
+      if (total > SMALL_FILE) {
+        const rest = (async function* () {
+          yield* chunks;
+          for (;;) {
+            const n = await it.next();
+            if (n.done) return;
+            yield n.value;
+          }
+        })();
+        const temp = await this.#writeRegular(dir, meta, rest);
+        await this.#moveIntoPlace(temp, path);
+        return;
+      }
+    }
+    this.#queue ??= new RestoreQueue();
+    await this.#queue.addFile(dir, name, chunks, { chown: this.#chown, ...this.#owner(meta), mode: meta.mode, mtimeMs: dateOf(meta.mtime).getTime() });
   }
 
   async #writeTarget(meta: EntryMeta, data: ChunkSource | undefined): Promise<boolean> {
@@ -181,6 +235,10 @@ export class RestoreWriter {
 
   async #leave(frame: DirFrame): Promise<void> {
     if (frame.meta === null) return;
+    if (this.#queue) {
+      await this.#queue.addDir(frame.path, { chown: this.#chown, ...this.#owner(frame.meta), mode: frame.meta.mode, mtimeMs: dateOf(frame.meta.mtime).getTime() });
+      return;
+    }
     const { uid, gid } = this.#owner(frame.meta);
     if (this.#chown) await fsp.lchown(frame.path, uid, gid);
     await fsp.chmod(frame.path, frame.meta.mode);
@@ -374,6 +432,9 @@ function dateOf(seconds: number): Date {
 function parentOf(path: Buffer): Buffer {
   return Buffer.from(dirname(path.toString('latin1')), 'latin1');
 }
+
+/** Regular files up to this size go to the worker; larger ones stream through this thread. */
+const SMALL_FILE = 1024 * 1024;
 
 function stripTrailingSlashes(p: Buffer): Buffer {
   let end = p.length;

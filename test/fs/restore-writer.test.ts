@@ -150,6 +150,51 @@ describe('RestoreWriter', () => {
     assert.deepEqual(readdirSync(target), []);
   });
 
+  it('queues small files to its worker, streams big ones, and gives directories their attributes after their files', async () => {
+    const target = cat(tmp.buf, '/many');
+    const w = new RestoreWriter(target, { restoreOwnership: false });
+    await w.write(meta([], 'dir', { mode: 0o750, mtime: 1_234_567 }));
+    await w.write(meta(['ro'], 'dir', { mode: 0o500, mtime: 7_654_321 }));
+    const expected = new Map<string, Buffer>();
+    for (let i = 0; i < 300; i++) {
+      const name = `f${String(i).padStart(3, '0')}`;
+      const data = Buffer.alloc(1 + ((i * 7919) % 9000), name);
+      expected.set(name, data);
+      await w.write(meta(['ro', name], 'reg', { mode: 0o640, mtime: 1_000_000 + i }), [data.subarray(0, 10), data.subarray(10)]);
+    }
+    const big = Buffer.alloc(2 * 1024 * 1024 + 3, 'big');
+    expected.set('zbig', big);
+    await w.write(meta(['ro', 'zbig'], 'reg', { mode: 0o600, mtime: 42 }), (function* () {
+      for (let at = 0; at < big.length; at += 65536) yield big.subarray(at, at + 65536);
+    })());
+    await w.finish();
+    const dir = cat(target, '/ro');
+    assert.deepEqual(readdirSync(dir).sort(), [...expected.keys()].sort());
+    for (const [name, data] of expected) assert.ok(readFileSync(cat(dir, '/', name)).equals(data), name);
+    const st = lstatSync(dir);
+    assert.deepEqual([st.mode & 0o7777, Math.trunc(st.mtimeMs / 1000)], [0o500, 7_654_321]);
+    const f = lstatSync(cat(dir, '/f299'));
+    assert.deepEqual([f.mode & 0o7777, Math.trunc(f.mtimeMs / 1000)], [0o640, 1_000_299]);
+    const top = lstatSync(target);
+    assert.deepEqual([top.mode & 0o7777, Math.trunc(top.mtimeMs / 1000)], [0o750, 1_234_567]);
+  });
+
+  it('reports a file its worker could not create, leaves no partial file, and does not keep the process alive when abandoned', async () => {
+    const target = cat(tmp.buf, '/vanishing');
+    const w = new RestoreWriter(target);
+    await w.write(meta([], 'dir'));
+    await w.write(meta(['d'], 'dir'));
+    await w.write(meta(['d', 'f'], 'reg'), [Buffer.from('queued, not yet written')]);
+    // the directory disappears before the worker gets to the file
+    execFileSync('rm', ['-rf', cat(target, '/d').toString()]);
+    // as a system call error (code, syscall), which the CLI reports as a local I/O problem (exit 52)
+    await assert.rejects(w.finish(), { code: 'ENOENT', syscall: 'open' });
+    assert.deepEqual(readdirSync(target), []);
+    // abandoned with a file queued and never finished: this test file would not end if the worker kept node alive
+    const abandoned = new RestoreWriter(cat(tmp.buf, '/abandoned'));
+    await abandoned.write(meta(['x'], 'reg'), [Buffer.from('x')]);
+  });
+
   it('refuses entries out of order, and names that could leave the target', async () => {
     const target = cat(tmp.buf, '/hostile');
     const outside = cat(tmp.buf, '/outside');
