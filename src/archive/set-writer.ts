@@ -70,10 +70,12 @@ export class SetWriter {
   async diff(meta: EntryMeta, absPath: Buffer, previousSignature: Buffer): Promise<void> {
     this.stats.entries++;
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
-    const encoder = new DeltaEncoder(parseSignature(previousSignature));
+    // the blocks the delta matches are hashed once: the new signature takes their sums
+    const encoder = new DeltaEncoder(parseSignature(previousSignature), { onMatch: (offset, length, weak, md4) => sig.known(offset, length, weak, md4) });
     const size = await this.#storeFileData(meta, absPath, 'diff', (chunk) => {
+      const delta = encoder.update(chunk);
       sig.update(chunk);
-      return encoder.update(chunk);
+      return delta;
     }, () => encoder.finish());
     await this.#addSignature(meta, sig.finish(), size);
     this.stats.changedFiles++;

@@ -61,8 +61,17 @@ function writeCopy(out: ByteWriter, offset: number, length: number): void {
   out.uintBE(length, OPERAND_WIDTHS[wl]!);
 }
 
+/**
+ * Told of every block the encoder matched: `length` bytes of the new file at `offset`, with their
+ * rollsum and full MD4. A signature of the new file can take them instead of hashing again.
+ */
+export type MatchListener = (offset: number, length: number, weak: number, md4: Uint8Array) => void;
+
 export class DeltaEncoder {
   readonly #blockLen: number;
+  readonly #onMatch: MatchListener | null;
+  /** Offset in the new file of `#win[0]`. */
+  #base = 0;
   /** Null for an empty signature: then every byte is literal (slack delta). */
   readonly #index: SignatureIndex | null;
   readonly #out = new ByteWriter();
@@ -84,7 +93,8 @@ export class DeltaEncoder {
   #finished = false;
 
   /** `signature` is a parsed signature or its raw bytes. Only MD4 signatures are supported. */
-  constructor(signature: ParsedSignature | Uint8Array) {
+  constructor(signature: ParsedSignature | Uint8Array, opts: { onMatch?: MatchListener } = {}) {
+    this.#onMatch = opts.onMatch ?? null;
     const sig = signature instanceof Uint8Array ? parseSignature(signature) : signature;
     if (sig.magic !== SIG_MAGIC_MD4) {
       throw new Error(`unsupported rsync signature for delta: magic ${hex32(sig.magic)} (only MD4 signatures, ${hex32(SIG_MAGIC_MD4)})`);
@@ -136,6 +146,7 @@ export class DeltaEncoder {
   #makeRoom(): void {
     const keep = this.#pos - this.#missLen;
     this.#win.copyWithin(0, keep, this.#fill);
+    this.#base += keep;
     this.#fill -= keep;
     this.#pos -= keep;
   }
@@ -202,6 +213,7 @@ export class DeltaEncoder {
           }
         }
         if (block >= 0) {
+          this.#onMatch?.(this.#base + pos, count, weak >>> 0, index.lastDigest);
           this.#pos = pos;
           this.#missLen = missLen;
           this.#appendMatch(block * blockLen, count);
@@ -247,8 +259,10 @@ export class DeltaEncoder {
         s1 = weak & 0xffff;
         s2 = weak >>> 16;
       }
-      const block = index.find((s2 << 16) | s1, win, pos, pos + count);
+      const weak = (s2 << 16) | s1;
+      const block = index.find(weak, win, pos, pos + count);
       if (block >= 0) {
+        this.#onMatch?.(this.#base + pos, count, weak >>> 0, index.lastDigest);
         this.#pos = pos;
         this.#appendMatch(block * this.#blockLen, count);
         pos += count;

@@ -6,7 +6,7 @@
  * writes, e.g. the backward copy in spec §10.3).
  */
 
-import { md4Into } from './md4.ts';
+import { MD4_DIGEST_LENGTH, md4Into } from './md4.ts';
 import type { ParsedSignature } from './signature.ts';
 
 /**
@@ -52,7 +52,8 @@ export class SignatureIndex {
   readonly filterMultiplier = randomOddMultiplier();
   readonly filterShift: number;
   readonly #strong: Buffer;
-  readonly #digest = Buffer.alloc(16);
+  /** The whole MD4 of the data `find` last hashed (see `lastDigest`). */
+  readonly #digest = Buffer.alloc(MD4_DIGEST_LENGTH);
 
   constructor(signature: ParsedSignature) {
     this.blockLen = signature.blockLen;
@@ -98,13 +99,22 @@ export class SignatureIndex {
     for (let h = this.home(weak); slots[h] !== 0; h = (h + 1) & mask) {
       if (keys[h] !== weak) continue;
       if (!digested) {
-        md4Into(buf, start, end, this.#digest, 0, this.strongLen);
+        // all 16 bytes (same cost as a prefix), so a caller can reuse them: see lastDigest
+        md4Into(buf, start, end, this.#digest, 0, MD4_DIGEST_LENGTH);
         digested = true;
       }
       const block = slots[h]! - 1;
       if (this.#strongEquals(block, this.#digest, 0)) return block;
     }
     return -1;
+  }
+
+  /**
+   * The full MD4 of the data of the last `find` that returned a block; valid until the next
+   * `find`. The delta encoder hands it on, so the new signature need not hash the block again.
+   */
+  get lastDigest(): Uint8Array {
+    return this.#digest;
   }
 
   #insert(weak: number, block: number): void {

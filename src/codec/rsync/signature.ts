@@ -59,6 +59,18 @@ export class SignatureBuilder {
   readonly #partial: Buffer;
   #partialFill = 0;
   #finished = false;
+  /** Blocks emitted so far. */
+  #blocks = 0;
+  /**
+   * Sums of blocks to come that the caller already knows (see `known`), oldest first: block
+   * number, length, rollsum, and `strongLen` bytes of MD4 each, in entries [#knownHead, #knownEnd).
+   */
+  #knownBlock = new Float64Array(16);
+  #knownLength = new Int32Array(16);
+  #knownWeak = new Uint32Array(16);
+  #knownStrong: Buffer;
+  #knownHead = 0;
+  #knownEnd = 0;
 
   constructor(blockLen: number, strongLen: number = DUPLICITY_STRONG_LEN) {
     checkBlockLen(blockLen);
@@ -68,6 +80,7 @@ export class SignatureBuilder {
     this.blockLen = blockLen;
     this.strongLen = strongLen;
     this.#partial = Buffer.allocUnsafe(blockLen);
+    this.#knownStrong = Buffer.allocUnsafe(16 * strongLen);
     this.#out.uint32BE(SIG_MAGIC_MD4);
     this.#out.uint32BE(blockLen);
     this.#out.uint32BE(strongLen);
@@ -94,6 +107,25 @@ export class SignatureBuilder {
     }
   }
 
+  /**
+   * Sums the caller computed already for `length` bytes of the file at `offset` (a delta
+   * encoder's match: see MatchListener), given before `update` reaches them. They are used only
+   * for a block that starts at `offset` and has exactly `length` bytes, so the signature is the
+   * same as without them. `md4` is the whole digest (16 bytes).
+   */
+  known(offset: number, length: number, weak: number, md4: Uint8Array): void {
+    if (offset % this.blockLen !== 0 || length > this.blockLen) return;
+    const block = offset / this.blockLen;
+    if (block < this.#blocks) return; // hashed already
+    if (this.#knownHead === this.#knownEnd) this.#knownHead = this.#knownEnd = 0;
+    if (this.#knownEnd === this.#knownBlock.length) this.#growKnown();
+    const i = this.#knownEnd++;
+    this.#knownBlock[i] = block;
+    this.#knownLength[i] = length;
+    this.#knownWeak[i] = weak;
+    this.#knownStrong.set(md4.subarray(0, this.strongLen), i * this.strongLen);
+  }
+
   /** The complete signature; the builder cannot be used afterwards. */
   finish(): Buffer {
     if (this.#finished) throw new Error('SignatureBuilder: finish() called twice');
@@ -105,8 +137,32 @@ export class SignatureBuilder {
   #addBlock(buf: Uint8Array, start: number, end: number): void {
     const out = this.#out;
     const at = out.reserve(4 + this.strongLen);
+    const block = this.#blocks++;
+    while (this.#knownHead < this.#knownEnd && this.#knownBlock[this.#knownHead]! < block) this.#knownHead++;
+    const k = this.#knownHead;
+    if (k < this.#knownEnd && this.#knownBlock[k] === block && this.#knownLength[k] === end - start) {
+      this.#knownHead++;
+      out.current.writeUInt32BE(this.#knownWeak[k]!, at);
+      this.#knownStrong.copy(out.current, at + 4, k * this.strongLen, (k + 1) * this.strongLen);
+      return;
+    }
     out.current.writeUInt32BE(rollsum(buf, start, end), at);
     md4Into(buf, start, end, out.current, at + 4, this.strongLen);
+  }
+
+  #growKnown(): void {
+    const n = this.#knownBlock.length * 2;
+    const grow = <T extends Float64Array | Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
+      const a = make(n);
+      a.set(old);
+      return a;
+    };
+    this.#knownBlock = grow(this.#knownBlock, (m) => new Float64Array(m));
+    this.#knownLength = grow(this.#knownLength, (m) => new Int32Array(m));
+    this.#knownWeak = grow(this.#knownWeak, (m) => new Uint32Array(m));
+    const strong = Buffer.allocUnsafe(n * this.strongLen);
+    this.#knownStrong.copy(strong);
+    this.#knownStrong = strong;
   }
 }
 
