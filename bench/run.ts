@@ -18,6 +18,7 @@ import {
   readdirSync,
   readFileSync,
   readSync,
+  renameSync,
   rmSync,
   statSync,
   statfsSync,
@@ -470,6 +471,69 @@ function preflight(opts: Options): void {
   if (free < need) throw new Error(`${opts.root} has ${mib(free)} MiB free; this run needs about ${mib(need)} MiB`);
 }
 
+/**
+ * Deletes nothing while runs are measured. ext4 without a journal (this VM's root file system)
+ * does not reuse an inode for a minute after its deletion, five more while its inode table block
+ * is dirty (recently_deleted() in fs/ext4/ialloc.c), and every file creation in the meantime
+ * scans past the freed inodes: a restore of 100k files after another tool's 100k files were
+ * deleted spent 30–50 s of system time in that scan, a clean one 3–5 s. Which tool paid depended
+ * on the order of the tools. So what the runner would delete is renamed into a trash directory (a
+ * rename frees no inode) and deleted at the end, and a restore starts only once the large
+ * deletions made before (this run's start, or the end of an earlier run, recorded in a stamp file
+ * under --root) are RECENT_DELETE_S old.
+ */
+class DeferredDeletes {
+  readonly #trash: string;
+  readonly #stamp: string;
+  #count = 0;
+  #lastDelete: number;
+
+  constructor(root: string, key: string) {
+    this.#trash = join(root, `${key}-trash`);
+    this.#stamp = join(root, 'last-large-delete');
+    this.#lastDelete = existsSync(this.#stamp) ? Number(readFileSync(this.#stamp, 'utf8')) || 0 : 0;
+  }
+
+  /**
+   * Deletes `path` now (before anything is measured; also at the end) with `remove` (default: rm
+   * -rf) and remembers when.
+   */
+  deleteNow(path: string, remove: (path: string) => void = (p) => rmSync(p, { recursive: true, force: true })): void {
+    if (!existsSync(path)) return;
+    const files = treeSize(path).files;
+    remove(path);
+    if (files >= LARGE_DELETE) {
+      this.#lastDelete = Date.now();
+      writeFileSync(this.#stamp, `${this.#lastDelete}\n`);
+    }
+  }
+
+  /** Moves `path` out of the way, to be deleted by `empty`. */
+  discard(path: string): void {
+    if (!existsSync(path)) return;
+    mkdirSync(this.#trash, { recursive: true });
+    renameSync(path, join(this.#trash, String(++this.#count)));
+  }
+
+  /** Waits until the last deletion is old enough not to slow file creation down. */
+  settle(say: (s: string) => void): void {
+    const wait = this.#lastDelete + RECENT_DELETE_S * 1000 - Date.now();
+    if (wait <= 0) return;
+    say(`waiting ${(wait / 1000).toFixed(0)} s: inodes deleted less than ${RECENT_DELETE_S} s ago slow file creation down on ext4 without a journal`);
+    spawnSync('sync');
+    spawnSync('sleep', [String(Math.ceil(wait / 1000))]);
+  }
+
+  empty(): void {
+    this.deleteNow(this.#trash);
+  }
+}
+
+/** ext4 skips inodes freed less than 60 s ago, 360 s while their inode table block is dirty. */
+const RECENT_DELETE_S = 370;
+/** Deleting fewer files than this does not slow file creation down measurably. */
+const LARGE_DELETE = 1000;
+
 function main(): void {
   const opts = parseOptions(process.argv.slice(2));
   const known = makeTools(opts, '');
@@ -485,8 +549,10 @@ function main(): void {
   const runDir = join(opts.root, key);
   const data = join(runDir, 'data');
   const logDir = join(runDir, 'logs');
-  removeDataset(data);
-  rmSync(runDir, { recursive: true, force: true });
+  const deletes = new DeferredDeletes(opts.root, key);
+  deletes.empty();
+  deletes.deleteNow(data, removeDataset);
+  deletes.deleteNow(runDir);
   mkdirSync(logDir, { recursive: true });
 
   say(`generating ${key} in ${data}`);
@@ -526,7 +592,7 @@ function main(): void {
     'full',
     (id) => {
       const w = ws.get(id)!;
-      rmSync(join(runDir, id), { recursive: true, force: true });
+      deletes.discard(join(runDir, id));
       mkdirSync(w.cache, { recursive: true });
       const prep = tools.get(id)!.prepare?.(w);
       if (prep) {
@@ -544,27 +610,29 @@ function main(): void {
     },
   );
 
-  const restoreAndCheck = (scenario: Scenario): void =>
+  const restoreAndCheck = (scenario: Scenario): void => {
+    deletes.settle(say);
     run(
       scenario,
-      (id) => rmSync(ws.get(id)!.restore, { recursive: true, force: true }),
+      (id) => deletes.discard(ws.get(id)!.restore),
       (tool, w) => tool.restore(w, w.restore),
       (id, m, r) => {
         if (m.rep === 0) r.check = m.exit === 0 ? compareTree(digest, ws.get(id)!.restore) : 'not restored';
         if (r.check?.startsWith('FAIL')) say(`${scenario} ${id}: ${r.check}`);
-        rmSync(ws.get(id)!.restore, { recursive: true, force: true });
+        deletes.discard(ws.get(id)!.restore);
       },
     );
+  };
 
   if (opts.scenarios.includes('restore')) restoreAndCheck('restore');
   if (opts.scenarios.includes('restore-file')) {
     run(
       'restore-file',
-      (id) => rmSync(ws.get(id)!.restore, { recursive: true, force: true }),
+      (id) => deletes.discard(ws.get(id)!.restore),
       (tool, w) => tool.restoreFile(w, oneFile, w.restore),
       (id, m, r) => {
         if (m.rep === 0) r.check = m.exit === 0 ? compareFile(digest.get(oneFile), tools.get(id)!.restoredFile(ws.get(id)!.restore, oneFile)) : 'not restored';
-        rmSync(ws.get(id)!.restore, { recursive: true, force: true });
+        deletes.discard(ws.get(id)!.restore);
       },
     );
   }
@@ -587,7 +655,7 @@ function main(): void {
         if (opts.repeat === 1 || !existsSync(`${ws.get(id)!.target}.pre`)) return;
         const w = ws.get(id)!;
         for (const d of [w.target, w.cache]) {
-          rmSync(d, { recursive: true, force: true });
+          deletes.discard(d);
           cpSync(`${d}.pre`, d, { recursive: true });
         }
       },
@@ -637,9 +705,10 @@ function main(): void {
   const raw = [...results].map(([scenario, byTool]) => ({ scenario, tools: Object.fromEntries(byTool) }));
   writeFileSync(join(keptLogs, 'results.json'), JSON.stringify({ spec: opts.spec, permafrost: pf.version, started, oneFile, results: raw }, null, 2) + '\n');
   say(`tool output in ${keptLogs}`);
+  deletes.empty();
   if (!opts.keep) {
-    removeDataset(data);
-    rmSync(runDir, { recursive: true, force: true });
+    deletes.deleteNow(data, removeDataset);
+    deletes.deleteNow(runDir);
     say(`deleted ${runDir}`);
   } else say(`kept ${runDir}`);
 }
