@@ -32,7 +32,8 @@ installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = i
 command -v dpkg-query >/dev/null || die "this is not a Debian system (no dpkg-query)" \
   "install by hand: duplicity 0.8.22, gnupg, librsync (rdiff), python3 with venv"
 
-required=(duplicity gnupg librsync-dev python3-venv python3-boto3)
+# clang and lld rebuild the WebAssembly MD4 from its C source, so a test can check the committed build
+required=(duplicity gnupg librsync-dev python3-venv python3-boto3 clang lld)
 missing=()
 for p in "${required[@]}"; do installed "$p" || missing+=("$p"); done
 # rdiff (librsync's command-line tool) derives test values; Debian 12 calls it rdiff, other

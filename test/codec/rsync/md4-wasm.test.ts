@@ -1,0 +1,73 @@
+/**
+ * The WebAssembly MD4 (md4.c, behind md4Into) against the TypeScript one (md4IntoTs) and RFC
+ * 1320's test vectors, at every length around the 64-byte block and padding boundaries, on random
+ * inputs, truncated outputs, and inputs over its 1 MiB scratch area (which take the TypeScript path).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../support/duplicity.ts';
+import { fileCleanup, tmpDir } from '../../support/tmp.ts';
+import { md4, md4Into, md4IntoTs } from '../../../src/codec/rsync/md4.ts';
+
+const RFC1320: readonly (readonly [string, string])[] = [
+  ['', '31d6cfe0d16ae931b73c59d7e0c089c0'],
+  ['a', 'bde52cb31de33e46245e05fbdbd6fb24'],
+  ['abc', 'a448017aaf21d8525fc10ae87aa6729d'],
+  ['message digest', 'd9130a8164549fe818874806e1c7014b'],
+  ['abcdefghijklmnopqrstuvwxyz', 'd79e1c308aa5bbcdeea8ed63df412da9'],
+  ['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', '043f8582f241db351ce627e153e7f0e4'],
+  ['12345678901234567890123456789012345678901234567890123456789012345678901234567890', 'e33b4ddc9c38f2199c3e7b164fcc0536'],
+];
+
+const hooks = fileCleanup();
+
+test('the committed WebAssembly is what md4.c compiles to (clang and lld, as scripts/install-test-deps.sh installs)', () => {
+  const out = join(tmpDir(hooks, 'md4-wasm'), 'md4-wasm-module.ts');
+  const r = spawnSync('bash', [join(PROJECT_ROOT, 'scripts/build-md4-wasm.sh'), out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${r.stderr}(install the compiler with: apt-get install clang lld)`);
+  assert.equal(readFileSync(out, 'utf8'), readFileSync(join(PROJECT_ROOT, 'src/codec/rsync/md4-wasm-module.ts'), 'utf8'), 'md4-wasm-module.ts is stale: run bash scripts/build-md4-wasm.sh');
+});
+
+test('RFC 1320 test vectors', () => {
+  for (const [text, hex] of RFC1320) assert.equal(md4(Buffer.from(text)).toString('hex'), hex, JSON.stringify(text));
+});
+
+test('the WebAssembly MD4 equals the TypeScript one at every length up to 300 bytes and at offsets', () => {
+  const data = randomBytes(1200);
+  const a = Buffer.alloc(16);
+  const b = Buffer.alloc(16);
+  for (let len = 0; len <= 300; len++) {
+    for (const start of [0, 1, 3, 517]) {
+      md4Into(data, start, start + len, a, 0);
+      md4IntoTs(data, start, start + len, b, 0);
+      assert.ok(a.equals(b), `length ${len} at ${start}`);
+    }
+  }
+});
+
+test('random blocks, truncated digests, and inputs past the 1 MiB scratch area', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 9000 }), fc.integer({ min: 0, max: 16 }), (bytes, outLen) => {
+      const a = Buffer.alloc(20, 0xee);
+      const b = Buffer.alloc(20, 0xee);
+      md4Into(bytes, 0, bytes.length, a, 2, outLen);
+      md4IntoTs(bytes, 0, bytes.length, b, 2, outLen);
+      assert.ok(a.equals(b));
+    }),
+    { numRuns: 500 },
+  );
+  const big = randomBytes((1 << 20) + 77);
+  const a = Buffer.alloc(16);
+  const b = Buffer.alloc(16);
+  for (const end of [1 << 20, (1 << 20) + 77]) {
+    md4Into(big, 0, end, a, 0);
+    md4IntoTs(big, 0, end, b, 0);
+    assert.ok(a.equals(b), String(end));
+  }
+  assert.throws(() => md4Into(big, 0, 16, Buffer.alloc(8), 0), RangeError);
+});
