@@ -19,6 +19,7 @@ import { defaultSpec, generateDataset } from './generate.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { FaultProxy, type Operation } from '../test/s3/fault-proxy.ts';
 import { createBucket, envCredentials } from '../test/s3/helpers.ts';
+import { arg } from './arg.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const PUT_CLASS: readonly Operation[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'ListObjectsV2', 'ListMultipartUploads'];
@@ -32,11 +33,6 @@ interface Result {
   readonly byOperation: Record<string, number>;
   readonly putClass: number;
   readonly objects: number;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
 async function main(): Promise<void> {

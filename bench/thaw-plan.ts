@@ -16,16 +16,12 @@ import { join, resolve, dirname } from 'node:path';
 import { defaultSpec, generateDataset, listFiles, mutateDataset } from './generate.ts';
 import { startMoto } from '../test/support/moto.ts';
 import { createBucket, envCredentials } from '../test/s3/helpers.ts';
+import { arg } from './arg.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const BUCKET = 'thaw-bench';
 const DAY = 86_400;
 const T0 = 1_790_000_000;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
 
 interface Plan {
   volumesInSets: number;

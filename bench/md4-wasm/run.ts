@@ -8,11 +8,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { md4Into, md4IntoTs } from '../../src/codec/rsync/md4.ts';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
+import { arg } from '../arg.ts';
 
 const mib = Number(arg('--mib', '256'));
 const block = Number(arg('--block', '2048'));

@@ -1,5 +1,6 @@
 import { dataStorageClass, MIN_PART_SIZE, MiB } from '../backend/s3-settings.ts';
-import { checkSourceDir, estimateCosts, scanTree, TreeTally, type Estimate, type LayoutEstimate } from '../ops/estimate.ts';
+import { estimateCosts, scanTree, TreeTally, type Estimate, type LayoutEstimate } from '../ops/estimate.ts';
+import { checkSourceDir } from '../ops/source-dir.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { loadPricing } from '../pricing/pricing-table.ts';

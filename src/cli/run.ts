@@ -1,4 +1,3 @@
-import * as fsp from 'node:fs/promises';
 import { indexFromString, indexToDisplay } from '../core/path-index.ts';
 import { parseTimeSpec, timeToString } from '../codec/time-string.ts';
 import { backup, type BackupResult } from '../ops/backup.ts';
@@ -22,6 +21,7 @@ import type { TargetContext } from '../ops/context.ts';
 import { formatRequestSummary, type RequestSummary } from '../backend/request-accounting.ts';
 import { selectionFor } from './selection-rules.ts';
 import { UsageError } from './usage-error.ts';
+import { checkSourceDir } from '../ops/source-dir.ts';
 import { runThaw, thawForRestore } from './thaw-command.ts';
 import { runEstimate } from './estimate-command.ts';
 import { formatStorageCosts, storageCosts } from '../ops/storage-costs.ts';
@@ -116,11 +116,7 @@ async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
   const source = need(cmd.localPath, 'source directory');
   const ctx = targetContext(url, o, reporter);
   const now = ctx.now();
-  try {
-    await fsp.stat(source);
-  } catch {
-    throw new PermafrostError(ExitCode.badSource, `source directory ${JSON.stringify(source)} does not exist`);
-  }
+  await checkSourceDir(source);
   let fullIfOlderThan: number | undefined;
   if (o.fullIfOlderThan !== undefined) {
     try {

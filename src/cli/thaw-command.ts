@@ -7,7 +7,8 @@ import { ExitCode, PermafrostError } from '../ops/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { prettyTime } from '../ops/status.ts';
 import { formatHours, prepareThaw, sendThawRequests, writeBatchManifest, type PreparedThaw, type TierQuote } from '../ops/prepare-thaw.ts';
-import { ThawWaiter, type ThawCounts } from '../ops/thaw.ts';
+import { countStates, ThawWaiter, type ThawCounts } from '../ops/thaw.ts';
+import { isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
 import { ThawingBackend } from '../ops/thawing-backend.ts';
 import { makeRunTempDir } from '../ops/run-temp-dir.ts';
 import type { CliOptions } from './command-line.ts';
@@ -25,9 +26,9 @@ function targetOf(o: CliOptions, time: number | undefined): ThawTarget {
   return { ...(time !== undefined ? { time } : {}), ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}) };
 }
 
-async function prepare(ctx: TargetContext, o: CliOptions, time: number | undefined): Promise<PreparedThaw> {
+async function prepare(ctx: TargetContext, o: CliOptions, time: number | undefined, listing?: readonly RemoteObjectInfo[]): Promise<PreparedThaw> {
   const pricing = await loadPricing(o.pricingFile);
-  return prepareThaw(ctx, { ...targetOf(o, time), tier: o.tier ?? 'Standard', ...(o.days !== undefined ? { days: o.days } : {}), pricing });
+  return prepareThaw(ctx, { ...targetOf(o, time), tier: o.tier ?? 'Standard', ...(o.days !== undefined ? { days: o.days } : {}), pricing, ...(listing ? { listing } : {}) });
 }
 
 /**
@@ -54,7 +55,7 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
     const waiter = waiterFor(ctx, o, prepared, reporter);
     await waiter.all();
   }
-  const counts = countsNow(prepared);
+  const counts = countStates(prepared.volumes);
   if (o.json) printJson(prepared, tally);
   if (counts.ready === counts.total) {
     const thawed = prepared.volumes.some((v) => v.volume.archived);
@@ -74,12 +75,13 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
 export async function thawForRestore(ctx: TargetContext, o: CliOptions, time: number | undefined, reporter: Reporter): Promise<{ ctx: TargetContext; cleanup: () => Promise<void> } | number> {
   const none = { ctx, cleanup: async () => {} };
   if (!ctx.backend.requestRestore) return none;
+  let listing: RemoteObjectInfo[] | undefined;
   if (!o.thaw) {
-    const archivedInListing = (await ctx.backend.list()).some((x) => x.storageClass === 'GLACIER' || x.storageClass === 'DEEP_ARCHIVE');
-    if (!archivedInListing) return none;
+    listing = await ctx.backend.list();
+    if (!listing.some((x) => isArchivedClass(x.storageClass))) return none;
   }
-  const prepared = await prepare(ctx, o, time);
-  const counts = countsNow(prepared);
+  const prepared = await prepare(ctx, o, time, listing);
+  const counts = countStates(prepared.volumes);
   if (!o.thaw) {
     if (counts.ready === counts.total) return none;
     const what = o.fileToRestore !== undefined ? ` --file-to-restore ${o.fileToRestore}` : '';
@@ -96,7 +98,7 @@ export async function thawForRestore(ctx: TargetContext, o: CliOptions, time: nu
   if (o.dryRun) return none;
   const tally = await sendThawRequests(ctx, prepared);
   if (tally.sent > 0) reporter.notice(`Sent ${tally.sent} restore request${tally.sent === 1 ? '' : 's'} (${prepared.tier}, copies kept ${prepared.days} day${prepared.days === 1 ? '' : 's'}).`);
-  const after = countsNow(prepared);
+  const after = countStates(prepared.volumes);
   if (after.ready < after.total && !o.wait) {
     reporter.notice(inProgressMessage(after, 'restore'));
     return ExitCode.thawInProgress;
@@ -126,18 +128,6 @@ function waiterFor(ctx: TargetContext, o: CliOptions, prepared: PreparedThaw, re
       reporter.progress?.({ phase: 'thaw', filesDone: c.ready, bytesDone: 0 });
     },
   });
-}
-
-function countsNow(prepared: PreparedThaw): ThawCounts {
-  let ready = 0;
-  let inProgress = 0;
-  let archived = 0;
-  for (const v of prepared.volumes) {
-    if (v.state === 'readable' || v.state === 'restored') ready++;
-    else if (v.state === 'in-progress') inProgress++;
-    else archived++;
-  }
-  return { total: prepared.volumes.length, ready, inProgress, archived };
 }
 
 function inProgressMessage(c: ThawCounts, verb: 'thaw' | 'restore'): string {
@@ -201,7 +191,7 @@ function printJson(p: PreparedThaw, tally: unknown, extra: object = {}): void {
     days: p.days,
     estimatedHours: p.estimatedHours,
     toRequest: p.toRequest,
-    counts: countsNow(p),
+    counts: countStates(p.volumes),
     quotes: p.quotes,
     volumes: p.volumes.map((v) => ({ name: v.volume.name, size: v.volume.size, storageClass: v.volume.storageClass, state: v.state, ...(v.expiry !== undefined ? { expiry: v.expiry } : {}) })),
     ...(tally ? { requests: tally } : {}),

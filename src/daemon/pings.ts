@@ -7,6 +7,7 @@
  */
 import type { PingUrls } from './config.ts';
 import type { JobOutcome } from './job-runner.ts';
+import { jobStatusEntry } from './status-file.ts';
 
 const TIMEOUT_MS = 10_000;
 /** healthchecks.io keeps the first 100 kB of a ping body; the excerpt's end is what matters. */
@@ -47,22 +48,8 @@ export async function pingFinish(urls: PingUrls, runId: string, event: JobEvent)
 /** The webhook's JSON: one job's result. */
 export function webhookBody(event: JobEvent): Record<string, unknown> {
   const o = event.outcome;
-  return {
-    event: 'job.finished',
-    host: event.hostname,
-    period: o.period,
-    job: o.n,
-    command: o.command,
-    status: o.status,
-    exitCode: o.exitCode,
-    signal: o.signal,
-    startedAt: new Date(o.startedAt).toISOString(),
-    finishedAt: new Date(o.finishedAt).toISOString(),
-    durationMs: o.durationMs,
-    ...(o.error !== undefined ? { error: o.error } : {}),
-    ...(o.summary !== undefined ? { summary: o.summary } : {}),
-    log: tail(o.log),
-  };
+  const { period, ...rest } = jobStatusEntry(o);
+  return { event: 'job.finished', host: event.hostname, period, job: o.n, ...rest, log: tail(o.log) };
 }
 
 async function send(label: string, url: string, init: RequestInit): Promise<string> {

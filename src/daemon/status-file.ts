@@ -21,6 +21,22 @@ export interface JobStatusEntry {
   readonly summary?: Readonly<Record<string, unknown>>;
 }
 
+/** One job's result as the status file (and the webhook) show it. */
+export function jobStatusEntry(o: JobOutcome): JobStatusEntry {
+  return {
+    period: o.period,
+    command: o.command,
+    status: o.status,
+    exitCode: o.exitCode,
+    signal: o.signal,
+    startedAt: new Date(o.startedAt).toISOString(),
+    finishedAt: new Date(o.finishedAt).toISOString(),
+    durationMs: o.durationMs,
+    ...(o.error !== undefined ? { error: o.error } : {}),
+    ...(o.summary !== undefined ? { summary: o.summary } : {}),
+  };
+}
+
 export interface PeriodStatusEntry {
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -75,18 +91,7 @@ export class StatusFile {
   }
 
   async recordJob(o: JobOutcome): Promise<void> {
-    const entry: JobStatusEntry = {
-      period: o.period,
-      command: o.command,
-      status: o.status,
-      exitCode: o.exitCode,
-      signal: o.signal,
-      startedAt: new Date(o.startedAt).toISOString(),
-      finishedAt: new Date(o.finishedAt).toISOString(),
-      durationMs: o.durationMs,
-      ...(o.error !== undefined ? { error: o.error } : {}),
-      ...(o.summary !== undefined ? { summary: o.summary } : {}),
-    };
+    const entry = jobStatusEntry(o);
     this.#doc = { ...this.#doc, jobs: { ...this.#doc.jobs, [String(o.n)]: entry } };
     await this.#write();
   }

@@ -24,6 +24,7 @@ import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { loadManifest } from './set-manifest.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
+import { checkSourceDir } from './source-dir.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
 
@@ -69,7 +70,7 @@ export interface BackupResult {
  */
 export async function backup(ctx: TargetContext, req: BackupRequest): Promise<BackupResult> {
   const started = Date.now();
-  const sourceRoot = await checkSource(req.source);
+  const sourceRoot = await checkSourceDir(req.source);
   // fail before any work when the passphrase or a recipient's key is missing
   if (ctx.encryption && !req.dryRun) await ctx.encryption.checkWritable();
   const unlock = req.dryRun ? async () => {} : await ctx.cache.lock();
@@ -144,16 +145,6 @@ function planSet(ctx: TargetContext, req: BackupRequest, collection: Collection)
   return { type, startTime: start, endTime: now };
 }
 
-async function checkSource(source: string): Promise<Buffer> {
-  let st;
-  try {
-    st = await fsp.stat(source);
-  } catch {
-    throw new PermafrostError(ExitCode.badSource, `source directory ${JSON.stringify(source)} does not exist`);
-  }
-  if (!st.isDirectory()) throw new PermafrostError(ExitCode.badSource, `source ${JSON.stringify(source)} is not a directory`);
-  return Buffer.from(path.resolve(source));
-}
 
 async function previousSignatures(ctx: TargetContext, collection: Collection, decode: ReturnType<typeof remoteDecoder>): Promise<AsyncIterable<SignatureEntry>> {
   const sigChain = collection.primary!.signatures;

@@ -1,4 +1,3 @@
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { EntryMeta } from '../core/entry.ts';
 import { indexToBytes } from '../core/path-index.ts';
@@ -11,6 +10,7 @@ import { DAYS_PER_MONTH, RESTORE_TIERS, STANDARD_CLASS, type PricingTable, type 
 import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.ts';
 import { billedSize, monthlyStorage } from '../pricing/storage-cost.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
+import { checkSourceDir } from './source-dir.ts';
 import type { Reporter } from './reporter.ts';
 
 /**
@@ -122,16 +122,6 @@ function roundUp(n: number, unit: number): number {
   return Math.ceil(n / unit) * unit;
 }
 
-/** The source must be a directory (exit 10 otherwise, as for a backup). */
-export async function checkSourceDir(source: string): Promise<void> {
-  let st;
-  try {
-    st = await fsp.stat(source);
-  } catch {
-    throw new PermafrostError(ExitCode.badSource, `source directory ${JSON.stringify(source)} does not exist`);
-  }
-  if (!st.isDirectory()) throw new PermafrostError(ExitCode.badSource, `source ${JSON.stringify(source)} is not a directory`);
-}
 
 /**
  * Walks the selected tree once (as a backup would: same walker, same selection), counting as it

@@ -1,19 +1,17 @@
 import type { EntryMeta } from '../core/entry.ts';
-import { buildCollection, chainAtTime } from '../archive/collection.ts';
+import { chainAtTime } from '../archive/collection.ts';
 import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
-import { syncCache } from './sync-cache.ts';
+import { syncedCollection } from './sync-cache.ts';
 
 /**
  * The paths present at a time, from the signature chain alone (duplicity's list-current-files):
  * no volume is read, so this works on archived (Glacier) data too.
  */
 export async function* listCurrentFiles(ctx: TargetContext, time?: number): AsyncGenerator<EntryMeta> {
-  const listing = await ctx.backend.list();
-  const collection = buildCollection(listing, ctx.prefixes);
-  await syncCache(ctx, listing, collection);
+  const collection = await syncedCollection(ctx);
   // No --time means the latest backup, not "now": a rescue system's clock may be behind the backups'.
   const t = time ?? Number.POSITIVE_INFINITY;
   const chain = chainAtTime(collection, t);

@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import type { RestoreTier } from '../backend/backend.ts';
+import type { RemoteObjectInfo, RestoreTier } from '../backend/backend.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import { RESTORE_TIERS, type PricingTable } from '../pricing/pricing-table.ts';
 import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.ts';
@@ -19,6 +19,8 @@ export interface ThawRequestOptions {
   /** how long restored copies stay readable; default: the tier's longest usual wait plus the download, plus a day */
   readonly days?: number;
   readonly pricing: PricingTable;
+  /** the target's listing, when the caller has one (saves a LIST) */
+  readonly listing?: readonly RemoteObjectInfo[];
 }
 
 /** The cost of thawing what is still archived, with one tier (per class the tier exists in). */
@@ -52,7 +54,11 @@ export interface PreparedThaw {
  * each stands (HEAD), and what restoring the archived rest costs with each tier. Sends nothing.
  */
 export async function prepareThaw(ctx: TargetContext, req: ThawRequestOptions): Promise<PreparedThaw> {
-  const plan = await planThaw(ctx, { ...(req.time !== undefined ? { time: req.time } : {}), ...(req.fileToRestore ? { fileToRestore: req.fileToRestore } : {}) });
+  const plan = await planThaw(ctx, {
+    ...(req.time !== undefined ? { time: req.time } : {}),
+    ...(req.fileToRestore ? { fileToRestore: req.fileToRestore } : {}),
+    ...(req.listing ? { listing: req.listing } : {}),
+  });
   const volumes = await probeVolumes(ctx.backend, plan.volumes);
   const journal = await loadJournal(ctx.cache.dir, ctx.backend.displayUrl, (m) => ctx.reporter.warning(m));
   const archived = volumes.filter((v) => v.state === 'archived');

@@ -7,13 +7,13 @@ import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../cor
 import { volumesContaining, type Manifest } from '../codec/manifest.ts';
 import { timeToString } from '../codec/time-string.ts';
 import { DeltaPatcher } from '../codec/rsync/patch.ts';
-import { buildCollection, chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
+import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
 import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
-import { syncCache } from './sync-cache.ts';
+import { syncedCollection } from './sync-cache.ts';
 import { loadManifest } from './set-manifest.ts';
 import { setsNotTouching } from './sets-touching.ts';
 
@@ -65,9 +65,7 @@ export function volumesFor(set: BackupSet, manifest: Manifest, within: PathIndex
  * onto it. Memory stays flat: data streams through temp files, never whole into memory.
  */
 export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<RestoreResult> {
-  const listing = await ctx.backend.list();
-  const collection = buildCollection(listing, ctx.prefixes);
-  await syncCache(ctx, listing, collection);
+  const collection = await syncedCollection(ctx);
   const { sets } = selectSets(ctx, collection, req.time);
   const within = req.fileToRestore ?? ROOT_INDEX;
   const skipSets = await setsNotTouching(ctx, collection, sets, within);

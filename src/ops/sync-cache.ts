@@ -1,6 +1,6 @@
 import type { RemoteObjectInfo } from '../backend/backend.ts';
 import { parseRemoteName } from '../codec/remote-name.ts';
-import type { Collection } from '../archive/collection.ts';
+import { buildCollection, type Collection } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
 
 /**
@@ -18,4 +18,15 @@ export async function syncCache(ctx: TargetContext, listing: readonly RemoteObje
     },
   );
   for (const name of removed) ctx.reporter.info(`Deleting local ${name} (not authoritative at backend).`);
+}
+
+/**
+ * What every reading operation starts with: the target's backup sets and chains (from `listing`,
+ * or from a new listing when none is given), with the cache brought in line.
+ */
+export async function syncedCollection(ctx: TargetContext, listing?: readonly RemoteObjectInfo[]): Promise<Collection> {
+  const objects = listing ?? (await ctx.backend.list());
+  const collection = buildCollection(objects, ctx.prefixes);
+  await syncCache(ctx, objects, collection);
+  return collection;
 }

@@ -1,10 +1,9 @@
 import { isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
 import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
-import { buildCollection } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
 import { selectSets, volumesFor } from './restore.ts';
 import { loadManifest } from './set-manifest.ts';
-import { syncCache } from './sync-cache.ts';
+import { syncedCollection } from './sync-cache.ts';
 import { setsNotTouching } from './sets-touching.ts';
 
 /** One volume a restore will read. */
@@ -36,10 +35,11 @@ export interface ThawPlan {
  * signature file shows they did not touch `within`, and in each set only the volumes whose path
  * ranges can hold `within` (spec §3.9). Nothing archived is read.
  */
-export async function planThaw(ctx: TargetContext, req: { readonly time?: number; readonly fileToRestore?: PathIndex }): Promise<ThawPlan> {
-  const listing = await ctx.backend.list();
-  const collection = buildCollection(listing, ctx.prefixes);
-  await syncCache(ctx, listing, collection);
+export async function planThaw(
+  ctx: TargetContext,
+  req: { readonly time?: number; readonly fileToRestore?: PathIndex; /** the target's listing, when the caller has one */ readonly listing?: readonly RemoteObjectInfo[] },
+): Promise<ThawPlan> {
+  const collection = await syncedCollection(ctx, req.listing);
   const { sets } = selectSets(ctx, collection, req.time);
   const within = req.fileToRestore ?? ROOT_INDEX;
   const volumes: PlannedVolume[] = [];

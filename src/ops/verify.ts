@@ -1,12 +1,11 @@
 import * as fsp from 'node:fs/promises';
 import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexToDisplay, ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
-import { buildCollection } from '../archive/collection.ts';
 import { walkSource } from '../fs/walk.ts';
 import type { Selection } from '../fs/selection.ts';
 import type { TargetContext } from './context.ts';
 import { readSets, selectSets, type EntrySink } from './restore.ts';
-import { syncCache } from './sync-cache.ts';
+import { syncedCollection } from './sync-cache.ts';
 
 export interface VerifyRequest {
   readonly time?: number;
@@ -29,9 +28,7 @@ export interface VerifyResult {
  * and content, plus paths present on one side only.
  */
 export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<VerifyResult> {
-  const listing = await ctx.backend.list();
-  const collection = buildCollection(listing, ctx.prefixes);
-  await syncCache(ctx, listing, collection);
+  const collection = await syncedCollection(ctx);
   const { sets } = selectSets(ctx, collection, req.time);
   const within = req.fileToRestore ?? ROOT_INDEX;
   const differences: string[] = [];

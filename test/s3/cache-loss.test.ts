@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
-import { createBucket, headAll, type CliResult, runUnencrypted } from './helpers.ts';
+import { createBucket, headAll, type CliResult, runUnencrypted, lastJson } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
 const hooks = fileCleanup();
@@ -36,7 +36,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'db1', endpoint: proxy.endpoint }, expectCode);
 }
 
-const lastJson = <T>(stdout: string): T => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;
 
 test('the next incremental after the cache is lost needs no thaw: no GET touches an archived object', async () => {
   const src = join(work, 'src');

@@ -14,7 +14,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { DUP08_PATH } from '../support/duplicity.ts';
 import { runCommand } from '../support/cli.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
-import { createBucket, describe, envCredentials, headAll, hermeticEnv, runCli, thawAll, type CliResult } from './helpers.ts';
+import { createBucket, describe, envCredentials, headAll, hermeticEnv, lastJson, runCli, thawAll, type CliResult } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
 const hooks = fileCleanup();
@@ -34,12 +34,6 @@ before(async () => {
 
 function env(): Record<string, string> {
   return hermeticEnv(envCredentials(), work);
-}
-
-/** The JSON document a --json run prints last (notices come before it). */
-function lastJson<T>(stdout: string): T {
-  const i = stdout.lastIndexOf('\n{');
-  return JSON.parse(i < 0 ? stdout : stdout.slice(i + 1)) as T;
 }
 
 async function permafrost(args: readonly string[], expectCode = 0): Promise<CliResult> {

@@ -1,3 +1,4 @@
+import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 /**
  * Shared pieces of the S3 tests: an SDK client for checking what moto holds, the backend under
  * test with test settings, and a hermetic way to run the permafrost CLI against an endpoint.
@@ -204,4 +205,20 @@ export async function runUnencrypted(
   const r = await runCli(full, hermeticEnv(envCredentials(), opts.work));
   assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
   return r;
+}
+
+/** The last JSON document a `--json` run printed (progress and notices may come before it). */
+export function lastJson<T>(stdout: string): T {
+  return JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;
+}
+
+/** What `verify --json` prints. */
+export interface VerifyJson {
+  sets: number;
+  volumes: number;
+  checked: { sha1: number; crc32c: number; size: number; presence: number; read: number };
+  recordsFrom: { manifest: number; uploadLog: number };
+  problems: { kind: string; name: string; message: string }[];
+  extra: { name: string }[];
+  requests: RequestSummary;
 }

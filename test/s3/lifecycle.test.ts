@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
-import { createBucket, headAll, inspector, type CliResult, runUnencrypted } from './helpers.ts';
+import { createBucket, headAll, inspector, type CliResult, runUnencrypted, lastJson } from './helpers.ts';
 import type { RequestSummary } from '../../src/backend/request-accounting.ts';
 
 const hooks = fileCleanup();
@@ -43,7 +43,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'db1', endpoint: moto.endpoint, extra: ['--file-prefix-archive', ARCHIVE_PREFIX] }, expectCode);
 }
 
-const lastJson = <T>(stdout: string): T => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;
 
 test('a lifecycle rule on the --file-prefix-archive prefix moves only data volumes', async () => {
   const src = join(work, 'src');

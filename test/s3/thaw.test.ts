@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setRestoreTransition, startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
-import { createBucket, describe, envCredentials, getObject, headAll, hermeticEnv, runCli, type CliResult } from './helpers.ts';
+import { createBucket, describe, envCredentials, getObject, headAll, hermeticEnv, runCli, type CliResult, lastJson } from './helpers.ts';
 import { FaultProxy, type SeenRequest } from './fault-proxy.ts';
 import { builtinPricing } from '../../src/pricing/pricing-table.ts';
 
@@ -45,7 +45,6 @@ const keyOf = (r: SeenRequest) => decodeURIComponent(r.path.slice(`/${BUCKET}/`.
 const isVolumeKey = (k: string) => /\.vol\d+\.difftar/.test(k);
 const restoreKeys = () => proxy.seen('RestoreObject').map(keyOf);
 const volumeGets = (from = 0) => proxy.requests.slice(from).filter((r) => r.operation === 'GetObject' && isVolumeKey(keyOf(r)));
-const lastJson = <T>(stdout: string): T => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;
 
 interface ThawJson {
   volumesInSets: number;

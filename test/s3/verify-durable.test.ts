@@ -16,8 +16,7 @@ import { parseManifest } from '../../src/codec/manifest.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
-import { createBucket, describe as describeRun, envCredentials, getObject, headAll, hermeticEnv, inspector, runCli, type CliResult, type StoredObject } from './helpers.ts';
-import type { RequestSummary } from '../../src/backend/request-accounting.ts';
+import { createBucket, describe as describeRun, envCredentials, getObject, headAll, hermeticEnv, inspector, runCli, type CliResult, type StoredObject, lastJson, type VerifyJson } from './helpers.ts';
 
 const hooks = fileCleanup();
 const BUCKET = 'durable-verify';
@@ -33,16 +32,6 @@ before(async () => {
   await createBucket(moto.endpoint, BUCKET);
 });
 
-interface VerifyJson {
-  sets: number;
-  volumes: number;
-  checked: { sha1: number; crc32c: number; size: number; presence: number; read: number };
-  recordsFrom: { manifest: number; uploadLog: number };
-  problems: { kind: string; name: string; message: string }[];
-  extra: { name: string }[];
-  requests: RequestSummary;
-}
-const lastJson = (stdout: string): VerifyJson => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as VerifyJson;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 for (const encrypted of [false, true]) {
@@ -94,7 +83,7 @@ for (const encrypted of [false, true]) {
     cache = join(work, 'cache-2');
     proxy.requests.length = 0;
     let r = await run(['verify', '--json', url, src], 0, proxy.endpoint);
-    let j = lastJson(r.stdout);
+    let j = lastJson<VerifyJson>(r.stdout);
     assert.deepEqual([j.sets, j.volumes, j.problems, j.extra], [2, volumes.length, [], []]);
     assert.equal(j.checked.crc32c, volumes.length + signatures.length, 'volumes and signature files by size and CRC-32C');
     assert.equal(j.checked.read, manifests.length, 'manifests read whole');
@@ -161,7 +150,7 @@ test('manifests without records (written before records existed): the upload log
   writeFileSync(join(cache, manifest.key.slice(prefix.length)), old);
   appendFileSync(join(cache, 'permafrost-uploads.jsonl'), `${JSON.stringify({ name: manifest.key.slice(prefix.length), bucket: BUCKET, key: manifest.key, size: rewritten.size, storageClass: 'STANDARD', checksumAlgorithm: 'CRC32C', checksumType: 'FULL_OBJECT', checksum: rewritten.crc32c })}\n`);
 
-  let j = lastJson((await run(['verify', '--json', url, src])).stdout);
+  let j = lastJson<VerifyJson>((await run(['verify', '--json', url, src])).stdout);
   assert.deepEqual(j.problems, []);
   assert.equal(j.checked.crc32c, before.length);
   assert.deepEqual(j.recordsFrom, { manifest: 0, uploadLog: before.length });
@@ -174,13 +163,13 @@ test('manifests without records (written before records existed): the upload log
   } finally {
     c2.destroy();
   }
-  j = lastJson((await run(['verify', '--json', url, src], 1)).stdout);
+  j = lastJson<VerifyJson>((await run(['verify', '--json', url, src], 1)).stdout);
   assert.deepEqual(j.problems.map((p) => [p.kind, p.name]), [['checksum', victim.key.slice(prefix.length)]]);
 
   // with the cache gone, such a chain can only be checked for presence, and the summary says so
   rmSync(cacheRoot, { recursive: true });
   const r = await run(['verify', '--json', url, src]);
-  j = lastJson(r.stdout);
+  j = lastJson<VerifyJson>(r.stdout);
   assert.deepEqual([j.checked.crc32c, j.checked.read, j.checked.presence], [0, 1, before.length - 1]);
   assert.match(r.stdout, new RegExp(`${before.length - 1} by presence only \\(no upload record\\)`));
 });

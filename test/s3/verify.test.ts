@@ -16,8 +16,7 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
-import { createBucket, headAll, inspector, type CliResult, runUnencrypted } from './helpers.ts';
-import type { RequestSummary } from '../../src/backend/request-accounting.ts';
+import { createBucket, headAll, inspector, type CliResult, runUnencrypted, lastJson, type VerifyJson } from './helpers.ts';
 
 const hooks = fileCleanup();
 
@@ -40,16 +39,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'v', endpoint: proxy.endpoint }, expectCode);
 }
 
-interface VerifyJson {
-  sets: number;
-  volumes: number;
-  checked: { sha1: number; crc32c: number; size: number; presence: number; read: number };
-  recordsFrom: { manifest: number; uploadLog: number };
-  problems: { kind: string; name: string; message: string }[];
-  extra: { name: string }[];
-  requests: RequestSummary;
-}
-const lastJson = (stdout: string): VerifyJson => JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as VerifyJson;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('verify checks archived volumes with HEAD against the records made at upload, without downloading them', async () => {
@@ -67,7 +56,7 @@ test('verify checks archived volumes with HEAD against the records made at uploa
 
   proxy.requests.length = 0;
   let r = await permafrost(['verify', '--json', URL, src]);
-  let j = lastJson(r.stdout);
+  let j = lastJson<VerifyJson>(r.stdout);
   assert.equal(j.sets, 2);
   assert.equal(j.volumes, volumes.length);
   // volumes, manifests and signature files: each has an upload record and a stored CRC-32C
@@ -107,7 +96,7 @@ test('verify checks archived volumes with HEAD against the records made at uploa
   // the cache (with the upload log) is lost: the manifests' records still find the same damage
   rmSync(join(work, 'cache'), { recursive: true });
   r = await permafrost(['verify', '--json', URL, src], 1);
-  j = lastJson(r.stdout);
+  j = lastJson<VerifyJson>(r.stdout);
   assert.deepEqual(j.problems.map((p) => p.kind).sort(), ['checksum', 'missing', 'size']);
   assert.equal(j.checked.crc32c, objects.length - manifests.length - 3, 'every volume and signature file but the three damaged ones');
   assert.deepEqual([j.checked.read, j.checked.presence], [manifests.length, 0]);

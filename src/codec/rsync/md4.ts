@@ -177,13 +177,17 @@ export function md4Into(
     md4IntoTs(buf, start, end, out, outOffset, outLen);
     return;
   }
-  if (outLen < 0 || outLen > MD4_DIGEST_LENGTH || outOffset < 0 || outOffset + outLen > out.length) {
-    throw new RangeError(`md4: bad output range (${outLen} bytes at ${outOffset} of ${out.length})`);
-  }
+  checkOutputRange(out, outOffset, outLen);
   // the memory never grows (no allocation in md4.c), so the view stays valid
   w.memory.set(buf.subarray(start, end), w.input);
   w.digest(w.input, length, length, w.output);
   for (let i = 0; i < outLen; i++) out[outOffset + i] = w.memory[w.output + i]!;
+}
+
+function checkOutputRange(out: Uint8Array, outOffset: number, outLen: number): void {
+  if (outLen < 0 || outLen > MD4_DIGEST_LENGTH || outOffset < 0 || outOffset + outLen > out.length) {
+    throw new RangeError(`md4: bad output range (${outLen} bytes at ${outOffset} of ${out.length})`);
+  }
 }
 
 interface Md4Wasm {
@@ -225,9 +229,7 @@ export function md4IntoTs(
   outLen: number = MD4_DIGEST_LENGTH,
 ): void {
   if (start < 0 || end < start || end > buf.length) throw new RangeError(`md4: bad range [${start}, ${end}) of ${buf.length} bytes`);
-  if (outLen < 0 || outLen > MD4_DIGEST_LENGTH || outOffset < 0 || outOffset + outLen > out.length) {
-    throw new RangeError(`md4: bad output range (${outLen} bytes at ${outOffset} of ${out.length})`);
-  }
+  checkOutputRange(out, outOffset, outLen);
   h0 = 0x67452301;
   h1 = 0xefcdab89 | 0;
   h2 = 0x98badcfe | 0;
