@@ -1,4 +1,4 @@
-import { constants as zc, deflateRawSync } from 'node:zlib';
+import { RunDeflater } from './run-deflater.ts';
 
 /**
  * The pieces of a gzip file (RFC 1952) whose deflate stream is assembled from independently
@@ -23,27 +23,26 @@ export function gzipTrailer(crc: number, size: number): Buffer {
 /**
  * Raw deflate for `data`, whose consecutive parts have the given lengths (tar headers, file
  * chunks, padding), as pieces to write in order (some are views of `data`): parts that look
- * incompressible are stored, the runs between them are deflated at `level`, each from an empty
- * window. On small files that is no bigger than one deflate stream
- * (zlib spends bits on random data that stored blocks do not), and it skips the slowest half of
- * the work: deflate runs at ~60 MB/s on random data, a copy at memory speed.
+ * incompressible are stored, the runs between them are deflated by `deflater`, each from an empty
+ * window. On small files that is no bigger than one deflate stream (zlib spends bits on random
+ * data that stored blocks do not), and it skips the slowest half of the work: deflate runs at
+ * ~60 MB/s on random data, a copy at memory speed. The pieces are valid until the next call with
+ * the same deflater, which recycles its memory.
  */
-export function deflateParts(data: Buffer, lengths: readonly number[], level: number): Buffer[] {
+export function deflateParts(data: Buffer, lengths: readonly number[], deflater: RunDeflater): Buffer[] {
+  deflater.recycle();
   const out: Buffer[] = [];
   let runStart = 0;
   let at = 0;
   const endRun = (end: number) => {
     if (end <= runStart) return;
-    // an output buffer sized to the run: zlib's default 16 KiB per call, times tens of thousands
-    // of short runs, is garbage that piles up until the worker's next GC
-    const chunkSize = Math.min(MAX_OUTPUT_CHUNK, Math.max(64, end - runStart + 64));
-    out.push(deflateRawSync(data.subarray(runStart, end), { level, finishFlush: zc.Z_SYNC_FLUSH, chunkSize }));
+    out.push(deflater.deflate(data.subarray(runStart, end)));
   };
   for (const length of lengths) {
-    const part = data.subarray(at, at + length);
-    if (looksIncompressible(part)) {
+    // most parts are headers and padding: no view of them is made
+    if (length >= MIN_STORED && sampledEntropyIsHigh(data, at, length)) {
       endRun(at);
-      pushStored(out, part);
+      pushStored(out, data, at, length);
       runStart = at + length;
     }
     at += length;
@@ -54,10 +53,17 @@ export function deflateParts(data: Buffer, lengths: readonly number[], level: nu
 }
 
 /** Stored blocks (BFINAL=0, BTYPE=00) of at most 65535 bytes; the stream is byte-aligned here. */
-function pushStored(out: Buffer[], data: Buffer): void {
-  for (let at = 0; at < data.length; at += MAX_STORED) {
-    const n = Math.min(MAX_STORED, data.length - at);
-    out.push(Buffer.from([0x00, n & 0xff, n >>> 8, ~n & 0xff, (~n >>> 8) & 0xff]), data.subarray(at, at + n));
+function pushStored(out: Buffer[], data: Buffer, start: number, length: number): void {
+  const end = start + length;
+  for (let at = start; at < end; at += MAX_STORED) {
+    const n = Math.min(MAX_STORED, end - at);
+    const head = Buffer.allocUnsafe(5);
+    head[0] = 0x00;
+    head[1] = n & 0xff;
+    head[2] = n >>> 8;
+    head[3] = ~n & 0xff;
+    head[4] = (~n >>> 8) & 0xff;
+    out.push(head, data.subarray(at, at + n));
   }
 }
 
@@ -69,31 +75,32 @@ function pushStored(out: Buffer[], data: Buffer): void {
  * correctness: the bytes are stored as they are.
  */
 export function looksIncompressible(part: Uint8Array): boolean {
-  if (part.length < MIN_STORED) return false;
-  const counts = new Uint32Array(256);
-  const windows = Math.min(SAMPLE_WINDOWS, Math.floor(part.length / WINDOW));
-  const stride = Math.floor(part.length / windows);
-  let n = 0;
+  return part.length >= MIN_STORED && sampledEntropyIsHigh(part, 0, part.length);
+}
+
+function sampledEntropyIsHigh(data: Uint8Array, start: number, length: number): boolean {
+  const counts = COUNTS.fill(0);
+  const windows = Math.min(SAMPLE_WINDOWS, Math.floor(length / WINDOW));
+  const stride = Math.floor(length / windows);
   for (let w = 0; w < windows; w++) {
-    const start = w * stride;
-    for (let i = start; i < start + WINDOW; i++) counts[part[i]!]!++;
-    n += WINDOW;
+    const from = start + w * stride;
+    for (let i = from; i < from + WINDOW; i++) counts[data[i]!]!++;
   }
-  let bits = 0;
-  const log2n = Math.log2(n);
-  for (let s = 0; s < 256; s++) {
-    const c = counts[s]!;
-    if (c > 0) bits += c * (log2n - Math.log2(c));
-  }
-  return bits >= n * INCOMPRESSIBLE_BITS;
+  // n·H = n·log2(n) − Σ c·log2(c), from a table: this runs for every part of a kilobyte or more
+  const n = windows * WINDOW;
+  let sum = 0;
+  for (let s = 0; s < 256; s++) sum += C_LOG2_C[counts[s]!]!;
+  return C_LOG2_C[n]! - sum >= n * INCOMPRESSIBLE_BITS;
 }
 
 const MAX_STORED = 65535;
-const MAX_OUTPUT_CHUNK = 64 * 1024;
 /** Shorter parts always go to deflate: storing them saves little time, and tar headers compress well. */
 export const MIN_STORED = 1024;
-const WINDOW = 512;
-const SAMPLE_WINDOWS = 8;
+const WINDOW = 256;
+const SAMPLE_WINDOWS = 4;
+const COUNTS = new Uint32Array(256);
+/** c·log2(c) for every count a sample can reach (0·log2 0 = 0). */
+const C_LOG2_C = Float64Array.from({ length: WINDOW * SAMPLE_WINDOWS + 1 }, (_, c) => (c === 0 ? 0 : c * Math.log2(c)));
 /**
  * Random bytes measure about 7.8 bits per byte over 1 KiB and 7.95 over 4 KiB; at 7.6 deflate's
  * Huffman stage could save at most 5%, and zlib's LZ77 stage finds little in such data.

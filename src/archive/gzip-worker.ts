@@ -3,6 +3,7 @@ import { closeSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { deflateParts, GZIP_HEADER, gzipTrailer } from './gzip-framing.ts';
+import { RunDeflater } from './run-deflater.ts';
 import type { GzipReply, GzipRequest } from './gzip-file.ts';
 import { errorToWire } from '../core/worker-error.ts';
 
@@ -14,7 +15,7 @@ import { errorToWire } from '../core/worker-error.ts';
 interface FileState {
   readonly fd: number;
   readonly path: string;
-  readonly level: number;
+  readonly deflater: RunDeflater;
   readonly sha1: Hash | null;
   crc: number;
   rawSize: number;
@@ -40,7 +41,7 @@ function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
   switch (req.op) {
     case 'open': {
       const fd = openSync(req.path, 'w');
-      const state: FileState = { fd, path: req.path, level: req.level, sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
+      const state: FileState = { fd, path: req.path, deflater: new RunDeflater(req.level), sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
       files.set(req.file, state);
       return { id: req.id, written: write(state, [GZIP_HEADER]) };
     }
@@ -49,7 +50,7 @@ function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
       const data = Buffer.from(req.data, 0, req.length);
       state.crc = crc32(data, state.crc);
       state.rawSize += data.length;
-      const written = write(state, deflateParts(data, req.lengths, state.level));
+      const written = write(state, deflateParts(data, req.lengths, state.deflater));
       transfer.push(req.data);
       return { id: req.id, written, data: req.data };
     }
@@ -60,6 +61,7 @@ function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
       try {
         written = write(state, [gzipTrailer(state.crc, state.rawSize)]);
       } finally {
+        state.deflater.close();
         closeSync(state.fd);
       }
       return { id: req.id, written, size: state.diskSize, sha1: state.sha1 ? state.sha1.digest('hex') : null };
@@ -68,6 +70,7 @@ function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
       const state = files.get(req.file);
       files.delete(req.file);
       if (state) {
+        state.deflater.close();
         closeSync(state.fd);
         rmSync(state.path, { force: true });
       }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { deflateParts, GZIP_HEADER, gzipTrailer, looksIncompressible, MIN_STORED } from '../../src/archive/gzip-framing.ts';
+import { RunDeflater } from '../../src/archive/run-deflater.ts';
 import { FileByteSink } from '../../src/archive/byte-sink.ts';
 import { Rng } from '../support/rng.ts';
 import { tmpDir } from '../support/tmp.ts';
@@ -54,7 +55,7 @@ function tarLikeParts(rng: Rng, files: number): Buffer[] {
 
 function gzipOf(parts: Buffer[]): Buffer {
   const data = Buffer.concat(parts);
-  return Buffer.concat([GZIP_HEADER, ...deflateParts(data, parts.map((p) => p.length), 6), gzipTrailer(crc32(data), data.length)]);
+  return Buffer.concat([GZIP_HEADER, ...deflateParts(data, parts.map((p) => p.length), new RunDeflater(6)), gzipTrailer(crc32(data), data.length)]);
 }
 
 describe('looksIncompressible', () => {
@@ -88,7 +89,7 @@ describe('deflateParts in a gzip frame', () => {
   it('stores random parts (output about as long as the input) and splits stored blocks at 65535 bytes', () => {
     const rng = new Rng(12);
     const big = random(rng, 200_000);
-    const raw = Buffer.concat(deflateParts(big, [big.length], 6));
+    const raw = Buffer.concat(deflateParts(big, [big.length], new RunDeflater(6)));
     // 4 stored blocks of 5 header bytes each
     assert.equal(raw.length, big.length + 4 * 5);
     // not final: inflating the raw stream alone needs the final block that gzipTrailer adds
@@ -108,7 +109,7 @@ describe('deflateParts in a gzip frame', () => {
   });
 
   it('rejects lengths that do not add up to the data', () => {
-    assert.throws(() => deflateParts(Buffer.alloc(10), [4, 4], 6), /add up/);
+    assert.throws(() => deflateParts(Buffer.alloc(10), [4, 4], new RunDeflater(6)), /add up/);
   });
 });
 
