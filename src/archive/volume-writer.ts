@@ -19,6 +19,8 @@ export interface VolumeWriterOptions {
   /** --volsize in bytes */
   readonly volsize: number;
   readonly gzip: boolean;
+  /** deflate level (gzip, or inside encryption); DEFAULT_COMPRESS_LEVEL when absent */
+  readonly level?: number;
   /** `.difftar.gpg` volumes: encrypted, ending with duplicity's zero footer (spec §3.2) */
   readonly encryption?: Encryption | null;
   /** Called once per closed volume, in order; may apply back-pressure by resolving late. */
@@ -67,7 +69,7 @@ export class VolumeWriter {
 
   #openVolume(): void {
     this.#number += 1;
-    this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), { gzip: this.#opts.gzip, sha1: true, encryption: this.#opts.encryption ?? null });
+    this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), { gzip: this.#opts.gzip, sha1: true, encryption: this.#opts.encryption ?? null, level: this.#opts.level });
     this.#start = null;
     this.#end = null;
   }

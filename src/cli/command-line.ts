@@ -101,6 +101,8 @@ export interface CliOptions {
 
   readonly noEncryption: boolean;
   readonly noCompression: boolean;
+  /** `--compress-level N`: deflate level 1-9 (permafrost's own; duplicity always writes 6) */
+  readonly compressLevel?: number;
   readonly encryptKeys: readonly string[];
   readonly hiddenEncryptKeys: readonly string[];
   readonly signKey?: string;
@@ -382,6 +384,10 @@ function checkSignKey(key: string): string {
   return key;
 }
 
+function deflateLevel(n: number, name: string): void {
+  if (n < 1 || n > 9) throw new UsageError(`option ${name}: must be a deflate level from 1 to 9, got ${n}`);
+}
+
 function positive(n: number, name: string): void {
   if (n <= 0) throw new UsageError(`option ${name}: must be greater than zero, got ${n}`);
 }
@@ -583,6 +589,7 @@ const OPTIONS: readonly OptionDef[] = [
   file('--pricing-file', 'pricingFile'),
   flag('--costs', 'costs'),
   int('--poll-interval', 'pollInterval', positive),
+  int('--compress-level', 'compressLevel', deflateLevel),
 ];
 
 const LONG = new Map<string, OptionDef>();

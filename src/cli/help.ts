@@ -64,6 +64,7 @@ Main options:
                              --s3-use-glacier-ir, --s3-use-ia, --s3-use-onezone-ia, --s3-use-rrs
   --s3-endpoint-url URL      S3-compatible endpoint; --s3-region-name R
   --no-encryption            no GnuPG; volumes are gzip, or plain with --no-compression
+  --compress-level N         deflate level 1-9 of what is compressed (default 1; duplicity: 6)
   --encrypt-key KEY          encrypt to a public key (repeatable); --sign-key KEY signs
                              (passphrases are read from PASSPHRASE and SIGN_PASSPHRASE)
   --time T, -t T             restore, list or thaw the state at time T (default: now)

@@ -38,6 +38,7 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     now: () => fixedNow ?? Math.floor(Date.now() / 1000),
     tempRoot: o.tempdir ?? env['TMPDIR'] ?? os.tmpdir(),
     compress: !o.noCompression,
+    compressLevel: o.compressLevel,
     encryption: encryptionFor(o, { env, file: o.passphraseFile, onSecret: secretSinkOf(reporter) }),
   };
 }

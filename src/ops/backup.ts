@@ -171,6 +171,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
     tempDir: temp,
     volsize: req.volsize,
     gzip: ctx.compress,
+    level: ctx.compressLevel,
     encryption: ctx.encryption,
     onVolume: async (vol) => {
       volumeInfos.push(vol.info);
@@ -194,7 +195,7 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   const sigName = signatureName(times, ctx.prefixes, naming);
   const sigRemotePath = path.join(temp, 'signatures');
   const sigCachePath = path.join(temp, 'signatures.gz');
-  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress, ctx.encryption);
+  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress, ctx.encryption, ctx.compressLevel);
   const fileListPath = path.join(temp, 'filelist');
   const fileList = createWriteStream(fileListPath);
   let fileListCount = 0;

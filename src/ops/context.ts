@@ -19,6 +19,8 @@ export interface TargetContext {
   readonly tempRoot: string;
   /** Whether remote volumes and signatures are gzipped (not `--no-compression`). */
   readonly compress: boolean;
+  /** `--compress-level`: deflate level 1-9 of what is compressed; the archive layer's default when absent */
+  readonly compressLevel?: number;
   /**
    * How `.gpg` files are written and read (spec §6); null with `--no-encryption`. Reading a file
    * whose name is not `.gpg` never needs it.
