@@ -163,7 +163,8 @@ function makeTools(opts: Options, permafrostDir: string): Map<string, Tool> {
   const pf = [join(REPO, 'node_modules/.bin/node'), ...nodeFlags, bin];
   const restic = (ws: Workspace, ...args: string[]): string[] => ['restic', '-r', ws.target, '--cache-dir', ws.cache, ...args];
   const tools: Tool[] = [
-    duplicityLike('permafrost', pf, 'permafrost, gzip volumes', volsize),
+    duplicityLike('permafrost', pf, 'permafrost, gzip volumes (level 1, its default)', volsize),
+    duplicityLike('permafrost-gzip6', pf, 'permafrost --compress-level 6 (duplicity\'s level)', ['--compress-level', '6', ...volsize]),
     duplicityLike('permafrost-nocomp', pf, 'permafrost --no-compression', ['--no-compression', ...volsize]),
     duplicityLike('duplicity', ['/usr/bin/duplicity'], 'duplicity 0.8.22, gzip volumes', volsize),
     // 2.0 renamed --file-to-restore
