@@ -3,7 +3,7 @@ import { errorFromWire, type WireError } from '../core/worker-error.ts';
 
 /**
  * Creates restored files on a worker thread, so that the kernel's work for each file (create,
- * write, attributes, rename: most of a restore of small files) overlaps with reading the
+ * write, attributes: most of a restore of small files) overlaps with reading the
  * archive on the main thread. Jobs run in the order they are queued, in batches; directory
  * attributes go through the same queue, so a directory gets its mode and mtime after its files.
  * A failed job fails the queue: the error is thrown by the next `check`, `add*` or `drain`.

@@ -130,6 +130,28 @@ describe('RestoreWriter', () => {
     }
   });
 
+  it('gives files owned by the restoring user their group in a setgid target too', { skip: !isRoot && 'needs root to chown' }, async () => {
+    const euid = process.geteuid!();
+    const egid = process.getegid!();
+    for (const setgid of [false, true]) {
+      const target = cat(tmp.buf, `/setgid-${setgid}`);
+      mkdirSync(target);
+      // an empty target of another group, setgid or not: new files there would get its group
+      lchownSync(target, euid, egid + 4242);
+      chmodSync(target, setgid ? 0o2775 : 0o775);
+      const w = new RestoreWriter(target);
+      await w.write(meta([], 'dir', { uid: euid, gid: egid, uname: '', gname: '' }));
+      await w.write(meta(['d'], 'dir', { uid: euid, gid: egid, uname: '', gname: '' }));
+      await w.write(meta(['d', 'f'], 'reg', { uid: euid, gid: egid, uname: '', gname: '' }), [Buffer.from('x')]);
+      await w.write(meta(['g'], 'reg', { uid: euid, gid: egid + 7, uname: '', gname: '' }), [Buffer.from('y')]);
+      await w.finish();
+      for (const [rel, gid] of [['/d/f', egid], ['/g', egid + 7], ['/d', egid]] as const) {
+        const st = lstatSync(cat(target, rel));
+        assert.deepEqual([st.uid, st.gid], [euid, gid], `setgid ${setgid}: ${rel}`);
+      }
+    }
+  });
+
   it('does not chown with restoreOwnership: false', async () => {
     const target = cat(tmp.buf, '/no-chown');
     const w = new RestoreWriter(target, { restoreOwnership: false });
@@ -193,6 +215,18 @@ describe('RestoreWriter', () => {
     // abandoned with a file queued and never finished: this test file would not end if the worker kept node alive
     const abandoned = new RestoreWriter(cat(tmp.buf, '/abandoned'));
     await abandoned.write(meta(['x'], 'reg'), [Buffer.from('x')]);
+  });
+
+  it('never replaces a file that appears under a queued file\'s name', async () => {
+    const target = cat(tmp.buf, '/exclusive');
+    const w = new RestoreWriter(target, { restoreOwnership: false });
+    await w.write(meta([], 'dir'));
+    await w.write(meta(['d'], 'dir'));
+    await w.write(meta(['d', 'f'], 'reg'), [Buffer.from('from the archive')]);
+    // someone else creates the same name before the worker gets there
+    writeFileSync(cat(target, '/d/f'), 'theirs');
+    await assert.rejects(w.finish(), { code: 'EEXIST' });
+    assert.equal(readFileSync(cat(target, '/d/f'), 'utf8'), 'theirs');
   });
 
   it('refuses entries out of order, and names that could leave the target', async () => {
