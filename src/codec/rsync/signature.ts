@@ -14,7 +14,7 @@ import {
   SIGNATURE_HEADER_LENGTH,
   hex32,
 } from './format.ts';
-import { MD4_DIGEST_LENGTH, md4Into } from './md4.ts';
+import { batchesBlockLength, MD4_DIGEST_LENGTH, md4Into, signatureRecordsInto } from './md4.ts';
 import { rollsum } from './rollsum.ts';
 
 /**
@@ -25,6 +25,8 @@ import { rollsum } from './rollsum.ts';
 export const MAX_BLOCK_LEN = 16 * 1024 * 1024;
 
 const BLAKE2_DIGEST_LENGTH = 32;
+/** Bytes of signature records per batch: well within ByteWriter's pieces. */
+const BATCH_OUTPUT = 16 * 1024;
 
 export interface ParsedSignature {
   magic: number;
@@ -71,6 +73,7 @@ export class SignatureBuilder {
   #knownStrong: Buffer;
   #knownHead = 0;
   #knownEnd = 0;
+  readonly #batches: boolean;
 
   constructor(blockLen: number, strongLen: number = DUPLICITY_STRONG_LEN) {
     checkBlockLen(blockLen);
@@ -80,6 +83,7 @@ export class SignatureBuilder {
     this.blockLen = blockLen;
     this.strongLen = strongLen;
     this.#partial = Buffer.allocUnsafe(blockLen);
+    this.#batches = batchesBlockLength(blockLen);
     this.#knownStrong = Buffer.allocUnsafe(16 * strongLen);
     this.#out.uint32BE(SIG_MAGIC_MD4);
     this.#out.uint32BE(blockLen);
@@ -99,6 +103,20 @@ export class SignatureBuilder {
       if (this.#partialFill < blockLen) return;
       this.#addBlock(this.#partial, 0, blockLen);
       this.#partialFill = 0;
+    }
+    // whole blocks in few WebAssembly calls when no sums are given for them (see `known`), in
+    // groups that fit the output's pieces
+    if (this.#knownHead === this.#knownEnd && this.#batches) {
+      const record = 4 + this.strongLen;
+      const group = Math.floor(BATCH_OUTPUT / record);
+      for (let whole = Math.floor((end - p) / blockLen); whole > 0; ) {
+        const n = Math.min(whole, group);
+        const at = this.#out.reserve(n * record);
+        signatureRecordsInto(chunk, p, p + n * blockLen, blockLen, this.strongLen, this.#out.current, at);
+        this.#blocks += n;
+        p += n * blockLen;
+        whole -= n;
+      }
     }
     for (; p + blockLen <= end; p += blockLen) this.#addBlock(chunk, p, p + blockLen);
     if (p < end) {

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../support/duplicity.ts';
 import { fileCleanup, tmpDir } from '../../support/tmp.ts';
-import { md4Into, md4IntoTs } from '../../../src/codec/rsync/md4.ts';
+import { batchesBlockLength, MIN_BATCH_BLOCK, md4Into, md4IntoTs, signatureRecordsInto } from '../../../src/codec/rsync/md4.ts';
+import { rollsum } from '../../../src/codec/rsync/rollsum.ts';
 import { RFC1320 } from './md4-vectors.ts';
 
 const hooks = fileCleanup();
@@ -66,4 +67,34 @@ test('random blocks, truncated digests, and inputs past the 1 MiB scratch area',
     assert.ok(a.equals(b), String(end));
   }
   assert.throws(() => md4Into(big, 0, 16, Buffer.alloc(8), 0), RangeError);
+});
+
+test('signature records from WebAssembly equal rollsum.ts and the TypeScript MD4 per block, across its 1 MiB input steps', () => {
+  const check = (data: Buffer, blockLen: number, strongLen: number, offset: number) => {
+    const record = 4 + strongLen;
+    const blocks = Math.ceil((data.length - offset) / blockLen);
+    const got = Buffer.alloc(3 + blocks * record, 0xee);
+    signatureRecordsInto(data, offset, data.length, blockLen, strongLen, got, 3);
+    const want = Buffer.alloc(3 + blocks * record, 0xee);
+    for (let i = 0; i < blocks; i++) {
+      const start = offset + i * blockLen;
+      const end = Math.min(data.length, start + blockLen);
+      want.writeUInt32BE(rollsum(data, start, end), 3 + i * record);
+      md4IntoTs(data, start, end, want, 3 + i * record + 4, strongLen);
+    }
+    assert.ok(got.equals(want), `block ${blockLen}, strong ${strongLen}, ${data.length - offset} bytes`);
+  };
+  fc.assert(
+    fc.property(fc.integer({ min: MIN_BATCH_BLOCK, max: 5000 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 100 }), (blockLen, strongLen, length, offset) => {
+      check(randomBytes(length + offset), blockLen, strongLen, offset);
+    }),
+    { numRuns: 150 },
+  );
+  // over the scratch area: several calls, and blocks that do not divide 1 MiB
+  const big = randomBytes(3 * 1024 * 1024 + 777);
+  for (const blockLen of [512, 2048, 3000, 65536, 1024 * 1024]) check(big, blockLen, 8, 5);
+  assert.throws(() => signatureRecordsInto(big, 0, 10, MIN_BATCH_BLOCK - 1, 8, Buffer.alloc(100), 0), RangeError);
+  assert.throws(() => signatureRecordsInto(big, 0, 10, 1024 * 1024 + 1, 8, Buffer.alloc(100), 0), RangeError);
+  assert.equal(batchesBlockLength(1024 * 1024 + 1), false);
+  assert.throws(() => signatureRecordsInto(big, 0, 2000, 512, 8, Buffer.alloc(47), 0), RangeError);
 });
