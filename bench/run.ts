@@ -83,6 +83,8 @@ interface Options {
   readonly timeoutSec: number;
   readonly note?: string;
   readonly duplicity3: string;
+  /** --no-baselines: skip the sha1sum and dd measurements */
+  readonly noBaselines: boolean;
 }
 
 interface Measurement {
@@ -419,7 +421,7 @@ function parseOptions(argv: readonly string[]): Options {
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--keep' || a === '--build') flags.add(a);
+    if (a === '--keep' || a === '--build' || a === '--no-baselines') flags.add(a);
     else if (a.startsWith('--') && i + 1 < argv.length) values.set(a, argv[++i]!);
     else throw new Error(`unexpected argument ${a}`);
   }
@@ -446,6 +448,7 @@ function parseOptions(argv: readonly string[]): Options {
     root: resolve(values.get('--root') ?? '/tmp/permafrost-bench'),
     out: resolve(values.get('--out') ?? join(REPO, 'bench/RESULTS.md')),
     keep: flags.has('--keep'),
+    noBaselines: flags.has('--no-baselines'),
     build: flags.has('--build'),
     rev: values.get('--rev') ?? 'HEAD',
     volsize: num('--volsize'),
@@ -562,6 +565,22 @@ function main(): void {
   let digest = digestTree(data);
   const sorted = [...digest.keys()];
   const oneFile = opts.restoreFile ?? sorted[Math.floor((sorted.length * 3) / 4)]!;
+
+  // What the machine itself does with this much data, for the targets stated against it: reading
+  // and hashing it (sha1sum), and writing as many bytes durably (dd with an fsync at the end)
+  const baselines: { what: string; cmd: Cmd; m: Measurement }[] = [];
+  if (!opts.noBaselines) {
+    const ddFile = join(runDir, 'dd-baseline');
+    for (const [what, cmd] of [
+      ['read and hash it: sha1sum of every file', { argv: ['sh', '-c', 'find . -type f -print0 | xargs -0 sha1sum > /dev/null'], cwd: data }],
+      [`write as many bytes durably: dd, ${Math.ceil(gen.bytes / 1048576)} MiB, fsync at the end`, { argv: ['dd', 'if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${Math.ceil(gen.bytes / 1048576)}`, 'conv=fsync'] }],
+    ] as const) {
+      const m = measure(cmd, 'baseline', 'full', baselines.length, logDir, opts.timeoutSec);
+      baselines.push({ what, cmd, m });
+      say(`baseline: ${what}: wall ${fmt(m.wall, 2)} s, cpu ${fmt(m.user + m.sys, 2)} s`);
+    }
+    rmSync(ddFile, { force: true });
+  }
 
   const ws = new Map<string, Workspace>(
     opts.tools.map((id) => [id, { target: join(runDir, id, 'target'), cache: join(runDir, id, 'cache'), restore: join(runDir, id, 'restore') }]),
@@ -683,6 +702,10 @@ function main(): void {
     `- whole run: ${((finished.getTime() - started.getTime()) / 60000).toFixed(1)} min`,
     ...(opts.note ? [`- note: ${opts.note}`] : []),
   ];
+  if (baselines.length > 0) {
+    report.push('', '### Baselines (the machine alone, same data)', '', '| what | command | wall s | CPU s |', '|---|---|---:|---:|');
+    for (const b of baselines) report.push(`| ${b.what} | \`${showCmd(b.cmd).replaceAll('|', '\\|')}\` | ${fmt(b.m.wall, 2)} | ${fmt(b.m.user + b.m.sys, 2)} |`);
+  }
   for (const [scenario, byTool] of results) {
     report.push('', `### ${SCENARIO_TITLES[scenario]}`, '');
     if (scenario === 'restore-file') report.push(`File: \`${oneFile}\` (${digest.get(oneFile)?.size ?? '?'} bytes)`, '');
