@@ -100,7 +100,8 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
 async function checkSameSource(ctx: TargetContext, req: BackupRequest, collection: Collection): Promise<void> {
   const chain = collection.primary!.chain;
   const last = chain.incs[chain.incs.length - 1] ?? chain.full;
-  const manifest = await loadManifest(ctx, last);
+  // only its Hostname and Localdir: the file list of a big set costs more than the rest together
+  const manifest = await loadManifest(ctx, last, { fileList: false });
   const hostname = req.hostname ?? os.hostname();
   const localdir = canonicalLocaldir(req.source);
   const hint = 'pass --allow-source-mismatch if this is intended';

@@ -5,11 +5,14 @@ import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 
-/** Reads a set's manifest (cached, else from the target) and parses it. */
-export async function loadManifest(ctx: TargetContext, set: BackupSet): Promise<Manifest> {
+/**
+ * Reads a set's manifest (cached, else from the target) and parses it; with `fileList: false`,
+ * without its file list (`files` is then absent).
+ */
+export async function loadManifest(ctx: TargetContext, set: BackupSet, opts: { fileList?: boolean } = {}): Promise<Manifest> {
   const name = set.manifest!.name;
   const bytes = await ctx.cache.manifest(name, ctx.backend, remoteDecoder(ctx.prefixes, ctx.encryption));
-  return parseSetManifest(bytes, set, name);
+  return parseSetManifest(bytes, set, name, opts);
 }
 
 /**
@@ -22,10 +25,10 @@ export async function readRemoteManifest(ctx: TargetContext, set: BackupSet): Pr
   return { manifest: parseSetManifest(plain, set, name), plain };
 }
 
-function parseSetManifest(bytes: Buffer, set: BackupSet, name: string): Manifest {
+function parseSetManifest(bytes: Buffer, set: BackupSet, name: string, opts: { fileList?: boolean } = {}): Manifest {
   let manifest: Manifest;
   try {
-    manifest = parseManifest(bytes);
+    manifest = parseManifest(bytes, opts);
   } catch (err) {
     throw new PermafrostError(ExitCode.corruptArchive, `manifest ${name} does not parse: ${(err as Error).message}`, { cause: err });
   }

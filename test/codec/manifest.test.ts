@@ -217,6 +217,21 @@ test('parseManifest inverts formatManifest', () => {
   );
 });
 
+test('parseManifest with fileList: false gives the same manifest without its file list', () => {
+  fc.assert(
+    fc.property(manifestArb, (m) => {
+      const text = formatManifest(m);
+      const { files, ...rest } = parseManifest(text);
+      const partial = parseManifest(text, { fileList: false });
+      assert.equal(partial.files, undefined);
+      assert.deepEqual(toWire(partial), toWire(rest));
+      assert.deepEqual(partial.signatureStored, rest.signatureStored);
+      void files;
+    }),
+    { numRuns: 300 },
+  );
+});
+
 /** Line-level damage: what a restart, a hand edit, a foreign writer or corruption could produce. */
 function mutate(text: string, ops: number[], picks: number[]): string {
   let lines = text.split('\n');
