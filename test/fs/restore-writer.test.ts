@@ -217,6 +217,17 @@ describe('RestoreWriter', () => {
     await abandoned.write(meta(['x'], 'reg'), [Buffer.from('x')]);
   });
 
+  it('gives queued files their exact modes, whether the umask would change them or not', async () => {
+    const target = cat(tmp.buf, '/modes');
+    const w = new RestoreWriter(target, { restoreOwnership: false });
+    await w.write(meta([], 'dir'));
+    const modes = [0o644, 0o640, 0o600, 0o666, 0o777, 0o400, 0o000, 0o4755, 0o2750, 0o1644, 0o6777];
+    for (const [i, mode] of modes.entries()) await w.write(meta([`f${String(i).padStart(2, '0')}`], 'reg', { mode }), [Buffer.from(`file ${i}`)]);
+    await w.finish();
+    const got = modes.map((_, i) => lstatSync(cat(target, `/f${String(i).padStart(2, '0')}`)).mode & 0o7777);
+    assert.deepEqual(got.map((m) => m.toString(8)), modes.map((m) => m.toString(8)), `umask ${process.umask().toString(8)}`);
+  });
+
   it('never replaces a file that appears under a queued file\'s name', async () => {
     const target = cat(tmp.buf, '/exclusive');
     const w = new RestoreWriter(target, { restoreOwnership: false });
