@@ -1,36 +1,53 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errorFromWire, type WireError } from '../core/worker-error.ts';
 
 /**
- * Creates restored files on a worker thread, so that the kernel's work for each file (create,
- * write, attributes: most of a restore of small files) overlaps with reading the
- * archive on the main thread. Jobs run in the order they are queued, in batches; directory
- * attributes go through the same queue, so a directory gets its mode and mtime after its files.
- * A failed job fails the queue: the error is thrown by the next `check`, `add*` or `drain`.
+ * Creates restored files on worker threads, so that the kernel's work for each file (create,
+ * write, attributes: most of a restore of small files) overlaps with reading the archive on the
+ * main thread, and runs on two cores: creating 40k files took 0.89 s on one thread and 0.52 s on
+ * two (bench/RESULTS.md). Files go out in batches to the workers in turn; files of one directory
+ * may be created by either, in any order. A directory's attributes (its mode and mtime) are
+ * applied only once every job queued before it is done, so its files can no longer change its
+ * mtime, and a parent that its mode closes is closed after everything below it (consecutive
+ * directory jobs go out together, in order, to one worker). A failed job fails the queue: the
+ * error is thrown by the next `check`, `add*` or `drain`.
  */
 export class RestoreQueue {
-  readonly #worker: Worker;
-  #jobs: RestoreJob[] = [];
+  readonly #workers: Worker[] = [];
+  /** Batches posted to each worker and not answered. */
+  readonly #pendingPerWorker: number[] = [];
+  #files: RestoreJob[] = [];
   #parts: Uint8Array[] = [];
   #bytes = 0;
+  /** Queue position of the next job added, and of the first job of the batch being gathered. */
+  #nextOrder = 0;
+  #batchFirst = 0;
+  /** Directory jobs waiting for the jobs queued before them, in queue order. */
+  #dirs: { order: number; job: RestoreJob }[] = [];
   #seq = 0;
-  /** Batches posted and not answered, with their data bytes. */
-  readonly #waiting = new Map<number, number>();
+  #turn = 0;
+  /** Batches posted and not answered: their data bytes and the queue position of their first job. */
+  readonly #waiting = new Map<number, { bytes: number; first: number; worker: number }>();
   #inflightBytes = 0;
-  /** Called whenever a batch is answered (or the worker fails). */
+  /** Called whenever a batch is answered (or a worker fails). */
   #answered: (() => void)[] = [];
   #error: Error | null = null;
   #closed = false;
 
-  constructor() {
+  constructor(threads: number = defaultThreads()) {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.#worker = new Worker(new URL(`./restore-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-    this.#worker.on('message', (r: RestoreReply) => this.#settle(r));
-    this.#worker.on('error', (e) => this.#fail(e));
-    this.#worker.on('exit', (code) => { if (!this.#closed) this.#fail(new Error(`restore worker exited (code ${code})`)); });
-    // alive only while batches are outstanding: a queue nobody closes cannot hang the process
-    // (after the listeners: adding a 'message' listener refs the worker again)
-    this.#worker.unref();
+    for (let i = 0; i < Math.max(1, threads); i++) {
+      const worker = new Worker(new URL(`./restore-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      worker.on('message', (r: RestoreReply) => this.#settle(r));
+      worker.on('error', (e) => this.#fail(e, i));
+      worker.on('exit', (code) => { if (!this.#closed) this.#fail(new Error(`restore worker exited (code ${code})`), i); });
+      // alive only while batches are outstanding: a queue nobody closes cannot hang the process
+      // (after the listeners: adding a 'message' listener refs the worker again)
+      worker.unref();
+      this.#workers.push(worker);
+      this.#pendingPerWorker.push(0);
+    }
   }
 
   /** Throws the first failure so far. */
@@ -47,37 +64,47 @@ export class RestoreQueue {
       length += d.byteLength;
     }
     this.#bytes += length;
-    this.#jobs.push({ op: 'file', dir, name, length, ...attrs });
-    if (this.#bytes >= BATCH_BYTES || this.#jobs.length >= BATCH_JOBS) await this.#post();
+    if (this.#files.length === 0) this.#batchFirst = this.#nextOrder;
+    this.#nextOrder++;
+    this.#files.push({ op: 'file', dir, name, length, ...attrs });
+    if (this.#bytes >= BATCH_BYTES || this.#files.length >= BATCH_JOBS) await this.#postFiles();
   }
 
   /** Queues the attributes of a directory, applied after every job queued before. */
   async addDir(path: Buffer, attrs: Attributes): Promise<void> {
     this.check();
-    this.#jobs.push({ op: 'dir', path, ...attrs });
-    if (this.#jobs.length >= BATCH_JOBS) await this.#post();
+    await this.#postFiles();
+    this.#dirs.push({ order: this.#nextOrder++, job: { op: 'dir', path, ...attrs } });
+    this.#postReadyDirs();
   }
 
   /** Waits until every queued job is done; throws if one failed. */
   async drain(): Promise<void> {
-    await this.#post();
-    while (this.#waiting.size > 0) await new Promise<void>((resolve) => this.#whenAnswered(resolve));
+    await this.#postFiles();
+    while ((this.#waiting.size > 0 || this.#dirs.length > 0) && this.#error === null) {
+      this.#postReadyDirs();
+      await new Promise<void>((resolve) => this.#whenAnswered(resolve));
+    }
     this.check();
   }
 
-  /** Drains, then stops the worker. */
+  /**
+   * Drains, then stops the workers; after a failure, once the batches already posted are answered
+   * (a worker stopped in the middle of a file would leave it partial under its real name).
+   */
   async close(): Promise<void> {
     try {
       await this.drain();
     } finally {
+      while (this.#waiting.size > 0) await new Promise<void>((resolve) => this.#whenAnswered(resolve));
       this.#closed = true;
-      await this.#worker.terminate();
+      await Promise.all(this.#workers.map((w) => w.terminate()));
     }
   }
 
-  async #post(): Promise<void> {
+  async #postFiles(): Promise<void> {
     this.check();
-    if (this.#jobs.length === 0) return;
+    if (this.#files.length === 0) return;
     const data = this.#bytes > 0 ? Buffer.allocUnsafeSlow(this.#bytes) : null;
     if (data) {
       let at = 0;
@@ -86,14 +113,10 @@ export class RestoreQueue {
         at += p.byteLength;
       }
     }
-    const seq = ++this.#seq;
-    const bytes = this.#bytes;
-    this.#waiting.set(seq, bytes);
-    if (this.#waiting.size === 1) this.#worker.ref();
-    this.#inflightBytes += bytes;
-    const ab = data ? (data.buffer as ArrayBuffer) : null;
-    this.#worker.postMessage({ seq, jobs: this.#jobs, data: ab }, ab ? [ab] : []);
-    this.#jobs = [];
+    const worker = this.#turn;
+    this.#turn = (this.#turn + 1) % this.#workers.length;
+    this.#send(worker, this.#files, data, this.#bytes, this.#batchFirst);
+    this.#files = [];
     this.#parts = [];
     this.#bytes = 0;
     while (this.#inflightBytes > MAX_INFLIGHT_BYTES || this.#waiting.size > MAX_INFLIGHT_BATCHES) {
@@ -102,24 +125,58 @@ export class RestoreQueue {
     }
   }
 
+  /**
+   * Posts, as one ordered batch to one worker, the waiting directory jobs that every job queued
+   * before them (files and directories) is done for, apart from directory jobs of the same batch.
+   */
+  #postReadyDirs(): void {
+    if (this.#dirs.length === 0 || this.#error) return;
+    let oldestBusy = Infinity;
+    for (const b of this.#waiting.values()) oldestBusy = Math.min(oldestBusy, b.first);
+    let n = 0;
+    while (n < this.#dirs.length && this.#dirs[n]!.order < oldestBusy) n++;
+    if (n === 0) return;
+    const ready = this.#dirs.splice(0, n);
+    const worker = this.#turn;
+    this.#turn = (this.#turn + 1) % this.#workers.length;
+    this.#send(worker, ready.map((d) => d.job), null, 0, ready[0]!.order);
+  }
+
+  #send(worker: number, jobs: RestoreJob[], data: Buffer | null, bytes: number, first: number): void {
+    const seq = ++this.#seq;
+    this.#waiting.set(seq, { bytes, first, worker });
+    if (this.#pendingPerWorker[worker]!++ === 0) this.#workers[worker]!.ref();
+    this.#inflightBytes += bytes;
+    const ab = data ? (data.buffer as ArrayBuffer) : null;
+    this.#workers[worker]!.postMessage({ seq, jobs, data: ab }, ab ? [ab] : []);
+  }
+
   #whenAnswered(resolve: () => void): void {
     this.#answered.push(resolve);
   }
 
   #settle(r: RestoreReply): void {
-    const bytes = this.#waiting.get(r.seq);
-    if (bytes === undefined) return;
+    const batch = this.#waiting.get(r.seq);
+    if (batch === undefined) return;
     this.#waiting.delete(r.seq);
-    if (this.#waiting.size === 0) this.#worker.unref();
-    this.#inflightBytes -= bytes;
+    if (--this.#pendingPerWorker[batch.worker]! === 0) this.#workers[batch.worker]!.unref();
+    this.#inflightBytes -= batch.bytes;
     if (r.error !== null) this.#error ??= errorFromWire(r.error);
+    this.#postReadyDirs();
     this.#wake();
   }
 
-  #fail(e: Error): void {
+  /** Worker `index` died: nothing it was sent will be answered (the others' batches still are). */
+  #fail(e: Error, index: number): void {
     this.#error ??= e;
-    this.#waiting.clear();
-    this.#inflightBytes = 0;
+    for (const [seq, batch] of this.#waiting) {
+      if (batch.worker !== index) continue;
+      this.#waiting.delete(seq);
+      this.#inflightBytes -= batch.bytes;
+    }
+    this.#dirs = [];
+    this.#pendingPerWorker[index] = 0;
+    this.#workers[index]!.unref();
     this.#wake();
   }
 
@@ -128,6 +185,11 @@ export class RestoreQueue {
     this.#answered = [];
     for (const f of waiters) f();
   }
+}
+
+/** Two threads where there are two cores or more: the kernel's file creation measured 1.7x faster. */
+function defaultThreads(): number {
+  return Math.min(2, availableParallelism());
 }
 
 export interface Attributes {

@@ -45,10 +45,11 @@ export type ChunkSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  *   created or checked with lstat, so nothing can land outside the target, even through
  *   symlinks in the archive;
  * - without --force, regular files of up to SMALL_FILE bytes are gathered in memory and created
- *   by a worker thread (RestoreQueue: created under their real name, which must not exist, and
- *   removed again on an error; the rename per file doubled the kernel's work), which also applies the
- *   directories' attributes in order: the kernel's work per file overlaps with reading the
- *   archive. A failure there is thrown by a later `write` or by `finish`.
+ *   by worker threads (RestoreQueue: under their real name, which must not exist, and removed
+ *   again on an error; the rename per file doubled the kernel's work), which also apply the
+ *   directories' attributes once their files are done: the kernel's work per file runs on two
+ *   cores and overlaps with reading the archive. A failure there is thrown by a later `write`
+ *   or by `finish`.
  */
 export class RestoreWriter {
   readonly #target: Buffer;
