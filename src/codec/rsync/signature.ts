@@ -25,6 +25,10 @@ import { rollsum } from './rollsum.ts';
 export const MAX_BLOCK_LEN = 16 * 1024 * 1024;
 
 const BLAKE2_DIGEST_LENGTH = 32;
+const NO_BLOCKS = new Float64Array(0);
+const NO_LENGTHS = new Int32Array(0);
+const NO_WEAK = new Uint32Array(0);
+const NO_STRONG = Buffer.alloc(0);
 /** Bytes of signature records per batch: well within ByteWriter's pieces. */
 const BATCH_OUTPUT = 16 * 1024;
 
@@ -67,10 +71,11 @@ export class SignatureBuilder {
    * Sums of blocks to come that the caller already knows (see `known`), oldest first: block
    * number, length, rollsum, and `strongLen` bytes of MD4 each, in entries [#knownHead, #knownEnd).
    */
-  #knownBlock = new Float64Array(16);
-  #knownLength = new Int32Array(16);
-  #knownWeak = new Uint32Array(16);
-  #knownStrong: Buffer;
+  // empty until `known` is first called (only by deltas): a backup builds one per file
+  #knownBlock = NO_BLOCKS;
+  #knownLength = NO_LENGTHS;
+  #knownWeak = NO_WEAK;
+  #knownStrong = NO_STRONG;
   #knownHead = 0;
   #knownEnd = 0;
   readonly #batches: boolean;
@@ -84,7 +89,6 @@ export class SignatureBuilder {
     this.strongLen = strongLen;
     this.#partial = Buffer.allocUnsafe(blockLen);
     this.#batches = batchesBlockLength(blockLen);
-    this.#knownStrong = Buffer.allocUnsafe(16 * strongLen);
     this.#out.uint32BE(SIG_MAGIC_MD4);
     this.#out.uint32BE(blockLen);
     this.#out.uint32BE(strongLen);
@@ -169,7 +173,7 @@ export class SignatureBuilder {
   }
 
   #growKnown(): void {
-    const n = this.#knownBlock.length * 2;
+    const n = Math.max(16, this.#knownBlock.length * 2);
     const grow = <T extends Float64Array | Int32Array | Uint32Array>(old: T, make: (n: number) => T): T => {
       const a = make(n);
       a.set(old);

@@ -59,28 +59,18 @@ export function encodeHeader(h: TarHeader): Buffer {
       ? Buffer.concat([h.name, Buffer.from('/', 'latin1')])
       : h.name;
 
-  // A dict in Python: insertion order, a repeated key keeps its first position.
+  // A dict in Python: insertion order, a repeated key keeps its first position. Written out
+  // field by field (no arrays of tuples, no closures): a backup encodes two headers per file.
   const pax = new Map<string, Buffer>();
   if (h.extraPax) for (const [key, value] of h.extraPax) pax.set(key, value);
-
-  for (const [key, value, limit] of [
-    ['path', name, NAME_LENGTH],
-    ['linkpath', h.linkname, LINKNAME_LENGTH],
-    ['uname', h.uname, OWNER_NAME_LENGTH],
-    ['gname', h.gname, OWNER_NAME_LENGTH],
-  ] as const) {
-    if (!pax.has(key) && (value.length > limit || !isAscii(value))) pax.set(key, value);
-  }
-
-  const numberField = (key: string, value: number, limit: number): number => {
-    if (value >= 0 && value < limit) return value;
-    if (!pax.has(key)) pax.set(key, Buffer.from(String(value), 'latin1'));
-    return 0;
-  };
-  const uid = numberField('uid', h.uid, OCTAL_LIMIT_8);
-  const gid = numberField('gid', h.gid, OCTAL_LIMIT_8);
-  const size = numberField('size', h.size, OCTAL_LIMIT_12);
-  const mtime = numberField('mtime', h.mtime, OCTAL_LIMIT_12);
+  textField(pax, 'path', name, NAME_LENGTH);
+  textField(pax, 'linkpath', h.linkname, LINKNAME_LENGTH);
+  textField(pax, 'uname', h.uname, OWNER_NAME_LENGTH);
+  textField(pax, 'gname', h.gname, OWNER_NAME_LENGTH);
+  const uid = numberField(pax, 'uid', h.uid, OCTAL_LIMIT_8);
+  const gid = numberField(pax, 'gid', h.gid, OCTAL_LIMIT_8);
+  const size = numberField(pax, 'size', h.size, OCTAL_LIMIT_12);
+  const mtime = numberField(pax, 'mtime', h.mtime, OCTAL_LIMIT_12);
 
   const isDevice = h.typeflag === TYPE_CHR || h.typeflag === TYPE_BLK;
   const ustar = encodeUstarBlock({
@@ -120,42 +110,54 @@ export function encodeHeader(h: TarHeader): Buffer {
   return Buffer.concat([paxBlock, body, Buffer.alloc(paddingAfter(body.length)), ustar]);
 }
 
+/** A text field that does not fit its ustar field as ASCII goes into the PAX header. */
+function textField(pax: Map<string, Buffer>, key: string, value: Buffer, limit: number): void {
+  if (!pax.has(key) && (value.length > limit || !isAscii(value))) pax.set(key, value);
+}
+
+/** A number that does not fit its octal field goes into the PAX header; the field gets 0. */
+function numberField(pax: Map<string, Buffer>, key: string, value: number, limit: number): number {
+  if (value >= 0 && value < limit) return value;
+  if (!pax.has(key)) pax.set(key, Buffer.from(String(value), 'latin1'));
+  return 0;
+}
+
 function checkHeader(h: TarHeader): void {
-  for (const [field, value] of [
-    ['name', h.name],
-    ['linkname', h.linkname],
-    ['uname', h.uname],
-    ['gname', h.gname],
-  ] as const) {
-    // A NUL would silently cut the name short on every reader.
-    if (value.includes(0)) throw new RangeError(`tar header ${field} contains a NUL byte`);
-  }
-  for (const [field, value] of [
-    ['mode', h.mode],
-    ['uid', h.uid],
-    ['gid', h.gid],
-    ['size', h.size],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`tar header ${field} ${value} is not a non-negative integer`);
-  }
+  // A NUL would silently cut the name short on every reader.
+  checkNoNul('name', h.name);
+  checkNoNul('linkname', h.linkname);
+  checkNoNul('uname', h.uname);
+  checkNoNul('gname', h.gname);
+  checkNonNegative('mode', h.mode);
+  checkNonNegative('uid', h.uid);
+  checkNonNegative('gid', h.gid);
+  checkNonNegative('size', h.size);
   if (!Number.isSafeInteger(h.mtime)) throw new RangeError(`tar header mtime ${h.mtime} is not an integer`);
   if (!Number.isInteger(h.typeflag) || h.typeflag < 0 || h.typeflag > 0xff) {
     throw new RangeError(`tar header typeflag ${h.typeflag} is not a byte`);
   }
   if (h.typeflag === TYPE_CHR || h.typeflag === TYPE_BLK) {
-    for (const [field, value] of [
-      ['devmajor', h.devmajor],
-      ['devminor', h.devminor],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < 0 || value >= OCTAL_LIMIT_8) {
-        throw new RangeError(`tar header ${field} ${value} does not fit 7 octal digits`);
-      }
-    }
+    checkDeviceNumber('devmajor', h.devmajor);
+    checkDeviceNumber('devminor', h.devminor);
   }
   if (h.extraPax) {
     for (const [key] of h.extraPax) {
       if (key.length === 0 || key.includes('=') || key.includes('\0')) throw new RangeError(`invalid PAX record key ${JSON.stringify(key)}`);
     }
+  }
+}
+
+function checkNoNul(field: string, value: Buffer): void {
+  if (value.includes(0)) throw new RangeError(`tar header ${field} contains a NUL byte`);
+}
+
+function checkNonNegative(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`tar header ${field} ${value} is not a non-negative integer`);
+}
+
+function checkDeviceNumber(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value >= OCTAL_LIMIT_8) {
+    throw new RangeError(`tar header ${field} ${value} does not fit 7 octal digits`);
   }
 }
 

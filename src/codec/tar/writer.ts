@@ -2,10 +2,12 @@ import { encodeHeader, type TarHeader } from './header.ts';
 import { describeTypeflag, TYPE_AREG, typeflagCarriesData } from './typeflags.ts';
 import { BLOCK_SIZE, NAME_LENGTH, paddingAfter, RECORD_SIZE } from './ustar-block.ts';
 
+const ZERO_BLOCK = Buffer.alloc(BLOCK_SIZE);
+
 /**
  * One tar entry as duplicity's `TarBlockIter.tarinfo2tarblock()` writes it: header block(s), the
  * data, zero padding to a multiple of 512. The pieces are returned separately so the (possibly
- * large) data is never copied; `data` itself is one of them.
+ * large) data is never copied; `data` itself is one of them. Callers must not write into them.
  */
 export function encodeEntry(h: TarHeader, data: Buffer): Buffer[] {
   if (h.size !== data.length) {
@@ -19,7 +21,8 @@ export function encodeEntry(h: TarHeader, data: Buffer): Buffer[] {
   const out = [header];
   if (data.length > 0) out.push(data);
   const pad = paddingAfter(data.length);
-  if (pad > 0) out.push(Buffer.alloc(pad));
+  // one shared block of zeros: the pieces are only ever read (copied into a batch or a file)
+  if (pad > 0) out.push(ZERO_BLOCK.subarray(0, pad));
   return out;
 }
 
