@@ -24,7 +24,7 @@ export interface TarEntry {
    */
   header: TarHeader;
   /** Every PAX record in force for this entry (global ones included), raw values. */
-  pax: Map<string, Buffer>;
+  pax: ReadonlyMap<string, Buffer>;
   /** The member's data; empty for types that carry none. May share memory with a source chunk. */
   data: Buffer;
   /** Stream offset of the entry's first header block (its PAX or GNU header, if any). */
@@ -44,6 +44,8 @@ const DEFAULT_MAX_ENTRY_SIZE = 1024 * 1024 * 1024;
 const DEFAULT_MAX_META_SIZE = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const SLASH = Buffer.from('/', 'latin1');
+/** The records of an entry without a PAX header: shared, so it must never be changed. */
+const NO_RECORDS: Map<string, Buffer> = new Map();
 
 /** Records that encodeHeader generates itself from the header fields. */
 const DERIVED_RECORDS = new Set(['path', 'linkpath', 'uname', 'gname', 'uid', 'gid', 'size', 'mtime', 'hdrcharset']);
@@ -102,7 +104,7 @@ export class TarReader {
     // Among GNU long names and PAX paths the first header wins, as in Python's nesting.
     let longName: Buffer | undefined;
     let longLink: Buffer | undefined;
-    const localPax = new Map<string, Buffer>();
+    let localPax = NO_RECORDS;
     let metaBytes = 0;
 
     for (;;) {
@@ -133,7 +135,8 @@ export class TarReader {
             if (total > this.#maxMetaSize) throw new Error(`tar global PAX records ${where} exceed ${this.#maxMetaSize} bytes`);
           } else {
             const mine = new Map(records); // a key repeated in one header: the last one counts
-            for (const [k, v] of mine) if (!localPax.has(k)) localPax.set(k, v);
+            if (localPax === NO_RECORDS) localPax = mine;
+            else for (const [k, v] of mine) if (!localPax.has(k)) localPax.set(k, v);
             if (longName === undefined && mine.has('path')) longName = mine.get('path');
             if (longLink === undefined && mine.has('linkpath')) longLink = mine.get('linkpath');
           }
@@ -155,8 +158,13 @@ export class TarReader {
     longLink: Buffer | undefined,
     localPax: Map<string, Buffer>,
   ): Promise<TarEntry> {
-    const pax = new Map(this.#globalPax);
-    for (const [k, v] of localPax) pax.set(k, v);
+    // (the entry's own records are a Map of their own, or the shared empty one, never changed)
+    let pax: ReadonlyMap<string, Buffer> = localPax;
+    if (this.#globalPax.size > 0) {
+      const merged = new Map(this.#globalPax);
+      for (const [k, v] of localPax) merged.set(k, v);
+      pax = merged;
+    }
 
     let name = longName ?? this.#globalPax.get('path');
     if (name === undefined) name = raw.prefix.length > 0 ? Buffer.concat([raw.prefix, SLASH, raw.name]) : raw.name;
@@ -167,8 +175,8 @@ export class TarReader {
     if (typeflag === TYPE_AREG && raw.name.length > 0 && raw.name[raw.name.length - 1] === SLASH[0]) typeflag = TYPE_DIR;
 
     const size = paxInteger(pax, 'size', where) ?? raw.size;
-    const extraPax: [string, Buffer][] = [];
-    for (const record of localPax) if (!DERIVED_RECORDS.has(record[0])) extraPax.push(record);
+    let extraPax: [string, Buffer][] | null = null;
+    for (const record of localPax) if (!DERIVED_RECORDS.has(record[0])) (extraPax ??= []).push(record);
     const header: TarHeader = {
       name,
       mode: raw.mode,
@@ -182,8 +190,8 @@ export class TarReader {
       gname: pax.get('gname') ?? raw.gname,
       devmajor: raw.devmajor,
       devminor: raw.devminor,
-      ...(extraPax.length > 0 ? { extraPax } : {}),
     };
+    if (extraPax !== null) header.extraPax = extraPax;
 
     const dataOffset = this.#queue.consumed;
     let data: Buffer = EMPTY;
@@ -233,7 +241,7 @@ function hasSparseRecords(pax: Map<string, Buffer>): boolean {
   return false;
 }
 
-function paxInteger(pax: Map<string, Buffer>, key: string, where: string): number | undefined {
+function paxInteger(pax: ReadonlyMap<string, Buffer>, key: string, where: string): number | undefined {
   const v = pax.get(key);
   if (v === undefined) return undefined;
   const s = v.toString('latin1');
@@ -245,7 +253,7 @@ function paxInteger(pax: Map<string, Buffer>, key: string, where: string): numbe
 }
 
 /** PAX times are decimal seconds with an optional fraction; duplicity keeps `int(mtime)`. */
-function paxSeconds(pax: Map<string, Buffer>, where: string): number | undefined {
+function paxSeconds(pax: ReadonlyMap<string, Buffer>, where: string): number | undefined {
   const v = pax.get('mtime');
   if (v === undefined) return undefined;
   const s = v.toString('latin1');
