@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { OpenPgpEncryptor } from '../codec/openpgp/encrypt.ts';
 import type { Encryption } from '../crypto/encryption.ts';
-import { GzipFile } from './gzip-file.ts';
+import { ThreadFile } from './thread-file.ts';
 
 /**
  * The deflate level of gzip volumes and signatures and of the compression inside encrypted ones
@@ -12,17 +12,17 @@ import { GzipFile } from './gzip-file.ts';
 export const DEFAULT_COMPRESS_LEVEL = 1;
 
 /**
- * A file being written, optionally through gzip (as duplicity's GzipWriteFile) or OpenPGP
- * encryption (as duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk.
- * Writes are batched so that many small tar blocks cost few calls. A gzip file is compressed,
- * hashed and written by a worker thread (GzipFile), which stores parts that look incompressible
- * instead of deflating them (deflateParts).
+ * A file being written, plain, through gzip (as duplicity's GzipWriteFile) or OpenPGP encryption
+ * (as duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk. Writes are
+ * batched so that many small tar blocks cost few calls. Plain and gzip files are hashed and
+ * written by a worker thread (ThreadFile), which also compresses gzip ones, storing parts that
+ * look incompressible instead of deflating them (deflateParts).
  */
 export class FileByteSink {
   readonly path: string;
-  /** plain and encrypted files; null with gzip, which the worker writes */
+  /** encrypted files; null otherwise (the worker writes them) */
   readonly #file: WriteStream | null;
-  readonly #gzip: GzipFile | null;
+  readonly #threadFile: ThreadFile | null;
   readonly #sha1: Hash | null;
   readonly #level: number;
   readonly #fileDone: Promise<void>;
@@ -32,7 +32,7 @@ export class FileByteSink {
   #pending: Buffer[] = [];
   #pendingLengths: number[] = [];
   #pendingBytes = 0;
-  /** Batches handed to the gzip worker and not yet written, oldest first. */
+  /** Batches handed to the worker and not yet written, oldest first. */
   readonly #inflight: { raw: number; written: Promise<void> }[] = [];
   #inflightBytes = 0;
   /** Resolves when every batch handed to the worker so far is written. */
@@ -47,15 +47,15 @@ export class FileByteSink {
     this.path = path;
     this.#level = opts.level ?? DEFAULT_COMPRESS_LEVEL;
     this.#encryption = opts.encryption ?? null;
-    if (opts.gzip && !this.#encryption) {
+    if (!this.#encryption) {
       this.#file = null;
       this.#sha1 = null;
-      this.#gzip = new GzipFile(path, { level: this.#level, sha1: opts.sha1 });
+      this.#threadFile = new ThreadFile(path, { level: opts.gzip ? this.#level : null, sha1: opts.sha1 });
       this.#fileDone = Promise.resolve();
-      this.#track(this.#gzip.opened().then((written) => ({ written })), 0);
+      this.#track(this.#threadFile.opened().then((written) => ({ written })), 0);
       return;
     }
-    this.#gzip = null;
+    this.#threadFile = null;
     this.#file = createWriteStream(path, { highWaterMark: 1 << 20 });
     this.#sha1 = opts.sha1 ? createHash('sha1') : null;
     const file = this.#file;
@@ -77,7 +77,6 @@ export class FileByteSink {
    */
   get estimatedSize(): number {
     if (this.#encryption) return this.#diskBytes + this.#pendingBytes + (this.#encryptorNow?.queuedBytes ?? 0);
-    if (!this.#gzip) return this.#rawBytes;
     return this.#diskBytes + this.#pendingBytes + this.#inflightBytes;
   }
 
@@ -95,10 +94,10 @@ export class FileByteSink {
   /** Finishes the file; returns its size and SHA1 (hex) when hashing. */
   async close(): Promise<{ size: number; sha1: string | null }> {
     await this.#flush();
-    if (this.#gzip) {
+    if (this.#threadFile) {
       await this.#written;
       if (this.#error) throw this.#error;
-      const { size, sha1 } = await this.#gzip.end();
+      const { size, sha1 } = await this.#threadFile.end();
       return { size, sha1 };
     }
     if (this.#encryption) await (await this.#openEncryptor()).end();
@@ -113,65 +112,42 @@ export class FileByteSink {
     // replies the worker still sends must not count for an abandoned file
     this.#error ??= new Error(`${this.path}: abandoned`);
     this.#encryptorNow?.destroy();
-    this.#gzip?.destroy();
+    this.#threadFile?.destroy();
     this.#file?.destroy();
   }
 
   async #flush(): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#pendingBytes === 0) return;
-    if (this.#gzip) {
+    if (this.#threadFile) {
       const lengths = this.#pendingLengths;
-      const chunk = this.#takeGzipBatch();
+      const chunk = this.#takeBatch();
       const raw = chunk.length; // write() takes the chunk's memory away
-      const written = this.#gzip.write(chunk, lengths).then(({ written, input }) => {
+      const written = this.#threadFile.write(chunk, lengths).then(({ written, input }) => {
         if (input.length === BATCH_CAPACITY && this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(input);
         return { written };
       });
       this.#track(written, raw);
-      while (this.#inflightBytes > GZIP_QUEUE) await this.#inflight[0]!.written;
+      while (this.#inflightBytes > WORKER_QUEUE) await this.#inflight[0]!.written;
       if (this.#error) throw this.#error;
       return;
     }
-    if (this.#encryption) {
-      const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#pending = [];
-      this.#pendingLengths = [];
-      this.#pendingBytes = 0;
-      await (await this.#openEncryptor()).write(buf);
-    } else {
-      const { chunk, release } = this.#takeBatch();
-      this.#sha1?.update(chunk);
-      this.#diskBytes += chunk.length;
-      this.#file!.write(chunk, release);
-    }
+    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingLengths = [];
+    this.#pendingBytes = 0;
+    await (await this.#openEncryptor()).write(buf);
     if (this.#file!.writableNeedDrain) await waitDrain(this.#file!);
     if (this.#error) throw this.#error;
   }
 
   /**
-   * Copies the pending parts into one batch buffer, reused once the stream is done with it: a
-   * fresh buffer per batch would leave dead native memory waiting for a full GC (it is promoted
-   * while queued), which is most of a backup's memory on many small files.
+   * Copies the pending parts into one batch buffer for the worker, which takes the buffer's
+   * memory over (so it must be its own, not a slice of Node's pool) and hands it back when done,
+   * to be reused: a fresh buffer per batch would leave dead native memory waiting for a full GC
+   * (it is promoted while queued), which was most of a backup's memory on many small files.
    */
-  #takeBatch(): { chunk: Buffer; release: () => void } {
-    const size = this.#pendingBytes;
-    const pooled = size <= BATCH_CAPACITY ? this.#batchPool.pop() ?? Buffer.allocUnsafe(BATCH_CAPACITY) : null;
-    const buf = pooled ?? Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const p of this.#pending) at += p.copy(buf, at);
-    this.#pending = [];
-    this.#pendingLengths = [];
-    this.#pendingBytes = 0;
-    const release = pooled ? () => { if (this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(pooled); } : () => {};
-    return { chunk: buf.subarray(0, size), release };
-  }
-
-  /**
-   * The same for the gzip worker, which takes the buffer's memory over (so it must be its own,
-   * not a slice of Node's pool) and hands it back when done.
-   */
-  #takeGzipBatch(): Buffer {
+  #takeBatch(): Buffer {
     const size = this.#pendingBytes;
     const buf = size <= BATCH_CAPACITY ? this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY) : Buffer.allocUnsafeSlow(size);
     let at = 0;
@@ -223,8 +199,8 @@ const BATCH = 256 * 1024;
 const BATCH_CAPACITY = BATCH + 80 * 1024;
 /** Enough batches for the queue of the stream they go to. */
 const POOL_LIMIT = 16;
-/** Bytes that may wait for the gzip worker: enough to keep it busy, bounded so memory stays flat. */
-const GZIP_QUEUE = 2 * 1024 * 1024;
+/** Bytes that may wait for the worker: enough to keep it busy, bounded so memory stays flat. */
+const WORKER_QUEUE = 2 * 1024 * 1024;
 
 async function waitDrain(stream: NodeJS.WritableStream & { once: (e: string, f: (...a: unknown[]) => void) => unknown }): Promise<void> {
   await new Promise<void>((resolve, reject) => {

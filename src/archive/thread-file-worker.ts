@@ -4,18 +4,19 @@ import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { deflateParts, GZIP_HEADER, gzipTrailer } from './gzip-framing.ts';
 import { RunDeflater } from './run-deflater.ts';
-import type { GzipReply, GzipRequest } from './gzip-file.ts';
+import type { ThreadFileReply, ThreadFileRequest } from './thread-file.ts';
 import { errorToWire } from '../core/worker-error.ts';
 
 /**
- * The thread behind GzipFile (see there): per open file it keeps the descriptor, the CRC-32 and
- * size of the input, and the SHA1 and size of what it wrote, so the main thread only copies
- * tar blocks into batches and hands them over.
+ * The thread behind ThreadFile (see there): per open file it keeps the descriptor, for gzip the
+ * deflate state and the CRC-32 and size of the input, and the SHA1 and size of what it wrote, so
+ * the main thread only copies tar blocks into batches and hands them over.
  */
 interface FileState {
   readonly fd: number;
   readonly path: string;
-  readonly deflater: RunDeflater;
+  /** null: a plain file, written as it comes */
+  readonly deflater: RunDeflater | null;
   readonly sha1: Hash | null;
   crc: number;
   rawSize: number;
@@ -25,8 +26,8 @@ interface FileState {
 const files = new Map<number, FileState>();
 const port = parentPort!;
 
-port.on('message', (req: GzipRequest) => {
-  let reply: GzipReply;
+port.on('message', (req: ThreadFileRequest) => {
+  let reply: ThreadFileReply;
   const transfer: ArrayBuffer[] = [];
   try {
     reply = handle(req, transfer);
@@ -37,20 +38,25 @@ port.on('message', (req: GzipRequest) => {
   port.postMessage(reply, transfer);
 });
 
-function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
+function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileReply {
   switch (req.op) {
     case 'open': {
       const fd = openSync(req.path, 'w');
-      const state: FileState = { fd, path: req.path, deflater: new RunDeflater(req.level), sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
+      const state: FileState = { fd, path: req.path, deflater: req.level === null ? null : new RunDeflater(req.level), sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
       files.set(req.file, state);
-      return { id: req.id, written: write(state, [GZIP_HEADER]) };
+      return { id: req.id, written: state.deflater ? write(state, [GZIP_HEADER]) : 0 };
     }
     case 'data': {
       const state = stateOf(req.file);
       const data = Buffer.from(req.data, 0, req.length);
-      state.crc = crc32(data, state.crc);
       state.rawSize += data.length;
-      const written = write(state, deflateParts(data, req.lengths, state.deflater));
+      let written: number;
+      if (state.deflater) {
+        state.crc = crc32(data, state.crc);
+        written = write(state, deflateParts(data, req.lengths, state.deflater));
+      } else {
+        written = write(state, [data]);
+      }
       transfer.push(req.data);
       return { id: req.id, written, data: req.data };
     }
@@ -59,9 +65,9 @@ function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
       files.delete(req.file);
       let written: number;
       try {
-        written = write(state, [gzipTrailer(state.crc, state.rawSize)]);
+        written = state.deflater ? write(state, [gzipTrailer(state.crc, state.rawSize)]) : 0;
       } finally {
-        state.deflater.close();
+        state.deflater?.close();
         closeSync(state.fd);
       }
       return { id: req.id, written, size: state.diskSize, sha1: state.sha1 ? state.sha1.digest('hex') : null };
@@ -70,7 +76,7 @@ function handle(req: GzipRequest, transfer: ArrayBuffer[]): GzipReply {
       const state = files.get(req.file);
       files.delete(req.file);
       if (state) {
-        state.deflater.close();
+        state.deflater?.close();
         closeSync(state.fd);
         rmSync(state.path, { force: true });
       }

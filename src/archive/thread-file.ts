@@ -2,46 +2,50 @@ import { Worker } from 'node:worker_threads';
 import { errorFromWire, type WireError } from '../core/worker-error.ts';
 
 /**
- * A gzip file written by a worker thread from batches of tar blocks. The main thread reads
- * source files, computes signatures and packs tar blocks; zlib in Node's thread pool advances
- * only when the main thread returns to the event loop, so the two used to take turns. The worker
- * compresses (deflateParts), hashes and writes while the main thread packs the next batch. One
- * worker serves every open GzipFile of the process (a backup's volume and signature file); it
- * runs while one is open.
+ * A file written by a worker thread from batches of tar blocks: gzip (a volume or signature
+ * file) or plain (`--no-compression`). The main thread reads source files, computes signatures
+ * and packs tar blocks; the worker compresses (deflateParts), hashes and writes while the main
+ * thread packs the next batch. zlib in Node's thread pool advances only when the main thread
+ * returns to the event loop, so the two used to take turns; for plain files, the SHA1 and the
+ * writes were a fifth of the main thread's work on a 1 GiB file. One worker serves every open
+ * ThreadFile of the process (a backup's volume and signature file); it runs while one is open.
  */
-export class GzipFile {
+export class ThreadFile {
   readonly #worker: SharedWorker;
   readonly #file: number;
-  readonly #opened: Promise<GzipReply>;
+  readonly #opened: Promise<ThreadFileReply>;
   #closed = false;
 
-  /** Creates (or truncates) `path`; `sha1` hashes the file's bytes (see `end`). */
-  constructor(path: string, opts: { level: number; sha1: boolean }) {
+  /**
+   * Creates (or truncates) `path`, gzip at deflate `level` or plain (`level` null); `sha1` hashes
+   * the file's bytes (see `end`).
+   */
+  constructor(path: string, opts: { level: number | null; sha1: boolean }) {
     this.#worker = SharedWorker.acquire();
     this.#file = this.#worker.newFile();
     this.#opened = this.#worker.request({ op: 'open', id: 0, file: this.#file, path, level: opts.level, sha1: opts.sha1 }, []);
     this.#opened.catch(() => {});
   }
 
-  /** Resolves once the file is created and its header written; to the header's length. */
+  /** Resolves once the file is created and its header written (gzip); to the header's length. */
   async opened(): Promise<number> {
     return (await this.#opened).written;
   }
 
   /**
-   * Compresses and appends `data`, whose consecutive parts have `lengths` (see deflateParts),
+   * Compresses (gzip) and appends `data`, whose consecutive parts have `lengths` (see deflateParts),
    * taking over its memory, which must be a whole ArrayBuffer of its own (offset 0). Resolves, in
    * call order, to the bytes written and the input buffer, handed back for reuse.
    */
   write(data: Buffer, lengths: number[]): Promise<{ written: number; input: Buffer }> {
     const ab = data.buffer;
-    if (!(ab instanceof ArrayBuffer) || data.byteOffset !== 0) throw new Error('GzipFile.write needs a buffer that owns its memory');
+    if (!(ab instanceof ArrayBuffer) || data.byteOffset !== 0) throw new Error('ThreadFile.write needs a buffer that owns its memory');
     return this.#worker
       .request({ op: 'data', id: 0, file: this.#file, data: ab, length: data.length, lengths }, [ab])
       .then((r) => ({ written: r.written, input: Buffer.from(r.data!) }));
   }
 
-  /** Writes the trailer and closes the file: its size, and its SHA1 (hex) when asked for. */
+  /** Writes the trailer (gzip) and closes the file: its size, and its SHA1 (hex) when asked for. */
   async end(): Promise<{ size: number; sha1: string | null }> {
     this.#closed = true;
     try {
@@ -61,13 +65,14 @@ export class GzipFile {
   }
 }
 
-export type GzipRequest =
-  | { op: 'open'; id: number; file: number; path: string; level: number; sha1: boolean }
+export type ThreadFileRequest =
+  /** level null: a plain file */
+  | { op: 'open'; id: number; file: number; path: string; level: number | null; sha1: boolean }
   | { op: 'data'; id: number; file: number; data: ArrayBuffer; length: number; lengths: number[] }
   | { op: 'end'; id: number; file: number }
   | { op: 'drop'; id: number; file: number };
 
-export interface GzipReply {
+export interface ThreadFileReply {
   id: number;
   /** bytes this request added to the file */
   written: number;
@@ -93,7 +98,7 @@ class SharedWorker {
   }
 
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: GzipReply) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (r: ThreadFileReply) => void; reject: (e: Error) => void }>();
   #users = 0;
   #nextId = 0;
   #nextFile = 0;
@@ -105,10 +110,10 @@ class SharedWorker {
     // A small young generation: its garbage is short-lived output buffers (as the main thread's
     // --max-semi-space-size=2 in bin/permafrost.js).
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.#worker = new Worker(new URL(`./gzip-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-    this.#worker.on('message', (r: GzipReply) => this.#settle(r));
+    this.#worker = new Worker(new URL(`./thread-file-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    this.#worker.on('message', (r: ThreadFileReply) => this.#settle(r));
     this.#worker.on('error', (e) => this.#fail(e));
-    this.#worker.on('exit', (code) => this.#fail(new Error(`gzip worker exited (code ${code})`)));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`file writer thread exited (code ${code})`)));
     // after the listeners: adding a 'message' listener refs the worker again
     this.#worker.unref();
   }
@@ -117,11 +122,11 @@ class SharedWorker {
     return ++this.#nextFile;
   }
 
-  request(req: GzipRequest, transfer: ArrayBuffer[]): Promise<GzipReply> {
+  request(req: ThreadFileRequest, transfer: ArrayBuffer[]): Promise<ThreadFileReply> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = ++this.#nextId;
     req.id = id;
-    const p = new Promise<GzipReply>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const p = new Promise<ThreadFileReply>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     if (this.#pending.size === 1) this.#worker.ref();
     this.#worker.postMessage(req, transfer);
     return p;
@@ -136,7 +141,7 @@ class SharedWorker {
     if (this.#pending.size === 0) void this.#worker.terminate();
   }
 
-  #settle(r: GzipReply): void {
+  #settle(r: ThreadFileReply): void {
     const p = this.#pending.get(r.id);
     if (!p) return;
     this.#pending.delete(r.id);
