@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 command -v clang >/dev/null && command -v wasm-ld >/dev/null || { echo "build-md4-wasm: needs clang and lld (apt-get install clang lld)" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-clang --target=wasm32 -O3 -mbulk-memory -nostdlib -Wl,--no-entry \
+clang --target=wasm32 -O3 -mbulk-memory -msimd128 -nostdlib -Wl,--no-entry \
   -Wl,--export=md4_blocks,--export=signature_records,--export=input_area,--export=output_area,--export=input_bytes \
   -o "$out/md4.wasm" src/codec/rsync/md4.c
 {
