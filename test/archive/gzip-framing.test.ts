@@ -23,17 +23,7 @@ function pythonGunzipMd5(file: string): string {
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-function text(rng: Rng, n: number): Buffer {
-  const words = ['glacier', 'archive', 'volume', 'restore', 'the', 'of', 'signature', 'delta', 'backup', 'chain'];
-  const parts: string[] = [];
-  let len = 0;
-  while (len < n) {
-    const w = words[rng.int(words.length)]!;
-    parts.push(w);
-    len += w.length + 1;
-  }
-  return Buffer.from(parts.join(' ')).subarray(0, n);
-}
+const text = (rng: Rng, n: number): Buffer => rng.words(n);
 
 function random(rng: Rng, n: number): Buffer {
   return rng.bytes(n);

@@ -7,19 +7,6 @@ import { assertSameTree } from '../support/compare.ts';
 import { Rng } from '../support/rng.ts';
 import { tmpDir } from '../support/tmp.ts';
 
-/** Word salad: LZ77 finds repeats in it, so a higher level compresses it measurably better. */
-function prose(rng: Rng, n: number): Buffer {
-  const words = ['glacier', 'archive', 'volume', 'restore', 'the', 'of', 'signature', 'delta', 'backup', 'chain', 'manifest', 'thaw', 'deep', 'retrieval', 'tier'];
-  const out: string[] = [];
-  let len = 0;
-  while (len < n) {
-    const w = words[rng.int(words.length)]!;
-    out.push(w);
-    len += w.length + 1;
-  }
-  return Buffer.from(out.join(rng.int(9) === 0 ? '\n' : ' ')).subarray(0, n);
-}
-
 function volumeBytes(target: string): number {
   return readdirSync(target)
     .filter((n) => n.includes('.vol'))
@@ -32,7 +19,7 @@ describe('--compress-level', () => {
     const src = join(root, 'src');
     mkdirSync(src);
     const rng = new Rng(5);
-    for (let i = 0; i < 40; i++) writeFileSync(join(src, `doc-${i}.txt`), prose(rng, 20_000 + rng.int(40_000)));
+    for (let i = 0; i < 40; i++) writeFileSync(join(src, `doc-${i}.txt`), rng.words(20_000 + rng.int(40_000)));
 
     for (const encrypted of [false, true]) {
       const sizes = new Map<number, number>();

@@ -55,6 +55,21 @@ export class Rng {
     return Buffer.from(words.buffer, 0, n);
   }
 
+  /**
+   * `n` bytes of words from a small vocabulary, space-separated: deflate's LZ77 stage finds
+   * repeats in it (so compression levels differ), unlike `text`'s random letters.
+   */
+  words(n: number): Buffer {
+    const parts: string[] = [];
+    let len = 0;
+    while (len < n) {
+      const w = VOCABULARY[this.int(VOCABULARY.length)]!;
+      parts.push(w);
+      len += w.length + 1;
+    }
+    return Buffer.from(parts.join(' ')).subarray(0, n);
+  }
+
   /** `n` bytes of text-like data (compressible, and with runs that rsync can match). */
   text(n: number): Buffer {
     const out = Buffer.allocUnsafe(n);
@@ -63,3 +78,5 @@ export class Rng {
     return out;
   }
 }
+
+const VOCABULARY = ['glacier', 'archive', 'volume', 'restore', 'the', 'of', 'signature', 'delta', 'backup', 'chain'];
