@@ -100,14 +100,14 @@ export class FileByteSink {
       const { size, sha1 } = await this.#threadFile.end();
       return { size, sha1 };
     }
-    if (this.#encryption) await (await this.#openEncryptor()).end();
+    await (await this.#openEncryptor()).end();
     this.#file!.end();
     await this.#fileDone;
     if (this.#error) throw this.#error;
     return { size: this.#diskBytes, sha1: this.#sha1 ? this.#sha1.digest('hex') : null };
   }
 
-  /** Abandons the file (the caller deletes it; a gzip file's worker deletes it too). */
+  /** Abandons the file (the caller deletes it; the worker deletes the files it writes too). */
   destroy(): void {
     // replies the worker still sends must not count for an abandoned file
     this.#error ??= new Error(`${this.path}: abandoned`);

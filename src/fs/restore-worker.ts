@@ -56,7 +56,7 @@ function writeFile(job: Extract<RestoreJob, { op: 'file' }>, data: Buffer): void
   try {
     for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off);
     if (job.chown) fs.fchownSync(fd, job.uid, job.gid);
-    if (createMode !== mode) fs.fchmodSync(fd, job.mode);
+    if (createMode !== mode) fs.fchmodSync(fd, mode);
     fs.futimesSync(fd, new Date(), new Date(job.mtimeMs));
     fs.closeSync(fd);
   } catch (e) {

@@ -52,10 +52,7 @@ test('SIGTERM during a backup: the job is stopped, the target restores the previ
   });
   const first = await runDaemon(['--once', 'daily'], env);
   assert.equal(first.code, 0, first.stderr);
-  const firstState = join(work, 'restored-0');
-  const rr0 = await runPermafrost(['restore', '--no-encryption', `file://${dst}`, firstState]);
-  assert.equal(rr0.code, 0, rr0.stderr);
-  assertSameTree(src, firstState);
+  const firstState = await restoreAndCompare(dst, join(work, 'restored-0'), src);
   const volumesBefore = volumes(dst).length;
 
   // 48 MiB that does not compress, in 1 MiB volumes: a backup that takes a while.
@@ -87,19 +84,13 @@ test('SIGTERM during a backup: the job is stopped, the target restores the previ
   assert.match(mail.body, /^Job 20: `echo after >> "\$HOME\/after\.txt"`\nNot started: the daemon was stopping \(SIGTERM\)\.$/m);
 
   // The target restores the state of the first backup: the interrupted set is ignored.
-  const restored1 = join(work, 'restored-1');
-  const rr1 = await runPermafrost(['restore', '--no-encryption', `file://${dst}`, restored1]);
-  assert.equal(rr1.code, 0, rr1.stderr);
-  assertSameTree(firstState, restored1);
+  await restoreAndCompare(dst, join(work, 'restored-1'), firstState);
 
   // The next run backs everything up, and the target restores the new state.
   await nextSecond();
   const next = await runDaemon(['--once', 'daily'], env);
   assert.equal(next.code, 0, next.stderr);
-  const restored2 = join(work, 'restored-2');
-  const rr2 = await runPermafrost(['restore', '--no-encryption', `file://${dst}`, restored2]);
-  assert.equal(rr2.code, 0, rr2.stderr);
-  assertSameTree(src, restored2);
+  await restoreAndCompare(dst, join(work, 'restored-2'), src);
   assert.equal(readFileSync(join(work, 'after.txt'), 'utf8'), 'after\nafter\n');
 });
 
@@ -189,3 +180,11 @@ test('a state directory that cannot be written: --once ends with exit 52 and one
   assert.equal(r.code, 52, r.stderr);
   assert.match(r.stderr, /permafrost daemon: error: .*(ENOTDIR|not a directory)/);
 });
+
+/** Restores the latest state of the file:// target `dst` into `into`, checks it equals `expected`, and returns `into`. */
+async function restoreAndCompare(dst: string, into: string, expected: string): Promise<string> {
+  const r = await runPermafrost(['restore', '--no-encryption', `file://${dst}`, into]);
+  assert.equal(r.code, 0, r.stderr);
+  assertSameTree(expected, into);
+  return into;
+}
