@@ -96,6 +96,28 @@ export interface Backend {
    * CRC-32C), the newest record per name. Lets `verify` check objects with HEAD alone, no download.
    */
   uploadRecords?(): Promise<Map<string, UploadedObject>>;
+  /** Small control objects written only under a condition (the target lock). */
+  readonly conditional: ConditionalStore;
+}
+
+/** A small object as read, with the tag that names this version of it (an ETag, a content hash). */
+export interface TaggedObject {
+  readonly bytes: Buffer;
+  readonly tag: string;
+  /** When the store last wrote it, epoch seconds by the store's clock (LastModified, mtime). */
+  readonly modified: number;
+}
+
+/**
+ * Writes that succeed for one writer only: "create if absent" and "replace (or delete) only if it
+ * is still the version I read". Each answers null/false, having changed nothing, when the
+ * condition does not hold; other failures are BackendErrors.
+ */
+export interface ConditionalStore {
+  read(name: string): Promise<TaggedObject | null>;
+  /** `expect`: 'absent', or the tag of the version to replace. Returns the new version's tag. */
+  write(name: string, bytes: Buffer, expect: 'absent' | { readonly tag: string }): Promise<string | null>;
+  remove(name: string, tag: string): Promise<boolean>;
 }
 
 /**
@@ -103,7 +125,8 @@ export interface Backend {
  * `archived`: the object is in GLACIER or DEEP_ARCHIVE and must be restored (thawed) before a read.
  */
 export class BackendError extends Error {
-  readonly code: 'not-found' | 'access' | 'archived' | 'io' | 'config';
+  /** `exists`: a write would have replaced an object (names are never overwritten). */
+  readonly code: 'not-found' | 'access' | 'archived' | 'io' | 'config' | 'exists';
   constructor(code: BackendError['code'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;

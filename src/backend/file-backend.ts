@@ -1,21 +1,28 @@
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo } from './backend.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { BackendError, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
 
 /**
  * A directory as a target. Writes go to a hidden temporary name in the same directory and are
- * renamed into place, so a crash never leaves a half-written object under a real name.
+ * hard-linked into place, which fails when the name exists: a crash never leaves a half-written
+ * object under a real name, and no object is ever replaced.
  */
 export class FileBackend implements Backend {
   readonly displayUrl: string;
   readonly #dir: string;
   #ensured = false;
+  readonly conditional: ConditionalStore;
 
   constructor(dir: string, displayUrl: string) {
     this.#dir = dir;
     this.displayUrl = displayUrl;
+    this.conditional = {
+      read: (name) => this.#readTagged(name),
+      write: (name, bytes, expect) => this.#writeIf(name, bytes, expect),
+      remove: (name, tag) => this.#removeIf(name, tag),
+    };
   }
 
   async list(): Promise<RemoteObjectInfo[]> {
@@ -42,7 +49,7 @@ export class FileBackend implements Backend {
   async putFile(localPath: string, name: string, options: PutOptions): Promise<void> {
     checkName(name);
     await this.#ensureDir();
-    const tmp = path.join(this.#dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    const tmp = this.#tempName();
     try {
       if (!(options.consumeLocal && (await moved(localPath, tmp)))) await fsp.copyFile(localPath, tmp);
       const fh = await fsp.open(tmp, 'r+');
@@ -51,11 +58,108 @@ export class FileBackend implements Backend {
       } finally {
         await fh.close();
       }
-      await fsp.rename(tmp, path.join(this.#dir, name));
+      await this.#linkNew(tmp, name);
     } catch (err) {
+      throw err instanceof BackendError ? err : this.#wrap(err, `write ${name}`);
+    } finally {
       await fsp.rm(tmp, { force: true });
-      throw this.#wrap(err, `write ${name}`);
     }
+  }
+
+  /** link() never replaces: the one atomic "create under this name if absent" of POSIX file systems. */
+  async #linkNew(tmp: string, name: string): Promise<void> {
+    const dest = path.join(this.#dir, name);
+    try {
+      try {
+        await fsp.link(tmp, dest);
+      } catch (err) {
+        // file systems without hard links (some FUSE and SMB mounts): an exclusive copy, not atomic
+        if (!isErrno(err, 'EPERM') && !isErrno(err, 'ENOTSUP') && !isErrno(err, 'EOPNOTSUPP') && !isErrno(err, 'ENOSYS')) throw err;
+        await fsp.copyFile(tmp, dest, fsp.constants.COPYFILE_EXCL);
+      }
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) throw new BackendError('exists', `${this.displayUrl}: ${name} already exists; it is never replaced`, { cause: err });
+      throw err;
+    }
+  }
+
+  // --- conditional writes (the target lock) -------------------------------------------------
+  // Tags are content hashes: every version of a lock object carries a unique token. Replacing or
+  // deleting "only if unchanged" first renames the object to a unique hidden name, which only one
+  // process can do, then looks at what it moved and puts it back if it was not the expected version.
+
+  async #readTagged(name: string): Promise<TaggedObject | null> {
+    checkName(name);
+    const file = path.join(this.#dir, name);
+    try {
+      const fh = await fsp.open(file, 'r');
+      try {
+        const st = await fh.stat();
+        const bytes = await fh.readFile();
+        return { bytes, tag: contentTag(bytes), modified: Math.floor(st.mtimeMs / 1000) };
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw this.#wrap(err, `read ${name}`);
+    }
+  }
+
+  async #writeIf(name: string, bytes: Buffer, expect: 'absent' | { readonly tag: string }): Promise<string | null> {
+    checkName(name);
+    await this.#ensureDir();
+    const tmp = this.#tempName();
+    try {
+      await fsp.writeFile(tmp, bytes, { flush: true });
+      if (expect !== 'absent' && !(await this.#takeAway(name, expect.tag))) return null;
+      try {
+        await this.#linkNew(tmp, name);
+      } catch (err) {
+        if (err instanceof BackendError && err.code === 'exists') return null;
+        throw err;
+      }
+      return contentTag(bytes);
+    } catch (err) {
+      throw err instanceof BackendError ? err : this.#wrap(err, `write ${name}`);
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+  }
+
+  async #removeIf(name: string, tag: string): Promise<boolean> {
+    checkName(name);
+    try {
+      return await this.#takeAway(name, tag);
+    } catch (err) {
+      throw err instanceof BackendError ? err : this.#wrap(err, `delete ${name}`);
+    }
+  }
+
+  /** Removes `name` if it is the version `tag`; otherwise leaves it (or whatever replaced it) in place. */
+  async #takeAway(name: string, tag: string): Promise<boolean> {
+    const file = path.join(this.#dir, name);
+    const moved = this.#tempName();
+    try {
+      await fsp.rename(file, moved);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return false;
+      throw err;
+    }
+    try {
+      if (contentTag(await fsp.readFile(moved)) === tag) return true;
+      // someone else's version: back under its name, unless a newer one took the name meanwhile
+      await fsp.link(moved, file).catch((err: unknown) => {
+        if (!isErrno(err, 'EEXIST')) throw err;
+      });
+      return false;
+    } finally {
+      await fsp.rm(moved, { force: true });
+    }
+  }
+
+  #tempName(): string {
+    return path.join(this.#dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
   }
 
   async get(name: string): Promise<AsyncIterable<Buffer>> {
@@ -142,6 +246,10 @@ export class FileBackend implements Backend {
 }
 
 const TEMP_PREFIX = '.permafrost-tmp-';
+
+function contentTag(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 /** Moves a file when source and target share a file system (no copy); false when they do not. */
 async function moved(from: string, to: string): Promise<boolean> {

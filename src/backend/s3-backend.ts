@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type RestoreOutcome, type RestoreState, type RestoreTier, type UploadedObject } from './backend.ts';
+import { BackendError, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type RestoreOutcome, type RestoreState, type RestoreTier, type TaggedObject, type UploadedObject } from './backend.ts';
 import { readUploadLog } from './upload-log.ts';
 import { checksumFile, type FileChecksums, type FilePart } from './file-checksums.ts';
 import { crc32cBase64 } from './crc32c.ts';
@@ -53,12 +53,18 @@ export class S3Backend implements Backend {
   readonly #openUploads = new Map<string, string>();
   #ready: Promise<{ sdk: Sdk; client: S3.S3Client; region: string }> | null = null;
   #closed = false;
+  readonly conditional: ConditionalStore;
 
   constructor(location: S3Location, settings: S3Settings, displayUrl: string, notes: S3Notes) {
     this.#loc = location;
     this.#settings = settings;
     this.displayUrl = displayUrl;
     this.#notes = notes;
+    this.conditional = {
+      read: (name) => this.#readTagged(name),
+      write: (name, bytes, expect) => this.#writeIf(name, bytes, expect),
+      remove: (name, tag) => this.#removeIf(name, tag),
+    };
   }
 
   requestSummary(): RequestSummary {
@@ -285,6 +291,58 @@ export class S3Backend implements Backend {
     client.destroy();
   }
 
+  // --- conditional writes (the target lock): S3's If-None-Match / If-Match, tags are ETags ------
+
+  async #readTagged(name: string): Promise<TaggedObject | null> {
+    const what = objectUrl(this.#loc, name);
+    const { sdk, client } = await this.#client('read', what);
+    try {
+      const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name) }));
+      const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+      if (!out.ETag) throw new BackendError('io', `cannot read ${what}: the server returned no ETag`);
+      return { bytes, tag: out.ETag, modified: Math.floor((out.LastModified?.getTime() ?? Date.now()) / 1000) };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err instanceof BackendError ? err : this.#error(err, 'read', what);
+    }
+  }
+
+  async #writeIf(name: string, bytes: Buffer, expect: 'absent' | { readonly tag: string }): Promise<string | null> {
+    const what = objectUrl(this.#loc, name);
+    const { sdk, client } = await this.#client('upload', what);
+    try {
+      const out = await client.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.#loc.bucket,
+          Key: this.#key(name),
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentType: 'application/json',
+          ...(expect === 'absent' ? { IfNoneMatch: '*' } : { IfMatch: expect.tag }),
+          ...this.#encryption(),
+        }),
+      );
+      if (!out.ETag) throw new BackendError('io', `cannot upload ${what}: the server returned no ETag`);
+      return out.ETag;
+    } catch (err) {
+      // If-Match on a key that is gone: 404
+      if (isConditionFailed(err) || (expect !== 'absent' && isMissing(err))) return null;
+      throw err instanceof BackendError ? err : this.#error(err, 'upload', what);
+    }
+  }
+
+  async #removeIf(name: string, tag: string): Promise<boolean> {
+    const what = objectUrl(this.#loc, name);
+    const { sdk, client } = await this.#client('delete', what);
+    try {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), IfMatch: tag }));
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err) || isMissing(err)) return false;
+      throw this.#error(err, 'delete', what);
+    }
+  }
+
   // --- uploads ---------------------------------------------------------------------------------
 
   async #singleUpload(localPath: string, key: string, what: string, storageClass: string, sums: FileChecksums): Promise<string | undefined> {
@@ -304,6 +362,8 @@ export class S3Backend implements Backend {
             ChecksumAlgorithm: 'CRC32C',
             ChecksumCRC32C: checksum,
             StorageClass: storageClass as S3.StorageClass,
+            // names are never overwritten: S3 refuses (412) when the key exists
+            IfNoneMatch: '*',
             ...this.#encryption(),
           }),
         );
@@ -312,10 +372,21 @@ export class S3Backend implements Backend {
       } finally {
         body.destroy();
       }
-    }).catch((err: unknown) => {
+    }).catch(async (err: unknown) => {
+      if (isConditionFailed(err)) return { ETag: await this.#sameBytesStored(client, sdk, key, what, sums.size, checksum) };
       throw this.#error(err, 'upload', what);
     });
     return out.ETag;
+  }
+
+  /**
+   * After a 412 on an upload: a retry whose first try did store the object (the answer was lost)
+   * finds our own bytes, which is success; anything else is another writer's object, left as it is.
+   */
+  async #sameBytesStored(client: S3.S3Client, sdk: Sdk, key: string, what: string, size: number, checksum: string): Promise<string | undefined> {
+    const head = await this.#send('check', what, () => client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
+    if (head.ContentLength === size && head.ChecksumCRC32C?.split('-')[0] === checksum) return head.ETag;
+    throw new BackendError('exists', `${what} already exists; it is never replaced`);
   }
 
   async #multipartUpload(localPath: string, key: string, what: string, storageClass: string, sums: FileChecksums): Promise<string | undefined> {
@@ -352,11 +423,16 @@ export class S3Backend implements Backend {
             ChecksumCRC32C: full,
             ChecksumType: 'FULL_OBJECT',
             MpuObjectSize: sums.size,
+            IfNoneMatch: '*',
           }),
         );
         etag = done.ETag;
         stored = done.ChecksumCRC32C;
       } catch (err) {
+        if (isConditionFailed(err)) {
+          await this.#abort(sdk, client, key, uploadId);
+          return await this.#sameBytesStored(client, sdk, key, what, sums.size, full);
+        }
         // a retried Complete whose first try did complete finds the upload gone: the object tells
         if ((err as { name?: string }).name !== 'NoSuchUpload' || ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) < 2) throw err;
       }
@@ -577,6 +653,17 @@ export function parseRestoreHeader(value: string): RestoreState | undefined {
   if (m[1] === 'true') return { ongoing: true };
   const expiry = m[2] !== undefined ? Date.parse(m[2]) : Number.NaN;
   return Number.isFinite(expiry) ? { ongoing: false, expiry: Math.floor(expiry / 1000) } : { ongoing: false };
+}
+
+/** 412, or 409 ConditionalRequestConflict (two conditional writes to one key at once): the other writer won. */
+function isConditionFailed(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'PreconditionFailed' || e.name === 'ConditionalRequestConflict' || e.$metadata?.httpStatusCode === 412;
+}
+
+function isMissing(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || (e.name !== 'NoSuchBucket' && e.$metadata?.httpStatusCode === 404);
 }
 
 /** S3 echoes the checksum it verified; a different value means it stored different bytes. */

@@ -24,6 +24,7 @@ export class ThawingBackend implements Backend {
   readonly requestSummary?: () => RequestSummary;
   readonly requestRestore?: Backend['requestRestore'];
   readonly objectAddress?: Backend['objectAddress'];
+  readonly conditional: Backend['conditional'];
 
   /** `prefetchDir`: an empty private directory for downloads ahead; the caller removes it. */
   constructor(inner: Backend, waiter: ThawWaiter, order: readonly VolumeThaw[], prefetchDir: string) {
@@ -36,6 +37,7 @@ export class ThawingBackend implements Backend {
     if (inner.requestSummary) this.requestSummary = inner.requestSummary.bind(inner);
     if (inner.requestRestore) this.requestRestore = inner.requestRestore.bind(inner);
     if (inner.objectAddress) this.objectAddress = inner.objectAddress.bind(inner);
+    this.conditional = inner.conditional;
   }
 
   list(): Promise<RemoteObjectInfo[]> {
