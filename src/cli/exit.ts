@@ -3,6 +3,7 @@
  * anything else is a bug (30, duplicity's "exception" code) and shows its stack only at debug.
  */
 import { CorruptSignatureError } from '../archive/signature-reader.ts';
+import { LockedError } from '../archive/metadata-cache.ts';
 import { BackendError } from '../backend/backend.ts';
 import { TargetUrlError } from '../backend/target-url.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
@@ -41,7 +42,8 @@ export function exitReportFor(err: unknown): ExitReport {
   if (err instanceof UsageError) return report(ExitCode.usage, err.message, err, "Enter 'permafrost --help' for help.");
   if (err instanceof PermafrostError) return report(err.exitCode, err.message, err);
   if (err instanceof TargetUrlError) return report(ExitCode.badUrl, err.message, err);
-  if (err instanceof BackendError) return report(ExitCode.backendError, err.message, err);
+  if (err instanceof BackendError) return report(err.code === 'exists' ? ExitCode.objectExists : ExitCode.backendError, err.message, err);
+  if (err instanceof LockedError) return report(ExitCode.locked, err.message, err);
   if (err instanceof CorruptSignatureError) return report(ExitCode.corruptArchive, err.message, err);
   if (err instanceof OpenPgpError) return report(cryptoExitCode(err), err.message, err);
   if (isSystemCallError(err)) return report(ExitCode.localIo, err.message, err);

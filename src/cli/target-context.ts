@@ -4,6 +4,7 @@ import { openBackend, parseTargetUrl } from '../backend/target-url.ts';
 import { dataStorageClass, MIN_PART_SIZE, MiB, type S3Settings } from '../backend/s3-settings.ts';
 import type { S3Location } from '../backend/s3-url.ts';
 import { MetadataCache } from '../archive/metadata-cache.ts';
+import { DEFAULT_TARGET_LOCK_TIMING, type TargetLockTiming } from '../archive/target-lock.ts';
 import type { TargetContext } from '../ops/context.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { defaultBackupName, type CliOptions } from './command-line.ts';
@@ -40,6 +41,25 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     compress: !o.noCompression,
     compressLevel: o.compressLevel,
     encryption: encryptionFor(o, { env, file: o.passphraseFile, onSecret: secretSinkOf(reporter) }),
+    targetLockTiming: targetLockTiming(env),
+  };
+}
+
+/**
+ * PERMAFROST_TARGET_LOCK_REFRESH_SECONDS / _STALE_SECONDS, for tests: seconds between rewrites of
+ * the target lock, and without a rewrite before another run takes it over.
+ */
+function targetLockTiming(env: NodeJS.ProcessEnv): TargetLockTiming {
+  const seconds = (key: string, fallback: number): number => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${key} must be a positive number of seconds, not ${JSON.stringify(raw)}`);
+    return n;
+  };
+  return {
+    refreshSeconds: seconds('PERMAFROST_TARGET_LOCK_REFRESH_SECONDS', DEFAULT_TARGET_LOCK_TIMING.refreshSeconds),
+    staleSeconds: seconds('PERMAFROST_TARGET_LOCK_STALE_SECONDS', DEFAULT_TARGET_LOCK_TIMING.staleSeconds),
   };
 }
 

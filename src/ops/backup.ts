@@ -27,6 +27,8 @@ import { ExitCode, PermafrostError } from './errors.ts';
 import { checkSourceDir } from './source-dir.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
+import { takeTargetLock } from './target-lock.ts';
+import { UploadGuard } from '../archive/upload-guard.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -73,7 +75,9 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
   const sourceRoot = await checkSourceDir(req.source);
   // fail before any work when the passphrase or a recipient's key is missing
   if (ctx.encryption && !req.dryRun) await ctx.encryption.checkWritable();
-  const unlock = req.dryRun ? async () => {} : await ctx.cache.lock();
+  // the target lock first: a second writer is told who holds the target, whatever its cache
+  const targetLock = req.dryRun ? null : await takeTargetLock(ctx, req.mode === 'auto' ? 'backup' : `${req.mode} backup`);
+  const unlock = req.dryRun ? async () => {} : await ctx.cache.lock().catch(async (err: unknown) => { await targetLock?.release(); throw err; });
   try {
     const listing = await ctx.backend.list();
     const collection = buildCollection(listing, ctx.prefixes);
@@ -84,12 +88,14 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     try {
       const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
-      return await writeSet(ctx, req, plan, sourceRoot, previous, temp, started);
+      const guard = targetLock ? new UploadGuard(ctx.backend, targetLock) : null;
+      return await writeSet(guard ? { ...ctx, backend: guard } : ctx, req, plan, sourceRoot, previous, temp, started, guard);
     } finally {
       await fsp.rm(temp, { recursive: true, force: true });
     }
   } finally {
     await unlock();
+    await targetLock?.release();
   }
 }
 
@@ -157,7 +163,7 @@ async function previousSignatures(ctx: TargetContext, collection: Collection, de
   return combineSignatures(streams);
 }
 
-async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, sourceRoot: Buffer, previous: AsyncIterable<SignatureEntry> | null, temp: string, started: number): Promise<BackupResult> {
+async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, sourceRoot: Buffer, previous: AsyncIterable<SignatureEntry> | null, temp: string, started: number, guard: UploadGuard | null): Promise<BackupResult> {
   const { reporter } = ctx;
   const naming = { encrypted: ctx.encryption !== null, compressed: ctx.compress };
   const times: SetTimes = plan.type === 'full' ? { kind: 'full', time: plan.endTime } : { kind: 'inc', startTime: plan.startTime, endTime: plan.endTime };
@@ -278,6 +284,8 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
     await writeManifest(manifestPath, req, withRecords, sigRecord ? { size: sigRecord.size, crc32c: sigRecord.crc32c } : undefined, fileListPath, fileListCount);
     const manifestRemote = manifestName(times, ctx.prefixes, naming);
     if (!req.dryRun) {
+      // the lock is still ours and every file of the set is still there, or no manifest
+      await guard?.checkBeforeManifest();
       const manifestUpload = ctx.encryption ? await encryptFile(manifestPath, `${manifestPath}.gpg`, ctx.encryption) : manifestPath;
       await ctx.backend.putFile(manifestUpload, manifestRemote, { role: 'manifest' });
       uploadedBytes += (await fsp.stat(manifestUpload)).size;

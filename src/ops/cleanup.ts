@@ -1,5 +1,6 @@
 import { buildCollection } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
+import { takeTargetLock } from './target-lock.ts';
 
 export interface CleanupResult {
   /** Remote files that are not part of any restorable set. */
@@ -13,7 +14,8 @@ export interface CleanupResult {
  * with `force`. Never touches a file of a complete chain.
  */
 export async function cleanup(ctx: TargetContext, force: boolean): Promise<CleanupResult> {
-  const unlock = force ? await ctx.cache.lock() : async () => {};
+  const targetLock = force ? await takeTargetLock(ctx, 'cleanup --force') : null;
+  const unlock = force ? await ctx.cache.lock().catch(async (err: unknown) => { await targetLock?.release(); throw err; }) : async () => {};
   try {
     const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
     const names = new Set<string>();
@@ -22,7 +24,7 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
       if (set.manifest) names.add(set.manifest.name);
     }
     for (const s of collection.orphanedSignatures) names.add(s.info.name);
-    // with --force the lock keeps our own runs (and their uploads in flight) away
+    // with --force the target lock keeps other runs (and their uploads in flight) away
     if (ctx.backend.listLeftovers) for (const n of await ctx.backend.listLeftovers()) names.add(n);
     const extraneous = [...names].sort();
     if (force && extraneous.length > 0) {
@@ -33,5 +35,6 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
     return { extraneous, deleted: force && extraneous.length > 0 };
   } finally {
     await unlock();
+    await targetLock?.release();
   }
 }

@@ -3,6 +3,7 @@ import type { MetadataCache } from '../archive/metadata-cache.ts';
 import type { NamePrefixes } from '../codec/remote-name.ts';
 import type { Reporter } from './reporter.ts';
 import type { Encryption } from '../crypto/encryption.ts';
+import type { TargetLockTiming } from '../archive/target-lock.ts';
 
 /**
  * Everything an operation needs about the target, passed explicitly (no global config), so that
@@ -26,4 +27,6 @@ export interface TargetContext {
    * whose name is not `.gpg` never needs it.
    */
   readonly encryption: Encryption | null;
+  /** The target lock's refresh and staleness times; the defaults when absent (tests shorten them). */
+  readonly targetLockTiming?: TargetLockTiming;
 }

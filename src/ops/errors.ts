@@ -22,8 +22,10 @@ export const ExitCode = {
   hashMismatch: 21,
   /** a volume or manifest is truncated or does not parse */
   corruptArchive: 22,
-  /** another run holds the lock */
+  /** another run holds the lock (the cache's or the target's), or this run lost the target lock */
   locked: 23,
+  /** a write would replace an object at the target: names are never overwritten */
+  objectExists: 24,
   /** the target URL is not understood */
   badUrl: 50,
   /** the target cannot be read or written */
