@@ -3,6 +3,7 @@ import { timeToString } from '../codec/time-string.ts';
 import type { TargetContext } from './context.ts';
 import { isArchivedClass } from '../backend/backend.ts';
 import { forEachLimited, thawStateOf, type ThawState } from './thaw.ts';
+import { readLockHolder, targetLockName } from '../archive/target-lock.ts';
 
 export interface SetStatus {
   readonly type: 'full' | 'inc';
@@ -35,6 +36,17 @@ export interface CollectionStatus {
    * for archived ones), in chain order. Absent for targets without archive classes.
    */
   readonly volumes?: VolumeStorage[];
+  /** Information only: the run that holds the target lock now (see README "The target lock"). */
+  readonly targetLock?: TargetLockStatus;
+}
+
+export interface TargetLockStatus {
+  readonly host?: string;
+  readonly pid?: number;
+  readonly operation?: string;
+  readonly since?: string;
+  /** When the lock was last written, epoch seconds by the target's clock. */
+  readonly refreshed: number;
 }
 
 export interface VolumeStorage {
@@ -48,9 +60,20 @@ export interface VolumeStorage {
 
 /** What the target holds, from its listing alone (duplicity's collection-status does no sync either). */
 export async function collectionStatus(ctx: TargetContext): Promise<CollectionStatus> {
-  const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
-  const status = describe(ctx, collection);
+  const listing = await ctx.backend.list();
+  const collection = buildCollection(listing, ctx.prefixes);
+  const lock = await lockStatus(ctx, listing);
+  const status = { ...describe(ctx, collection), ...(lock ? { targetLock: lock } : {}) };
   return ctx.backend.requestRestore ? { ...status, volumes: await volumeStorage(ctx, collection) } : status;
+}
+
+/** Read only when the listing shows a lock: no extra request otherwise. */
+async function lockStatus(ctx: TargetContext, listing: readonly { readonly name: string }[]): Promise<TargetLockStatus | null> {
+  const name = targetLockName(ctx.prefixes);
+  if (!listing.some((o) => o.name === name)) return null;
+  const h = await readLockHolder(ctx.backend, name);
+  if (!h) return null;
+  return { ...(h.host !== undefined ? { host: h.host } : {}), ...(h.pid !== undefined ? { pid: h.pid } : {}), ...(h.operation !== undefined ? { operation: h.operation } : {}), ...(h.since !== undefined ? { since: h.since } : {}), refreshed: h.modified };
 }
 
 async function volumeStorage(ctx: TargetContext, collection: Collection): Promise<VolumeStorage[]> {
@@ -147,6 +170,12 @@ export function formatStatus(st: CollectionStatus): string {
     if (st.incompleteSets.length > 0) lines.push(`Also found ${st.incompleteSets.length} incomplete backup set(s) (no manifest: an interrupted backup; "cleanup --force" removes them).`);
     if (st.orphanedSignatures.length > 0) lines.push(`Also found ${st.orphanedSignatures.length} orphaned signature file(s).`);
   }
+  if (st.targetLock) {
+    const l = st.targetLock;
+    const who = l.host !== undefined ? `${l.operation ?? 'a run'} on host ${l.host}, pid ${l.pid ?? '?'}, since ${l.since ?? '?'}` : 'an unreadable lock';
+    lines.push(`Target lock held by ${who} (last refreshed ${new Date(l.refreshed * 1000).toISOString()}).`);
+  }
+
   if (st.volumes && st.volumes.length > 0) {
     const width = Math.max(...st.volumes.map((v) => v.name.length));
     lines.push('', 'Volumes (storage class, restore state):');
