@@ -180,8 +180,10 @@ export async function readLockHolder(backend: Backend, name: string): Promise<(P
 export function takeoverReason(seen: TaggedObject, me: Pick<LockHolder, 'host' | 'pidns'>, timing: TargetLockTiming, now: number): string | null {
   const holder = parseHolder(seen.bytes);
   if (holder && holder.host === me.host && (holder.pidns === undefined || me.pidns === undefined || holder.pidns === me.pidns)) {
-    // our own pid: a restarted container whose new process got the old one's number
-    if (holder.pid === process.pid || !processAlive(holder.pid)) return `its process (pid ${holder.pid}) no longer exists`;
+    // our own pid from before this process started: a restarted container whose new process got
+    // the old one's number (the same pid since then is another operation of this very process)
+    const earlierLife = holder.pid === process.pid && Date.parse(holder.since) < Date.now() - process.uptime() * 1000 - 1000;
+    if (earlierLife || (holder.pid !== process.pid && !processAlive(holder.pid))) return `its process (pid ${holder.pid}) no longer exists`;
   }
   const age = now - seen.modified;
   if (age > timing.staleSeconds) return `not refreshed for ${Math.floor(age)} seconds (stale after ${timing.staleSeconds})`;
