@@ -107,7 +107,7 @@ test('wrong keys, no keys, missing bucket, missing permission: one clear line ea
   assertFails(await backup({ AWS_ACCESS_KEY_ID: admin.id, AWS_SECRET_ACCESS_KEY: `${admin.secret}x` }, at), /rejected the request signature: the AWS secret access key does not belong/, 'wrong secret');
   assertFails(await backup({}, at), /^no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/, 'no credentials');
   assertFails(await backup(keyEnv(admin), at, 'boto3+s3://no-such-bucket/x'), /^S3 bucket "no-such-bucket" does not exist \(at http:\/\/127\.0\.0\.1:\d+\)$/, 'missing bucket');
-  assertFails(await backup(keyEnv(reader), at), /^access denied to upload s3:\/\/creds-bucket\/run\d+\/duplicity-full\.\d{8}T\d{6}Z\.vol1\.difftar\.gz: the credentials lack the permission/, 'no s3:PutObject');
+  assertFails(await backup(keyEnv(reader), at), /^access denied to upload s3:\/\/creds-bucket\/run\d+\/permafrost-target\.lock: the credentials lack the permission/, 'no s3:PutObject (the target lock is the first write)');
 });
 
 test('a bucket in another region: the error names the region and the option to pass', async () => {
