@@ -38,8 +38,8 @@ export interface TargetLockTiming {
   readonly staleSeconds: number;
 }
 
-/** Rewritten every 2 minutes; stale after 30 minutes without a rewrite (15 missed refreshes). */
-export const DEFAULT_TARGET_LOCK_TIMING: TargetLockTiming = { refreshSeconds: 120, staleSeconds: 1800 };
+/** Rewritten every 5 minutes; stale after 30 minutes without a rewrite (six missed refreshes in a row). */
+export const DEFAULT_TARGET_LOCK_TIMING: TargetLockTiming = { refreshSeconds: 300, staleSeconds: 1800 };
 
 /** The lock's name at the target: duplicity's name parser ignores it, and so do permafrost's listings. */
 export function targetLockName(prefixes: NamePrefixes): string {

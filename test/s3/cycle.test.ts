@@ -56,9 +56,9 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   const full = await permafrost(['full', '--no-encryption', '--no-compression', '--s3-use-deep-archive', '--s3-multipart-chunk-size', '5', '--current-time', String(T1), '--json', src, URL]);
   const fullJson = lastJson<{ type: string; volumes: number; requests: RequestSummary }>(full.stdout);
   assert.equal(fullJson.type, 'full');
-  // one volume above 5 MiB: one multipart upload; the signature and the manifest: two PUTs
+  // one volume above 5 MiB: one multipart upload; the signature, the manifest and the target lock: three PUTs
   assert.equal(fullJson.requests.requests.multipartCreate, 1);
-  assert.equal(fullJson.requests.requests.put, 2);
+  assert.equal(fullJson.requests.requests.put, 3);
   assert.equal(fullJson.requests.requests.list, 1);
   assert.deepEqual(fullJson.requests.uploaded.byClass['STANDARD']?.objects, 2);
   assert.deepEqual(fullJson.requests.uploaded.byClass['DEEP_ARCHIVE']?.objects, fullJson.volumes);
@@ -69,7 +69,8 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   rmSync(join(src, 'docs/b.bin'));
   writeFileSync(join(src, 'docs/new.txt'), 'new file\n');
   const inc = await permafrost(['incremental', '--no-encryption', '--no-compression', '--s3-use-deep-archive', '--current-time', String(T2), src, URL]);
-  assert.match(inc.stdout, /S3 requests: 3 PUT, 0 multipart \(0 parts\), 0 GET, 1 LIST, 0 HEAD, 0 DELETE, 0 restore; 4 PUT-class\. Uploaded 3 objects: 1 in DEEP_ARCHIVE \([^)]*\), 2 in STANDARD/);
+  // the target lock: a PUT, a GET to read it back, a GET and a HEAD per uploaded object before the manifest, a DELETE
+  assert.match(inc.stdout, /S3 requests: 4 PUT, 0 multipart \(0 parts\), 2 GET, 1 LIST, 2 HEAD, 1 DELETE, 0 restore; 5 PUT-class\. Uploaded 3 objects: 1 in DEEP_ARCHIVE \([^)]*\), 2 in STANDARD/);
 
   // every object: volumes in DEEP_ARCHIVE, manifests and signatures in STANDARD
   const objects = await headAll(moto.endpoint, BUCKET, 'backups/host1/');
