@@ -27,7 +27,7 @@ import { ExitCode, PermafrostError } from './errors.ts';
 import { checkSourceDir } from './source-dir.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
-import { takeTargetLock } from './target-lock.ts';
+import { takeTargetLock } from './take-target-lock.ts';
 import { UploadGuard } from '../archive/upload-guard.ts';
 
 export interface BackupRequest {

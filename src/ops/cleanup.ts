@@ -1,6 +1,6 @@
 import { buildCollection } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
-import { takeTargetLock } from './target-lock.ts';
+import { takeTargetLock } from './take-target-lock.ts';
 
 export interface CleanupResult {
   /** Remote files that are not part of any restorable set. */

@@ -8,7 +8,7 @@ import { parseRemoteName, type NamePrefixes } from '../codec/remote-name.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { prettyTime } from './status.ts';
-import { takeTargetLock } from './target-lock.ts';
+import { takeTargetLock } from './take-target-lock.ts';
 
 /**
  * duplicity 0.8.22's retention verbs (spec §7.6; dup_main.py remove_old, remove_all_but_n_full;
