@@ -243,13 +243,24 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
         if (!out.write(chunk)) await once(out, 'drain');
       },
     );
-    for await (const chunk of delta) await patcher.write(chunk);
-    await patcher.end();
+    // Only the patcher's failures mean a corrupt delta: reading the delta can fail first on its
+    // volume (a SHA1 mismatch, exit 21; a wrong key, 31), and that error keeps its code.
+    const patch = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (err) {
+        // the temp file's own failures (a full --tempdir) are local, not the archive's
+        if (typeof (err as NodeJS.ErrnoException).syscall === 'string') throw err;
+        throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+      }
+    };
+    for await (const chunk of delta) await patch(() => patcher.write(chunk));
+    await patch(() => patcher.end());
     out.end();
     await once(out, 'close');
   } catch (err) {
     out.destroy();
-    throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+    throw err;
   } finally {
     await basis.close();
   }
