@@ -10,6 +10,7 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   badSource: 'source missing or not a directory',
   restoreDestExists: 'restore destination exists and is not empty (use --force)',
   noChain: 'no backup at the target, or --time is before the first backup',
+  timeNotAfterLast: "the new backup's time (--current-time, or the clock) is not after the target's last backup",
   noSignatures: 'incremental asked for, but there is no full backup to extend',
   hashMismatch: 'a volume does not match the hash in its manifest',
   corruptArchive: 'a volume or manifest is truncated or unreadable',
