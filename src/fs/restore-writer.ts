@@ -7,6 +7,7 @@ import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexStartsWith, indexToDisplay, type PathIndex } from '../core/path-index.ts';
 import { IdNames } from './ids.ts';
 import { RestoreQueue } from './restore-queue.ts';
+import { restoreTempName } from './restore-leftovers.ts';
 
 const execFileAsync = promisify(execFile);
 const SLASH = Buffer.from('/');
@@ -357,7 +358,7 @@ export class RestoreWriter {
   /** Runs `create` on `dir/.permafrost-restore.N` until a name is free; returns that path. */
   async #withFreshName(dir: Buffer, create: (path: Buffer, name: string) => Promise<unknown>): Promise<Buffer> {
     for (let attempt = 0; attempt < 1000; attempt++) {
-      const name = `.permafrost-restore.${process.pid}.${++this.#tempCounter}`;
+      const name = restoreTempName(++this.#tempCounter);
       const path = Buffer.concat([dir, SLASH, Buffer.from(name)]);
       try {
         await create(path, name);
