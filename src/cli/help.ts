@@ -13,7 +13,7 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   timeNotAfterLast: "the new backup's time (--current-time, or the clock) is not after the target's last backup",
   noSignatures: 'incremental asked for, but there is no full backup to extend',
   hashMismatch: 'a volume does not match the hash in its manifest',
-  corruptArchive: 'a volume or manifest is truncated or unreadable',
+  corruptArchive: 'a volume or manifest is missing, truncated or unreadable',
   locked: 'another run holds the lock on this backup',
   badUrl: 'the target URL is not understood',
   backendError: 'the target cannot be read or written',
