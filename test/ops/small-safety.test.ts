@@ -6,12 +6,14 @@
  * (collection-status reports it damaged, restore fails with 22 writing nothing, verify exits 1).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunResult } from '../support/cli.ts';
 import { assertSameTree } from '../support/compare.ts';
-import { runPermafrost } from '../support/permafrost.ts';
+import { runCommand } from '../support/cli.ts';
+import { PERMAFROST_BIN, runPermafrost } from '../support/permafrost.ts';
 import { assertFails, assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
 import { buildTree } from '../support/tree.ts';
 import { Rng } from '../support/rng.ts';
@@ -241,4 +243,26 @@ describe('a set with a missing volume', () => {
       assert.deepEqual(readdirSync(pf.work).filter((n) => n.startsWith('dest')), []);
     });
   }
+});
+
+describe('restore --force over an earlier restore', () => {
+  it('as a user who is not root, into read-only directories (the restore gives them their mode again)', async (t) => {
+    const pf = newTarget(t, 'force-readonly');
+    const src = join(pf.work, 'src');
+    buildTree(src, { entries: [{ kind: 'file', path: 'ro/f', content: 'x\n' }, { kind: 'dir', path: 'ro', mode: 0o555 }], root: { mode: 0o555 } });
+    assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
+    // as root, the restores run as nobody (setpriv); otherwise as this user, who is not root either
+    const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    chmodSync(pf.work, 0o777);
+    execFileSync('chmod', ['-R', 'a+rwX', pf.remote, pf.archiveDir]);
+    const dest = join(pf.work, 'dest');
+    const restore = (...extra: string[]) => {
+      const argv = [...asUser, process.execPath, PERMAFROST_BIN, 'restore', '--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', ...extra, pf.url, dest];
+      return runCommand(argv[0]!, argv.slice(1), { expectCode: 'any' });
+    };
+    assertOk(await restore());
+    assertSameTree(src, dest, { owner: false });
+    assertOk(await restore('--force'));
+    assertSameTree(src, dest, { owner: false });
+  });
 });
