@@ -4,15 +4,15 @@ import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 
 /**
- * Which cached signature files are known to be intact: each one permafrost wrote, or read whole
- * without an error, is recorded with the size, mtime, ctime and inode it had then. A file whose
- * stat still matches is used as it is; any other (written by duplicity, which shares the folder,
- * or changed since) is read whole first.
+ * Which cached signature files are known to be intact: each one permafrost wrote or fetched, or
+ * whose gzip stream inflated whole with the right CRC, is recorded with the size, mtime, ctime and
+ * inode it had then. A file whose stat still matches is used as it is; any other (written by
+ * duplicity, which shares the folder, or changed since) is inflated whole first.
  *
- * Why a record instead of checking every file on every run: a full inflate and parse of the
- * signatures costs about as much as the incremental's own reading of them (see README "The local
- * cache"), and issue 18 wants incrementals fast. What the record cannot see (bits that rot under
- * an unchanged stat) the gzip CRC still catches, because every read of a cached file goes to its
+ * Why a record instead of checking every file on every run: inflating the signatures of 100k
+ * files takes ~0.3 s (README "The local cache"), a fifth of an incremental that changes little,
+ * and issue 18 wants incrementals fast. What the record cannot see (bits that rot under an
+ * unchanged stat) the gzip CRC still catches, because every read of a cached file goes to its
  * trailer (see MetadataCache.signatureEntries).
  *
  * One JSON file for the whole folder, rewritten whole (under a temporary name, then renamed):

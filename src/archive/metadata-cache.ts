@@ -69,11 +69,13 @@ export class MetadataCache {
 
   /**
    * A signature file's entries, read from its cached copy, which is fetched from the target when
-   * missing, or when it is not known to be intact (see CheckedFiles) and does not read whole: then
-   * `warn` says which local file was replaced. A copy from the target is parsed whole before it
-   * is cached, so its errors name the target's file. The returned entries are read from the cached
-   * copy as they are consumed, always up to its gzip trailer; any error there means the local file
-   * changed under an unchanged stat: it is deleted and a DamagedCacheError names it.
+   * missing, or when it is not known to be intact (see CheckedFiles) and its gzip stream does not
+   * inflate whole: then `warn` says which local file was replaced. All of this happens before
+   * the caller reads an entry, so a backup has written nothing yet. A copy from the target is
+   * parsed whole before it is cached, so its errors name the target's file. The returned entries
+   * are read from the cached copy as they are consumed, always up to its gzip trailer; an error
+   * there means the local file went bad under an unchanged stat: it is deleted and a
+   * DamagedCacheError names it.
    */
   async signatureEntries(remoteName: string, backend: Backend, decode: Decoder, warn: (message: string) => void): Promise<AsyncIterable<SignatureEntry>> {
     const localName = localSignatureName(remoteName);
@@ -83,7 +85,7 @@ export class MetadataCache {
       throw err;
     });
     if (st && !(await this.#checked.trusts(localName, st))) {
-      const problem = await readProblem(local, remoteName);
+      const problem = await gzipProblem(local);
       if (problem === null) {
         await this.#checked.record(localName, st);
       } else {
@@ -225,13 +227,22 @@ async function* readGzippedSignatures(file: string, remoteName: string): AsyncGe
   }
 }
 
-/** Why a cached signature file cannot be used, or null when it reads whole. */
-async function readProblem(file: string, remoteName: string): Promise<string | null> {
+/**
+ * Why a cached signature file cannot be used, or null when its gzip stream inflates whole with
+ * the right CRC and size. Only the gzip layer is checked: it is what goes wrong in a local file
+ * (cut short, overwritten, rotten), and it costs a fifth of parsing the tar as well (100k files:
+ * ~0.3 s against ~1.5 s, README "The local cache"). The tar inside was parsed when it was fetched,
+ * or written by a backup.
+ */
+async function gzipProblem(file: string): Promise<string | null> {
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  const plain = raw.pipe(createGunzip({ chunkSize: 256 * 1024 }));
+  raw.on('error', (e) => plain.destroy(e));
   try {
-    for await (const _ of readGzippedSignatures(file, remoteName)) { /* parse every entry */ }
+    for await (const _ of plain) { /* inflate to the trailer */ }
     return null;
   } catch (err) {
-    return problemOf(err);
+    return (err as Error).message;
   }
 }
 
