@@ -211,6 +211,14 @@ describe('a damaged local cache heals', () => {
     assertOk(v);
     warningFor(v, manifest);
     assert.match(v.stdout, /0 differences found/);
+
+    // a cached manifest whose volumes end elsewhere as well: the volumes were chosen from it, so the
+    // run stops once the cache is mended, naming the local file (52), and the next one restores
+    writeFileSync(manifest, good.replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'ab'.repeat(20)}`).replace(/(EndingPath +)\S+/, '$1zzz'), 'latin1');
+    const stopped = await pf.run('restore', pf.url, pf.path('restore'));
+    assertFails(stopped, 52, new RegExp(`^the cached manifest ${escape(manifest)} listed other volumes than the target's and was replaced with the target's copy: run again$`));
+    assert.equal(readFileSync(manifest, 'latin1'), good);
+    await restoresLatest(pf);
     assertTargetKept(pf, kept);
   });
 
