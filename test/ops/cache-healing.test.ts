@@ -14,7 +14,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, 
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { CheckedFiles } from '../../src/archive/checked-files.ts';
+import { CheckedFiles, CHECKED_FILES_NAME } from '../../src/archive/checked-files.ts';
+import { dup08 } from '../support/duplicity.ts';
 import { assertSameTree } from '../support/compare.ts';
 import type { RunResult } from '../support/cli.ts';
 import { assertFails, assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
@@ -81,18 +82,24 @@ describe('a damaged local cache heals', () => {
     assertSameTree(pf.src, dest);
   }
 
-  it('a truncated cached signature file: the incremental replaces it (warning naming it) and the chain restores', async (t) => {
+  it('truncated cached signature files: a restore of one path and the incremental replace them (warning naming each) and the chain restores', async (t) => {
     const pf = await chain(t, 'truncated-sig');
     const fullSig = pf.cached(/^duplicity-full-signatures\..*\.sigtar\.gz$/);
     const incSig = pf.cached(/^duplicity-new-signatures\..*\.sigtar\.gz$/);
     truncateSync(fullSig, Math.floor(statSync(fullSig).size / 2));
     truncateSync(incSig, 40);
     const kept = targetState(pf);
+    // a restore of one path reads the incrementals' signatures to skip the sets that hold nothing of it
+    const one = pf.path('one-file');
+    const partial = await pf.run('restore', '--file-to-restore', 'dir/b.txt', pf.url, one);
+    assertOk(partial);
+    warningFor(partial, incSig);
+    assert.equal(readFileSync(one, 'utf8'), 'beta\n');
     changeSource(pf.src, 2);
     const r = await pf.run('incremental', '--current-time', String(T0 + 2 * HOUR), pf.src, pf.url);
     assertOk(r);
     warningFor(r, fullSig);
-    warningFor(r, incSig);
+    assert.doesNotMatch(r.stdout, new RegExp(escape(incSig)), 'healed once, by the restore');
     assert.match(r.stdout, /is damaged \(unexpected end of file\)/);
     assertTargetKept(pf, kept);
     assert.equal(gunzipSync(readFileSync(fullSig)).length > 0, true, 'the cached copy is whole again');
@@ -239,6 +246,33 @@ describe('a damaged local cache heals', () => {
     const r = await pf.run('restore', pf.url, pf.path('dest'));
     assertFails(r, 21, blamed);
     assert.deepEqual(readFileSync(manifest), cached, 'the cache holds the target\'s manifest again');
+  });
+
+  it('signature files duplicity wrote into the shared cache: inflated once, then recorded; truncated, replaced', async (t) => {
+    const pf = newTarget(t, 'duplicity-cache');
+    const dsrc = join(pf.work, 'src');
+    buildTree(dsrc, SPEC);
+    const dupRun = await dup08.full(dsrc, pf.url, { archiveDir: pf.archiveDir, name: 'test', currentTime: T0, expectCode: 'any' });
+    assertOk(dupRun, 'duplicity 0.8.22 full');
+    const sigName = readdirSync(pf.cache).find((n) => n.startsWith('duplicity-full-signatures.'))!;
+    const sig = join(pf.cache, sigName);
+    const records = () => (existsSync(join(pf.cache, CHECKED_FILES_NAME)) ? Object.keys((JSON.parse(readFileSync(join(pf.cache, CHECKED_FILES_NAME), 'utf8')) as { files: object }).files) : []);
+    assert.ok(!records().includes(sigName), 'duplicity records nothing');
+
+    changeSource(dsrc, 1);
+    const first = await pf.run('incremental', '--current-time', String(T0 + HOUR), dsrc, pf.url);
+    assertOk(first);
+    assert.doesNotMatch(first.stdout, /Cached /, 'an intact file of duplicity\'s is used as it is');
+    assert.ok(records().includes(sigName), `recorded after its check: ${records().join(' ')}`);
+
+    truncateSync(sig, statSync(sig).size - 9);
+    changeSource(dsrc, 2);
+    const second = await pf.run('incremental', '--current-time', String(T0 + 2 * HOUR), dsrc, pf.url);
+    assertOk(second);
+    warningFor(second, sig);
+    const dest = pf.path('restore');
+    assertOk(await pf.run('restore', pf.url, dest));
+    assertSameTree(dsrc, dest);
   });
 
   it('encrypted (PASSPHRASE): a truncated cached signature file and a changed cached hash heal from the decrypted target copies', async (t) => {
