@@ -7,7 +7,7 @@ import { DeltaEncoder } from '../codec/rsync/delta.ts';
 import { parseSignature } from '../codec/rsync/signature.ts';
 import { blockSizeFor } from '../codec/rsync/block-size.ts';
 import { entryName } from './entry-names.ts';
-import { deletedHeader, headerFor, SIZE_RECORD } from './entry-header.ts';
+import { deletedHeader, headerFor, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
 import type { VolumeWriter } from './volume-writer.ts';
 import type { SigtarWriter } from './sigtar-writer.ts';
 
@@ -106,16 +106,21 @@ export class SetWriter {
    * empty) one. Returns the number of source bytes read, which is the size the signature records.
    */
   async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer) => Buffer, flush: (() => Buffer) | null): Promise<number> {
+    let sparse = false;
     const chunker = new ChunkEmitter(async (data, chunk, last) => {
       const name = chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
       this.stats.storedBytes += data.length;
-      await this.#volumes.addBlock(encodeEntry(headerFor(name, meta, data.length), data), meta.index, chunk === null || last ? null : chunk);
+      // the restore reads the first entry's header for the whole file
+      const extraPax = sparse && (chunk === null || chunk === 1) ? SPARSE_PAX : NO_PAX;
+      await this.#volumes.addBlock(encodeEntry(headerFor(name, meta, data.length, extraPax), data), meta.index, chunk === null || last ? null : chunk);
     });
     // Synchronous reads: for files in the page cache a thread-pool round trip per call costs more
     // than the read itself, and the packer has nothing else to do meanwhile.
     const fd = fs.openSync(absPath, 'r');
     let total = 0;
     try {
+      // one fstat, for large files only (a restore leaves small files dense anyway)
+      if (meta.size > SPARSE_MIN_SIZE) sparse = isSparse(fs.fstatSync(fd));
       for (;;) {
         const bytesRead = fs.readSync(fd, this.#readBuf, 0, CHUNK, null);
         if (bytesRead === 0) break;
@@ -171,5 +176,14 @@ class ChunkEmitter {
   }
 }
 
+/** Fewer blocks allocated than the length needs: the file has holes. */
+function isSparse(st: fs.Stats): boolean {
+  return st.isFile() && st.blocks * 512 < st.size;
+}
+
 const CHUNK = 65536;
 const EMPTY = Buffer.alloc(0);
+/** Files up to this size are never recorded as sparse: the restore writes them whole. */
+const SPARSE_MIN_SIZE = 1024 * 1024;
+const SPARSE_PAX: ReadonlyArray<readonly [string, Buffer]> = [[SPARSE_RECORD, Buffer.from('1', 'latin1')]];
+const NO_PAX: ReadonlyArray<readonly [string, Buffer]> = [];
