@@ -61,3 +61,41 @@ function holeBlock(blksize: number): number {
 
 const MIN_BLOCK = 4096;
 const MAX_BLOCK = 1024 * 1024;
+
+/** A new file (created exclusively, mode 0600) written through a SparseFileWriter. */
+export class SparseFile {
+  readonly #fd: number;
+  readonly #writer: SparseFileWriter;
+
+  constructor(path: string) {
+    this.#fd = fs.openSync(path, 'wx', 0o600);
+    try {
+      this.#writer = new SparseFileWriter(this.#fd);
+    } catch (e) {
+      fs.closeSync(this.#fd);
+      throw e;
+    }
+  }
+
+  write(chunk: Uint8Array): void {
+    this.#writer.write(chunk);
+  }
+
+  /** Sets the length and closes the file. */
+  close(): void {
+    try {
+      this.#writer.finish();
+    } finally {
+      fs.closeSync(this.#fd);
+    }
+  }
+
+  /** Closes the file as it is (the caller removes it). */
+  destroy(): void {
+    try {
+      fs.closeSync(this.#fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}

@@ -10,6 +10,7 @@ import { DeltaPatcher } from '../codec/rsync/patch.ts';
 import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
 import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
+import { SparseFile } from '../fs/sparse-writer.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
@@ -199,13 +200,14 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
     await writer.write(meta, counted(baseEntry.reader.data()));
     return n;
   }
-  // a snapshot followed by deltas: patch through temp files
+  // a snapshot followed by deltas: patch through temp files, with holes for a sparse file's zeros
+  const sparse = meta.sparse === true;
   let current = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
-  await writeStreamToFile(baseEntry.reader.data(), current);
+  await writeStreamToFile(baseEntry.reader.data(), current, sparse);
   try {
     for (let i = base + 1; i < here.length; i++) {
       const next = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
-      await applyDelta(current, here[i]!.reader.data(), next);
+      await applyDelta(current, here[i]!.reader.data(), next, sparse);
       await fsp.rm(current, { force: true });
       current = next;
     }
@@ -217,16 +219,28 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
   }
 }
 
-async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string): Promise<void> {
+async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string, sparse: boolean): Promise<void> {
+  if (sparse) {
+    const out = new SparseFile(file);
+    try {
+      for await (const chunk of src) out.write(chunk);
+    } catch (err) {
+      out.destroy();
+      throw err;
+    }
+    out.close();
+    return;
+  }
   const out = createWriteStream(file);
   for await (const chunk of src) if (!out.write(chunk)) await once(out, 'drain');
   out.end();
   await once(out, 'close');
 }
 
-async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string): Promise<void> {
+async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string, sparse: boolean): Promise<void> {
   const basis = await fsp.open(basisFile, 'r');
-  const out = createWriteStream(outFile);
+  const sparseOut = sparse ? new SparseFile(outFile) : null;
+  const out = sparseOut ? null : createWriteStream(outFile);
   try {
     const patcher = new DeltaPatcher(
       async (offset: number, length: number) => {
@@ -240,15 +254,20 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
         return buf;
       },
       async (chunk: Buffer) => {
-        if (!out.write(chunk)) await once(out, 'drain');
+        if (sparseOut) sparseOut.write(chunk);
+        else if (!out!.write(chunk)) await once(out!, 'drain');
       },
     );
     for await (const chunk of delta) await patcher.write(chunk);
     await patcher.end();
-    out.end();
-    await once(out, 'close');
+    if (sparseOut) sparseOut.close();
+    else {
+      out!.end();
+      await once(out!, 'close');
+    }
   } catch (err) {
-    out.destroy();
+    sparseOut?.destroy();
+    out?.destroy();
     throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
   } finally {
     await basis.close();
