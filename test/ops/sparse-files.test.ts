@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, ftruncateSync, mkdirSync, openSync, statSync, utimesSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dup08, requireDuplicity } from '../support/duplicity.ts';
+import { duplicities, requireDuplicity } from '../support/duplicity.ts';
 import { assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -98,13 +98,26 @@ describe('sparse files', () => {
     assertRestoredSparse(sparse, join(dest, 'disk.img'));
   });
 
-  it('duplicity 0.8.22 restores the sparse file from permafrost\'s volumes', async () => {
-    requireDuplicity();
-    const dest = gz.path('dup08');
-    const r = await dup08.restore(gz.url, dest, { archiveDir: gz.path('dup08-cache'), name: 'test', expectCode: 'any' });
-    assert.equal(r.code, 0, describeRun(r));
-    assertSameContent(sparse, join(dest, 'disk.img'));
-    assertSameContent(dense, join(dest, 'prealloc.db'));
+  for (const dup of duplicities) {
+    it(`${dup.label} restores the sparse file from permafrost's volumes (zero chunks deflated once)`, async () => {
+      requireDuplicity();
+      const dest = gz.path('dup');
+      const r = await dup.restore(gz.url, dest, { archiveDir: gz.path('dup-cache'), name: 'test', expectCode: 'any' });
+      assert.equal(r.code, 0, describeRun(r));
+      assertSameContent(sparse, join(dest, 'disk.img'));
+      assertSameContent(dense, join(dest, 'prealloc.db'));
+    });
+  }
+
+  it('the signature of the sparse file (zero blocks from precomputed sums) is librsync\'s', () => {
+    const sigtar = gz.files().find((n) => n.startsWith('duplicity-full-signatures.'))!;
+    const out = gz.path('sig');
+    mkdirSync(out);
+    execFileSync('tar', ['-xzf', join(gz.remote, sigtar), '-C', out, 'signature/disk.img'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // duplicity's block size for 2 GiB (at most --max-blocksize 2048), MD4 strong sums of 8 bytes
+    const expected = join(out, 'rdiff.sig');
+    execFileSync('rdiff', ['-R', 'rollsum', '-H', 'md4', '-b', '2048', '-S', '8', 'signature', sparse, expected], { stdio: ['ignore', 'ignore', 'pipe'] });
+    assertSameContent(expected, join(out, 'signature', 'disk.img'));
   });
 
   it('--force over an existing file, and --file-to-restore of the file alone', async () => {
