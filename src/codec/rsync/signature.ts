@@ -155,6 +155,8 @@ export class SignatureBuilder {
         record.copy(this.#out.current, at);
         this.#blocks++;
       }
+      // drop the sums given for these blocks now, or a delta's matches of holes pile up
+      while (this.#knownHead < this.#knownEnd && this.#knownBlock[this.#knownHead]! < this.#blocks) this.#knownHead++;
     }
     if (left > 0) {
       this.#partial.fill(0, 0, left);
