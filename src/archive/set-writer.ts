@@ -107,9 +107,11 @@ export class SetWriter {
 
   /**
    * Reads the file once, passing its content through `transform` (identity for snapshots, the
-   * delta encoder for diffs; `zero` says that a chunk of a sparse file is all zeros) and cutting the output into tar entries of 64 KiB: a single entry
-   * when the whole output is shorter, else numbered multivol chunks ending with a short (possibly
-   * empty) one. Returns the number of source bytes read, which is the size the signature records.
+   * delta encoder for diffs; `zero` says that a chunk of a sparse file is all zeros) and cutting
+   * the output into tar entries of 64 KiB: a single entry when the whole output is shorter, else
+   * numbered multivol chunks ending with a short (possibly empty) one. A file with holes gets the
+   * `PERMAFROST.sparse` record on its first entry. Returns the number of source bytes read, which
+   * is the size the signature records.
    */
   async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer, zero: boolean) => Buffer, flush: (() => Buffer) | null): Promise<number> {
     let sparse = false;

@@ -239,9 +239,11 @@ async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string, spars
 
 async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string, sparse: boolean): Promise<void> {
   const basis = await fsp.open(basisFile, 'r');
-  const sparseOut = sparse ? new SparseFile(outFile) : null;
-  const out = sparseOut ? null : createWriteStream(outFile);
+  let sparseOut: SparseFile | null = null;
+  let out: ReturnType<typeof createWriteStream> | null = null;
   try {
+    if (sparse) sparseOut = new SparseFile(outFile);
+    else out = createWriteStream(outFile);
     const patcher = new DeltaPatcher(
       async (offset: number, length: number) => {
         const buf = Buffer.allocUnsafe(length);
