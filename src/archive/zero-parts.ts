@@ -8,6 +8,9 @@ import type { KnownZeros } from './gzip-framing.ts';
  * (each from an empty window: see deflateParts) and what they do to the CRC-32 depend only on
  * their length, so they are computed once per length and reused, instead of deflating and
  * checksumming gigabytes of zeros. One per gzip file (the runs depend on its deflate level).
+ * The runs keep the file's level although they are made only once: at level 9 64 KiB of zeros
+ * take 83 bytes instead of 305 (level 1), but Python's gzip reader, duplicity's, then needs 2.4 s
+ * of CPU per GiB of zeros instead of 0.54 s (it copies its unread input around at such ratios).
  */
 export class ZeroParts implements KnownZeros {
   readonly #compare = Buffer.alloc(MAX_ZERO_PART);
