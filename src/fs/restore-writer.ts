@@ -8,6 +8,7 @@ import { compareIndex, indexStartsWith, indexToDisplay, type PathIndex } from '.
 import { IdNames } from './ids.ts';
 import { RestoreQueue } from './restore-queue.ts';
 import { restoreTempName } from './restore-leftovers.ts';
+import { SparseFileWriter } from './sparse-writer.ts';
 
 const execFileAsync = promisify(execFile);
 const SLASH = Buffer.from('/');
@@ -45,6 +46,8 @@ export type ChunkSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  * - names come only from validated index components and every parent is a directory this writer
  *   created or checked with lstat, so nothing can land outside the target, even through
  *   symlinks in the archive;
+ * - a regular file recorded as sparse (`meta.sparse`) gets holes for its zero blocks
+ *   (SparseFileWriter), unless it is small enough for the queue below;
  * - without --force, regular files of up to SMALL_FILE bytes are gathered in memory and created
  *   by worker threads (RestoreQueue: under their real name, which must not exist, and removed
  *   again on an error; the rename per file doubled the kernel's work), which also apply the
@@ -299,9 +302,16 @@ export class RestoreWriter {
       fd = fs.openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     });
     try {
-      for await (const chunk of data) {
-        let off = 0;
-        while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off);
+      if (meta.sparse) {
+        // only files that had holes when backed up: a preallocated file stays allocated
+        const sparse = new SparseFileWriter(fd);
+        for await (const chunk of data) sparse.write(chunk);
+        sparse.finish();
+      } else {
+        for await (const chunk of data) {
+          let off = 0;
+          while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off);
+        }
       }
       const { uid, gid } = this.#owner(meta);
       if (this.#chown) fs.fchownSync(fd, uid, gid);

@@ -11,6 +11,7 @@ import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../arc
 import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
 import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../fs/restore-leftovers.ts';
+import { SparseFile } from '../fs/sparse-writer.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
@@ -207,13 +208,14 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
     await writer.write(meta, counted(baseEntry.reader.data()));
     return n;
   }
-  // a snapshot followed by deltas: patch through temp files
+  // a snapshot followed by deltas: patch through temp files, with holes for a sparse file's zeros
+  const sparse = meta.sparse === true;
   let current = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
-  await writeStreamToFile(baseEntry.reader.data(), current);
+  await writeStreamToFile(baseEntry.reader.data(), current, sparse);
   try {
     for (let i = base + 1; i < here.length; i++) {
       const next = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
-      await applyDelta(current, here[i]!.reader.data(), next);
+      await applyDelta(current, here[i]!.reader.data(), next, sparse);
       await fsp.rm(current, { force: true });
       current = next;
     }
@@ -225,17 +227,31 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
   }
 }
 
-async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string): Promise<void> {
+async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string, sparse: boolean): Promise<void> {
+  if (sparse) {
+    const out = new SparseFile(file);
+    try {
+      for await (const chunk of src) out.write(chunk);
+    } catch (err) {
+      out.destroy();
+      throw err;
+    }
+    out.close();
+    return;
+  }
   const out = createWriteStream(file);
   for await (const chunk of src) if (!out.write(chunk)) await once(out, 'drain');
   out.end();
   await once(out, 'close');
 }
 
-async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string): Promise<void> {
+async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string, sparse: boolean): Promise<void> {
   const basis = await fsp.open(basisFile, 'r');
-  const out = createWriteStream(outFile);
+  let sparseOut: SparseFile | null = null;
+  let out: ReturnType<typeof createWriteStream> | null = null;
   try {
+    if (sparse) sparseOut = new SparseFile(outFile);
+    else out = createWriteStream(outFile);
     const patcher = new DeltaPatcher(
       async (offset: number, length: number) => {
         const buf = Buffer.allocUnsafe(length);
@@ -248,7 +264,8 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
         return buf;
       },
       async (chunk: Buffer) => {
-        if (!out.write(chunk)) await once(out, 'drain');
+        if (sparseOut) sparseOut.write(chunk);
+        else if (!out!.write(chunk)) await once(out!, 'drain');
       },
     );
     // Only the patcher's failures mean a corrupt delta: reading the delta can fail first on its
@@ -264,10 +281,14 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
     };
     for await (const chunk of delta) await patch(() => patcher.write(chunk));
     await patch(() => patcher.end());
-    out.end();
-    await once(out, 'close');
+    if (sparseOut) sparseOut.close();
+    else {
+      out!.end();
+      await once(out!, 'close');
+    }
   } catch (err) {
-    out.destroy();
+    sparseOut?.destroy();
+    out?.destroy();
     throw err;
   } finally {
     await basis.close();
