@@ -89,7 +89,7 @@ export async function checkSetKeys(ctx: TargetContext, set: BackupSet, purpose: 
     await probeDecryption(head, enc.keyProvider, enc.s2kCache);
   } catch (err) {
     if (err instanceof OpenPgpError && (err.kind === 'no-key' || err.kind === 'bad-key')) {
-      throw new PermafrostError(ExitCode.decryptFailed, `cannot open ${where} with the keys given: its newest manifest ${manifest.name} is encrypted ${how} (${err.message}); ${CONSEQUENCE[purpose]}`, { cause: err });
+      throw new PermafrostError(ExitCode.decryptFailed, `cannot open ${where} with the keys given: its newest manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`, { cause: err });
     }
     if (err instanceof OpenPgpError) throw new PermafrostError(ExitCode.corruptArchive, `manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`, { cause: err });
     throw err;

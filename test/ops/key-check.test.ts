@@ -76,7 +76,7 @@ describe('a symmetric chain, the cache present', () => {
       const target = snapshot(c.remote);
       const cache = snapshot(c.archive);
       const r = await c.run([...(verb ? [verb] : []), '--current-time', String(T0 + 2 * HOUR), c.src, c.url], { PASSPHRASE: 'wrong' });
-      assertFails(r, 31, /^cannot open the backup chain at file:\/\/.* with the keys given: its newest manifest duplicity-inc\.\S+\.manifest\.gpg is encrypted with a passphrase \(wrong passphrase\); nothing was uploaded$/);
+      assertFails(r, 31, /^cannot open the backup chain at file:\/\/.* with the keys given: its newest manifest duplicity-inc\.\S+\.manifest\.gpg: wrong passphrase; nothing was uploaded$/);
       assert.deepEqual(snapshot(c.remote), target);
       assert.deepEqual(snapshot(c.archive), cache);
     });
@@ -103,7 +103,7 @@ describe('a symmetric chain, the cache present', () => {
     const target = snapshot(c.remote);
     const cache = snapshot(c.archive);
     const r = await c.run(['cleanup', '--force', c.url], { PASSPHRASE: 'wrong' });
-    assertFails(r, 31, /\(wrong passphrase\); nothing was deleted$/);
+    assertFails(r, 31, /manifest\.gpg: wrong passphrase; nothing was deleted$/);
     assert.deepEqual(snapshot(c.remote), target);
     assert.deepEqual(snapshot(c.archive), cache);
     // the right passphrase deletes it: the check is what stopped it
