@@ -7,7 +7,8 @@
  * Real processes, file:// targets, real gpg for the keys.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileUrl } from '../support/cli.ts';
@@ -186,5 +187,21 @@ describe('a public-key chain', () => {
     const r = await c.run(['incremental', '--encrypt-key', alice, '--current-time', String(T0 + HOUR), c.src, c.url], { GNUPGHOME: publicOnly });
     assertFails(r, 31, /is encrypted with a passphrase, and this run encrypts to public key .*: drop --encrypt-key, or start a new chain with "full"; nothing was uploaded$/);
     assert.deepEqual(snapshot(c.remote), target);
+  });
+});
+
+describe('a manifest larger than what the check reads', () => {
+  it('is judged by its first 64 KiB: the wrong passphrase exits 31, the right one goes on', async () => {
+    const c = chainDir('keys-big');
+    // random names compress badly: the manifest's file list makes it a few hundred KiB
+    for (let i = 0; i < 6000; i++) writeFileSync(join(c.src, randomBytes(30).toString('hex')), '');
+    assertOk(await c.run(['full', '--current-time', String(T0), c.src, c.url], { PASSPHRASE: RIGHT }));
+    const manifest = readdirSync(c.remote).find((n) => n.endsWith('.manifest.gpg'))!;
+    assert.ok(statSync(join(c.remote, manifest)).size > 128 * 1024, `${statSync(join(c.remote, manifest)).size} bytes`);
+    writeFileSync(join(c.src, 'new.txt'), 'new\n');
+    const target = snapshot(c.remote);
+    assertFails(await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { PASSPHRASE: 'wrong' }), 31, /manifest\.gpg: wrong passphrase; nothing was uploaded$/);
+    assert.deepEqual(snapshot(c.remote), target);
+    assertOk(await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { PASSPHRASE: RIGHT }));
   });
 });
