@@ -36,6 +36,7 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     },
     reporter,
     now: () => fixedNow ?? Math.floor(Date.now() / 1000),
+    clockFixed: fixedNow !== undefined,
     tempRoot: o.tempdir ?? env['TMPDIR'] ?? os.tmpdir(),
     compress: !o.noCompression,
     compressLevel: o.compressLevel,

@@ -16,6 +16,8 @@ export const ExitCode = {
   restoreDestExists: 11,
   /** no backup chain at the target, or --time before the first backup */
   noChain: 12,
+  /** the new set's time (--current-time, or a clock behind by more than a second) is not after the target's last backup */
+  timeNotAfterLast: 13,
   /** incremental asked for without a chain (duplicity: 17) */
   noSignatures: 17,
   /** a volume's SHA1 does not match its manifest (duplicity: 21) */

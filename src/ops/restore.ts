@@ -10,6 +10,7 @@ import { DeltaPatcher } from '../codec/rsync/patch.ts';
 import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
 import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
+import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../fs/restore-leftovers.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
@@ -70,8 +71,14 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
   const within = req.fileToRestore ?? ROOT_INDEX;
   const skipSets = await setsNotTouching(ctx, collection, sets, within);
 
-  if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(Buffer.from(path.resolve(req.dest))))) {
-    throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty (use --force to restore into it)`);
+  const dest = Buffer.from(path.resolve(req.dest));
+  if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(dest))) {
+    const killed = (await holdsKilledRestoreLeftovers(dest)) ? ' and holds temporary files of a killed restore (--force restores into it and removes them)' : ' (use --force to restore into it)';
+    throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty${killed}`);
+  }
+  if (!req.dryRun && req.force) {
+    const removed = await removeKilledRestoreLeftovers(dest);
+    if (removed > 0) ctx.reporter.notice(`Removed ${removed} temporary file(s) that a killed restore left in ${JSON.stringify(req.dest)}`);
   }
   return await readSets(ctx, sets, within, req.dryRun, async (next) => {
     const writer = new RestoreWriter(Buffer.from(path.resolve(req.dest)), {
@@ -243,13 +250,24 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
         if (!out.write(chunk)) await once(out, 'drain');
       },
     );
-    for await (const chunk of delta) await patcher.write(chunk);
-    await patcher.end();
+    // Only the patcher's failures mean a corrupt delta: reading the delta can fail first on its
+    // volume (a SHA1 mismatch, exit 21; a wrong key, 31), and that error keeps its code.
+    const patch = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (err) {
+        // the temp file's own failures (a full --tempdir) are local, not the archive's
+        if (typeof (err as NodeJS.ErrnoException).syscall === 'string') throw err;
+        throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+      }
+    };
+    for await (const chunk of delta) await patch(() => patcher.write(chunk));
+    await patch(() => patcher.end());
     out.end();
     await once(out, 'close');
   } catch (err) {
     out.destroy();
-    throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+    throw err;
   } finally {
     await basis.close();
   }
