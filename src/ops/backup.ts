@@ -15,7 +15,7 @@ import { SigtarWriter } from '../archive/sigtar-writer.ts';
 import { encryptFile } from '../archive/encrypt-file.ts';
 import { SetWriter, type SetWriterStats } from '../archive/set-writer.ts';
 import { UploadQueue } from '../archive/upload-queue.ts';
-import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
+import { combineSignatures, type SignatureEntry } from '../archive/signature-reader.ts';
 import { isUnchanged } from '../archive/change-detection.ts';
 import { walkSource } from '../fs/walk.ts';
 import type { Selection } from '../fs/selection.ts';
@@ -150,7 +150,7 @@ async function previousSignatures(ctx: TargetContext, collection: Collection, de
   const files = [sigChain.full, ...sigChain.incs];
   const streams: AsyncIterable<SignatureEntry>[] = [];
   for (const f of files) {
-    streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
+    streams.push(await ctx.cache.signatureEntries(f.info.name, ctx.backend, decode, (m) => ctx.reporter.warning(m)));
   }
   return combineSignatures(streams);
 }

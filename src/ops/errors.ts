@@ -30,7 +30,7 @@ export const ExitCode = {
   badUrl: 50,
   /** the target cannot be read or written */
   backendError: 51,
-  /** a local path (restore destination, --archive-dir, --tempdir) cannot be read or written */
+  /** a local path (restore destination, --archive-dir, --tempdir) cannot be read or written, or a cached file went bad in use */
   localIo: 52,
   /** an incremental from another host or directory than the chain's (duplicity: 42) */
   sourceMismatch: 42,

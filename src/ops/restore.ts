@@ -15,7 +15,7 @@ import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { syncedCollection } from './sync-cache.ts';
-import { loadManifest } from './set-manifest.ts';
+import { loadManifest, volumeHashRecheck } from './set-manifest.ts';
 import { setsNotTouching } from './sets-touching.ts';
 
 export interface RestoreRequest {
@@ -123,10 +123,11 @@ export async function readSets(
   try {
     for (const set of sets) {
       if (skipSets.has(set)) continue;
-      const vols = volumesFor(set, await loadManifest(ctx, set), within);
+      const manifest = await loadManifest(ctx, set);
+      const vols = volumesFor(set, manifest, within);
       volumesRead += vols.length;
       if (dryRun) for (const v of vols) ctx.reporter.notice(`Required volume: ${v.name}`);
-      readers.push(new SetReader(ctx.backend, vols, temp, within, { encryption: ctx.encryption, warn: (m) => ctx.reporter.warning(m) }));
+      readers.push(new SetReader(ctx.backend, vols, temp, within, { encryption: ctx.encryption, warn: (m) => ctx.reporter.warning(m), recheckHash: volumeHashRecheck(ctx, set, manifest) }));
     }
     if (dryRun) return { files: 0, bytes: 0, volumesRead, setTime };
     return await run(async (sink) => {
