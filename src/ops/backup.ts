@@ -28,6 +28,7 @@ import { checkSourceDir } from './source-dir.ts';
 import { newSetTime } from './backup-time.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
+import { checkChainKeys } from './key-check.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -81,6 +82,8 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
     if (!req.dryRun) await syncCache(ctx, listing, collection);
     const plan = await planSet(ctx, req, collection);
+    // before anything is uploaded: the keys given must be the chain's (the cache holds plaintext)
+    if (plan.type === 'inc' && !req.dryRun) await checkChainKeys(ctx, collection.primary!.chain, 'extend');
     if (plan.type === 'inc' && !req.allowSourceMismatch) await checkSameSource(ctx, req, collection);
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     try {

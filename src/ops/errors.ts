@@ -34,7 +34,10 @@ export const ExitCode = {
   localIo: 52,
   /** an incremental from another host or directory than the chain's (duplicity: 42) */
   sourceMismatch: 42,
-  /** a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity: gpg_failed 31) */
+  /**
+   * a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity:
+   * gpg_failed 31); or the encryption given does not fit the chain's, found before anything is written
+   */
   decryptFailed: 31,
   /** encrypted data fails its integrity check (MDC): tampered or corrupt; or lacks a good --sign-key signature (duplicity: 22) */
   integrityFailed: 32,
