@@ -18,6 +18,13 @@ export const SIZE_RECORD = 'PERMAFROST.size';
  */
 export const MTIME_RECORD = 'PERMAFROST.mtime';
 
+/**
+ * Our own PAX record on the first volume entry of a regular file's data (snapshot or delta): the
+ * file had holes when it was backed up (st_blocks * 512 < st_size), so a restore makes its zero
+ * blocks holes again. The data in the volume is plain, as duplicity writes it.
+ */
+export const SPARSE_RECORD = 'PERMAFROST.sparse';
+
 /** The header for an entry's data block; `size` is the length of the data in this tar entry. */
 export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax: ReadonlyArray<readonly [string, Buffer]> = []): TarHeader {
   const isDev = meta.type === 'chr' || meta.type === 'blk';
@@ -68,6 +75,7 @@ export function metaFromHeader(index: PathIndex, h: TarHeader, pax: ReadonlyMap<
     linkname: type === 'sym' ? h.linkname : EMPTY,
     devmajor: type === 'chr' || type === 'blk' ? h.devmajor : 0,
     devminor: type === 'chr' || type === 'blk' ? h.devminor : 0,
+    ...(type === 'reg' && pax?.get(SPARSE_RECORD)?.toString('latin1') === '1' ? { sparse: true as const } : {}),
   };
 }
 

@@ -27,9 +27,10 @@ export function gzipTrailer(crc: number, size: number): Buffer {
  * window. On small files that is no bigger than one deflate stream (zlib spends bits on random
  * data that stored blocks do not), and it skips the slowest half of the work: deflate runs at
  * ~60 MB/s on random data, a copy at memory speed. The pieces are valid until the next call with
- * the same deflater, which recycles its memory.
+ * the same deflater, which recycles its memory. Parts that `zeros` knows to be all zeros (a
+ * sparse file's holes) get a run each that is made once per length.
  */
-export function deflateParts(data: Buffer, lengths: readonly number[], deflater: RunDeflater): Buffer[] {
+export function deflateParts(data: Buffer, lengths: readonly number[], deflater: RunDeflater, zeros: KnownZeros | null = null): Buffer[] {
   deflater.recycle();
   const out: Buffer[] = [];
   let runStart = 0;
@@ -38,9 +39,15 @@ export function deflateParts(data: Buffer, lengths: readonly number[], deflater:
     if (end <= runStart) return;
     out.push(deflater.deflate(data.subarray(runStart, end)));
   };
-  for (const length of lengths) {
-    // most parts are headers and padding: no view of them is made
-    if (length >= MIN_STORED && sampledEntropyIsHigh(data, at, length)) {
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i]!;
+    // (most parts are headers and padding: the length test rules them out, no view is made)
+    if (zeros?.isZero(i)) {
+      // a run of its own, made once: the same bytes deflate() would give
+      endRun(at);
+      out.push(zeros.deflated(length, deflater));
+      runStart = at + length;
+    } else if (length >= MIN_STORED && sampledEntropyIsHigh(data, at, length)) {
       endRun(at);
       pushStored(out, data, at, length);
       runStart = at + length;
@@ -50,6 +57,13 @@ export function deflateParts(data: Buffer, lengths: readonly number[], deflater:
   if (at !== data.length) throw new RangeError(`part lengths add up to ${at}, not ${data.length}`);
   endRun(at);
   return out;
+}
+
+/** Parts of a batch known to be all zeros, with their deflate runs (see ZeroParts). */
+export interface KnownZeros {
+  isZero(part: number): boolean;
+  /** The run `deflater.deflate` makes of `length` zeros. */
+  deflated(length: number, deflater: RunDeflater): Buffer;
 }
 
 /** Stored blocks (BFINAL=0, BTYPE=00) of at most 65535 bytes; the stream is byte-aligned here. */

@@ -35,6 +35,11 @@ export interface SetReaderOptions {
   /** How encrypted volumes are opened; null when the run has no keys (--no-encryption). */
   readonly encryption?: Encryption | null;
   readonly warn?: (message: string) => void;
+  /**
+   * Asked when a volume's SHA1 differs from its VolumeRef's, before the volume is blamed: true
+   * when the volume is right after all (its ref came from a cached manifest that was wrong).
+   */
+  readonly recheckHash?: (volume: number, actual: string) => Promise<boolean>;
 }
 
 /** A decryption failure, naming the file (OpenPgpError's kind tells the exit code). */
@@ -237,7 +242,7 @@ export class SetReader {
       const hash = createHash('sha1');
       for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
       const actual = hash.digest('hex');
-      if (actual !== volume.sha1.toLowerCase()) {
+      if (actual !== volume.sha1.toLowerCase() && !(await this.#opts.recheckHash?.(volume.number, actual))) {
         await fsp.rm(file, { force: true });
         throw new VolumeHashError(volume.name, volume.sha1, actual);
       }

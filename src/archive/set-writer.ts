@@ -7,7 +7,7 @@ import { DeltaEncoder } from '../codec/rsync/delta.ts';
 import { parseSignature } from '../codec/rsync/signature.ts';
 import { blockSizeFor } from '../codec/rsync/block-size.ts';
 import { entryName } from './entry-names.ts';
-import { deletedHeader, headerFor, SIZE_RECORD } from './entry-header.ts';
+import { deletedHeader, headerFor, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
 import type { VolumeWriter } from './volume-writer.ts';
 import type { SigtarWriter } from './sigtar-writer.ts';
 
@@ -56,9 +56,14 @@ export class SetWriter {
       return;
     }
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
-    const size = await this.#storeFileData(meta, absPath, 'snapshot', (chunk) => {
-      sig.update(chunk);
-      return chunk;
+    const size = await this.#storeFileData(meta, absPath, 'snapshot', (chunk, zero) => {
+      if (!zero) {
+        sig.update(chunk);
+        return chunk;
+      }
+      // a hole: sums known in advance, and a shared buffer instead of a copy of the read buffer
+      sig.zeros(chunk.length);
+      return ZERO_CHUNK.subarray(0, chunk.length);
     }, null);
     await this.#addSignature(meta, sig.finish(), size);
     if (isNew) this.stats.newFiles++;
@@ -72,9 +77,10 @@ export class SetWriter {
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
     // the blocks the delta matches are hashed once: the new signature takes their sums
     const encoder = new DeltaEncoder(parseSignature(previousSignature), { onMatch: (offset, length, weak, md4) => sig.known(offset, length, weak, md4) });
-    const size = await this.#storeFileData(meta, absPath, 'diff', (chunk) => {
+    const size = await this.#storeFileData(meta, absPath, 'diff', (chunk, zero) => {
       const delta = encoder.update(chunk);
-      sig.update(chunk);
+      if (zero) sig.zeros(chunk.length);
+      else sig.update(chunk);
       return delta;
     }, () => encoder.finish());
     await this.#addSignature(meta, sig.finish(), size);
@@ -101,26 +107,35 @@ export class SetWriter {
 
   /**
    * Reads the file once, passing its content through `transform` (identity for snapshots, the
-   * delta encoder for diffs) and cutting the output into tar entries of 64 KiB: a single entry
-   * when the whole output is shorter, else numbered multivol chunks ending with a short (possibly
-   * empty) one. Returns the number of source bytes read, which is the size the signature records.
+   * delta encoder for diffs; `zero` says that a chunk of a sparse file is all zeros) and cutting
+   * the output into tar entries of 64 KiB: a single entry when the whole output is shorter, else
+   * numbered multivol chunks ending with a short (possibly empty) one. A file with holes gets the
+   * `PERMAFROST.sparse` record on its first entry. Returns the number of source bytes read, which
+   * is the size the signature records.
    */
-  async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer) => Buffer, flush: (() => Buffer) | null): Promise<number> {
+  async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer, zero: boolean) => Buffer, flush: (() => Buffer) | null): Promise<number> {
+    let sparse = false;
     const chunker = new ChunkEmitter(async (data, chunk, last) => {
       const name = chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
       this.stats.storedBytes += data.length;
-      await this.#volumes.addBlock(encodeEntry(headerFor(name, meta, data.length), data), meta.index, chunk === null || last ? null : chunk);
+      // the restore reads the first entry's header for the whole file
+      const extraPax = sparse && (chunk === null || chunk === 1) ? SPARSE_PAX : NO_PAX;
+      await this.#volumes.addBlock(encodeEntry(headerFor(name, meta, data.length, extraPax), data), meta.index, chunk === null || last ? null : chunk);
     });
     // Synchronous reads: for files in the page cache a thread-pool round trip per call costs more
     // than the read itself, and the packer has nothing else to do meanwhile.
     const fd = fs.openSync(absPath, 'r');
     let total = 0;
     try {
+      // one fstat, for large files only (a restore leaves small files dense anyway)
+      if (meta.size > SPARSE_MIN_SIZE) sparse = isSparse(fs.fstatSync(fd));
       for (;;) {
         const bytesRead = fs.readSync(fd, this.#readBuf, 0, CHUNK, null);
         if (bytesRead === 0) break;
         total += bytesRead;
-        const out = transform(this.#readBuf.subarray(0, bytesRead));
+        const chunk = this.#readBuf.subarray(0, bytesRead);
+        // only sparse files are looked at: a comparison stops at the first byte that is not zero
+        const out = transform(chunk, sparse && ZERO_CHUNK.subarray(0, bytesRead).equals(chunk));
         // the emitter keeps what it is given, and the read buffer is reused
         if (out.length > 0) await chunker.push(out === this.#readBuf || out.buffer === this.#readBuf.buffer ? Buffer.from(out) : out);
       }
@@ -171,5 +186,16 @@ class ChunkEmitter {
   }
 }
 
+/** Fewer blocks allocated than the length needs: the file has holes. */
+function isSparse(st: fs.Stats): boolean {
+  return st.isFile() && st.blocks * 512 < st.size;
+}
+
 const CHUNK = 65536;
 const EMPTY = Buffer.alloc(0);
+/** Never written to: compared against, and handed on as the data of a chunk of zeros. */
+const ZERO_CHUNK = Buffer.alloc(CHUNK);
+/** Files up to this size are never recorded as sparse: the restore writes them whole. */
+const SPARSE_MIN_SIZE = 1024 * 1024;
+const SPARSE_PAX: ReadonlyArray<readonly [string, Buffer]> = [[SPARSE_RECORD, Buffer.from('1', 'latin1')]];
+const NO_PAX: ReadonlyArray<readonly [string, Buffer]> = [];

@@ -16,10 +16,13 @@ export interface SignatureEntry {
 /** A signature file that cannot be read: cut short, corrupt, or not a signature tar at all. */
 export class CorruptSignatureError extends Error {
   readonly file: string;
+  /** what is wrong, without the file's name */
+  readonly detail: string;
   constructor(file: string, detail: string, options?: { cause?: unknown }) {
     super(`${file}: ${detail}`, options);
     this.name = 'CorruptSignatureError';
     this.file = file;
+    this.detail = detail;
   }
 }
 

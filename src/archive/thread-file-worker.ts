@@ -4,6 +4,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { deflateParts, GZIP_HEADER, gzipTrailer } from './gzip-framing.ts';
 import { RunDeflater } from './run-deflater.ts';
+import { ZeroParts } from './zero-parts.ts';
 import type { ThreadFileReply, ThreadFileRequest } from './thread-file.ts';
 import { errorToWire } from '../core/worker-error.ts';
 
@@ -17,6 +18,8 @@ interface FileState {
   readonly path: string;
   /** null: a plain file, written as it comes */
   readonly deflater: RunDeflater | null;
+  /** gzip files: runs of zeros, deflated and checksummed once */
+  readonly zeros: ZeroParts | null;
   readonly sha1: Hash | null;
   crc: number;
   rawSize: number;
@@ -42,7 +45,7 @@ function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileRepl
   switch (req.op) {
     case 'open': {
       const fd = openSync(req.path, 'w');
-      const state: FileState = { fd, path: req.path, deflater: req.level === null ? null : new RunDeflater(req.level), sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
+      const state: FileState = { fd, path: req.path, deflater: req.level === null ? null : new RunDeflater(req.level), zeros: req.level === null ? null : new ZeroParts(), sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
       files.set(req.file, state);
       return { id: req.id, written: state.deflater ? write(state, [GZIP_HEADER]) : 0 };
     }
@@ -52,8 +55,9 @@ function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileRepl
       state.rawSize += data.length;
       let written: number;
       if (state.deflater) {
-        state.crc = crc32(data, state.crc);
-        written = write(state, deflateParts(data, req.lengths, state.deflater));
+        const zeros = state.zeros!.scan(data, req.lengths) ? state.zeros : null;
+        state.crc = zeros ? zeros.crc32(data, req.lengths, state.crc) : crc32(data, state.crc);
+        written = write(state, deflateParts(data, req.lengths, state.deflater, zeros));
       } else {
         written = write(state, [data]);
       }

@@ -148,28 +148,33 @@ export class S3Backend implements Backend {
     return (async function* streamed(): AsyncGenerator<Buffer> {
       let body = first.Body as Readable | undefined;
       let n = 0;
-      for (let attempt = 1; body; ) {
-        const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-        for (;;) {
-          let step: IteratorResult<Buffer>;
-          try {
-            step = await it.next();
-          } catch (err) {
-            if (attempt >= retry.maxAttempts || !isRetryable(err)) throw new BackendError('io', `cannot read ${what}: ${(err as Error).message}`, { cause: err });
-            const delay = backoffDelay(attempt, err, retry.maxBackoffMs);
-            retry.onRetry(err, attempt, delay);
-            attempt++;
-            await new Promise((r) => setTimeout(r, delay));
-            body = total !== undefined && n >= total ? undefined : ((await resume(n)).Body as Readable | undefined);
-            break;
+      // a reader that stops early (a key check reads a manifest's first bytes) lets go of the connection
+      try {
+        for (let attempt = 1; body; ) {
+          const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+          for (;;) {
+            let step: IteratorResult<Buffer>;
+            try {
+              step = await it.next();
+            } catch (err) {
+              if (attempt >= retry.maxAttempts || !isRetryable(err)) throw new BackendError('io', `cannot read ${what}: ${(err as Error).message}`, { cause: err });
+              const delay = backoffDelay(attempt, err, retry.maxBackoffMs);
+              retry.onRetry(err, attempt, delay);
+              attempt++;
+              await new Promise((r) => setTimeout(r, delay));
+              body = total !== undefined && n >= total ? undefined : ((await resume(n)).Body as Readable | undefined);
+              break;
+            }
+            if (step.done) {
+              body = undefined;
+              break;
+            }
+            n += step.value.length;
+            yield step.value;
           }
-          if (step.done) {
-            body = undefined;
-            break;
-          }
-          n += step.value.length;
-          yield step.value;
         }
+      } finally {
+        body?.destroy();
       }
       if (total !== undefined && n !== total) throw new BackendError('io', `cannot read ${what}: got ${n} of ${total} bytes`);
       accounting.downloaded(n);

@@ -392,8 +392,13 @@ function positive(n: number, name: string): void {
   if (n <= 0) throw new UsageError(`option ${name}: must be greater than zero, got ${n}`);
 }
 
-function fileToRestore(s: State, v: string): void {
+function fileToRestore(s: State, v: string, used: string): void {
+  // a path inside the backup, relative to its root: '..' could only mean a mistake (exit 2, not 30)
+  if (v === '') throw new UsageError(`option ${used}: empty path (leave the option out to restore everything)`);
   const stripped = expandPath(v, s.env).replace(/^\/+|\/+$/g, '');
+  if (stripped.split('/').includes('..')) {
+    throw new UsageError(`option ${used}: ${JSON.stringify(v)} has a '..' component; give the path inside the backup, relative to its root`);
+  }
   s.o.fileToRestore = stripped === '' ? undefined : stripped;
 }
 
@@ -437,7 +442,7 @@ const OPTIONS: readonly OptionDef[] = [
   text('--file-prefix-signature', 'filePrefixSignature'),
   ignore('--skip-volume', 'int'),
   // --path-to-restore is duplicity 3.x's name for the same option.
-  { names: ['--file-to-restore', '--path-to-restore', '-r'], arity: 1, apply: (s, [v]) => fileToRestore(s, v!) },
+  { names: ['--file-to-restore', '--path-to-restore', '-r'], arity: 1, apply: (s, [v], used) => fileToRestore(s, v!, used) },
   flag('--force', 'force'),
   ignore('--ftp-passive'),
   ignore('--ftp-regular'),

@@ -34,8 +34,6 @@ export interface ConsoleReporterOptions {
   readonly logFile?: string;
   /** --log-timestamp: prefix console lines with the time and level name */
   readonly logTimestamp?: boolean;
-  /** strings removed from every message (passphrases, secret keys); shorter than 3 are ignored */
-  readonly secrets?: readonly string[];
   readonly stdout?: TextSink;
   readonly stderr?: TextSink;
   readonly now?: () => Date;
@@ -62,13 +60,14 @@ function asctime(d: Date): string {
 
 const URL_PASSWORD = /(\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/:@\s]*:)[^@\s/]*@/g;
 
-/** Removes known secrets and URL passwords (`scheme://user:password@host` → `user:***@`). */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text.includes('://') ? text.replace(URL_PASSWORD, '$1***@') : text;
-  for (const secret of secrets) {
-    if (secret.length >= 3 && out.includes(secret)) out = out.replaceAll(secret, '***');
-  }
-  return out;
+/**
+ * Removes URL passwords (`scheme://user:password@host` → `user:***@`): a URL is typed by the user
+ * and may reach a message whole. Passphrases are not looked for here: no message of ours holds
+ * one, and text from outside that may (gpg's errors) is redacted where it comes in, so that a
+ * passphrase such as "wrong" never cuts words out of our own messages (src/core/redact.ts).
+ */
+export function redact(text: string): string {
+  return text.includes('://') ? text.replace(URL_PASSWORD, '$1***@') : text;
 }
 
 /** Bytes of low-level records kept before a write: per-file info lines can number millions. */
@@ -79,7 +78,6 @@ export class ConsoleReporter implements Reporter {
   readonly verbosity: number;
   private readonly stdout: TextSink;
   private readonly stderr: TextSink;
-  private secrets: readonly string[];
   private readonly logTimestamp: boolean;
   private readonly now: () => Date;
   private logFd: number | undefined;
@@ -91,7 +89,6 @@ export class ConsoleReporter implements Reporter {
     this.verbosity = options.verbosity;
     this.stdout = options.stdout ?? process.stdout;
     this.stderr = options.stderr ?? process.stderr;
-    this.secrets = (options.secrets ?? []).filter((s) => s.length >= 3);
     this.logTimestamp = options.logTimestamp ?? false;
     this.now = options.now ?? (() => new Date());
     if (options.logFile !== undefined) {
@@ -102,11 +99,6 @@ export class ConsoleReporter implements Reporter {
         throw new UsageError(`cannot open log file ${options.logFile}: ${why}`);
       }
     }
-  }
-
-  /** Redacts `secret` from now on (a passphrase read from a file or a prompt). */
-  addSecret(secret: string): void {
-    if (secret.length >= 3 && !this.secrets.includes(secret)) this.secrets = [...this.secrets, secret];
   }
 
   error(message: string): void {
@@ -157,14 +149,14 @@ export class ConsoleReporter implements Reporter {
   private emit(level: LevelName, code: number, extra: string, message: string, forced: boolean): void {
     const n = LEVEL_OF_NAME[level];
     if (!forced && n > this.verbosity) return;
-    const text = this.secrets.length > 0 || message.includes('://') ? redact(message, this.secrets) : message;
+    const text = redact(message);
     // duplicity's console handlers drop empty messages; its log-file handler keeps them.
     if (text) {
       const line = this.logTimestamp ? `${asctime(this.now())} ${level} ${text}\n` : `${text}\n`;
       (n <= 1 ? this.stderr : this.stdout).write(line);
     }
     if (this.logFd !== undefined) {
-      const ext = extra && (this.secrets.length > 0 || extra.includes('://')) ? redact(extra, this.secrets) : extra;
+      const ext = extra && redact(extra);
       const rec = formatLogRecord(level, code, ext, text);
       this.pending.push(rec);
       this.pendingBytes += rec.length;

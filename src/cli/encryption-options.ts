@@ -12,8 +12,6 @@ import { UsageError } from './usage-error.ts';
 export interface PassphraseOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly file?: string | undefined;
-  /** told the passphrase once it is known, for redaction */
-  readonly onSecret?: (secret: string) => void;
   /** the terminal prompt; defaults to reading /dev/tty-backed stdin without echo */
   readonly prompt?: (question: string) => Promise<string | null>;
 }
@@ -48,33 +46,10 @@ export function signPassphraseSource(opts: PassphraseOptions, shared: ((purpose?
       if (shared) return shared('decrypt');
       const prompt = opts.prompt ?? (process.stdin.isTTY ? promptHidden : null);
       if (!prompt) return null;
-      const p = await prompt('GnuPG passphrase for signing key: ');
-      if (p !== null) opts.onSecret?.(p);
-      return p;
+      return prompt('GnuPG passphrase for signing key: ');
     })();
     return known;
   };
-}
-
-/** Where a passphrase learnt later (file, prompt) goes to be redacted: the console reporter, if it is one. */
-export function secretSinkOf(reporter: object): (secret: string) => void {
-  const r = reporter as { addSecret?: (secret: string) => void };
-  return (secret) => r.addSecret?.(secret);
-}
-
-/** Every secret known before anything runs, for the reporter to redact. */
-export function knownSecrets(o: Pick<CliOptions, 'passphraseFile'>, env: NodeJS.ProcessEnv): string[] {
-  const out: string[] = [];
-  for (const v of [env['PASSPHRASE'], env['SIGN_PASSPHRASE']]) if (v) out.push(v);
-  if (o.passphraseFile !== undefined) {
-    try {
-      const p = firstLine(readFileSync(o.passphraseFile, 'utf8'));
-      if (p) out.push(p);
-    } catch {
-      // reported when the passphrase is needed
-    }
-  }
-  return out;
 }
 
 /**
@@ -94,28 +69,20 @@ export function passphraseSource(opts: PassphraseOptions): (purpose?: 'encrypt' 
         } catch (err) {
           throw new UsageError(`cannot read --passphrase-file ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
-        const p = firstLine(text);
-        opts.onSecret?.(p);
-        return p;
+        return firstLine(text);
       }
       const prompt = opts.prompt ?? (process.stdin.isTTY ? promptHidden : null);
       if (!prompt) return null;
       for (;;) {
         const p = await prompt('GnuPG passphrase: ');
         if (p === null) return null;
-        if (purpose !== 'encrypt') {
-          opts.onSecret?.(p);
-          return p;
-        }
+        if (purpose !== 'encrypt') return p;
         if (p === '') {
           process.stderr.write('Cannot use an empty passphrase with symmetric encryption! Please try again.\n');
           continue;
         }
         const again = await prompt('Retype passphrase to confirm: ');
-        if (again === p) {
-          opts.onSecret?.(p);
-          return p;
-        }
+        if (again === p) return p;
         process.stderr.write('First and second passphrases do not match! Please try again.\n');
       }
     })();

@@ -3,7 +3,7 @@
  * anything else is a bug (30, duplicity's "exception" code) and shows its stack only at debug.
  */
 import { CorruptSignatureError } from '../archive/signature-reader.ts';
-import { LockedError } from '../archive/metadata-cache.ts';
+import { DamagedCacheError, LockedError } from '../archive/metadata-cache.ts';
 import { BackendError } from '../backend/backend.ts';
 import { TargetUrlError } from '../backend/target-url.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
@@ -45,6 +45,7 @@ export function exitReportFor(err: unknown): ExitReport {
   if (err instanceof BackendError) return report(err.code === 'exists' ? ExitCode.objectExists : ExitCode.backendError, err.message, err);
   if (err instanceof LockedError) return report(ExitCode.locked, err.message, err);
   if (err instanceof CorruptSignatureError) return report(ExitCode.corruptArchive, err.message, err);
+  if (err instanceof DamagedCacheError) return report(ExitCode.localIo, err.message, err);
   if (err instanceof OpenPgpError) return report(cryptoExitCode(err), err.message, err);
   if (isSystemCallError(err)) return report(ExitCode.localIo, err.message, err);
   const text = err instanceof Error ? err.message || err.name : String(err);

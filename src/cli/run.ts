@@ -16,7 +16,6 @@ import { withProgress, formatBytes } from './progress.ts';
 import { reportFatal } from './exit.ts';
 import { helpText } from './help.ts';
 import { targetContext } from './target-context.ts';
-import { knownSecrets } from './encryption-options.ts';
 import type { TargetContext } from '../ops/context.ts';
 import { formatRequestSummary, type RequestSummary } from '../backend/request-accounting.ts';
 import { selectionFor } from './selection-rules.ts';
@@ -37,7 +36,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     const cmd = parseCommandLine(argv);
     const o = cmd.options;
-    console = new ConsoleReporter({ verbosity: o.verbosity, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), logTimestamp: o.logTimestamp, secrets: knownSecrets(o, process.env) });
+    console = new ConsoleReporter({ verbosity: o.verbosity, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), logTimestamp: o.logTimestamp });
     reporter = console;
     if (o.progress) {
       const p = withProgress(console, { intervalSeconds: o.progressRate });

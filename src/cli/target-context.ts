@@ -8,7 +8,7 @@ import { DEFAULT_TARGET_LOCK_TIMING, type TargetLockTiming } from '../archive/ta
 import type { TargetContext } from '../ops/context.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { defaultBackupName, type CliOptions } from './command-line.ts';
-import { encryptionFor, secretSinkOf } from './encryption-options.ts';
+import { encryptionFor } from './encryption-options.ts';
 import { UsageError } from './usage-error.ts';
 
 /** The upload log in the cache: one JSON line per object stored on S3, with its CRC-32C. */
@@ -37,10 +37,11 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     },
     reporter,
     now: () => fixedNow ?? Math.floor(Date.now() / 1000),
+    clockFixed: fixedNow !== undefined,
     tempRoot: o.tempdir ?? env['TMPDIR'] ?? os.tmpdir(),
     compress: !o.noCompression,
     compressLevel: o.compressLevel,
-    encryption: encryptionFor(o, { env, file: o.passphraseFile, onSecret: secretSinkOf(reporter) }),
+    encryption: encryptionFor(o, { env, file: o.passphraseFile }),
     targetLockTiming: targetLockTiming(env),
   };
 }

@@ -25,4 +25,9 @@ export interface EntryMeta {
   readonly linkname: Buffer;
   readonly devmajor: number;
   readonly devminor: number;
+  /**
+   * A regular file that had holes when it was backed up (the `PERMAFROST.sparse` record on its
+   * volume entry): restored with holes. Absent otherwise, and in everything duplicity wrote.
+   */
+  readonly sparse?: true;
 }

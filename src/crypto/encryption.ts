@@ -79,6 +79,20 @@ export class Encryption {
     await this.messageSigner();
   }
 
+  /**
+   * Who this run encrypts to, to compare with a chain's key packets: each --encrypt-key as given
+   * with the key ids (16 hex digits, upper case) of its key and subkeys, and the number of
+   * --hidden-encrypt-key recipients (their packets carry no key id).
+   */
+  async recipientKeyIds(): Promise<{ readonly visible: readonly { readonly name: string; readonly keyIds: readonly string[] }[]; readonly hidden: number }> {
+    const named: { name: string; keyIds: string[] }[] = [];
+    for (const name of this.#opts.recipients) {
+      const keys = await this.#keyring.publicKeys([name]);
+      named.push({ name, keyIds: keys.flatMap((k) => k.getKeys().map((sub) => sub.getKeyID().toHex().toUpperCase())) });
+    }
+    return { visible: named, hidden: this.#opts.hiddenRecipients.length };
+  }
+
   /** What signs each file written (the --sign-key's secret key, unlocked once), or null. */
   messageSigner(): Promise<MessageSigner | null> {
     this.#signer ??= this.#loadSigner();

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import type * as openpgp from 'openpgp';
 import { openpgpLib } from './openpgp-lib.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
+import { redactSecrets } from '../core/redact.ts';
 
 /**
  * Where public and secret keys come from: key files (armored or binary, single keys or keyrings,
@@ -146,7 +147,8 @@ function runGpg(binary: string, args: readonly string[], stdin: string | null): 
       if (code === 0) resolve(Buffer.concat(out));
       else {
         // gpg ends with "WARNING: nothing exported"; the line before says why (e.g. Bad passphrase)
-        const lines = Buffer.concat(err).toString('utf8').trim().split('\n');
+        // gpg's words, from a process that was given the passphrase: it must not come back out
+        const lines = redactSecrets(Buffer.concat(err).toString('utf8'), stdin ? [stdin] : [], '***').trim().split('\n');
         const msg = lines.find((l) => /passphrase/i.test(l)) ?? lines.pop() ?? '';
         const kind = /bad passphrase|no passphrase|inappropriate ioctl/i.test(msg) ? 'bad-key' : 'no-key';
         reject(new OpenPgpError(kind, `${binary} ${args.filter((a) => a.startsWith('--export')).join(' ')} failed: ${msg || `exit ${code}`}`));

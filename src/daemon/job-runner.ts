@@ -81,6 +81,9 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
       return finish({ command: options.redact(job.what), status: 'failed', exitCode: null, signal: null, error: message, log: '', logBytes: 0 });
     }
     const command = options.redact(cmd.display);
+    // permafrost's own output holds no secret (no message of its own has one; gpg's errors are
+    // redacted inside it): redacting it again would cut a word-like passphrase out of its words
+    const redactOutput = cmd.kind === 'permafrost' ? (s: string) => s : options.redact;
     if (interrupted) return finish({ command, status: 'interrupted', exitCode: null, signal: null, log: '', logBytes: 0 });
     const excerpt = new LogExcerpt(options.excerptBytes);
     const json = wantsJsonSummary(cmd);
@@ -92,7 +95,7 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
       let stdoutTail = '';
       const c = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       child = c;
-      const lines = lineSplitter((line) => options.onLine?.(options.redact(line)));
+      const lines = lineSplitter((line) => options.onLine?.(redactOutput(line)));
       c.stdout!.on('data', (b: Buffer) => {
         excerpt.write(b);
         lines(b);
@@ -104,7 +107,7 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
       });
       c.on('error', (err) => {
         clearTimeout(killTimer);
-        resolve(finish({ command, status: 'failed', exitCode: null, signal: null, error: `cannot run ${file}: ${err.message}`, log: excerpt.text(options.redact), logBytes: excerpt.totalBytes }));
+        resolve(finish({ command, status: 'failed', exitCode: null, signal: null, error: `cannot run ${file}: ${err.message}`, log: excerpt.text(redactOutput), logBytes: excerpt.totalBytes }));
       });
       c.on('close', (code, signal) => {
         clearTimeout(killTimer);
@@ -115,7 +118,7 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
           status: code === 0 ? 'ok' : interrupted ? 'interrupted' : 'failed',
           exitCode: code,
           signal,
-          log: excerpt.text(options.redact),
+          log: excerpt.text(redactOutput),
           logBytes: excerpt.totalBytes,
           ...(summary !== undefined ? { summary } : {}),
         }));

@@ -1,3 +1,5 @@
+import { redactSecrets } from '../core/redact.ts';
+
 /**
  * A job's output, bounded: the first and the last bytes are kept (where a run's setup and its
  * error are), the middle is counted. docker-duplicity mails the whole output, however large.
@@ -50,10 +52,13 @@ export class LogExcerpt {
   }
 }
 
-/** Replaces every occurrence of each secret value (at least 4 characters) with `[redacted]`. */
+/**
+ * Replaces each secret value (at least 4 characters) with `[redacted]` where it stands as a whole
+ * token: what a job prints comes from outside (any program), see redactSecrets.
+ */
 export function redactor(secrets: readonly (string | undefined)[]): (s: string) => string {
-  const values = [...new Set(secrets.filter((s): s is string => s !== undefined && s.length >= 4))].sort((a, b) => b.length - a.length);
-  return (s) => values.reduce((text, v) => text.split(v).join('[redacted]'), s);
+  const values = secrets.filter((s): s is string => s !== undefined && s.length >= 4);
+  return (s) => redactSecrets(s, values, '[redacted]');
 }
 
 /** The environment variables whose values must not reach a report, a ping or the daemon's log. */

@@ -7,6 +7,8 @@ import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexStartsWith, indexToDisplay, type PathIndex } from '../core/path-index.ts';
 import { IdNames } from './ids.ts';
 import { RestoreQueue } from './restore-queue.ts';
+import { restoreTempName } from './restore-leftovers.ts';
+import { SparseFileWriter } from './sparse-writer.ts';
 
 const execFileAsync = promisify(execFile);
 const SLASH = Buffer.from('/');
@@ -44,6 +46,8 @@ export type ChunkSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  * - names come only from validated index components and every parent is a directory this writer
  *   created or checked with lstat, so nothing can land outside the target, even through
  *   symlinks in the archive;
+ * - a regular file recorded as sparse (`meta.sparse`) gets holes for its zero blocks
+ *   (SparseFileWriter), unless it is small enough for the queue below;
  * - without --force, regular files of up to SMALL_FILE bytes are gathered in memory and created
  *   by worker threads (RestoreQueue: under their real name, which must not exist, and removed
  *   again on an error; the rename per file doubled the kernel's work), which also apply the
@@ -105,7 +109,7 @@ export class RestoreWriter {
     const path = Buffer.concat([parent.path, SLASH, name]);
 
     if (meta.type === 'dir') {
-      await this.#makeDir(path);
+      await this.#makeDir(path, true);
       this.#stack.push({ index, path, meta });
       return true;
     }
@@ -181,7 +185,7 @@ export class RestoreWriter {
         if (!this.#force) throw new Error(`restore target ${this.#target.toString()} exists and is not a directory`);
         await fsp.unlink(this.#target);
         await fsp.mkdir(this.#target, { mode: 0o700 });
-      }
+      } else await writableUntilLeft(this.#target, existing);
       this.#stack.push({ index: [], path: this.#target, meta });
       return true;
     }
@@ -226,8 +230,12 @@ export class RestoreWriter {
     this.#stack.push({ index: [], path: this.#target, meta: null });
   }
 
-  /** Creates a directory (0700 until left) or, with --force, reuses or replaces what is there. */
-  async #makeDir(path: Buffer): Promise<void> {
+  /**
+   * Creates a directory (0700 until left) or, with --force, reuses or replaces what is there. A
+   * reused directory that the archive describes (`described`) gets its mode when left, so until
+   * then it is made writable for us: an earlier restore may have left it read-only.
+   */
+  async #makeDir(path: Buffer, described = false): Promise<void> {
     try {
       await fsp.mkdir(path, { mode: 0o700 });
       return;
@@ -236,7 +244,10 @@ export class RestoreWriter {
     }
     const st = await fsp.lstat(path);
     if (st.isDirectory()) {
-      if (this.#force) return;
+      if (this.#force) {
+        if (described) await writableUntilLeft(path, st);
+        return;
+      }
       throw new Error(`${path.toString()} already exists`);
     }
     if (!this.#force) throw new Error(`${path.toString()} already exists and is not a directory`);
@@ -291,9 +302,16 @@ export class RestoreWriter {
       fd = fs.openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     });
     try {
-      for await (const chunk of data) {
-        let off = 0;
-        while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off);
+      if (meta.sparse) {
+        // only files that had holes when backed up: a preallocated file stays allocated
+        const sparse = new SparseFileWriter(fd);
+        for await (const chunk of data) sparse.write(chunk);
+        sparse.finish();
+      } else {
+        for await (const chunk of data) {
+          let off = 0;
+          while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off);
+        }
       }
       const { uid, gid } = this.#owner(meta);
       if (this.#chown) fs.fchownSync(fd, uid, gid);
@@ -357,7 +375,7 @@ export class RestoreWriter {
   /** Runs `create` on `dir/.permafrost-restore.N` until a name is free; returns that path. */
   async #withFreshName(dir: Buffer, create: (path: Buffer, name: string) => Promise<unknown>): Promise<Buffer> {
     for (let attempt = 0; attempt < 1000; attempt++) {
-      const name = `.permafrost-restore.${process.pid}.${++this.#tempCounter}`;
+      const name = restoreTempName(++this.#tempCounter);
       const path = Buffer.concat([dir, SLASH, Buffer.from(name)]);
       try {
         await create(path, name);
@@ -405,6 +423,17 @@ async function creatorBelow(target: Buffer): Promise<{ uid: number; gid: number 
   const st = await lstatOrNull(target);
   if (st === null || !st.isDirectory()) return null;
   return { uid, gid: st.mode & S_ISGID ? st.gid : gid };
+}
+
+/**
+ * An existing directory we are about to write into and give its archived mode when left: owner
+ * write and search added if they are missing (a non-root restore --force over an earlier restore
+ * of read-only directories would fail with EACCES). Root needs neither.
+ */
+async function writableUntilLeft(path: Buffer, st: Stats): Promise<void> {
+  const uid = process.geteuid?.();
+  if (uid === undefined || uid === 0 || st.uid !== uid || (st.mode & 0o300) === 0o300) return;
+  await fsp.chmod(path, (st.mode & 0o7777) | 0o300);
 }
 
 interface DirFrame {

@@ -15,7 +15,7 @@ import { SigtarWriter } from '../archive/sigtar-writer.ts';
 import { encryptFile } from '../archive/encrypt-file.ts';
 import { SetWriter, type SetWriterStats } from '../archive/set-writer.ts';
 import { UploadQueue } from '../archive/upload-queue.ts';
-import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
+import { combineSignatures, type SignatureEntry } from '../archive/signature-reader.ts';
 import { isUnchanged } from '../archive/change-detection.ts';
 import { walkSource } from '../fs/walk.ts';
 import type { Selection } from '../fs/selection.ts';
@@ -25,10 +25,12 @@ import { makeRunTempDir } from './run-temp-dir.ts';
 import { loadManifest } from './set-manifest.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { checkSourceDir } from './source-dir.ts';
+import { newSetTime } from './backup-time.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 import { syncCache } from './sync-cache.ts';
 import { takeTargetLock } from './take-target-lock.ts';
 import { UploadGuard } from '../archive/upload-guard.ts';
+import { checkChainKeys } from './key-check.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -83,7 +85,9 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     const collection = buildCollection(listing, ctx.prefixes);
     const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
     if (!req.dryRun) await syncCache(ctx, listing, collection);
-    const plan = planSet(ctx, req, collection);
+    const plan = await planSet(ctx, req, collection);
+    // before anything is uploaded: the keys given must be the chain's (the cache holds plaintext)
+    if (plan.type === 'inc' && !req.dryRun) await checkChainKeys(ctx, collection.primary!.chain, 'extend');
     if (plan.type === 'inc' && !req.allowSourceMismatch) await checkSameSource(ctx, req, collection);
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     try {
@@ -125,8 +129,7 @@ interface SetPlan {
   readonly endTime: number;
 }
 
-function planSet(ctx: TargetContext, req: BackupRequest, collection: Collection): SetPlan {
-  const now = ctx.now();
+async function planSet(ctx: TargetContext, req: BackupRequest, collection: Collection): Promise<SetPlan> {
   const primary = collection.primary;
   let type: 'full' | 'inc';
   if (req.mode === 'full') type = 'full';
@@ -140,16 +143,11 @@ function planSet(ctx: TargetContext, req: BackupRequest, collection: Collection)
     type = 'full';
   } else type = 'inc';
   if (type === 'full') {
-    if (collection.chains.some((c) => c.endTime >= now)) {
-      throw new PermafrostError(ExitCode.usage, `the target already holds a backup at or after ${timeToString(now)}; the new backup's time must be later`);
-    }
+    const now = await newSetTime(ctx, collection.chains.length > 0 ? Math.max(...collection.chains.map((c) => c.endTime)) : null);
     return { type, startTime: now, endTime: now };
   }
   const start = primary!.chain.endTime;
-  if (now <= start) {
-    throw new PermafrostError(ExitCode.usage, `the current time ${timeToString(now)} is not after the last backup (${timeToString(start)})`);
-  }
-  return { type, startTime: start, endTime: now };
+  return { type, startTime: start, endTime: await newSetTime(ctx, start) };
 }
 
 
@@ -158,7 +156,7 @@ async function previousSignatures(ctx: TargetContext, collection: Collection, de
   const files = [sigChain.full, ...sigChain.incs];
   const streams: AsyncIterable<SignatureEntry>[] = [];
   for (const f of files) {
-    streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
+    streams.push(await ctx.cache.signatureEntries(f.info.name, ctx.backend, decode, (m) => ctx.reporter.warning(m)));
   }
   return combineSignatures(streams);
 }

@@ -1,6 +1,7 @@
 import { buildCollection } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
 import { takeTargetLock } from './take-target-lock.ts';
+import { checkChainKeys } from './key-check.ts';
 
 export interface CleanupResult {
   /** Remote files that are not part of any restorable set. */
@@ -28,6 +29,8 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
     if (ctx.backend.listLeftovers) for (const n of await ctx.backend.listLeftovers()) names.add(n);
     const extraneous = [...names].sort();
     if (force && extraneous.length > 0) {
+      const newest = collection.chains[collection.chains.length - 1];
+      if (newest) await checkChainKeys(ctx, newest, 'delete');
       await ctx.backend.delete(extraneous);
       const remaining = await ctx.backend.list();
       await ctx.cache.prune(remaining.map((o) => o.name), (local) => extraneous.some((n) => n.startsWith(local.replace(/\.gz$/, ''))));

@@ -16,6 +16,8 @@ export interface TargetContext {
   readonly reporter: Reporter;
   /** Seconds since the epoch, whole; `--current-time` fixes it. */
   readonly now: () => number;
+  /** `--current-time` given: `now` never moves, so waiting for it is pointless */
+  readonly clockFixed?: boolean;
   /** Where volumes are staged before upload (`--tempdir`). */
   readonly tempRoot: string;
   /** Whether remote volumes and signatures are gzipped (not `--no-compression`). */

@@ -16,6 +16,8 @@ export const ExitCode = {
   restoreDestExists: 11,
   /** no backup chain at the target, or --time before the first backup */
   noChain: 12,
+  /** the new set's time (--current-time, or a clock behind by more than a second) is not after the target's last backup */
+  timeNotAfterLast: 13,
   /** incremental asked for without a chain (duplicity: 17) */
   noSignatures: 17,
   /** a volume's SHA1 does not match its manifest (duplicity: 21) */
@@ -30,11 +32,14 @@ export const ExitCode = {
   badUrl: 50,
   /** the target cannot be read or written */
   backendError: 51,
-  /** a local path (restore destination, --archive-dir, --tempdir) cannot be read or written */
+  /** a local path (restore destination, --archive-dir, --tempdir) cannot be read or written, or a cached file went bad in use */
   localIo: 52,
   /** an incremental from another host or directory than the chain's (duplicity: 42) */
   sourceMismatch: 42,
-  /** a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity: gpg_failed 31) */
+  /**
+   * a file cannot be encrypted or decrypted: no passphrase or key, or the wrong one (duplicity:
+   * gpg_failed 31); or the encryption given does not fit the chain's, found before anything is written
+   */
   decryptFailed: 31,
   /** encrypted data fails its integrity check (MDC): tampered or corrupt; or lacks a good --sign-key signature (duplicity: 22) */
   integrityFailed: 32,

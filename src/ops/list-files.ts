@@ -1,6 +1,6 @@
 import type { EntryMeta } from '../core/entry.ts';
 import { chainAtTime } from '../archive/collection.ts';
-import { combineSignatures, readSignatureTar, type SignatureEntry } from '../archive/signature-reader.ts';
+import { combineSignatures, type SignatureEntry } from '../archive/signature-reader.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
@@ -22,7 +22,7 @@ export async function* listCurrentFiles(ctx: TargetContext, time?: number): Asyn
   const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
   const streams: AsyncIterable<SignatureEntry>[] = [];
   for (const f of files) {
-    streams.push(readSignatureTar(await ctx.cache.signatures(f.info.name, ctx.backend, decode), f.info.name));
+    streams.push(await ctx.cache.signatureEntries(f.info.name, ctx.backend, decode, (m) => ctx.reporter.warning(m)));
   }
   for await (const e of combineSignatures(streams)) if (e.meta) yield e.meta;
 }

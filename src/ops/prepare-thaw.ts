@@ -6,6 +6,7 @@ import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { planThaw, type ThawPlan } from './thaw-plan.ts';
+import { checkSetKeys } from './key-check.ts';
 import { loadJournal, saveJournal, type ThawJournal } from './thaw-journal.ts';
 import { countStates, probeVolumes, recordStates, requestRestores, tierFor, type RequestTally, type ThawCounts, type VolumeThaw } from './thaw.ts';
 
@@ -102,6 +103,7 @@ function quoteFor(pricing: PricingTable, volumes: readonly VolumeThaw[], tier: R
 
 /** Sends the restore requests the plan needs, journalled. */
 export async function sendThawRequests(ctx: TargetContext, prepared: PreparedThaw): Promise<RequestTally> {
+  await checkSetKeys(ctx, prepared.plan.newestSet, 'thaw');
   const tally = await requestRestores(ctx, prepared.volumes, prepared.journal, { tier: prepared.tier, days: prepared.days });
   await recordStates(ctx, prepared.volumes, prepared.journal);
   return tally;
@@ -112,6 +114,7 @@ export async function sendThawRequests(ctx: TargetContext, prepared: PreparedTha
  * the volumes still archived, instead of sending requests, and journals them as `batch`.
  */
 export async function writeBatchManifest(ctx: TargetContext, prepared: PreparedThaw, file: string): Promise<number> {
+  await checkSetKeys(ctx, prepared.plan.newestSet, 'thaw');
   const address = ctx.backend.objectAddress?.bind(ctx.backend);
   if (!address) throw new PermafrostError(ExitCode.usage, `--batch-manifest needs an S3 target; ${ctx.backend.displayUrl} has no archive storage`);
   if (prepared.tier === 'Expedited') throw new PermafrostError(ExitCode.usage, 'S3 Batch Operations restores only with the Standard or Bulk tier: choose --tier Standard or --tier Bulk');

@@ -10,11 +10,13 @@ import { DeltaPatcher } from '../codec/rsync/patch.ts';
 import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
 import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
 import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
+import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../fs/restore-leftovers.ts';
+import { SparseFile } from '../fs/sparse-writer.ts';
 import type { TargetContext } from './context.ts';
 import { makeRunTempDir } from './run-temp-dir.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { syncedCollection } from './sync-cache.ts';
-import { loadManifest } from './set-manifest.ts';
+import { loadManifest, volumeHashRecheck } from './set-manifest.ts';
 import { setsNotTouching } from './sets-touching.ts';
 
 export interface RestoreRequest {
@@ -70,8 +72,14 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
   const within = req.fileToRestore ?? ROOT_INDEX;
   const skipSets = await setsNotTouching(ctx, collection, sets, within);
 
-  if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(Buffer.from(path.resolve(req.dest))))) {
-    throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty (use --force to restore into it)`);
+  const dest = Buffer.from(path.resolve(req.dest));
+  if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(dest))) {
+    const killed = (await holdsKilledRestoreLeftovers(dest)) ? ' and holds temporary files of a killed restore (--force restores into it and removes them)' : ' (use --force to restore into it)';
+    throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty${killed}`);
+  }
+  if (!req.dryRun && req.force) {
+    const removed = await removeKilledRestoreLeftovers(dest);
+    if (removed > 0) ctx.reporter.notice(`Removed ${removed} temporary file(s) that a killed restore left in ${JSON.stringify(req.dest)}`);
   }
   return await readSets(ctx, sets, within, req.dryRun, async (next) => {
     const writer = new RestoreWriter(Buffer.from(path.resolve(req.dest)), {
@@ -116,10 +124,11 @@ export async function readSets(
   try {
     for (const set of sets) {
       if (skipSets.has(set)) continue;
-      const vols = volumesFor(set, await loadManifest(ctx, set), within);
+      const manifest = await loadManifest(ctx, set);
+      const vols = volumesFor(set, manifest, within);
       volumesRead += vols.length;
       if (dryRun) for (const v of vols) ctx.reporter.notice(`Required volume: ${v.name}`);
-      readers.push(new SetReader(ctx.backend, vols, temp, within, { encryption: ctx.encryption, warn: (m) => ctx.reporter.warning(m) }));
+      readers.push(new SetReader(ctx.backend, vols, temp, within, { encryption: ctx.encryption, warn: (m) => ctx.reporter.warning(m), recheckHash: volumeHashRecheck(ctx, set, manifest) }));
     }
     if (dryRun) return { files: 0, bytes: 0, volumesRead, setTime };
     return await run(async (sink) => {
@@ -199,13 +208,14 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
     await writer.write(meta, counted(baseEntry.reader.data()));
     return n;
   }
-  // a snapshot followed by deltas: patch through temp files
+  // a snapshot followed by deltas: patch through temp files, with holes for a sparse file's zeros
+  const sparse = meta.sparse === true;
   let current = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
-  await writeStreamToFile(baseEntry.reader.data(), current);
+  await writeStreamToFile(baseEntry.reader.data(), current, sparse);
   try {
     for (let i = base + 1; i < here.length; i++) {
       const next = path.join(temp, `patch-${Math.random().toString(36).slice(2)}`);
-      await applyDelta(current, here[i]!.reader.data(), next);
+      await applyDelta(current, here[i]!.reader.data(), next, sparse);
       await fsp.rm(current, { force: true });
       current = next;
     }
@@ -217,17 +227,31 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
   }
 }
 
-async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string): Promise<void> {
+async function writeStreamToFile(src: AsyncIterable<Buffer>, file: string, sparse: boolean): Promise<void> {
+  if (sparse) {
+    const out = new SparseFile(file);
+    try {
+      for await (const chunk of src) out.write(chunk);
+    } catch (err) {
+      out.destroy();
+      throw err;
+    }
+    out.close();
+    return;
+  }
   const out = createWriteStream(file);
   for await (const chunk of src) if (!out.write(chunk)) await once(out, 'drain');
   out.end();
   await once(out, 'close');
 }
 
-async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string): Promise<void> {
+async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFile: string, sparse: boolean): Promise<void> {
   const basis = await fsp.open(basisFile, 'r');
-  const out = createWriteStream(outFile);
+  let sparseOut: SparseFile | null = null;
+  let out: ReturnType<typeof createWriteStream> | null = null;
   try {
+    if (sparse) sparseOut = new SparseFile(outFile);
+    else out = createWriteStream(outFile);
     const patcher = new DeltaPatcher(
       async (offset: number, length: number) => {
         const buf = Buffer.allocUnsafe(length);
@@ -240,16 +264,32 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
         return buf;
       },
       async (chunk: Buffer) => {
-        if (!out.write(chunk)) await once(out, 'drain');
+        if (sparseOut) sparseOut.write(chunk);
+        else if (!out!.write(chunk)) await once(out!, 'drain');
       },
     );
-    for await (const chunk of delta) await patcher.write(chunk);
-    await patcher.end();
-    out.end();
-    await once(out, 'close');
+    // Only the patcher's failures mean a corrupt delta: reading the delta can fail first on its
+    // volume (a SHA1 mismatch, exit 21; a wrong key, 31), and that error keeps its code.
+    const patch = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (err) {
+        // the temp file's own failures (a full --tempdir) are local, not the archive's
+        if (typeof (err as NodeJS.ErrnoException).syscall === 'string') throw err;
+        throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+      }
+    };
+    for await (const chunk of delta) await patch(() => patcher.write(chunk));
+    await patch(() => patcher.end());
+    if (sparseOut) sparseOut.close();
+    else {
+      out!.end();
+      await once(out!, 'close');
+    }
   } catch (err) {
-    out.destroy();
-    throw new PermafrostError(ExitCode.corruptArchive, `cannot apply a delta: ${(err as Error).message}`, { cause: err });
+    sparseOut?.destroy();
+    out?.destroy();
+    throw err;
   } finally {
     await basis.close();
   }

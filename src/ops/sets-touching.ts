@@ -1,6 +1,5 @@
 import { compareIndex, type PathIndex } from '../core/path-index.ts';
 import type { BackupSet, Collection } from '../archive/collection.ts';
-import { readSignatureTar } from '../archive/signature-reader.ts';
 import type { TargetContext } from './context.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 
@@ -19,7 +18,7 @@ export async function setsNotTouching(ctx: TargetContext, collection: Collection
     const sig = collection.signatureChains.flatMap((c) => c.incs).find((s) => s.startTime === set.startTime && s.endTime === set.endTime);
     if (!sig) continue;
     let touched = false;
-    for await (const e of readSignatureTar(await ctx.cache.signatures(sig.info.name, ctx.backend, decode), sig.info.name)) {
+    for await (const e of await ctx.cache.signatureEntries(sig.info.name, ctx.backend, decode, (m) => ctx.reporter.warning(m))) {
       if (isWithin(e.index, within)) {
         touched = true;
         break;

@@ -4,6 +4,7 @@ import type { TargetContext } from './context.ts';
 import { isArchivedClass } from '../backend/backend.ts';
 import { forEachLimited, thawStateOf, type ThawState } from './thaw.ts';
 import { readLockHolder, targetLockName } from '../archive/target-lock.ts';
+import { missingVolumes, type MissingVolumes } from './missing-volumes.ts';
 
 export interface SetStatus {
   readonly type: 'full' | 'inc';
@@ -14,6 +15,10 @@ export interface SetStatus {
   readonly bytes: number;
   readonly encrypted: boolean;
   readonly compressed: boolean;
+  /** volume numbers the target lacks: a restore that needs one fails (see missingVolumes) */
+  readonly missingVolumes: number[];
+  /** what told which volumes the set should have: its manifest, or only the listing's gaps */
+  readonly volumesCheckedBy: 'manifest' | 'listing';
 }
 
 export interface ChainStatus {
@@ -63,7 +68,7 @@ export async function collectionStatus(ctx: TargetContext): Promise<CollectionSt
   const listing = await ctx.backend.list();
   const collection = buildCollection(listing, ctx.prefixes);
   const lock = await lockStatus(ctx, listing);
-  const status = { ...describe(ctx, collection), ...(lock ? { targetLock: lock } : {}) };
+  const status = { ...describe(ctx, collection, await missingBySet(ctx, collection)), ...(lock ? { targetLock: lock } : {}) };
   return ctx.backend.requestRestore ? { ...status, volumes: await volumeStorage(ctx, collection) } : status;
 }
 
@@ -95,7 +100,16 @@ async function volumeStorage(ctx: TargetContext, collection: Collection): Promis
   return out;
 }
 
-export function describe(ctx: TargetContext, collection: Collection): CollectionStatus {
+/** Each set's missing volumes (manifests from the cache, a few read at a time from the target). */
+async function missingBySet(ctx: TargetContext, collection: Collection): Promise<Map<BackupSet, MissingVolumes>> {
+  const sets = [...collection.chains.flatMap((c) => [c.full, ...c.incs]), ...collection.orphanedSets, ...collection.incompleteSets];
+  const out = new Map<BackupSet, MissingVolumes>();
+  await forEachLimited(sets, 8, async (s) => { out.set(s, await missingVolumes(ctx, s)); });
+  return out;
+}
+
+export function describe(ctx: TargetContext, collection: Collection, missing: ReadonlyMap<BackupSet, MissingVolumes> = new Map()): CollectionStatus {
+  const setStatus = (s: BackupSet) => statusOf(s, missing.get(s));
   const primaryChain = collection.primary?.chain.full;
   const chains = collection.chains.map((c: BackupChain) => ({
     primary: c.full === primaryChain,
@@ -115,7 +129,7 @@ export function describe(ctx: TargetContext, collection: Collection): Collection
   };
 }
 
-function setStatus(s: BackupSet): SetStatus {
+function statusOf(s: BackupSet, missing: MissingVolumes | undefined): SetStatus {
   let bytes = s.manifest?.size ?? 0;
   for (const v of s.volumes.values()) bytes += v.size;
   return {
@@ -127,6 +141,8 @@ function setStatus(s: BackupSet): SetStatus {
     bytes,
     encrypted: s.encrypted,
     compressed: s.compressed,
+    missingVolumes: missing?.missing ?? [],
+    volumesCheckedBy: missing?.by ?? 'listing',
   };
 }
 
@@ -163,6 +179,10 @@ export function formatStatus(st: CollectionStatus): string {
     lines.push('Found primary backup chain with matching signature chain:');
     lines.push(...chainLines(primary));
   } else lines.push('No backup chains with active signatures found');
+  const damaged = [...st.chains.flatMap((c) => c.sets), ...st.orphanedSets].filter((s) => s.missingVolumes.length > 0);
+  if (damaged.length > 0) {
+    lines.push(`Found ${damaged.length} damaged backup set(s), with volumes missing at the target: a restore that needs them fails ("verify" lists them).`);
+  }
   if (st.orphanedSets.length === 0 && st.incompleteSets.length === 0 && st.orphanedSignatures.length === 0) {
     lines.push('No orphaned or incomplete backup sets found.');
   } else {
@@ -209,6 +229,7 @@ function chainLines(c: ChainStatus): string[] {
   for (const s of c.sets) {
     const type = s.type === 'full' ? 'Full' : 'Incremental';
     out.push(`${type.padStart(20)}         ${prettyTime(s.endTime)}${String(s.volumes).padStart(18)}`);
+    if (s.missingVolumes.length > 0) out.push(`${' '.repeat(29)}DAMAGED: missing volume${s.missingVolumes.length === 1 ? '' : 's'} ${s.missingVolumes.join(', ')}`);
   }
   out.push('-------------------------');
   return out;

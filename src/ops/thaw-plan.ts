@@ -1,5 +1,6 @@
 import { isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
 import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
+import type { BackupSet } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
 import { selectSets, volumesFor } from './restore.ts';
 import { loadManifest } from './set-manifest.ts';
@@ -27,6 +28,8 @@ export interface ThawPlan {
   /** every volume of those sets: what a thaw of the whole chain would restore */
   readonly volumesInSets: number;
   readonly bytesInSets: number;
+  /** the newest set read: its manifest proves the keys before anything is requested */
+  readonly newestSet: BackupSet;
 }
 
 /**
@@ -57,7 +60,7 @@ export async function planThaw(
       volumes.push(plannedVolume(set.volumes.get(ref.number)!));
     }
   }
-  return { setTime: sets[sets.length - 1]!.endTime, within, sets: sets.length - skip.size, volumes, volumesInSets, bytesInSets };
+  return { setTime: sets[sets.length - 1]!.endTime, within, sets: sets.length - skip.size, volumes, volumesInSets, bytesInSets, newestSet: sets[sets.length - 1]! };
 }
 
 function plannedVolume(o: RemoteObjectInfo): PlannedVolume {

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
 import { BackendError, type RemoteObjectInfo } from '../backend/backend.ts';
 import { allSets, buildCollection, type BackupSet, type Collection } from '../archive/collection.ts';
-import { localManifestName } from '../archive/metadata-cache.ts';
 import { volumesContaining, type StoredRecord } from '../codec/manifest.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import { parseRemoteName } from '../codec/remote-name.ts';
@@ -12,7 +9,7 @@ import type { PathIndex } from '../core/path-index.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import { selectSets } from './restore.ts';
-import { readRemoteManifest } from './set-manifest.ts';
+import { readRemoteManifest, refreshCachedManifest } from './set-manifest.ts';
 
 export interface TargetVerifyRequest {
   /** Only the sets a restore at this time reads; without it, every set of every chain. */
@@ -114,10 +111,8 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
     try {
       const read = await readRemoteManifest(ctx, set);
       manifest = read.manifest;
-      const cached = await fsp.readFile(path.join(ctx.cache.dir, localManifestName(manifestName))).catch(() => null);
-      if (cached && !cached.equals(read.plain)) {
-        problems.push({ kind: 'manifest', name: manifestName, message: `Manifest mismatch: ${manifestName}: the cached copy in ${ctx.cache.dir} differs from the target's (delete the cached copy)` });
-      }
+      // the target is authoritative: a cached copy that differs is the cache's problem, mended here
+      await refreshCachedManifest(ctx, manifestName, read.plain);
     } catch (err) {
       if (!isDamage(err)) throw err;
       problems.push({ kind: 'manifest', name: manifestName, message: `Unreadable manifest: ${manifestName}: ${oneLine(err)}` });

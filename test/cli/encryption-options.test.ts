@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encryptionFor, knownSecrets, passphraseSource, signPassphraseSource } from '../../src/cli/encryption-options.ts';
+import { encryptionFor, passphraseSource, signPassphraseSource } from '../../src/cli/encryption-options.ts';
 import { parseCommandLine } from '../../src/cli/command-line.ts';
 import { UsageError } from '../../src/cli/usage-error.ts';
 import { tmpDir } from '../support/tmp.ts';
@@ -26,21 +26,17 @@ describe('passphrase sources', () => {
     assert.deepEqual(t.asked, []);
   });
 
-  it('--passphrase-file: the first line without its line end, reported as a secret', async () => {
+  it('--passphrase-file: the first line without its line end', async () => {
     const file = join(work, 'p2');
     writeFileSync(file, 'line one \r\nline two\n');
-    const secrets: string[] = [];
-    assert.equal(await passphraseSource({ env: {}, file, onSecret: (s) => secrets.push(s) })(), 'line one ');
-    assert.deepEqual(secrets, ['line one ']);
+    assert.equal(await passphraseSource({ env: {}, file })(), 'line one ');
     await assert.rejects(passphraseSource({ env: {}, file: join(work, 'missing') })(), (e: Error) => e instanceof UsageError && /--passphrase-file .*missing: ENOENT/.test(e.message));
   });
 
   it('the prompt confirms when encrypting, refuses an empty passphrase, and retries on a mismatch', async () => {
     const t = terminal(['', 'one', 'two', 'good', 'good']);
-    const secrets: string[] = [];
-    assert.equal(await passphraseSource({ env: {}, prompt: t.prompt, onSecret: (s) => secrets.push(s) })('encrypt'), 'good');
+    assert.equal(await passphraseSource({ env: {}, prompt: t.prompt })('encrypt'), 'good');
     assert.equal(t.asked.length, 5);
-    assert.deepEqual(secrets, ['good']);
     const once = terminal(['just once']);
     assert.equal(await passphraseSource({ env: {}, prompt: once.prompt })('decrypt'), 'just once');
     assert.equal(once.asked.length, 1);
@@ -50,11 +46,6 @@ describe('passphrase sources', () => {
     assert.equal(await passphraseSource({ env: {}, prompt: async () => null })('encrypt'), null);
   });
 
-  it('knownSecrets: environment and passphrase file, for redaction from the start', () => {
-    const file = join(work, 'p3');
-    writeFileSync(file, 'filepass\n');
-    assert.deepEqual(knownSecrets({ passphraseFile: file }, { PASSPHRASE: 'envpass', SIGN_PASSPHRASE: 'signpass' }), ['envpass', 'signpass', 'filepass']);
-  });
 });
 
 describe('options', () => {

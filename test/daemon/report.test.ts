@@ -39,6 +39,8 @@ test('LogExcerpt keeps the first quarter and the last three quarters of its limi
 test('redactor replaces every secret value, longest first', () => {
   const r = redactor(['hunter22', 'hunter22-and-more', undefined, 'abc']);
   assert.equal(r('x hunter22-and-more y hunter22 abc'), 'x [redacted] y [redacted] abc');
+  // whole tokens only: a secret glued inside a longer word is not cut out of it
+  assert.equal(redactor(['pass'])('passphrase pass=pass'), 'passphrase [redacted]=[redacted]');
 });
 
 test('estimateRunCost: requests at each class PUT price, LIST and GET; storage at the class price with the archive overhead', () => {

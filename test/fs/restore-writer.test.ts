@@ -318,6 +318,30 @@ describe('RestoreWriter', () => {
     assert.equal(readFileSync(cat(target, '/x/y/z'), 'utf8'), 'deep');
   });
 
+  it('makes holes of the zero blocks of a file recorded as sparse only, with or without --force', async () => {
+    // 8 MiB: data, 6 MiB of zeros, data, a trailing run of zeros
+    const content = Buffer.alloc(8 * 1024 * 1024);
+    content.fill(0x61, 0, 100_000);
+    content.fill(0x62, 6_500_000, 6_600_000);
+    const chunks = () => Array.from({ length: content.length / 65536 }, (_, i) => content.subarray(i * 65536, (i + 1) * 65536));
+    for (const force of [false, true]) {
+      const target = cat(tmp.buf, `/sparse-${force}`);
+      const w = new RestoreWriter(target, { force });
+      await w.write(meta([], 'dir'));
+      await w.write(meta(['holes'], 'reg', { size: content.length, sparse: true, mode: 0o600 }), chunks());
+      await w.write(meta(['whole'], 'reg', { size: content.length }), chunks());
+      await w.finish();
+      for (const name of ['holes', 'whole']) {
+        const path = cat(target, `/${name}`);
+        assert.ok(readFileSync(path).equals(content), `${name}: content`);
+        assert.equal(lstatSync(path).mtimeMs, 1_000_000_000_000);
+      }
+      assert.ok(lstatSync(cat(target, '/holes')).blocks * 512 <= 1024 * 1024, `force ${force}: the sparse file is allocated in full`);
+      assert.equal(lstatSync(cat(target, '/holes')).mode & 0o7777, 0o600);
+      assert.ok(lstatSync(cat(target, '/whole')).blocks * 512 >= content.length, `force ${force}: a file not recorded as sparse got holes`);
+    }
+  });
+
   it('isEmptyOrMissingDir', async () => {
     const base = cat(tmp.buf, '/emptiness');
     mkdirSync(cat(base, '/empty'), { recursive: true });

@@ -41,6 +41,10 @@ const MAX_MISS_RUN = 32768;
 const SLACK_LITERAL_LEN = 65536;
 /** New data is copied into the window and scanned this much at a time. */
 const SLICE = 256 * 1024;
+/** Blocks of zeros are recognised up to this block length (duplicity's are at most 2 KiB by default). */
+const MAX_ZERO_BLOCK = 64 * 1024;
+/** Compared against, never written. */
+const ZEROS = Buffer.alloc(MAX_ZERO_BLOCK);
 
 function writeLiteral(out: ByteWriter, buf: Uint8Array, start: number, length: number): void {
   if (length <= OP_LITERAL_MAX_IMMEDIATE) {
@@ -91,6 +95,15 @@ export class DeltaEncoder {
   #s1 = 0;
   #s2 = 0;
   #finished = false;
+  /**
+   * The weak sum of a whole block of zeros when the signature has a block with that sum (a
+   * sparse file's holes), else null; and once looked up, the basis block that a window of zeros
+   * matches (-1: none) with its MD4. The lookup depends only on the window's bytes, so all the
+   * holes' windows share one, instead of a rollsum and an MD4 each.
+   */
+  readonly #zeroWeak: number | null;
+  #zeroBlock: number | null = null;
+  #zeroDigest: Uint8Array = ZEROS.subarray(0, 0);
 
   /** `signature` is a parsed signature or its raw bytes. Only MD4 signatures are supported. */
   constructor(signature: ParsedSignature | Uint8Array, opts: { onMatch?: MatchListener } = {}) {
@@ -101,6 +114,7 @@ export class DeltaEncoder {
     }
     this.#blockLen = sig.blockLen;
     this.#index = sig.weak.length > 0 ? new SignatureIndex(sig) : null;
+    this.#zeroWeak = this.#index !== null && sig.blockLen <= MAX_ZERO_BLOCK ? weakOfZerosIn(this.#index, sig.blockLen) : null;
     this.#win = Buffer.allocUnsafe(this.#index === null ? SLACK_LITERAL_LEN : MAX_MISS_RUN + sig.blockLen + 1 + SLICE);
     this.#out.uint32BE(DELTA_MAGIC);
   }
@@ -193,9 +207,14 @@ export class DeltaEncoder {
     // Mirrors of #missLen and (#copyLen > 0), kept in locals for the per-byte loop.
     let missLen = this.#missLen;
     let copyPending = this.#copyLen > 0;
+    const zeroWeak = this.#zeroWeak;
+    /** The window is a whole block of zeros (known only where the sum is recomputed). */
+    let zeroWindow = false;
     while (pos + blockLen < fill) {
       if (count === 0) {
-        const weak = rollsum(win, pos, pos + blockLen);
+        // a comparison stops at the first byte that is not zero
+        zeroWindow = zeroWeak !== null && win.compare(ZEROS, 0, blockLen, pos, pos + blockLen) === 0;
+        const weak = zeroWindow ? zeroWeak! : rollsum(win, pos, pos + blockLen);
         s1 = weak & 0xffff;
         s2 = weak >>> 16;
         count = blockLen;
@@ -208,12 +227,12 @@ export class DeltaEncoder {
         let block = -1;
         for (let h = index.home(weak); slots[h] !== 0; h = (h + 1) & mask) {
           if (keys[h] === weak) {
-            block = index.find(weak, win, pos, pos + count);
+            block = zeroWindow ? this.#zeroMatch(index, win, pos, count) : index.find(weak, win, pos, pos + count);
             break;
           }
         }
         if (block >= 0) {
-          this.#onMatch?.(this.#base + pos, count, weak >>> 0, index.lastDigest);
+          this.#onMatch?.(this.#base + pos, count, weak >>> 0, zeroWindow ? this.#zeroDigest : index.lastDigest);
           this.#pos = pos;
           this.#missLen = missLen;
           this.#appendMatch(block * blockLen, count);
@@ -224,6 +243,7 @@ export class DeltaEncoder {
           continue;
         }
       }
+      zeroWindow = false;
       const out = win[pos]!;
       s1 = (s1 + win[pos + blockLen]! - out) & 0xffff;
       s2 = (s2 + s1 - count * (out + ROLLSUM_CHAR_OFFSET)) & 0xffff;
@@ -242,6 +262,15 @@ export class DeltaEncoder {
     this.#count = count;
     this.#s1 = s1;
     this.#s2 = s2;
+  }
+
+  /** `index.find` for a window that is a whole block of zeros: looked up once. */
+  #zeroMatch(index: SignatureIndex, win: Buffer, pos: number, count: number): number {
+    if (this.#zeroBlock === null) {
+      this.#zeroBlock = index.find(this.#zeroWeak!, win, pos, pos + count);
+      this.#zeroDigest = Uint8Array.from(index.lastDigest);
+    }
+    return this.#zeroBlock;
   }
 
   /** At end of input: the window is the rest of the data and shrinks from the front on a miss. */
@@ -283,6 +312,13 @@ export class DeltaEncoder {
     this.#pos = pos;
     this.#count = count;
   }
+}
+
+/** The weak sum of `blockLen` zeros when some block of the signature has it, else null. */
+function weakOfZerosIn(index: SignatureIndex, blockLen: number): number | null {
+  const weak = rollsum(ZEROS, 0, blockLen);
+  for (let h = index.home(weak); index.slots[h] !== 0; h = (h + 1) & index.mask) if (index.keys[h] === (weak | 0)) return weak;
+  return null;
 }
 
 /** Delta of an in-memory new file against a signature. */

@@ -79,6 +79,7 @@ export class SignatureBuilder {
   #knownHead = 0;
   #knownEnd = 0;
   readonly #batches: boolean;
+  #zeroRecord: Buffer | null = null;
 
   constructor(blockLen: number, strongLen: number = DUPLICITY_STRONG_LEN) {
     checkBlockLen(blockLen);
@@ -127,6 +128,49 @@ export class SignatureBuilder {
       this.#partial.set(chunk.subarray(p, end), 0);
       this.#partialFill = end - p;
     }
+  }
+
+  /**
+   * The same as `update` with `length` zero bytes, without hashing them: every whole block of
+   * zeros has the same rollsum and MD4, computed once (a sparse file's holes). Sums given by
+   * `known` for these blocks are sums of zeros too, so they are skipped.
+   */
+  zeros(length: number): void {
+    if (this.#finished) throw new Error('SignatureBuilder: zeros() after finish()');
+    const blockLen = this.blockLen;
+    let left = length;
+    if (this.#partialFill > 0) {
+      const n = Math.min(blockLen - this.#partialFill, left);
+      this.#partial.fill(0, this.#partialFill, this.#partialFill + n);
+      this.#partialFill += n;
+      left -= n;
+      if (this.#partialFill < blockLen) return;
+      this.#addBlock(this.#partial, 0, blockLen);
+      this.#partialFill = 0;
+    }
+    if (left >= blockLen) {
+      const record = this.#zeroRecord ??= this.#recordOfZeros();
+      for (; left >= blockLen; left -= blockLen) {
+        const at = this.#out.reserve(record.length);
+        record.copy(this.#out.current, at);
+        this.#blocks++;
+      }
+      // drop the sums given for these blocks now, or a delta's matches of holes pile up
+      while (this.#knownHead < this.#knownEnd && this.#knownBlock[this.#knownHead]! < this.#blocks) this.#knownHead++;
+    }
+    if (left > 0) {
+      this.#partial.fill(0, 0, left);
+      this.#partialFill = left;
+    }
+  }
+
+  /** The record (rollsum, strong-sum prefix) of a whole block of zeros. */
+  #recordOfZeros(): Buffer {
+    const block = Buffer.alloc(this.blockLen);
+    const record = Buffer.alloc(4 + this.strongLen);
+    record.writeUInt32BE(rollsum(block, 0, block.length), 0);
+    md4Into(block, 0, block.length, record, 4, this.strongLen);
+    return record;
   }
 
   /**

@@ -180,6 +180,37 @@ test('a signature fed the sums of the delta\'s matches is the same as one comput
   assert.ok(reused > 100, `only ${reused} blocks reused`);
 });
 
+test('sparse files (runs of zeros): a signature fed the delta\'s matches, zero blocks by zeros(), is the one from scratch', () => {
+  // as a backup's diff of a sparse file: the encoder sees every byte, the new signature is told
+  // of the matches and gets the chunks of zeros through zeros()
+  const island = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => ((i * 131 + seed * 7) % 251) + 1));
+  // the first 4 KiB match, so windows of zeros are looked up at block boundaries inside a chunk
+  // that is not all zeros: there the signature takes the delta's sums for them
+  const basis = Buffer.concat([island(4096, 5), Buffer.alloc(70_000), island(3000, 1), Buffer.alloc(200_000), island(100, 2), Buffer.alloc(5000)]);
+  const next = Buffer.concat([island(4096, 5), Buffer.alloc(20_000), island(700, 3), Buffer.alloc(150_000), island(3000, 1), Buffer.alloc(131_072), island(65_536, 4), Buffer.alloc(9_999)]);
+  for (const bl of [512, 2048]) {
+    let matches = 0;
+    const builder = new SignatureBuilder(bl);
+    const encoder = new DeltaEncoder(parseSignature(signatureOf(basis, bl)), {
+      onMatch: (offset, length, weak, md4) => {
+        matches++;
+        builder.known(offset, length, weak, md4);
+      },
+    });
+    const out: Buffer[] = [];
+    for (let at = 0; at < next.length; at += 65_536) {
+      const c = next.subarray(at, at + 65_536);
+      out.push(encoder.update(c));
+      if (c.equals(Buffer.alloc(c.length))) builder.zeros(c.length);
+      else builder.update(c);
+    }
+    out.push(encoder.finish());
+    assert.ok(matches > 100, `${matches} matches`);
+    assert.deepEqual(builder.finish(), signatureOf(next, bl), `block ${bl}: signature`);
+    assert.deepEqual(Buffer.concat(out), deltaOf(signatureOf(basis, bl), next), `block ${bl}: delta`);
+  }
+});
+
 test('SignatureBuilder.known: sums for the wrong offset, length or a block already hashed are ignored', () => {
   const data = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789');
   const wrong = Buffer.alloc(16, 0xee);

@@ -113,6 +113,32 @@ test('deltas are byte-identical to rdiff delta, and each side patches the other\
   }
 });
 
+/** A sparse file's content: islands of noise in runs of zeros of any length and alignment. */
+function sparseLike(seed: number, pieces: number): Buffer {
+  const parts: Buffer[] = [];
+  let x = seed;
+  for (let i = 0; i < pieces; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    parts.push(i % 2 === 0 ? Buffer.alloc(x % 20000) : noise(1 + (x % 3000), x));
+  }
+  return Buffer.concat(parts);
+}
+
+test('sparse-like files (windows of zeros looked up once): deltas byte-identical to rdiff delta', (t) => {
+  requireRdiff();
+  const file = workdir(t);
+  for (let i = 0; i < 16; i++) {
+    const blockLen = [512, 2048, 64, 7][i % 4]!;
+    const basis = i % 5 === 4 ? noise(30000, i) : sparseLike(i + 1, 12);
+    // new data in the holes, zeros over data, a shifted copy: zero windows at new alignments
+    const next = i % 3 === 0 ? Buffer.concat([Buffer.alloc(333), basis]) : sparseLike(i + 101, 14);
+    const sig = rdiffSignature(file('basis', basis), file('basis.sig'), blockLen);
+    assert.deepEqual(signatureOf(basis, blockLen), sig, `sample ${i}: signature`);
+    const theirs = rdiffDelta(file('basis.sig'), file('new', next), file('theirs.delta'));
+    assert.deepEqual(deltaOf(sig, next), theirs, `sample ${i}: delta (basis ${basis.length}, new ${next.length}, block ${blockLen})`);
+  }
+});
+
 const DUPLICITY_LIBRSYNC = String.raw`
 import sys
 from duplicity import librsync
