@@ -85,8 +85,10 @@ export class FileBackend implements Backend {
 
   // --- conditional writes (the target lock) -------------------------------------------------
   // Tags are content hashes: every version of a lock object carries a unique token. Replacing or
-  // deleting "only if unchanged" first renames the object to a unique hidden name, which only one
-  // process can do, then looks at what it moved and puts it back if it was not the expected version.
+  // deleting version T "only if unchanged" first creates a claim file for T exclusively (O_EXCL),
+  // which only one process can do; the claimer checks that the object is still T and renames the
+  // new version over it (atomic: the name never goes missing). A claim whose process died inside
+  // this millisecond step is followed, once stale, by a claim of the next generation.
 
   async #readTagged(name: string): Promise<TaggedObject | null> {
     checkName(name);
@@ -112,12 +114,16 @@ export class FileBackend implements Backend {
     const tmp = this.#tempName();
     try {
       await fsp.writeFile(tmp, bytes, { flush: true });
-      if (expect !== 'absent' && !(await this.#takeAway(name, expect.tag))) return null;
-      try {
-        await this.#linkNew(tmp, name);
-      } catch (err) {
-        if (err instanceof BackendError && err.code === 'exists') return null;
-        throw err;
+      if (expect === 'absent') {
+        try {
+          await this.#linkNew(tmp, name);
+        } catch (err) {
+          if (err instanceof BackendError && err.code === 'exists') return null;
+          throw err;
+        }
+      } else {
+        const replaced = await this.#whileClaimed(name, expect.tag, () => fsp.rename(tmp, path.join(this.#dir, name)));
+        if (!replaced) return null;
       }
       return contentTag(bytes);
     } catch (err) {
@@ -130,31 +136,37 @@ export class FileBackend implements Backend {
   async #removeIf(name: string, tag: string): Promise<boolean> {
     checkName(name);
     try {
-      return await this.#takeAway(name, tag);
+      return await this.#whileClaimed(name, tag, () => fsp.unlink(path.join(this.#dir, name)));
     } catch (err) {
       throw err instanceof BackendError ? err : this.#wrap(err, `delete ${name}`);
     }
   }
 
-  /** Removes `name` if it is the version `tag`; otherwise leaves it (or whatever replaced it) in place. */
-  async #takeAway(name: string, tag: string): Promise<boolean> {
-    const file = path.join(this.#dir, name);
-    const moved = this.#tempName();
+  /** Runs `change` if this process gets the claim on version `tag` of `name` and it is still that version. */
+  async #whileClaimed(name: string, tag: string, change: () => Promise<void>): Promise<boolean> {
+    const stem = `${TEMP_PREFIX}claim-${contentTag(Buffer.from(`${name}\0${tag}`)).slice(0, 32)}-`;
+    const made: string[] = [];
     try {
-      await fsp.rename(file, moved);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return false;
-      throw err;
-    }
-    try {
-      if (contentTag(await fsp.readFile(moved)) === tag) return true;
-      // someone else's version: back under its name, unless a newer one took the name meanwhile
-      await fsp.link(moved, file).catch((err: unknown) => {
-        if (!isErrno(err, 'EEXIST')) throw err;
-      });
-      return false;
+      for (let generation = 0; ; generation++) {
+        const claim = path.join(this.#dir, `${stem}${generation}`);
+        try {
+          await (await fsp.open(claim, 'wx')).close();
+          made.push(claim);
+          break;
+        } catch (err) {
+          if (!isErrno(err, 'EEXIST')) throw err;
+          const st = await fsp.stat(claim).catch(() => null);
+          // another process holds a live claim: it decides; a claim removed just now means done
+          if (st === null || Date.now() - st.mtimeMs < CLAIM_STALE_MS) return false;
+        }
+      }
+      const current = await this.#readTagged(name);
+      if (current === null || current.tag !== tag) return false;
+      await change();
+      return true;
     } finally {
-      await fsp.rm(moved, { force: true });
+      // version `tag` is gone now or was already: its claims serve no one any more
+      for (const c of made) await fsp.rm(c, { force: true });
     }
   }
 
@@ -246,6 +258,8 @@ export class FileBackend implements Backend {
 }
 
 const TEMP_PREFIX = '.permafrost-tmp-';
+/** A claim lives for milliseconds; one this old belongs to a process that died inside it. */
+const CLAIM_STALE_MS = 60_000;
 
 function contentTag(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');

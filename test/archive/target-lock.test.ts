@@ -116,7 +116,7 @@ describe('target lock', () => {
 
   it('processes taking over one stale lock at once: exactly one wins, each time', async (t) => {
     const { dir } = setup(t);
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 6; round++) {
       writeFileSync(join(dir, NAME), foreign({ token: `stale-${round}` }));
       const old = Date.now() / 1000 - 7200;
       utimesSync(join(dir, NAME), old, old);
