@@ -61,6 +61,8 @@ export class TargetLock {
   readonly #opts: TakeOptions;
   readonly #me: LockHolder;
   #tag: string;
+  /** Tokens of rewrites whose answer never came: the store may hold one of them. */
+  readonly #unanswered = new Set<string>();
   #lost: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #refreshing: Promise<void> | null = null;
@@ -116,7 +118,7 @@ export class TargetLock {
     if (this.#refreshing) await this.#refreshing;
     if (this.#lost === null) {
       const seen = await this.#backend.conditional.read(this.#opts.name);
-      if (seen === null || seen.tag !== this.#tag) this.#lose(seen);
+      if (seen === null || (seen.tag !== this.#tag && !this.#adopt(seen))) this.#lose(seen);
     }
     if (this.#lost !== null) throw new LockedError(this.#lost);
   }
@@ -149,17 +151,29 @@ export class TargetLock {
   async #refresh(): Promise<void> {
     const clock = this.#opts.clock ?? (() => Date.now() / 1000);
     const next: LockHolder = { ...this.#me, refreshed: new Date(clock() * 1000).toISOString(), token: newToken() };
+    this.#unanswered.add(next.token);
     try {
       const tag = await this.#backend.conditional.write(this.#opts.name, encode(next), { tag: this.#tag });
       if (tag !== null) {
         this.#tag = tag;
+        this.#unanswered.clear();
         return;
       }
-      this.#lose(await this.#backend.conditional.read(this.#opts.name));
+      const seen = await this.#backend.conditional.read(this.#opts.name);
+      if (seen === null || !this.#adopt(seen)) this.#lose(seen);
     } catch (err) {
       // a failed request is retried at the next tick; the lock turns stale only after many
       this.#opts.warn(`cannot refresh the target lock ${this.#opts.name}: ${(err as Error).message.split('\n')[0]}`);
     }
+  }
+
+  /** A rewrite of ours that was stored though its answer was lost (a timeout): the lock is still ours. */
+  #adopt(seen: TaggedObject): boolean {
+    const token = parseHolder(seen.bytes)?.token;
+    if (token === undefined || !this.#unanswered.has(token)) return false;
+    this.#tag = seen.tag;
+    this.#unanswered.clear();
+    return true;
   }
 
   #lose(seen: TaggedObject | null): void {

@@ -70,6 +70,31 @@ describe('target lock', () => {
     assert.equal(readFileSync(join(dir, NAME), 'utf8'), foreign(), "the other run's lock stays");
   });
 
+  it('a rewrite stored though its answer was lost leaves the lock ours', async (t) => {
+    const { dir, backend, warnings } = setup(t);
+    const store = backend.conditional;
+    let loseAnswers = 1;
+    // the store writes, then the "network" drops the answer once (like the fault proxy of the S3 tests)
+    const flaky = Object.assign(Object.create(backend) as FileBackend, {
+      conditional: {
+        read: (n: string) => store.read(n),
+        remove: (n: string, tag: string) => store.remove(n, tag),
+        write: async (n: string, b: Buffer, e: 'absent' | { readonly tag: string }) => {
+          const tag = await store.write(n, b, e);
+          if (e !== 'absent' && loseAnswers-- > 0) throw new Error('socket hang up');
+          return tag;
+        },
+      },
+    });
+    const lock = await TargetLock.take(flaky, { name: NAME, operation: 'backup', timing: { refreshSeconds: 0.05, staleSeconds: 1800 }, warn: (m) => warnings.push(m) });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(warnings.join('\n'), /cannot refresh the target lock .*: socket hang up/);
+    assert.equal(lock.lost, null);
+    await lock.assertHeld();
+    await lock.release();
+    assert.ok(!existsSync(join(dir, NAME)));
+  });
+
   it('assertHeld notices a lock replaced between two refreshes', async (t) => {
     const { dir, take } = setup(t);
     const lock = await take();
