@@ -2,7 +2,7 @@
  * The target lock on a file:// target, through real permafrost processes: writers side by side
  * (see test/support/lock-scenarios.ts), takeover of a lock whose holder is gone, names never
  * overwritten, the check before the manifest, the cache lock's exit code, --dry-run without a
- * lock, and duplicity 0.8.22 reading a target that holds a lock object.
+ * lock, and duplicity 0.8.22 and 3.x reading a target that holds a lock object.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileUrl } from '../support/cli.ts';
 import { assertSameTree } from '../support/compare.ts';
-import { DUP08_PATH } from '../support/duplicity.ts';
+import { DUP08_PATH, DUP3_PATH } from '../support/duplicity.ts';
 import { backupBesideBackup, cleanupBesideBackup, LockScenario, retentionBesideBackup, T0, T1, timeString, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
 import { describeFinished, outputLines } from '../support/paused-run.ts';
 import { tmpDir } from '../support/tmp.ts';
@@ -134,12 +134,13 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     assert.ok(!existsSync(join(remote, LOCK)));
   });
 
-  it('duplicity 0.8.22 reads, restores and cleans up a target holding a permafrost lock', async (t) => {
-    const { s, remote } = scenario(t, 'lock-dup08');
+  for (const [tool, bin] of [['duplicity 0.8.22', DUP08_PATH], ['duplicity 3.x', DUP3_PATH]] as const) {
+  it(`${tool} reads, restores and cleans up a target holding a permafrost lock`, async (t) => {
+    const { s, remote } = scenario(t, 'lock-dup');
     await s.run('a', ['full', '--current-time', String(T0), s.source, s.target.url]);
     writeFileSync(join(remote, LOCK), foreignLock({}));
     const dup = (...args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn(DUP08_PATH, [...args, '--no-encryption', '--archive-dir', join(s.work, 'dup-archive')], { env: { ...process.env, PASSPHRASE: '' } });
+      const c = spawn(bin, [...args, '--no-encryption', '--archive-dir', join(s.work, 'dup-archive')], { env: { ...process.env, PASSPHRASE: '' } });
       let out = '';
       c.stdout.on('data', (b: Buffer) => (out += b.toString()));
       c.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -152,9 +153,10 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     const dest = join(s.work, 'dup-restored');
     const rs = await dup('restore', s.target.url, dest);
     assert.equal(rs.code, 0, rs.out);
-    assertSameTree(s.source, dest, {}, 'duplicity 0.8.22 restore');
+    assertSameTree(s.source, dest, {}, `${tool} restore`);
     const cl = await dup('cleanup', '--force', s.target.url);
     assert.equal(cl.code, 0, cl.out);
     assert.ok(existsSync(join(remote, LOCK)), `duplicity cleanup left the lock alone:\n${cl.out}`);
   });
+  }
 });
