@@ -278,7 +278,8 @@ async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
 
 async function runCleanup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
   const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
-  const result = await cleanup(ctx, o.force);
+  // --dry-run deletes nothing and so takes no lock (duplicity's cleanup skips the delete too)
+  const result = await cleanup(ctx, o.force && !o.dryRun);
   if (o.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return ExitCode.ok;

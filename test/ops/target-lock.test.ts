@@ -107,6 +107,10 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     assert.match(st.stdout, /No orphaned or incomplete backup sets found\./);
     await s.run('a', ['full', '--dry-run', '--current-time', String(T1), s.source, s.target.url]);
     await s.run('a', ['cleanup', '--force', s.target.url], 23);
+    writeFileSync(join(remote, 'duplicity-full.20270115T090000Z.vol1.difftar.gz'), 'left by a killed run\n');
+    const dry = await s.run('a', ['cleanup', '--force', '--dry-run', s.target.url]);
+    assert.match(dry.stdout, /duplicity-full\.20270115T090000Z\.vol1\.difftar\.gz/);
+    assert.ok(existsSync(join(remote, 'duplicity-full.20270115T090000Z.vol1.difftar.gz')), 'cleanup --dry-run deletes nothing');
     await s.run('a', ['cleanup', s.target.url]);
     await s.run('a', ['verify', s.target.url, s.source]);
     assert.equal(readFileSync(join(remote, LOCK), 'utf8'), foreignLock({}), 'readers leave the lock alone');
