@@ -141,6 +141,23 @@ export async function volumeDeletedMidway(s: LockScenario): Promise<void> {
   assert.ok(!names.includes('permafrost-target.lock'), 'the lock is released');
 }
 
+/**
+ * The lock taken over while the backup is stopped (as after a stall longer than the staleness
+ * time): the backup stops with exit 23, writes no manifest, and leaves the new holder's lock alone.
+ */
+export async function lockTakenOverMidway(s: LockScenario, replaceLock: (content: string) => Promise<void>, readLock: () => Promise<string>): Promise<void> {
+  const holder = await s.stoppedBackup('a', T1);
+  const theirs = `${JSON.stringify({ host: 'elsewhere', pid: 4242, operation: 'cleanup --force', since: '2027-01-15T09:30:00.000Z', refreshed: 'x', token: 'theirs' })}\n`;
+  await replaceLock(theirs);
+  holder.resume();
+  const r = await holder.done;
+  assert.equal(r.code, 23, describeFinished(r));
+  assert.match(outputLines(r).at(-1)!, /^this run lost the target lock permafrost-target\.lock at .* \(it is now held by cleanup --force on host elsewhere, pid 4242, since 2027-01-15T09:30:00\.000Z\); it stops without writing a manifest$/);
+  const names = await s.target.names();
+  assert.ok(!names.some((n) => n.endsWith('.manifest')), `no manifest expected: ${names.join(' ')}`);
+  assert.equal(await readLock(), theirs, "the new holder's lock is left alone");
+}
+
 export function timeString(t: number): string {
   return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
