@@ -2,14 +2,14 @@ import type { FileStamp, RecordedStamp } from '../core/file-stamp.ts';
 import type { PaxRecord } from '../codec/tar/pax-records.ts';
 
 /**
- * permafrost's PAX records on a regular file's signature entry, besides `PERMAFROST.size`: the
- * file's stamp when it was read (decimal integers: times in nanoseconds since the epoch, the inode
- * number), and a re-read mark. duplicity's tar reader keeps records it does not know and ignores
- * them, so the signature files stay duplicity's.
+ * permafrost's PAX record of a regular file's stamp when it was read, on its signature entry
+ * (besides `PERMAFROST.size`): `<mtime ns> <ctime ns> <inode>`, decimal integers, times in
+ * nanoseconds since the epoch (negative before 1970). One record rather than three: every
+ * signature entry carries it, and each record costs a key to parse on every incremental.
+ * duplicity's tar reader keeps records it does not know and ignores them, so the signature files
+ * stay duplicity's.
  */
-export const MTIME_NS_RECORD = 'PERMAFROST.mtime_ns';
-export const CTIME_NS_RECORD = 'PERMAFROST.ctime_ns';
-export const INO_RECORD = 'PERMAFROST.ino';
+export const STAMP_RECORD = 'PERMAFROST.stamp';
 /**
  * Present when the next backup must read the file again whatever its stamp says; the value says
  * why ('racy', 'size'). A mark of its own rather than leaving the stamp out: an entry without a
@@ -19,30 +19,29 @@ export const INO_RECORD = 'PERMAFROST.ino';
 export const REREAD_RECORD = 'PERMAFROST.reread';
 
 export function stampRecords(stamp: FileStamp, reread: string | null): PaxRecord[] {
-  const out: PaxRecord[] = [
-    [MTIME_NS_RECORD, Buffer.from(stamp.mtimeNs.toString(), 'latin1')],
-    [CTIME_NS_RECORD, Buffer.from(stamp.ctimeNs.toString(), 'latin1')],
-    [INO_RECORD, Buffer.from(stamp.ino.toString(), 'latin1')],
-  ];
+  const out: PaxRecord[] = [[STAMP_RECORD, Buffer.from(`${stamp.mtimeNs} ${stamp.ctimeNs} ${stamp.ino}`, 'latin1')]];
   if (reread !== null) out.push([REREAD_RECORD, Buffer.from(reread, 'latin1')]);
   return out;
 }
 
-/** The stamp a signature entry records; null when it carries none of the records. */
+/** The stamp a signature entry records; null when it carries neither record. */
 export function recordedStamp(pax: ReadonlyMap<string, Buffer> | undefined): RecordedStamp | null {
   if (!pax) return null;
-  const mtimeNs = integer(pax.get(MTIME_NS_RECORD));
-  const ctimeNs = integer(pax.get(CTIME_NS_RECORD));
-  const ino = integer(pax.get(INO_RECORD));
+  const value = pax.get(STAMP_RECORD);
   const rereadValue = pax.get(REREAD_RECORD);
-  const reread = rereadValue === undefined ? null : rereadValue.toString('latin1') || 'unknown';
-  if (mtimeNs === null && ctimeNs === null && ino === null && reread === null) return null;
-  return { mtimeNs, ctimeNs, ino, reread };
+  if (value === undefined && rereadValue === undefined) return null;
+  const parts = value === undefined ? [] : value.toString('latin1').split(' ');
+  return {
+    mtimeNs: integer(parts[0]),
+    ctimeNs: integer(parts[1]),
+    ino: integer(parts[2]),
+    reread: rereadValue === undefined ? null : rereadValue.toString('latin1') || 'unknown',
+  };
 }
 
-/** A record that does not parse counts as absent: the comparison then has one check fewer. */
-function integer(value: Buffer | undefined): bigint | null {
-  if (value === undefined) return null;
-  const text = value.toString('latin1');
-  return /^-?[0-9]{1,24}$/.test(text) ? BigInt(text) : null;
+/** A field that does not parse counts as absent: the comparison then has one check fewer. */
+function integer(text: string | undefined): bigint | null {
+  return text !== undefined && INTEGER.test(text) ? BigInt(text) : null;
 }
+
+const INTEGER = /^-?[0-9]{1,24}$/;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stampsAgree } from '../../src/archive/change-detection.ts';
-import { CTIME_NS_RECORD, INO_RECORD, MTIME_NS_RECORD, recordedStamp, REREAD_RECORD, stampRecords } from '../../src/archive/change-records.ts';
+import { recordedStamp, REREAD_RECORD, stampRecords, STAMP_RECORD } from '../../src/archive/change-records.ts';
 import { granularityNs, isRacy } from '../../src/archive/racy-read.ts';
 import type { FileStamp, RecordedStamp } from '../../src/core/file-stamp.ts';
 
@@ -71,8 +71,9 @@ describe('stamp records', () => {
   it('are absent from entries without them; a value that does not parse counts as absent', () => {
     assert.equal(recordedStamp(undefined), null);
     assert.equal(recordedStamp(new Map([['PERMAFROST.size', Buffer.from('5')]])), null);
-    const odd = new Map([[MTIME_NS_RECORD, Buffer.from('12.5')], [CTIME_NS_RECORD, Buffer.from('')], [INO_RECORD, Buffer.from('9')]]);
+    const odd = new Map([[STAMP_RECORD, Buffer.from('12.5  9')]]);
     assert.deepEqual(recordedStamp(odd), { mtimeNs: null, ctimeNs: null, ino: 9n, reread: null });
+    assert.deepEqual(recordedStamp(new Map([[STAMP_RECORD, Buffer.from('0x10')]])), { mtimeNs: null, ctimeNs: null, ino: null, reread: null });
     assert.equal(recordedStamp(new Map([[REREAD_RECORD, Buffer.from('')]]))?.reread, 'unknown');
   });
 });
