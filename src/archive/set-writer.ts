@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { EntryMeta } from '../core/entry.ts';
+import { DEFAULT_CHANGE_RULES, type ChangeRules, type FileStamp } from '../core/file-stamp.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import { encodeEntry } from '../codec/tar/writer.ts';
 import { SignatureBuilder } from '../codec/rsync/signature.ts';
@@ -8,6 +9,9 @@ import { parseSignature } from '../codec/rsync/signature.ts';
 import { blockSizeFor } from '../codec/rsync/block-size.ts';
 import { entryName } from './entry-names.ts';
 import { deletedHeader, headerFor, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
+import { REREAD_RECORD, stampRecords } from './change-records.ts';
+import { isRacy, wallClockNs } from './racy-read.ts';
+import type { PaxRecord } from '../codec/tar/pax-records.ts';
 import type { VolumeWriter } from './volume-writer.ts';
 import type { SigtarWriter } from './sigtar-writer.ts';
 
@@ -21,9 +25,22 @@ export interface SetWriterStats {
   /** bytes of data put into tar entries (snapshots and deltas) */
   storedBytes: number;
   entries: number;
+  /** regular files whose size changed while they were read (stored as read, re-read next time) */
+  changedWhileRead: number;
 }
 
 export type FileListSink = (type: 'new' | 'changed' | 'deleted', index: PathIndex) => void;
+
+/** A file read `read` bytes where lstat had said `expected`. */
+export type ChangedWhileReadSink = (index: PathIndex, expected: number, read: number) => void;
+
+export interface SetWriterOptions {
+  readonly maxBlocksize: number;
+  readonly fileList: FileListSink;
+  /** which parts of the stamp the next backup compares (decides what counts as racy) */
+  readonly changeRules?: ChangeRules;
+  readonly changedWhileRead?: ChangedWhileReadSink;
+}
 
 /**
  * Turns per-path decisions into tar blocks: duplicity's DeltaTarBlockIter (spec §3.3, §3.6, §4).
@@ -31,22 +48,29 @@ export type FileListSink = (type: 'new' | 'changed' | 'deleted', index: PathInde
  * also gets a new signature, computed in the same pass over its content.
  */
 export class SetWriter {
-  readonly stats: SetWriterStats = { newFiles: 0, changedFiles: 0, deletedFiles: 0, sourceBytes: 0, storedBytes: 0, entries: 0 };
+  readonly stats: SetWriterStats = { newFiles: 0, changedFiles: 0, deletedFiles: 0, sourceBytes: 0, storedBytes: 0, entries: 0, changedWhileRead: 0 };
   readonly #volumes: VolumeWriter;
   readonly #sigs: SigtarWriter;
   readonly #maxBlocksize: number;
   readonly #fileList: FileListSink;
+  readonly #rules: ChangeRules;
+  readonly #changedWhileRead: ChangedWhileReadSink | undefined;
   readonly #readBuf = Buffer.allocUnsafe(CHUNK);
 
-  constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: { maxBlocksize: number; fileList: FileListSink }) {
+  constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: SetWriterOptions) {
     this.#volumes = volumes;
     this.#sigs = sigs;
     this.#maxBlocksize = opts.maxBlocksize;
     this.#fileList = opts.fileList;
+    this.#rules = opts.changeRules ?? DEFAULT_CHANGE_RULES;
+    this.#changedWhileRead = opts.changedWhileRead;
   }
 
-  /** A path stored whole: a new path, a changed non-regular entry, or a type change. */
-  async snapshot(meta: EntryMeta, absPath: Buffer, isNew: boolean): Promise<void> {
+  /**
+   * A path stored whole: a new path, a changed non-regular entry, or a type change. `stamp` is a
+   * regular file's stamp from the lstat that gave `meta`; its signature entry records it.
+   */
+  async snapshot(meta: EntryMeta, absPath: Buffer, isNew: boolean, stamp: FileStamp | null = null): Promise<void> {
     this.stats.entries++;
     if (meta.type !== 'reg') {
       const volName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'volume' });
@@ -56,7 +80,7 @@ export class SetWriter {
       return;
     }
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
-    const size = await this.#storeFileData(meta, absPath, 'snapshot', (chunk, zero) => {
+    const read = await this.#storeFileData(meta, absPath, 'snapshot', (chunk, zero) => {
       if (!zero) {
         sig.update(chunk);
         return chunk;
@@ -65,25 +89,25 @@ export class SetWriter {
       sig.zeros(chunk.length);
       return ZERO_CHUNK.subarray(0, chunk.length);
     }, null);
-    await this.#addSignature(meta, sig.finish(), size);
+    await this.#addSignature(meta, sig.finish(), read, stamp);
     if (isNew) this.stats.newFiles++;
     else this.stats.changedFiles++;
     this.#fileList(isNew ? 'new' : 'changed', meta.index);
   }
 
   /** A regular file that changed: an rsync delta against its previous signature. */
-  async diff(meta: EntryMeta, absPath: Buffer, previousSignature: Buffer): Promise<void> {
+  async diff(meta: EntryMeta, absPath: Buffer, previousSignature: Buffer, stamp: FileStamp | null = null): Promise<void> {
     this.stats.entries++;
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
     // the blocks the delta matches are hashed once: the new signature takes their sums
     const encoder = new DeltaEncoder(parseSignature(previousSignature), { onMatch: (offset, length, weak, md4) => sig.known(offset, length, weak, md4) });
-    const size = await this.#storeFileData(meta, absPath, 'diff', (chunk, zero) => {
+    const read = await this.#storeFileData(meta, absPath, 'diff', (chunk, zero) => {
       const delta = encoder.update(chunk);
       if (zero) sig.zeros(chunk.length);
       else sig.update(chunk);
       return delta;
     }, () => encoder.finish());
-    await this.#addSignature(meta, sig.finish(), size);
+    await this.#addSignature(meta, sig.finish(), read, stamp);
     this.stats.changedFiles++;
     this.#fileList('changed', meta.index);
   }
@@ -99,21 +123,41 @@ export class SetWriter {
     }
   }
 
-  async #addSignature(meta: EntryMeta, signature: Buffer, size: number): Promise<void> {
+  /**
+   * The signature entry of what was read. Its size record is the number of bytes read, which is
+   * what the stored data and the signature describe, even when the file changed size meanwhile.
+   */
+  async #addSignature(meta: EntryMeta, signature: Buffer, read: FileRead, stamp: FileStamp | null): Promise<void> {
+    const { size } = read;
+    const reread = this.#rereadReason(meta, read, stamp);
+    const records: PaxRecord[] = [[SIZE_RECORD, Buffer.from(String(size), 'latin1')]];
+    if (stamp) records.push(...stampRecords(stamp, reread));
+    else if (reread !== null) records.push([REREAD_RECORD, Buffer.from(reread, 'latin1')]);
     const name = entryName('signature', meta.index, { rootStyle: 'sigtar' });
-    const header = headerFor(name, { ...meta, size }, signature.length, [[SIZE_RECORD, Buffer.from(String(size), 'latin1')]]);
+    const header = headerFor(name, { ...meta, size }, signature.length, records);
     await this.#sigs.add(encodeEntry(header, signature));
+  }
+
+  /** Why the next backup must read this file again even if its stamp stays the same; null if it need not. */
+  #rereadReason(meta: EntryMeta, read: FileRead, stamp: FileStamp | null): string | null {
+    if (read.size !== meta.size) {
+      this.stats.changedWhileRead++;
+      this.#changedWhileRead?.(meta.index, meta.size, read.size);
+      return 'size';
+    }
+    return stamp && isRacy(stamp, read.startNs, this.#rules) ? 'racy' : null;
   }
 
   /**
    * Reads the file once, passing its content through `transform` (identity for snapshots, the
    * delta encoder for diffs; `zero` says that a chunk of a sparse file is all zeros) and cutting
    * the output into tar entries of 64 KiB: a single entry when the whole output is shorter, else
-   * numbered multivol chunks ending with a short (possibly empty) one. A file with holes gets the
-   * `PERMAFROST.sparse` record on its first entry. Returns the number of source bytes read, which
-   * is the size the signature records.
+   * numbered multivol chunks ending with a short (possibly empty) one. The file is read to its end,
+   * whatever size lstat gave, so that every entry's header matches its data. A file with holes gets
+   * the `PERMAFROST.sparse` record on its first entry. Returns the number of source bytes read,
+   * which is the size the signature records, and when the read began.
    */
-  async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer, zero: boolean) => Buffer, flush: (() => Buffer) | null): Promise<number> {
+  async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer, zero: boolean) => Buffer, flush: (() => Buffer) | null): Promise<FileRead> {
     let sparse = false;
     const chunker = new ChunkEmitter(async (data, chunk, last) => {
       const name = chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
@@ -124,6 +168,7 @@ export class SetWriter {
     });
     // Synchronous reads: for files in the page cache a thread-pool round trip per call costs more
     // than the read itself, and the packer has nothing else to do meanwhile.
+    const startNs = wallClockNs();
     const fd = fs.openSync(absPath, 'r');
     let total = 0;
     try {
@@ -148,8 +193,15 @@ export class SetWriter {
     }
     await chunker.end();
     this.stats.sourceBytes += total;
-    return total;
+    return { size: total, startNs };
   }
+}
+
+interface FileRead {
+  /** bytes read */
+  readonly size: number;
+  /** wall clock when the read began */
+  readonly startNs: bigint;
 }
 
 /**

@@ -1,8 +1,10 @@
 import type { EntryMeta } from '../core/entry.ts';
+import type { RecordedStamp } from '../core/file-stamp.ts';
 import { compareIndex, type PathIndex } from '../core/path-index.ts';
 import { TarReader } from '../codec/tar/reader.ts';
 import { parseEntryName } from './entry-names.ts';
 import { metaFromHeader } from './entry-header.ts';
+import { recordedStamp } from './change-records.ts';
 
 /** One path's state as the signature files of a chain record it. */
 export interface SignatureEntry {
@@ -11,6 +13,8 @@ export interface SignatureEntry {
   readonly meta: EntryMeta | null;
   /** librsync signature of a regular file's content; null for other types */
   readonly signature: Buffer | null;
+  /** what permafrost's records say about the file when it was read; null without them */
+  readonly stamp: RecordedStamp | null;
 }
 
 /** A signature file that cannot be read: cut short, corrupt, or not a signature tar at all. */
@@ -46,12 +50,12 @@ export async function* readSignatureTar(source: AsyncIterable<Buffer>, what: str
     if (previous && compareIndex(previous, parsed.index) >= 0) throw new CorruptSignatureError(what, `entries out of order at ${entry.header.name.toString('utf8')}`);
     previous = parsed.index;
     if (meta === null) {
-      yield { index: parsed.index, meta: null, signature: null };
+      yield { index: parsed.index, meta: null, signature: null, stamp: null };
     } else if (parsed.kind === 'signature') {
       if (meta.type !== 'reg') throw new CorruptSignatureError(what, 'signature entry for a non-regular file');
-      yield { index: parsed.index, meta, signature: entry.data };
+      yield { index: parsed.index, meta, signature: entry.data, stamp: recordedStamp(entry.pax) };
     } else {
-      yield { index: parsed.index, meta, signature: null };
+      yield { index: parsed.index, meta, signature: null, stamp: null };
     }
   }
 }

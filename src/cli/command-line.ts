@@ -119,6 +119,9 @@ export interface CliOptions {
   readonly keyFiles: readonly string[];
 
   readonly allowSourceMismatch: boolean;
+  /** permafrost backup: a changed ctime, or inode number, alone does not make a file changed */
+  readonly ignoreCtime: boolean;
+  readonly ignoreInode: boolean;
   readonly numericOwner: boolean;
   readonly doNotRestoreOwnership: boolean;
   readonly compareData: boolean;
@@ -266,6 +269,8 @@ function defaults(env: Env): Opts {
     gpgOptions: '',
     useAgent: false,
     allowSourceMismatch: false,
+    ignoreCtime: false,
+    ignoreInode: false,
     numericOwner: false,
     doNotRestoreOwnership: false,
     compareData: false,
@@ -595,6 +600,8 @@ const OPTIONS: readonly OptionDef[] = [
   flag('--costs', 'costs'),
   int('--poll-interval', 'pollInterval', positive),
   int('--compress-level', 'compressLevel', deflateLevel),
+  flag('--ignore-ctime', 'ignoreCtime'),
+  flag('--ignore-inode', 'ignoreInode'),
 ];
 
 const LONG = new Map<string, OptionDef>();

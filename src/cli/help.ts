@@ -81,6 +81,9 @@ Main options:
   --allow-early-deletion     with --force: also delete Glacier objects younger than their
                              class minimum (billed as if kept: 90 days GLACIER, 180 DEEP_ARCHIVE)
   --dry-run                  do not write anything
+  --ignore-ctime, --ignore-inode
+                             backup: a new ctime or inode number alone is no change (for
+                             network, FUSE and overlay file systems where they are unstable)
   --progress                 show progress (a bar on a terminal)
   --verbosity L, -v L        0-9 or error|warning|notice|info|debug (default notice)
   --log-file F               append duplicity's machine-readable log records to F

@@ -135,6 +135,7 @@ async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
     allowSourceMismatch: o.allowSourceMismatch,
     asyncUpload: o.asyncUpload,
     progressTotals: o.progress,
+    changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
   }));
   const requests = ctx.backend.requestSummary?.();
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(backupJson(result), requests))}\n`);
@@ -166,6 +167,7 @@ function backupStatistics(r: BackupResult): string {
     `NewFiles ${s.newFiles}`,
     `ChangedFiles ${s.changedFiles}`,
     `DeletedFiles ${s.deletedFiles}`,
+    `ChangedWhileRead ${s.changedWhileRead}`,
     `SourceBytesRead ${s.sourceBytes} (${formatBytes(s.sourceBytes)})`,
     `RawDeltaSize ${s.storedBytes} (${formatBytes(s.storedBytes)})`,
     `Volumes ${r.volumes}`,

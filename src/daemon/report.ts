@@ -82,7 +82,7 @@ export function summaryLines(s: Readonly<Record<string, unknown>>): string[] {
   const out: string[] = [];
   if (typeof s['type'] === 'string') {
     const files = [`${n('newFiles') ?? 0} new`, `${n('changedFiles') ?? 0} changed`, `${n('deletedFiles') ?? 0} deleted`].join(', ');
-    out.push(`Backup: ${s['type'] === 'inc' ? 'incremental' : s['type']}, ${n('volumes') ?? 0} volume${n('volumes') === 1 ? '' : 's'}; files ${files}; read ${formatBytes(n('sourceBytes') ?? 0)}, uploaded ${formatBytes(n('uploadedBytes') ?? 0)}${(n('errors') ?? 0) > 0 ? `; ${n('errors')} unreadable` : ''}`);
+    out.push(`Backup: ${s['type'] === 'inc' ? 'incremental' : s['type']}, ${n('volumes') ?? 0} volume${n('volumes') === 1 ? '' : 's'}; files ${files}; read ${formatBytes(n('sourceBytes') ?? 0)}, uploaded ${formatBytes(n('uploadedBytes') ?? 0)}${(n('errors') ?? 0) > 0 ? `; ${n('errors')} unreadable` : ''}${(n('changedWhileRead') ?? 0) > 0 ? `; ${n('changedWhileRead')} changed while read` : ''}`);
   }
   const requests = s['requests'] as RequestSummary | undefined;
   if (requests && typeof requests === 'object' && requests.requests && requests.uploaded) {

@@ -1,5 +1,6 @@
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { constants, promises as fsp, type BigIntStats, type Stats } from 'node:fs';
 import type { EntryMeta, EntryType } from '../core/entry.ts';
+import type { FileStamp } from '../core/file-stamp.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import type { IdNames } from './ids.ts';
 
@@ -55,8 +56,49 @@ export function devMinor(rdev: number): number {
   return ((lo & 0xff) | ((lo >>> 12) & 0xfff00)) + (hi & 0xfff) * 0x100000;
 }
 
+/** The lstat fields entry metadata is made of. */
+export type MetaStats = Pick<Stats, 'mode' | 'uid' | 'gid' | 'size' | 'rdev' | 'mtimeMs'>;
+
+/**
+ * The fields of a bigint lstat the walk uses, as numbers, plus the stamp (exact nanosecond times,
+ * which the number form rounds to about a quarter of a microsecond).
+ */
+export interface StatFields extends MetaStats {
+  readonly dev: number;
+  readonly stamp: FileStamp;
+}
+
+export function statFields(st: BigIntStats): StatFields {
+  return {
+    mode: Number(st.mode),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: Number(st.size),
+    rdev: Number(st.rdev),
+    dev: Number(st.dev),
+    mtimeMs: msFromNs(st.mtimeNs),
+    stamp: { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino },
+  };
+}
+
+const NS_PER_SEC = 1_000_000_000n;
+
+/**
+ * The double Node's number lstat gives as mtimeMs (sec * 1e3 + nsec / 1e6, the same operations in
+ * the same order), so that mtimeSeconds keeps rounding as python's st_mtime does.
+ */
+export function msFromNs(ns: bigint): number {
+  let sec = ns / NS_PER_SEC;
+  let nsec = ns % NS_PER_SEC;
+  if (nsec < 0n) {
+    sec -= 1n;
+    nsec += NS_PER_SEC;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}
+
 /** EntryMeta for an lstat result; null when the type is not stored (sockets). */
-export function entryFromStats(index: PathIndex, st: Stats, linkname: Buffer, ids: IdNames): EntryMeta | null {
+export function entryFromStats(index: PathIndex, st: MetaStats, linkname: Buffer, ids: IdNames): EntryMeta | null {
   const type = entryTypeOf(st.mode);
   if (type === null) return null;
   const isDev = type === 'chr' || type === 'blk';

@@ -17,7 +17,8 @@ import { SetWriter, type SetWriterStats } from '../archive/set-writer.ts';
 import { UploadQueue } from '../archive/upload-queue.ts';
 import { combineSignatures, type SignatureEntry } from '../archive/signature-reader.ts';
 import { isUnchanged } from '../archive/change-detection.ts';
-import { walkSource } from '../fs/walk.ts';
+import { walkSource, type WalkEntry } from '../fs/walk.ts';
+import type { ChangeRules } from '../core/file-stamp.ts';
 import type { Selection } from '../fs/selection.ts';
 import { IdNames } from '../fs/ids.ts';
 import type { TargetContext } from './context.ts';
@@ -53,6 +54,8 @@ export interface BackupRequest {
    * percentage and an ETA (duplicity's --progress does the same dry pass).
    */
   readonly progressTotals?: boolean;
+  /** --ignore-ctime, --ignore-inode: parts of a file's stamp not to compare (default: all count) */
+  readonly changeRules?: ChangeRules;
 }
 
 export interface BackupResult {
@@ -211,6 +214,8 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   };
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
+    ...(req.changeRules ? { changeRules: req.changeRules } : {}),
+    changedWhileRead: (index, expected, read) => reporter.warning(`${indexToDisplay(index)} changed size while it was read (${expected} bytes listed, ${read} read): stored as read, and read again next time`),
     fileList: (type, index) => {
       fileListCount++;
       fileListBatch.push(FILELIST_TAGS[type], quote(indexToBytes(index)), NEWLINE);
@@ -247,7 +252,8 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       }
       if (step.current && step.previous) {
         const prev = step.previous;
-        if (prev.meta && isUnchanged(step.current.meta, prev.meta, prev.signature, (u, n) => (u ? ids.uidOf(u) ?? n : n), (g, n) => (g ? ids.gidOf(g) ?? n : n))) continue;
+        const stamps = { current: step.current.stamp, previous: prev.stamp, ...(req.changeRules ? { rules: req.changeRules } : {}) };
+        if (prev.meta && isUnchanged(step.current.meta, prev.meta, prev.signature, (u, n) => (u ? ids.uidOf(u) ?? n : n), (g, n) => (g ? ids.gidOf(g) ?? n : n), stamps)) continue;
         if (!prev.meta) {
           await storeNew(step.current);
         } else {
@@ -299,16 +305,16 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   }
   return { type: plan.type, startTime: plan.startTime, endTime: plan.endTime, volumes: volumeInfos.length, stats: writer.stats, errors, elapsedMs: Date.now() - started, uploadedBytes };
 
-  async function storeNew(cur: { meta: EntryMeta; path: Buffer }): Promise<void> {
+  async function storeNew(cur: WalkEntry): Promise<void> {
     if (cur.meta.index.length > 0) reporter.info(`A ${indexToDisplay(cur.meta.index)}`);
-    await guarded(cur, () => writer.snapshot(cur.meta, cur.path, true));
+    await guarded(cur, () => writer.snapshot(cur.meta, cur.path, true, cur.stamp));
   }
 
-  async function storeChanged(cur: { meta: EntryMeta; path: Buffer }, prev: SignatureEntry): Promise<void> {
+  async function storeChanged(cur: WalkEntry, prev: SignatureEntry): Promise<void> {
     if (cur.meta.type === 'reg' && prev.meta?.type === 'reg' && prev.signature) {
-      await guarded(cur, () => writer.diff(cur.meta, cur.path, prev.signature!));
+      await guarded(cur, () => writer.diff(cur.meta, cur.path, prev.signature!, cur.stamp));
     } else {
-      await guarded(cur, () => writer.snapshot(cur.meta, cur.path, false));
+      await guarded(cur, () => writer.snapshot(cur.meta, cur.path, false, cur.stamp));
     }
   }
 
@@ -375,12 +381,12 @@ async function scanTotals(root: Buffer, selection: Selection, ids: IdNames): Pro
 }
 
 interface CollateStep {
-  readonly current: { meta: EntryMeta; path: Buffer } | null;
+  readonly current: WalkEntry | null;
   readonly previous: SignatureEntry | null;
 }
 
 /** Merge-joins the source walk with the previous signatures, both in duplicity's order. */
-async function* collate(walk: AsyncIterable<{ meta: EntryMeta; path: Buffer }>, previous: AsyncIterable<SignatureEntry> | null): AsyncGenerator<CollateStep> {
+async function* collate(walk: AsyncIterable<WalkEntry>, previous: AsyncIterable<SignatureEntry> | null): AsyncGenerator<CollateStep> {
   if (!previous) {
     for await (const cur of walk) yield { current: cur, previous: null };
     return;

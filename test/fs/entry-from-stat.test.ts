@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, lchownSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { devMajor, devMinor, entryTypeOf, lstatEntry, mtimeSeconds } from '../../src/fs/entry-from-stat.ts';
+import { devMajor, devMinor, entryTypeOf, lstatEntry, msFromNs, mtimeSeconds } from '../../src/fs/entry-from-stat.ts';
 import { IdNames } from '../../src/fs/ids.ts';
 import { Selection } from '../../src/fs/selection.ts';
 import { walkSource } from '../../src/fs/walk.ts';
@@ -87,6 +87,31 @@ describe('entry metadata from lstat', () => {
     });
   });
 
+  it("gives regular files the stamp python's os.lstat gives (st_mtime_ns, st_ctime_ns, st_ino), others none", async () => {
+    const walked = [];
+    for await (const e of walkSource(tmp.buf, Selection.all(tmp.buf), assert.fail)) walked.push(e);
+    const script = `
+import json, os, sys
+json.dump([[str(s.st_mtime_ns), str(s.st_ctime_ns), str(s.st_ino)] for s in (os.lstat(bytes.fromhex(h)) for h in json.load(sys.stdin))], sys.stdout)`;
+    const expected = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(walked.map((e) => e.path.toString('hex'))) }).toString()) as string[][];
+    let files = 0;
+    walked.forEach((e, i) => {
+      if (e.meta.type !== 'reg') return assert.equal(e.stamp, null, e.path.toString());
+      files++;
+      assert.deepEqual([String(e.stamp!.mtimeNs), String(e.stamp!.ctimeNs), String(e.stamp!.ino)], expected[i], e.path.toString());
+    });
+    assert.ok(files > 10);
+  });
+
+  it('msFromNs(mtimeNs) is the very double of the number lstat (so mtimeSeconds rounds the same)', () => {
+    mkdirSync(cat(tmp.buf, '/ms'));
+    const times: [number, number][] = [[-2, 500_000_000], [1_700_000_000, 999_999_999], [1_700_000_000, 999_999_700], [0, 1], [-1, 999_999_999], [4_102_444_800, 123_456_789]];
+    const paths = times.map((_, i) => cat(tmp.buf, `/ms/${i}`));
+    for (const p of paths) writeFileSync(p, '');
+    pythonSetMtimes(paths, times);
+    for (const p of paths) assert.equal(msFromNs(lstatSync(p, { bigint: true }).mtimeNs), lstatSync(p).mtimeMs, p.toString());
+  });
+
   it('lstatEntry returns null for a socket', async () => {
     assert.equal(await lstatEntry(cat(tmp.buf, '/sock'), [cat('sock')], new IdNames()), null);
     assert.equal(entryTypeOf(lstatSync(cat(tmp.buf, '/sock')).mode), null);
@@ -101,7 +126,10 @@ describe('entry metadata from lstat', () => {
     for (const p of paths) writeFileSync(p, '');
     // Node cannot set nanoseconds: python stamps each file and reports int(st_mtime).
     const expected = pythonSetMtimes(paths, times);
-    times.forEach(([s, ns], i) => assert.equal(mtimeSeconds(lstatSync(paths[i]!).mtimeMs), expected[i], `sec ${s} nsec ${ns}`));
+    times.forEach(([s, ns], i) => {
+      assert.equal(mtimeSeconds(lstatSync(paths[i]!).mtimeMs), expected[i], `sec ${s} nsec ${ns}`);
+      assert.equal(mtimeSeconds(msFromNs(lstatSync(paths[i]!, { bigint: true }).mtimeNs)), expected[i], `bigint: sec ${s} nsec ${ns}`);
+    });
   });
 
   it("devMajor/devMinor decode dev_t like python's os.major/os.minor", () => {
