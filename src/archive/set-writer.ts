@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type { EntryMeta } from '../core/entry.ts';
 import { DEFAULT_CHANGE_RULES, type ChangeRules, type FileStamp } from '../core/file-stamp.ts';
 import type { PathIndex } from '../core/path-index.ts';
+import { hasHoles, SPARSE_MIN_SIZE } from '../core/holes.ts';
 import { encodeEntry } from '../codec/tar/writer.ts';
 import { SignatureBuilder } from '../codec/rsync/signature.ts';
 import { DeltaEncoder } from '../codec/rsync/delta.ts';
@@ -173,7 +174,10 @@ export class SetWriter {
     let total = 0;
     try {
       // one fstat, for large files only (a restore leaves small files dense anyway)
-      if (meta.size > SPARSE_MIN_SIZE) sparse = isSparse(fs.fstatSync(fd));
+      if (meta.size > SPARSE_MIN_SIZE) {
+        const st = fs.fstatSync(fd);
+        sparse = st.isFile() && hasHoles(st.size, st.blocks);
+      }
       for (;;) {
         const bytesRead = fs.readSync(fd, this.#readBuf, 0, CHUNK, null);
         if (bytesRead === 0) break;
@@ -238,16 +242,10 @@ class ChunkEmitter {
   }
 }
 
-/** Fewer blocks allocated than the length needs: the file has holes. */
-function isSparse(st: fs.Stats): boolean {
-  return st.isFile() && st.blocks * 512 < st.size;
-}
-
 const CHUNK = 65536;
 const EMPTY = Buffer.alloc(0);
 /** Never written to: compared against, and handed on as the data of a chunk of zeros. */
 const ZERO_CHUNK = Buffer.alloc(CHUNK);
 /** Files up to this size are never recorded as sparse: the restore writes them whole. */
-const SPARSE_MIN_SIZE = 1024 * 1024;
 const SPARSE_PAX: ReadonlyArray<readonly [string, Buffer]> = [[SPARSE_RECORD, Buffer.from('1', 'latin1')]];
 const NO_PAX: ReadonlyArray<readonly [string, Buffer]> = [];

@@ -65,6 +65,8 @@ export type MetaStats = Pick<Stats, 'mode' | 'uid' | 'gid' | 'size' | 'rdev' | '
  */
 export interface StatFields extends MetaStats {
   readonly dev: number;
+  /** 512-byte blocks allocated (fewer than the size needs: the file has holes) */
+  readonly blocks: number;
   readonly stamp: FileStamp;
 }
 
@@ -76,6 +78,7 @@ export function statFields(st: BigIntStats): StatFields {
     size: Number(st.size),
     rdev: Number(st.rdev),
     dev: Number(st.dev),
+    blocks: Number(st.blocks),
     mtimeMs: msFromNs(st.mtimeNs),
     stamp: { mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino },
   };

@@ -1,6 +1,7 @@
 import { constants, lstatSync, promises as fsp, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import type { EntryMeta } from '../core/entry.ts';
 import type { FileStamp } from '../core/file-stamp.ts';
+import { hasHoles } from '../core/holes.ts';
 import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
 import { entryFromStats, statFields, type StatFields } from './entry-from-stat.ts';
 import { IdNames } from './ids.ts';
@@ -12,6 +13,8 @@ export interface WalkEntry {
   readonly path: Buffer;
   /** A regular file's stamp, for change detection; null for other types. */
   readonly stamp: FileStamp | null;
+  /** A regular file with holes (see core/holes.ts); a backup records it, and the estimate counts that record. */
+  readonly sparse: boolean;
 }
 
 /** Called for each path that cannot be read; the walk skips it and goes on. */
@@ -73,7 +76,7 @@ export async function* walkSource(
   const rootStats = statFields(await fsp.lstat(root, { bigint: true }));
   const rootMeta = entryFromStats(ROOT_INDEX, rootStats, await readlinkIf(root, rootStats), ids);
   if (rootMeta === null) throw new Error(`backup source ${root.toString()} is a socket or of an unknown type`);
-  yield { meta: rootMeta, path: root, stamp: rootMeta.type === 'reg' ? rootStats.stamp : null };
+  yield { meta: rootMeta, path: root, stamp: rootMeta.type === 'reg' ? rootStats.stamp : null, sparse: rootMeta.type === 'reg' && hasHoles(rootStats.size, rootStats.blocks) };
   if (rootMeta.type !== 'dir') return;
 
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
@@ -179,7 +182,7 @@ export async function* walkSource(
     }
     if (decision === 'scan' && meta.type !== 'dir') continue;
 
-    const entry: WalkEntry = { meta, path, stamp: meta.type === 'reg' ? stats.stamp : null };
+    const entry: WalkEntry = { meta, path, stamp: meta.type === 'reg' ? stats.stamp : null, sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks) };
     if (decision === 'include') {
       if (frame.delayed !== null) yield* flushDelayed(stack);
       yield entry;

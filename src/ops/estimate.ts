@@ -76,7 +76,8 @@ export class TreeTally {
     this.#maxBlocksize = maxBlocksize;
   }
 
-  add(meta: EntryMeta): void {
+  /** `sparse`: a regular file with holes, whose first tar entry carries the `PERMAFROST.sparse` record. */
+  add(meta: EntryMeta, sparse = false): void {
     const t = this.totals;
     const p = indexToBytes(meta.index);
     const nonAscii = p.some((b) => b >= 0x80);
@@ -98,6 +99,7 @@ export class TreeTally {
     const chunks = size < CHUNK ? 1 : Math.floor(size / CHUNK) + 1;
     const nameLength = size < CHUNK ? 'snapshot/'.length + p.length : 'multivol_snapshot/'.length + p.length + 1 + String(chunks).length;
     t.archiveBytes += chunks * (BLOCK + paxBytes(nameLength, nonAscii)) + roundUp(size, BLOCK);
+    if (sparse) t.archiveBytes += paxBytes(nameLength, nonAscii, SPARSE_RECORD_BYTES) - paxBytes(nameLength, nonAscii);
     // signature entry: a PAX header (permafrost's size record, the long name), ustar, the signature
     const sig = signatureLength(size, blockSizeFor(size, this.#maxBlocksize));
     t.signatureBytes += 2 * BLOCK + BLOCK + roundUp(sig, BLOCK);
@@ -112,11 +114,18 @@ export class TreeTally {
   }
 }
 
-/** A PAX extended header (its header block and records) for a name too long or not ASCII, else 0. */
-function paxBytes(nameLength: number, nonAscii: boolean): number {
-  if (nameLength <= USTAR_NAME && !nonAscii) return 0;
-  return BLOCK + roundUp(nameLength + 16, BLOCK);
+/**
+ * A PAX extended header (its header block and records) for a name too long or not ASCII, and for
+ * `otherRecords` bytes of other records; 0 when it needs none.
+ */
+function paxBytes(nameLength: number, nonAscii: boolean, otherRecords = 0): number {
+  const name = nameLength <= USTAR_NAME && !nonAscii ? 0 : nameLength + 16;
+  if (name + otherRecords === 0) return 0;
+  return BLOCK + roundUp(name + otherRecords, BLOCK);
 }
+
+/** `23 PERMAFROST.sparse=1\n` */
+const SPARSE_RECORD_BYTES = 23;
 
 function roundUp(n: number, unit: number): number {
   return Math.ceil(n / unit) * unit;
@@ -135,7 +144,7 @@ export async function scanTree(source: string, selection: Selection, tally: Tree
     errors++;
     reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
   })) {
-    tally.add(e.meta);
+    tally.add(e.meta, e.sparse);
     if ((tally.totals.entries & 4095) === 0) reporter.progress?.({ phase: 'scanning', filesDone: tally.totals.entries, bytesDone: tally.totals.bytes });
   }
   return { totals: tally.totals, errors };

@@ -34,9 +34,10 @@ export function writeTree(dir: string): void {
 /**
  * The tar framing written out: every entry a 512-byte header and its data padded to 512; files of
  * 64 KiB and more are cut into 64 KiB chunks plus a last (here empty) one, each with a header.
- * 256 KiB = 4 chunks + 1; 12 MiB = 192 chunks + 1.
+ * 256 KiB = 4 chunks + 1; 12 MiB = 192 chunks + 1. The 12 MiB files have holes, so their first
+ * entry carries a PAX header with the `PERMAFROST.sparse` record (a header block and a record block).
  */
-export const ARCHIVE_BYTES = 512 /* the root */ + 900 * (512 + 4096) + 90 * (5 * 512 + 262_144) + 10 * (193 * 512 + 12 * MiB);
+export const ARCHIVE_BYTES = 512 /* the root */ + 900 * (512 + 4096) + 90 * (5 * 512 + 262_144) + 10 * (193 * 512 + 1024 + 12 * MiB);
 /**
  * The signature tar: per file a PAX header (2 blocks, permafrost's size record), a ustar header and
  * the librsync signature (12 bytes + 12 per block) padded to 512. Block sizes by duplicity's rule:
