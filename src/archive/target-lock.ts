@@ -54,6 +54,12 @@ export interface TakeOptions {
   readonly warn: (message: string) => void;
   /** Seconds since the epoch by the local clock. */
   readonly clock?: () => number;
+  /**
+   * Registers what to do when a signal stops the run (the lock is given up and removed, so that
+   * the next run, from another container too, need not wait for it to turn stale); returns the
+   * unregistration, called at release.
+   */
+  readonly onInterrupt?: (undo: () => Promise<void>) => () => void;
 }
 
 export class TargetLock {
@@ -66,6 +72,7 @@ export class TargetLock {
   #lost: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #refreshing: Promise<void> | null = null;
+  #unregister: () => void = () => {};
 
   private constructor(backend: Backend, opts: TakeOptions, me: LockHolder, tag: string) {
     this.#backend = backend;
@@ -103,6 +110,7 @@ export class TargetLock {
       if (tookOver) opts.warn(tookOver);
       const lock = new TargetLock(backend, opts, me, tag);
       lock.#start();
+      if (opts.onInterrupt) lock.#unregister = opts.onInterrupt(() => lock.#giveUp());
       return lock;
     }
     throw new LockedError(`cannot take the target lock ${opts.name} at ${backend.displayUrl}: it keeps changing hands`);
@@ -125,6 +133,7 @@ export class TargetLock {
 
   /** Stops refreshing and removes the lock if it is still ours; never another run's. */
   async release(): Promise<void> {
+    this.#unregister();
     this.#stop();
     if (this.#refreshing) await this.#refreshing.catch(() => {});
     if (this.#lost !== null) return;
@@ -133,6 +142,18 @@ export class TargetLock {
     } catch (err) {
       this.#opts.warn(`cannot remove the target lock ${this.#opts.name}: ${(err as Error).message.split('\n')[0]}; the next run takes it over once it is stale`);
     }
+  }
+
+  /**
+   * A signal stops the run: from now on it counts as having lost the lock (so it writes no
+   * manifest in the moments before it ends), and the lock is removed if it is still ours.
+   */
+  async #giveUp(): Promise<void> {
+    this.#stop();
+    if (this.#refreshing) await this.#refreshing.catch(() => {});
+    if (this.#lost !== null) return;
+    this.#lost = `this run was stopped by a signal and gave up the target lock ${this.#opts.name}`;
+    await this.#backend.conditional.remove(this.#opts.name, this.#tag).catch(() => {});
   }
 
   #start(): void {

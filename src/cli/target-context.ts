@@ -1,4 +1,5 @@
 import * as os from 'node:os';
+import { SignalUndo } from './interrupts.ts';
 import * as path from 'node:path';
 import { openBackend, parseTargetUrl } from '../backend/target-url.ts';
 import { dataStorageClass, MIN_PART_SIZE, MiB, type S3Settings } from '../backend/s3-settings.ts';
@@ -43,6 +44,7 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     compressLevel: o.compressLevel,
     encryption: encryptionFor(o, { env, file: o.passphraseFile }),
     targetLockTiming: targetLockTiming(env),
+    interrupts: new SignalUndo(reporter),
   };
 }
 

@@ -31,4 +31,14 @@ export interface TargetContext {
   readonly encryption: Encryption | null;
   /** The target lock's refresh and staleness times; the defaults when absent (tests shorten them). */
   readonly targetLockTiming?: TargetLockTiming;
+  /**
+   * Where a run registers what it must undo when a signal (SIGTERM, SIGINT) stops it: the target
+   * lock it holds. Absent in-process (tests), where nothing stops the process from outside.
+   */
+  readonly interrupts?: InterruptHooks;
+}
+
+/** Registers `undo` to run when the process is stopped by a signal; the returned function unregisters it. */
+export interface InterruptHooks {
+  onInterrupt(undo: () => Promise<void>): () => void;
 }

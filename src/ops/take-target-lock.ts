@@ -11,5 +11,6 @@ export function takeTargetLock(ctx: TargetContext, operation: string): Promise<T
     operation,
     timing: ctx.targetLockTiming ?? DEFAULT_TARGET_LOCK_TIMING,
     warn: (m) => ctx.reporter.warning(m),
+    ...(ctx.interrupts ? { onInterrupt: (undo: () => Promise<void>) => ctx.interrupts!.onInterrupt(undo) } : {}),
   });
 }

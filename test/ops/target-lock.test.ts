@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { fileUrl } from '../support/cli.ts';
 import { assertSameTree } from '../support/compare.ts';
 import { DUP08_PATH, DUP3_PATH } from '../support/duplicity.ts';
-import { backupBesideBackup, cleanupBesideBackup, lockTakenOverMidway, LockScenario, retentionBesideBackup, T0, T1, timeString, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
+import { backupBesideBackup, cleanupBesideBackup, lockTakenOverMidway, LockScenario, retentionBesideBackup, signalReleasesLock, T0, T1, timeString, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
 import { describeFinished, outputLines } from '../support/paused-run.ts';
 import { tmpDir } from '../support/tmp.ts';
 
@@ -67,6 +67,10 @@ describe('target lock on file://: writers side by side', () => {
 
   it('a volume deleted before the manifest is written fails the backup, which writes no manifest', async (t) => {
     await volumeDeletedMidway(scenario(t, 'lock-vol-gone').s);
+  });
+
+  it('a backup stopped by SIGTERM removes its lock and writes no manifest; the next run goes ahead', async (t) => {
+    await signalReleasesLock(scenario(t, 'lock-sigterm').s);
   });
 
   it('a backup whose lock was taken over while it stalled exits 23 before its manifest', async (t) => {

@@ -14,7 +14,7 @@ import { BackendError } from '../../src/backend/backend.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { raceForLock } from '../support/lock-race.ts';
-import { backupBesideBackup, cleanupBesideBackup, lockTakenOverMidway, LockScenario, retentionBesideBackup, T0, T1, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
+import { backupBesideBackup, cleanupBesideBackup, lockTakenOverMidway, LockScenario, retentionBesideBackup, signalReleasesLock, T0, T1, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
 import { backendFor, createBucket, envCredentials, getObject, hermeticEnv, inspector, openUploads } from './helpers.ts';
 
 Object.assign(process.env, envCredentials(), { AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' });
@@ -148,6 +148,10 @@ describe('target lock on S3 (moto): writers side by side', () => {
 
   it('a volume deleted before the manifest is written fails the backup, which writes no manifest', async (t) => {
     await volumeDeletedMidway(await scenario(t, 's3-lock-vol-gone'));
+  });
+
+  it('a backup stopped by SIGTERM removes its lock and writes no manifest; the next run goes ahead', async (t) => {
+    await signalReleasesLock(await scenario(t, 's3-lock-sigterm'));
   });
 
   it('a backup whose lock was taken over while it stalled exits 23 before its manifest', async (t) => {

@@ -158,6 +158,26 @@ export async function lockTakenOverMidway(s: LockScenario, replaceLock: (content
   assert.equal(await readLock(), theirs, "the new holder's lock is left alone");
 }
 
+/**
+ * A backup stopped by SIGTERM (a `docker stop`, the daemon's stop) while it holds the lock: it
+ * ends by that signal, removes its lock on the way out and writes no manifest, so that another
+ * run (from another container: another pid namespace, which could not judge the pid) need not
+ * wait for the lock to turn stale; the other cache's backup runs at once and restores.
+ */
+export async function signalReleasesLock(s: LockScenario): Promise<void> {
+  const holder = await s.stoppedBackup('a', T1);
+  holder.child.kill('SIGTERM');
+  holder.resume();
+  const r = await holder.done;
+  assert.equal(holder.child.signalCode, 'SIGTERM', `the backup ends by the signal:\n${describeFinished(r)}`);
+  assert.ok(outputLines(r).includes('SIGTERM: stopping; giving up the target lock first'), describeFinished(r));
+  const names = await s.target.names();
+  assert.ok(!names.includes('permafrost-target.lock'), `the lock is removed: ${names.join(' ')}`);
+  assert.ok(!names.some((n) => n.endsWith('.manifest')), `no manifest expected: ${names.join(' ')}`);
+  await s.run('b', ['full', '--current-time', String(T2), s.source, s.target.url]);
+  await s.restoreMatches('c');
+}
+
 export function timeString(t: number): string {
   return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
