@@ -13,7 +13,7 @@ export const DEFAULT_COMPRESS_LEVEL = 1;
 
 /**
  * A file being written, plain, through gzip (as duplicity's GzipWriteFile) or OpenPGP encryption
- * (as duplicity's gpg: spec §6), that hashes and counts the bytes that reach the disk. Writes are
+ * (as duplicity's gpg: docs/duplicity-format.md §6), that hashes and counts the bytes that reach the disk. Writes are
  * batched so that many small tar blocks cost few calls. Plain and gzip files are hashed and
  * written by a worker thread (ThreadFile), which also compresses gzip ones, storing parts that
  * look incompressible instead of deflating them (deflateParts).
@@ -42,7 +42,7 @@ export class FileByteSink {
   #error: Error | null = null;
   readonly #batchPool: Buffer[] = [];
 
-  /** `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (spec §1.3). */
+  /** `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (docs/duplicity-format.md §1.3). */
   constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null; level?: number }) {
     this.path = path;
     this.#level = opts.level ?? DEFAULT_COMPRESS_LEVEL;

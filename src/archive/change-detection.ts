@@ -9,7 +9,7 @@ export interface StampComparison {
 }
 
 /**
- * Whether a path is unchanged since the signatures were written. duplicity's rule (spec §3.8)
+ * Whether a path is unchanged since the signatures were written. duplicity's rule (docs/duplicity-format.md §3.8)
  * plus a size check, since duplicity misses a rewrite that kept the mtime: our signatures carry
  * the size; for signatures duplicity wrote, the size is bounded by the signature's block count.
  * A regular file must also match the stamp its entry records (stampsAgree).

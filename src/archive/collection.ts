@@ -3,7 +3,7 @@ import { parseRemoteName, type NamePrefixes, type ParsedName } from '../codec/re
 
 /**
  * The backup sets and chains that a target holds, assembled from names alone, by duplicity's rules
- * (spec §7.1–7.4). Nothing here reads file contents.
+ * (docs/duplicity-format.md §7.1–7.4). Nothing here reads file contents.
  */
 export interface BackupSet {
   readonly type: 'full' | 'inc';

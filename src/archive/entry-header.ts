@@ -46,7 +46,7 @@ export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax:
   };
 }
 
-/** duplicity's zeroed header for `deleted/` entries (spec §3.3). */
+/** duplicity's zeroed header for `deleted/` entries (docs/duplicity-format.md §3.3). */
 export function deletedHeader(name: Buffer): TarHeader {
   return { name, mode: 0, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: 0x30, linkname: EMPTY, uname: EMPTY, gname: EMPTY, devmajor: 0, devminor: 0 };
 }

@@ -1,7 +1,7 @@
 import { indexFromBytes, indexToBytes, type PathIndex } from '../core/path-index.ts';
 
 /**
- * Tar entry names inside difftar volumes and sigtars (spec §3.3, §4): a kind prefix, the path,
+ * Tar entry names inside difftar volumes and sigtars (docs/duplicity-format.md §3.3, §4): a kind prefix, the path,
  * and for multivol chunks a chunk number.
  */
 export type EntryKind = 'snapshot' | 'diff' | 'deleted' | 'signature';

@@ -9,7 +9,7 @@ import { CheckedFiles } from './checked-files.ts';
 import { CorruptSignatureError, readSignatureTar, type SignatureEntry } from './signature-reader.ts';
 
 /**
- * The local archive directory (`--archive-dir/--name`, spec §7.8): plaintext manifests and gzipped
+ * The local archive directory (`--archive-dir/--name`, docs/duplicity-format.md §7.8): plaintext manifests and gzipped
  * signature tars, laid out as duplicity lays them out so that both tools can share it. It is only a
  * cache: anything missing is fetched from the target again, and files the target no longer has
  * are dropped.

@@ -75,7 +75,7 @@ export class CorruptVolumeError extends Error {
 
 /**
  * Reads the entries of one backup set from its volumes, in order, joining multivol chunks across
- * volume boundaries (spec §3.6, §3.9). Each volume is downloaded to a temp file and its SHA1
+ * volume boundaries (docs/duplicity-format.md §3.6, §3.9). Each volume is downloaded to a temp file and its SHA1
  * checked before any of it is used; the next volume downloads while this one is read.
  * Entries are filtered to those under `within` and re-rooted there.
  */

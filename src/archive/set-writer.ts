@@ -44,7 +44,7 @@ export interface SetWriterOptions {
 }
 
 /**
- * Turns per-path decisions into tar blocks: duplicity's DeltaTarBlockIter (spec §3.3, §3.6, §4).
+ * Turns per-path decisions into tar blocks: duplicity's DeltaTarBlockIter (docs/duplicity-format.md §3.3, §3.6, §4).
  * File data (a snapshot, or an rsync delta) is cut into 64 KiB multivol chunks; every regular file
  * also gets a new signature, computed in the same pass over its content.
  */

@@ -30,7 +30,7 @@ export class CorruptSignatureError extends Error {
   }
 }
 
-/** Reads one (decompressed, decrypted) sigtar stream in order (spec §4). */
+/** Reads one (decompressed, decrypted) sigtar stream in order (docs/duplicity-format.md §4). */
 export async function* readSignatureTar(source: AsyncIterable<Buffer>, what: string): AsyncGenerator<SignatureEntry> {
   const reader = new TarReader(source);
   let previous: PathIndex | null = null;

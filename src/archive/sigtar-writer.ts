@@ -3,7 +3,7 @@ import type { Encryption } from '../crypto/encryption.ts';
 import { FileByteSink } from './byte-sink.ts';
 
 /**
- * Writes a signature tar: one whole tar with an end-of-archive marker (spec §4). The remote copy is
+ * Writes a signature tar: one whole tar with an end-of-archive marker (docs/duplicity-format.md §4). The remote copy is
  * encrypted, gzipped or plain as the options say; the local cache always keeps a gzipped copy, so
  * with encryption or --no-compression both are written in one pass.
  */

@@ -21,7 +21,7 @@ export interface VolumeWriterOptions {
   readonly gzip: boolean;
   /** deflate level (gzip, or inside encryption); DEFAULT_COMPRESS_LEVEL when absent */
   readonly level?: number;
-  /** `.difftar.gpg` volumes: encrypted, ending with duplicity's zero footer (spec §3.2) */
+  /** `.difftar.gpg` volumes: encrypted, ending with duplicity's zero footer (docs/duplicity-format.md §3.2) */
   readonly encryption?: Encryption | null;
   /** Called once per closed volume, in order; may apply back-pressure by resolving late. */
   readonly onVolume: (volume: FinishedVolume) => Promise<void>;
@@ -29,8 +29,8 @@ export interface VolumeWriterOptions {
 
 /**
  * Packs tar blocks into difftar volumes, starting a new volume between blocks once fewer than
- * 64 KiB are left under --volsize (spec §3.7), and records each volume's first and last path for
- * the manifest. A set always has at least one volume, even an empty one (spec §3.7).
+ * 64 KiB are left under --volsize (docs/duplicity-format.md §3.7), and records each volume's first and last path for
+ * the manifest. A set always has at least one volume, even an empty one (docs/duplicity-format.md §3.7).
  */
 export class VolumeWriter {
   readonly #opts: VolumeWriterOptions;

@@ -24,7 +24,7 @@ export interface RestoreState {
   readonly expiry?: number;
 }
 
-/** The storage classes whose objects cannot be read before a restore (spec glacier-semantics §1.2). */
+/** The storage classes whose objects cannot be read before a restore (docs/glacier-semantics.md §1.2). */
 export function isArchivedClass(storageClass: string | undefined): boolean {
   return storageClass === 'GLACIER' || storageClass === 'DEEP_ARCHIVE';
 }
@@ -32,7 +32,7 @@ export function isArchivedClass(storageClass: string | undefined): boolean {
 export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
 
 /**
- * What a restore request did (spec §3.3): `started` (202), `extended` (200: a copy existed and
+ * What a restore request did (docs/glacier-semantics.md §3.3): `started` (202), `extended` (200: a copy existed and
  * lives longer now), `in-progress` (409), `not-archived` (the object is readable as it is),
  * `tier-unavailable` (503: no Expedited capacity now).
  */

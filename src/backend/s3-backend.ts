@@ -649,7 +649,7 @@ async function sdkDefaultRegion(sdk: Sdk): Promise<string | undefined> {
 }
 
 /**
- * `x-amz-restore` (spec §3.2): `ongoing-request="true"`, or `ongoing-request="false",
+ * `x-amz-restore` (docs/glacier-semantics.md §3.2): `ongoing-request="true"`, or `ongoing-request="false",
  * expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"`. Anything else is not a restore state we know.
  */
 export function parseRestoreHeader(value: string): RestoreState | undefined {

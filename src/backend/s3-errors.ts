@@ -2,7 +2,7 @@ import { BackendError } from './backend.ts';
 
 /**
  * Turns what the SDK throws into a one-line BackendError that says what to do. The codes are
- * S3's (spec glacier-semantics §3, §6) and the SDK's own (credentials, region).
+ * S3's (docs/glacier-semantics.md §3, §6) and the SDK's own (credentials, region).
  */
 export interface S3ErrorContext {
   /** e.g. `upload`, `list`, `read` */

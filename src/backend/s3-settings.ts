@@ -29,12 +29,12 @@ export interface S3Settings {
 }
 
 export const MiB = 1024 * 1024;
-/** S3's limits (spec glacier-semantics §5.1). */
+/** S3's limits (docs/glacier-semantics.md §5.1). */
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PARTS = 10_000;
 export const MAX_SINGLE_PUT = 5 * 1024 * MiB;
 
-/** The storage classes S3's API accepts for new objects (2026 model, spec glacier-semantics §1.1). */
+/** The storage classes S3's API accepts for new objects (2026 model, docs/glacier-semantics.md §1.1). */
 export const STORAGE_CLASSES: readonly string[] = [
   'STANDARD',
   'REDUCED_REDUNDANCY',
@@ -65,7 +65,7 @@ export interface StorageClassFlags {
 /**
  * The class for data volumes, and warnings about flags it overrides. The --s3-use-* flags keep
  * duplicity's precedence (rrs, ia, onezone-ia, glacier, glacier-ir, deep-archive: the first set
- * wins, spec §8.2); an explicit --s3-storage-class wins over all of them.
+ * wins, docs/duplicity-format.md §8.2); an explicit --s3-storage-class wins over all of them.
  */
 export function dataStorageClass(f: StorageClassFlags): { storageClass: string; warnings: string[] } {
   const flagged: [boolean, string, string][] = [

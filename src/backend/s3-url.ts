@@ -1,5 +1,5 @@
 /**
- * Where an S3 target lives, from its URL as duplicity reads it (spec §8.1):
+ * Where an S3 target lives, from its URL as duplicity reads it (docs/duplicity-format.md §8.1):
  *
  * - `boto3+s3://bucket/a/b` and `s3+http://bucket/a/b`: bucket `bucket`, key prefix `a/b/`.
  * - `s3://bucket/a/b`: the same (duplicity 2.x and later read `s3://` so).

@@ -19,7 +19,7 @@ export interface PassphraseOptions {
 export function encryptionFor(o: CliOptions, opts: PassphraseOptions): Encryption | null {
   if (o.noEncryption) return null;
   const signKey = o.signKey ?? null;
-  // duplicity reuses one variable for the other when the sign key is also a recipient (spec §6.3)
+  // duplicity reuses one variable for the other when the sign key is also a recipient (docs/duplicity-format.md §6.3)
   const shared = signKey !== null && (o.encryptKeys.includes(signKey) || o.hiddenEncryptKeys.includes(signKey));
   const env = opts.env;
   const source = passphraseSource(shared && env['PASSPHRASE'] === undefined && env['SIGN_PASSPHRASE'] !== undefined ? { ...opts, env: { ...env, PASSPHRASE: env['SIGN_PASSPHRASE'] } } : opts);

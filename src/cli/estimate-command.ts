@@ -10,7 +10,7 @@ import { formatBytes } from './progress.ts';
 import { selectionFor } from './selection-rules.ts';
 import { UsageError } from './usage-error.ts';
 
-/** How long restored copies are priced for when --days is not given (spec glacier-semantics §2.5). */
+/** How long restored copies are priced for when --days is not given (docs/glacier-semantics.md §2.5). */
 export const DEFAULT_RESTORE_DAYS = 7;
 
 /** The option that puts volumes in each class, for saying why the estimate uses it. */

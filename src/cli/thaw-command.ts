@@ -14,7 +14,7 @@ import { makeRunTempDir } from '../ops/run-temp-dir.ts';
 import type { CliOptions } from './command-line.ts';
 import { formatBytes } from './progress.ts';
 
-/** Polls back off up to this, unless --poll-interval asks for longer (spec §9.4.16: 15–60 min for Standard/Bulk). */
+/** Polls back off up to this, unless --poll-interval asks for longer (docs/glacier-semantics.md §9.4 item 16: 15–60 min for Standard/Bulk). */
 const MAX_POLL_SECONDS = 15 * 60;
 
 interface ThawTarget {

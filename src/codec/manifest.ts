@@ -1,5 +1,5 @@
 /**
- * Manifests (`duplicity/manifest.py`, spec §2): which index range each volume holds and the SHA1
+ * Manifests (`duplicity/manifest.py`, docs/duplicity-format.md §2): which index range each volume holds and the SHA1
  * of its remote bytes. Writers produce duplicity's on-disk layout piece by piece, in the order a
  * backup writes them (Hostname, Localdir, one block per volume, Filelist). The parser accepts
  * exactly what duplicity accepts and rejects with an Error what makes duplicity crash.
@@ -203,7 +203,7 @@ export function volumesContaining(manifest: Manifest, index: PathIndex): VolumeI
 
 /**
  * `Manifest.__eq__`, duplicity's check that the remote manifest matches the local copy before an
- * incremental. Despite its comments (and spec §2.6), it compares only the sorted volume numbers
+ * incremental. Despite its comments (see docs/duplicity-format.md §2.6), it compares only the sorted volume numbers
  * (its per-volume loop compares the numbers again, not the VolumeInfos), Hostname and Localdir.
  * Matching that keeps a chain duplicity would extend extendable here.
  */

@@ -1,5 +1,5 @@
 /**
- * Manifest quoting (`duplicity/manifest.py:Quote()` / `Unquote()`, spec §2.3). Manifest fields are
+ * Manifest quoting (`duplicity/manifest.py:Quote()` / `Unquote()`, docs/duplicity-format.md §2.3). Manifest fields are
  * split on white space, so a path containing white space, a backslash or a quote is written as
  * `"…"` with each such byte as `\xHH`; every other byte, UTF-8 or not, is written raw.
  */

@@ -1,5 +1,5 @@
 /**
- * Remote file names (`duplicity/file_naming.py`, spec §1.2-1.6): building the long and short
+ * Remote file names (`duplicity/file_naming.py`, docs/duplicity-format.md §1.2-1.6): building the long and short
  * forms, and recognising names in a listing exactly as duplicity's `parse()` does, so that both
  * tools see the same sets in the same remote directory.
  *

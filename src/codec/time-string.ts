@@ -1,5 +1,5 @@
 /**
- * duplicity's time strings (`duplicity/dup_time.py`, spec §1.1 and §7.5): the 16-character UTC
+ * duplicity's time strings (`duplicity/dup_time.py`, docs/duplicity-format.md §1.1 and §7.5): the 16-character UTC
  * form used in file names, the old zoned form, and the `--time` / `remove-older-than` syntax
  * (`genstrtotime`). The parsers follow the Python code closely, quirks included, because file
  * names that duplicity accepts (or ignores) must be accepted (or ignored) here too.

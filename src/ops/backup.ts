@@ -71,7 +71,7 @@ export interface BackupResult {
 }
 
 /**
- * A full or incremental backup (spec §3, §7.10). Volumes are uploaded as they fill up, then the
+ * A full or incremental backup (docs/duplicity-format.md §3, §7.10). Volumes are uploaded as they fill up, then the
  * signatures, then the manifest: a set exists only once its manifest is stored, so an interrupted
  * run leaves an incomplete set that restores never use and `cleanup` removes.
  */
@@ -343,7 +343,7 @@ const FILELIST_TAGS = {
 } as const;
 
 
-/** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (spec §2.1). */
+/** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (docs/duplicity-format.md §2.1). */
 async function writeManifest(dest: string, req: BackupRequest, volumes: VolumeInfo[], signature: StoredRecord | undefined, fileListPath: string, count: number): Promise<void> {
   const out = createWriteStream(dest);
   out.write(formatDirInfo(Buffer.from(req.hostname ?? os.hostname()), Buffer.from(canonicalLocaldir(req.source))));

@@ -10,7 +10,7 @@ export interface CleanupResult {
 }
 
 /**
- * Finds what interrupted or foreign runs left behind (spec §7.7): sets without a manifest,
+ * Finds what interrupted or foreign runs left behind (docs/duplicity-format.md §7.7): sets without a manifest,
  * increments that extend no chain, signatures without a complete set, partial uploads. Lists them; deletes them only
  * with `force`. Never touches a file of a complete chain.
  */

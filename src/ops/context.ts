@@ -25,7 +25,7 @@ export interface TargetContext {
   /** `--compress-level`: deflate level 1-9 of what is compressed; the archive layer's default when absent */
   readonly compressLevel?: number;
   /**
-   * How `.gpg` files are written and read (spec §6); null with `--no-encryption`. Reading a file
+   * How `.gpg` files are written and read (docs/duplicity-format.md §6); null with `--no-encryption`. Reading a file
    * whose name is not `.gpg` never needs it.
    */
   readonly encryption: Encryption | null;

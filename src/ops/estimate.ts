@@ -309,7 +309,7 @@ export function estimateCosts(source: string, tree: TreeTotals, pricing: Pricing
 }
 
 /**
- * The requests of one upload (spec glacier-semantics §2.4): a single PutObject, billed at the
+ * The requests of one upload (docs/glacier-semantics.md §2.4): a single PutObject, billed at the
  * target class's price; or CreateMultipartUpload and the parts at STANDARD's price and
  * CompleteMultipartUpload at the target class's.
  */

@@ -110,7 +110,7 @@ export async function sendThawRequests(ctx: TargetContext, prepared: PreparedTha
 }
 
 /**
- * Writes an S3 Batch Operations manifest (CSV `bucket,url-encoded key`, no header; spec §3.7) of
+ * Writes an S3 Batch Operations manifest (CSV `bucket,url-encoded key`, no header; docs/glacier-semantics.md §3.7) of
  * the volumes still archived, instead of sending requests, and journals them as `batch`.
  */
 export async function writeBatchManifest(ctx: TargetContext, prepared: PreparedThaw, file: string): Promise<number> {

@@ -62,7 +62,7 @@ export function volumesFor(set: BackupSet, manifest: Manifest, within: PathIndex
 }
 
 /**
- * Restores the tree (or one path) as of a time (spec §3.9): the sets' entry streams are merged by
+ * Restores the tree (or one path) as of a time (docs/duplicity-format.md §3.9): the sets' entry streams are merged by
  * path; for each path the newest snapshot or deletion is the base, and later deltas are patched
  * onto it. Memory stays flat: data streams through temp files, never whole into memory.
  */

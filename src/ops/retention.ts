@@ -11,7 +11,7 @@ import { prettyTime } from './status.ts';
 import { takeTargetLock } from './take-target-lock.ts';
 
 /**
- * duplicity 0.8.22's retention verbs (spec §7.6; dup_main.py remove_old, remove_all_but_n_full;
+ * duplicity 0.8.22's retention verbs (docs/duplicity-format.md §7.6; dup_main.py remove_old, remove_all_but_n_full;
  * dup_collections.py get_chains_older_than, get_signature_chains_older_than,
  * get_nth_last_full_backup_time): what they delete, in the order they delete it.
  *

@@ -36,7 +36,7 @@ export interface ThawPlan {
  * Which volumes a restore of `within` as of `time` reads, from the listing and the manifests
  * alone (both in STANDARD storage): the chain's sets up to the time, without the increments whose
  * signature file shows they did not touch `within`, and in each set only the volumes whose path
- * ranges can hold `within` (spec §3.9). Nothing archived is read.
+ * ranges can hold `within` (docs/duplicity-format.md §3.9). Nothing archived is read.
  */
 export async function planThaw(
   ctx: TargetContext,

@@ -97,7 +97,7 @@ export function tierFor(storageClass: string, tier: RestoreTier): RestoreTier {
 
 /**
  * Sends RestoreObject for each volume that is archived: never for one restored or in progress
- * (spec §9.4.15). 202 and 200 are success; 409 means it is running; no Expedited capacity falls
+ * (docs/glacier-semantics.md §9.4 item 15). 202 and 200 are success; 409 means it is running; no Expedited capacity falls
  * back to Standard. Every request is journalled before the next one, so a crash loses nothing.
  */
 export async function requestRestores(

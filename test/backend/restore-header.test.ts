@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseRestoreHeader } from '../../src/backend/s3-backend.ts';
 
-test('the three forms of x-amz-restore (spec glacier-semantics §3.2)', () => {
+test('the three forms of x-amz-restore (docs/glacier-semantics.md §3.2)', () => {
   assert.deepEqual(parseRestoreHeader('ongoing-request="true"'), { ongoing: true });
   // the date form is RFC 1123 in GMT; Date.UTC gives the expected epoch independently
   assert.deepEqual(parseRestoreHeader('ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"'), {

@@ -85,7 +85,7 @@ describe('console reporter', () => {
     assert.doesNotMatch(expected[2]!.log, /A etc\/passwd/);
   });
 
-  test('the log-file record format of spec §9', () => {
+  test('the log-file record format of docs/duplicity-format.md §9', () => {
     assert.equal(formatLogRecord('INFO', 3, '\nbackend BackendWrapper', 'Collection Status\n\nx'),
       'INFO 3 \nbackend BackendWrapper\n. Collection Status\n. \n. x\n\n');
     assert.equal(formatLogRecord('NOTICE', 1, '', ''), 'NOTICE 1\n\n');

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { defaultBackupName } from '../../src/codec/backup-name.ts';
 import { runPython } from './python-oracle.ts';
 
-test('default cache name: the spec §7.8 VERIFIED examples', () => {
+test('default cache name: the docs/duplicity-format.md §7.8 VERIFIED examples', () => {
   assert.equal(defaultBackupName('file:///srv/backup'), '018b63a28f536acd92d887ced9519d4d');
   assert.equal(defaultBackupName('file:///srv/backup/'), '9f1201731aae6399ea03b8c1208082ec');
 });

@@ -62,7 +62,7 @@ test('files written by duplicity 0.8.22 parse, rebuild and re-format exactly', a
       if (p.kind === 'full' || p.kind === 'full-sig') assert.equal(p.time, T_FULL);
       else assert.deepEqual([p.startTime, p.endTime], [T_FULL, T_INC]);
       kinds.add(`${where} ${p.kind}${p.manifest ? ' manifest' : ''}`);
-      // Unprefixed, nothing of it is recognised (spec §1.4).
+      // Unprefixed, nothing of it is recognised (docs/duplicity-format.md §1.4).
       assert.equal(parseRemoteName(name, { base: '', archive: '', manifest: '', signature: '' }), null);
     }
   }

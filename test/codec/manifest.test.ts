@@ -13,7 +13,7 @@ import { runPython } from './python-oracle.ts';
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 const idx = (...parts: string[]): PathIndex => parts.map(b);
 
-// Spec §2.7 (VERIFIED), with the elided long name `LLLL…LLLL.txt` filled in.
+// docs/duplicity-format.md §2.7 (VERIFIED), with the elided long name `LLLL…LLLL.txt` filled in.
 const LONG = `${'L'.repeat(200)}.txt`;
 const SAMPLE = [
   'Hostname vm',
@@ -34,7 +34,7 @@ const SAMPLE = [
   '',
 ].join('\n');
 
-test('the spec §2.7 sample parses and re-formats byte-identically', () => {
+test('the docs/duplicity-format.md §2.7 sample parses and re-formats byte-identically', () => {
   const m = parseManifest(b(SAMPLE));
   assert.deepEqual(m.hostname, b('vm'));
   assert.deepEqual(m.localdir, b('/srv/data'));
@@ -52,7 +52,7 @@ test('the spec §2.7 sample parses and re-formats byte-identically', () => {
   assert.ok(formatManifest(m).equals(b(SAMPLE)));
 });
 
-test('the spec §10.3 manifests: sizes 238/232 + hostname + Localdir, ranges and file lists', () => {
+test('the docs/duplicity-format.md §10.3 manifests: sizes 238/232 + hostname + Localdir, ranges and file lists', () => {
   const vol = (end: string, hash: string): VolumeInfo => ({
     volume: 1, startIndex: [], startBlock: null, endIndex: idx(end), endBlock: null, hashes: new Map([['SHA1', hash]]),
   });
@@ -84,7 +84,7 @@ test('parseManifest: duplicates, ordering, case, and missing fields', () => {
   const block = (n: number, start: string, end: string, hash: string): string =>
     `Volume ${n}:\n    StartingPath   ${start}\n    EndingPath     ${end}\n    Hash SHA1 ${hash}\n`;
   // A restart rewrites volume 2: the later block wins, in volume 2's original position, and
-  // volumes listed above the last block are dropped (spec §2.5, VERIFIED).
+  // volumes listed above the last block are dropped (docs/duplicity-format.md §2.5, VERIFIED).
   const restarted = parseManifest(b(block(1, '. ', 'a 3', 'h1') + block(2, 'a 4', 'b ', 'old') + block(3, 'c ', 'd ', 'h3') + block(2, 'a 4', 'b ', 'new')));
   assert.deepEqual(restarted.volumes.map((v) => [v.volume, v.hashes.get('SHA1')]), [[1, 'h1'], [2, 'new']]);
   assert.deepEqual(restarted.volumes[0]!.endIndex, idx('a'));

@@ -6,7 +6,7 @@ import { runPython } from './python-oracle.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-test('quote: the spec §2.3 VERIFIED examples', () => {
+test('quote: the docs/duplicity-format.md §2.3 VERIFIED examples', () => {
   assert.equal(quote(b('dir/sub/file with spaces.txt')).toString(), '"dir/sub/file\\x20with\\x20spaces.txt"');
   assert.equal(quote(b('new\nline')).toString(), '"new\\x0aline"');
   assert.equal(quote(b('quote"s and \\ back\'s')).toString(), '"quote\\x22s\\x20and\\x20\\x5c\\x20back\\x27s"');

@@ -11,7 +11,7 @@ const T1 = 1700000100;
 const FULL: SetTimes = { kind: 'full', time: T0 };
 const INC: SetTimes = { kind: 'inc', startTime: T0, endTime: T1 };
 
-test('short names: the spec §1.5 VERIFIED names for 1700000000 -> 1700000100', () => {
+test('short names: the docs/duplicity-format.md §1.5 VERIFIED names for 1700000000 -> 1700000100', () => {
   const o = { short: true, compressed: true };
   assert.equal(volumeName(FULL, 1, NO_PREFIXES, o), 'df.s44we8.1.dt.z');
   assert.equal(manifestName(FULL, NO_PREFIXES, o), 'df.s44we8.m');
@@ -21,7 +21,7 @@ test('short names: the spec §1.5 VERIFIED names for 1700000000 -> 1700000100', 
   assert.equal(signatureName(INC, NO_PREFIXES, o), 'dns.s44we8.s44wh0.st.z');
 });
 
-test('long names: spec §1.2 table, suffix rules and prefixes', () => {
+test('long names: docs/duplicity-format.md §1.2 table, suffix rules and prefixes', () => {
   const T = timeToString(T0);
   const U = timeToString(T1);
   assert.equal(T, '20231114T221320Z');
@@ -33,7 +33,7 @@ test('long names: spec §1.2 table, suffix rules and prefixes', () => {
   assert.equal(manifestName(FULL, NO_PREFIXES, { partial: true }), `duplicity-full.${T}.manifest.part`);
   assert.equal(signatureName(FULL, NO_PREFIXES, { compressed: true }), `duplicity-full-signatures.${T}.sigtar.gz`);
   assert.equal(signatureName(INC, NO_PREFIXES, { partial: true }), `duplicity-new-signatures.${T}.to.${U}.sigtar.part`);
-  // spec §1.2: the same prefixes name the cache files (VERIFIED P_man_… and P_sig_…).
+  // docs/duplicity-format.md §1.2: the same prefixes name the cache files (VERIFIED P_man_… and P_sig_…).
   const p: NamePrefixes = { base: 'P_', archive: 'arc_', manifest: 'man_', signature: 'sig_' };
   assert.equal(manifestName(FULL, p), `P_man_duplicity-full.${T}.manifest`);
   assert.equal(signatureName(FULL, p, { compressed: true }), `P_sig_duplicity-full-signatures.${T}.sigtar.gz`);

@@ -21,7 +21,7 @@ const URL = `boto3+s3://${BUCKET}/${PREFIX}`;
 const T1 = 1_790_000_000;
 const DAY = 86400;
 const GB = 2 ** 30;
-/** us-east-1, USD per GB-month; minimum days; minimum billable bytes (spec §1.2, §2.1) */
+/** us-east-1, USD per GB-month; minimum days; minimum billable bytes (docs/glacier-semantics.md §1.2, §2.1) */
 const SPEC: Record<string, { price: number; minDays: number; minBytes: number; archived: boolean }> = {
   STANDARD: { price: 0.023, minDays: 0, minBytes: 0, archived: false },
   STANDARD_IA: { price: 0.0125, minDays: 30, minBytes: 128 * 1024, archived: false },

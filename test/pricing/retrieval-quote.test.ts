@@ -9,7 +9,7 @@ const GiB = 2 ** 30;
 const TiB = 2 ** 40;
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
-test('1 TiB of 256 MiB volumes from DEEP_ARCHIVE Bulk, kept 7 days (spec §2.5 example)', () => {
+test('1 TiB of 256 MiB volumes from DEEP_ARCHIVE Bulk, kept 7 days (docs/glacier-semantics.md §2.5 example)', () => {
   const q = retrievalQuote(p, 'DEEP_ARCHIVE', 'Bulk', 4096, TiB, 7)!;
   // 4,096 requests at $0.025 per 1,000; 1,024 GB at $0.0025; 1,024 GB of STANDARD ($0.023) for 7/30 of a month
   close(q.requestCost, 0.1024, 'requests');

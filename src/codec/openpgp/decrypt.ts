@@ -34,7 +34,7 @@ export interface DecryptOptions {
 }
 
 /**
- * The plaintext of an OpenPGP message as gpg or permafrost writes it (spec §6.5): SKESK/PKESK,
+ * The plaintext of an OpenPGP message as gpg or permafrost writes it (docs/duplicity-format.md §6.5): SKESK/PKESK,
  * then SEIPD v1 (MDC checked at the end) or SED; inside, compressed (ZIP, ZLIB, none) and literal
  * packets; signatures skipped, or checked with `keys.signatureVerifier`. The MDC and the
  * signature are only known at the end: a caller that must not act on unverified bytes runs

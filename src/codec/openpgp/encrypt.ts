@@ -16,7 +16,7 @@ export interface MessageKey {
 
 /**
  * A version 4 SKESK with no encrypted session key: the key derived from the passphrase is the
- * session key, as `gpg --symmetric` does (spec §6.2).
+ * session key, as `gpg --symmetric` does (docs/duplicity-format.md §6.2).
  */
 export function passphraseMessageKey(passphrase: string, cipher: number, s2k: S2K): MessageKey {
   const info = cipherInfo(cipher);
@@ -36,12 +36,12 @@ export interface EncryptorOptions {
   readonly date?: number;
   /** receives the message's bytes, in order */
   readonly output: (chunks: readonly Buffer[]) => void;
-  /** signs the message as `gpg --sign` does: one-pass signature, literal, signature (spec §6.2) */
+  /** signs the message as `gpg --sign` does: one-pass signature, literal, signature (docs/duplicity-format.md §6.2) */
   readonly signer?: MessageSigner | null;
 }
 
 /**
- * Streams an OpenPGP message that gpg 2.2 decrypts (spec §6.5): key packets, then a SEIPD v1
+ * Streams an OpenPGP message that gpg 2.2 decrypts (docs/duplicity-format.md §6.5): key packets, then a SEIPD v1
  * packet (CFB with a random prefix, SHA-1 MDC) holding a compressed packet (old format,
  * indeterminate length, as gpg writes it) holding one binary literal packet, between a one-pass
  * signature packet and a signature packet when signing. Bodies use partial lengths, so nothing is

@@ -1,6 +1,6 @@
 /**
  * Signature block length for a file, as duplicity chooses it (`duplicity/diffdir.py:get_block_size`,
- * spec §5.1): about 2000 blocks per file, rounded down to a multiple of 512, at least 512 and at
+ * docs/duplicity-format.md §5.1): about 2000 blocks per file, rounded down to a multiple of 512, at least 512 and at
  * most `maxBlockSize` (`--max-blocksize`, default 2048).
  */
 

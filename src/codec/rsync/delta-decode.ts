@@ -40,7 +40,7 @@ export function decodeDelta(delta: Uint8Array): DeltaCommand[] {
   return commands;
 }
 
-/** One line per command, e.g. `COPY 0,69632 (0x47)` and `LITERAL 512 (0x42)`, as in spec §10.3. */
+/** One line per command, e.g. `COPY 0,69632 (0x47)` and `LITERAL 512 (0x42)`, as in docs/duplicity-format.md §10.3. */
 export function formatDeltaCommands(commands: readonly DeltaCommand[]): string[] {
   const hex = (op: number): string => `0x${op.toString(16).padStart(2, '0')}`;
   return commands.map((c) => {

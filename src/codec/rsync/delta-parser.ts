@@ -1,5 +1,5 @@
 /**
- * Incremental parser of librsync deltas (spec §5.2) as untrusted input. Push chunks of any size,
+ * Incremental parser of librsync deltas (docs/duplicity-format.md §5.2) as untrusted input. Push chunks of any size,
  * then pull events until it asks for more input:
  *
  *   parser.push(chunk);

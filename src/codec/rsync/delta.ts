@@ -1,5 +1,5 @@
 /**
- * Streaming librsync delta encoder (spec §5.2): given the signature of the basis (old file) and the
+ * Streaming librsync delta encoder (docs/duplicity-format.md §5.2): given the signature of the basis (old file) and the
  * bytes of the new file, writes commands that rebuild the new file from the basis.
  *
  * It follows librsync 2.3.2's `delta.c` decision for decision, so its output is byte-identical to

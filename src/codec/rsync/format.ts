@@ -1,4 +1,4 @@
-/** librsync's wire-format constants (librsync 2.3.2 `librsync.h`, `prototab.h`; spec §5). */
+/** librsync's wire-format constants (librsync 2.3.2 `librsync.h`, `prototab.h`; docs/duplicity-format.md §5). */
 
 /** Signature with MD4 strong sums and the classic rollsum: the only kind duplicity writes. */
 export const SIG_MAGIC_MD4 = 0x72730136;

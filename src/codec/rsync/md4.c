@@ -192,7 +192,7 @@ static u32 rollsum(const u8 *p, u32 n) {
 /*
  * Signature records of consecutive `block`-byte blocks of data[0, len) (the last may be shorter):
  * per block the rollsum (big-endian) and the first `strong` (at most 16) bytes of its MD4, as a
- * librsync signature lists them (spec §5.1).
+ * librsync signature lists them (docs/duplicity-format.md §5.1).
  */
 static void put_weak(u8 *out, u32 weak) {
   out[0] = (u8)(weak >> 24);

@@ -1,5 +1,5 @@
 /**
- * Streaming librsync patcher (spec §5.3): consumes a delta in chunks of any size and writes the new
+ * Streaming librsync patcher (docs/duplicity-format.md §5.3): consumes a delta in chunks of any size and writes the new
  * file, reading COPY ranges from the basis (the old file) through a random-access reader.
  *
  * Untrusted deltas are validated (see `DeltaParser`); a COPY past the end of the basis is an error.

@@ -1,6 +1,6 @@
 /**
  * librsync's classic weak checksum ("rollsum", an Adler-32 variant without the modulus prime),
- * used by signatures with magic 0x72730136 (spec §5.1).
+ * used by signatures with magic 0x72730136 (docs/duplicity-format.md §5.1).
  *
  * Over bytes b_0..b_{n-1}: s1 = Σ (b_i + 31), s2 = Σ_i (s1 after byte i), both mod 2^16;
  * the digest is (s2 << 16) | s1. The +31 offset makes runs of zero bytes of different lengths

@@ -3,7 +3,7 @@
  * the strong sum confirming a candidate. Mirrors librsync's `rs_build_hash_table` and
  * `rs_signature_find_match`: of several blocks with equal weak and strong sums only the first is
  * kept, so a match always names the lowest such block (which decides the COPY offsets librsync
- * writes, e.g. the backward copy in spec §10.3).
+ * writes, e.g. the backward copy in docs/duplicity-format.md §10.3).
  */
 
 import { MD4_DIGEST_LENGTH, md4Into } from './md4.ts';

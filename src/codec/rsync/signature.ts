@@ -1,5 +1,5 @@
 /**
- * librsync signatures (spec §5.1): a 12-byte header (magic, block length, strong-sum length, all
+ * librsync signatures (docs/duplicity-format.md §5.1): a 12-byte header (magic, block length, strong-sum length, all
  * big-endian uint32) followed, per block of the basis file, by its rollsum and a prefix of its
  * strong sum. Duplicity writes MD4/rollsum (magic 0x72730136) with 8-byte strong sums.
  */

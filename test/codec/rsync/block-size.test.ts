@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { blockSizeFor } from '../../../src/codec/rsync/block-size.ts';
 
-test('blockSizeFor reproduces the verified table of spec §5.1', () => {
+test('blockSizeFor reproduces the verified table of docs/duplicity-format.md §5.1', () => {
   const table: [number, number][] = [
     [0, 512],
     [1023999, 512],

@@ -15,12 +15,12 @@ function encodeChunked(signature: Buffer, data: Uint8Array, sizes: readonly numb
   return Buffer.concat(out);
 }
 
-test('a.txt "hello\\n" → "hello world\\n" gives the VERIFIED 18-byte delta (spec §5.2)', () => {
+test('a.txt "hello\\n" → "hello world\\n" gives the VERIFIED 18-byte delta (docs/duplicity-format.md §5.2)', () => {
   const delta = deltaOf(signatureOf(Buffer.from('hello\n'), 512), Buffer.from('hello world\n'));
   assert.equal(delta.toString('hex'), '72730236' + '0c' + Buffer.from('hello world\n').toString('hex') + '00');
 });
 
-test('an unchanged 65536-byte file gives the VERIFIED mode-only delta COPY 0,65536 (spec §5.2)', () => {
+test('an unchanged 65536-byte file gives the VERIFIED mode-only delta COPY 0,65536 (docs/duplicity-format.md §5.2)', () => {
   const file = Buffer.allocUnsafe(65536);
   for (let i = 0, x = 12345; i < file.length; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -37,7 +37,7 @@ test('identical basis blocks: every match names the first of them (so exact.bin 
   for (const c of commands.slice(0, 128)) assert.deepEqual(c, { kind: 'copy', opcode: 0x46, offset: 0, length: 512 });
 });
 
-test('big.bin with "MODIFIED" at 70000 gives the VERIFIED commands of spec §10.3, 544 bytes', () => {
+test('big.bin with "MODIFIED" at 70000 gives the VERIFIED commands of docs/duplicity-format.md §10.3, 544 bytes', () => {
   const big = bigBin();
   const modified = bigBinModified();
   const delta = deltaOf(signatureOf(big, blockSizeFor(big.length)), modified);

@@ -1,20 +1,20 @@
 import fc from 'fast-check';
 
-/** spec §10.1 `big.bin`: 150000 bytes, byte i = (7i + (i >> 8)) mod 251. */
+/** docs/duplicity-format.md §10.1 `big.bin`: 150000 bytes, byte i = (7i + (i >> 8)) mod 251. */
 export function bigBin(): Buffer {
   const b = Buffer.allocUnsafe(150000);
   for (let i = 0; i < b.length; i++) b[i] = (7 * i + (i >> 8)) % 251;
   return b;
 }
 
-/** spec §10.2: `big.bin` with bytes 70000–70007 replaced by `MODIFIED`. */
+/** docs/duplicity-format.md §10.2: `big.bin` with bytes 70000–70007 replaced by `MODIFIED`. */
 export function bigBinModified(): Buffer {
   const b = bigBin();
   b.write('MODIFIED', 70000, 'latin1');
   return b;
 }
 
-/** spec §10.1 `exact.bin`: 65536 bytes, byte i = i mod 256. */
+/** docs/duplicity-format.md §10.1 `exact.bin`: 65536 bytes, byte i = i mod 256. */
 export function exactBin(): Buffer {
   const b = Buffer.allocUnsafe(65536);
   for (let i = 0; i < b.length; i++) b[i] = i % 256;

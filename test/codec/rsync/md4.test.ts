@@ -9,7 +9,7 @@ test('md4 matches the RFC 1320 test suite', () => {
   for (const [input, digest] of RFC1320) assert.equal(md4(Buffer.from(input, 'latin1')).toString('hex'), digest, JSON.stringify(input));
 });
 
-test('md4 of "hello\\n" is the digest quoted in spec §5.1', () => {
+test('md4 of "hello\\n" is the digest quoted in docs/duplicity-format.md §5.1', () => {
   assert.equal(md4(Buffer.from('hello\n')).toString('hex'), '63481c78ae04c201fa01ea9d2b1db56d');
 });
 

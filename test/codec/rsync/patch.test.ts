@@ -42,7 +42,7 @@ test('the VERIFIED spec deltas patch to the new files', async () => {
   assert.equal((await applyDelta(Buffer.from('hello\n'), hex(`${MAGIC} 0c 68656c6c6f20776f726c640a 00`))).toString(), 'hello world\n');
   const file = Buffer.alloc(65536, 'x');
   assert.deepEqual(await applyDelta(file, hex(`${MAGIC} 47 00 00010000 00`)), file);
-  // spec §10.3 diff/big.bin, assembled from its command list.
+  // docs/duplicity-format.md §10.3 diff/big.bin, assembled from its command list.
   const modified = bigBinModified();
   const delta = Buffer.concat([
     hex(`${MAGIC} 47 00 00011000`),

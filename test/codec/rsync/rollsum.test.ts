@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Rollsum, rollsum } from '../../../src/codec/rsync/rollsum.ts';
 
-/** The definition of spec §5.1, literally: exact sums (below 2^53 for the sizes used), reduced at the end. */
+/** The definition of docs/duplicity-format.md §5.1, literally: exact sums (below 2^53 for the sizes used), reduced at the end. */
 function definition(bytes: Uint8Array): number {
   let s1 = 0;
   let s2 = 0;
@@ -14,7 +14,7 @@ function definition(bytes: Uint8Array): number {
   return (s2 % 65536) * 65536 + (s1 % 65536);
 }
 
-test('rollsum of "hello\\n" is the weak sum of the spec §5.1 example', () => {
+test('rollsum of "hello\\n" is the weak sum of the docs/duplicity-format.md §5.1 example', () => {
   assert.equal(rollsum(Buffer.from('hello\n'), 0, 6), 0x0ad002d8);
 });
 

@@ -7,11 +7,11 @@ import { rollsum } from '../../../src/codec/rsync/rollsum.ts';
 import { SignatureBuilder, parseSignature, signatureLength, signatureOf } from '../../../src/codec/rsync/signature.ts';
 import { bigBin, chunkSizes, chunked, exactBin } from './fixtures.ts';
 
-test('signature of "hello\\n" is the VERIFIED a.txt signature of spec §5.1/§10.3', () => {
+test('signature of "hello\\n" is the VERIFIED a.txt signature of docs/duplicity-format.md §5.1/§10.3', () => {
   assert.equal(signatureOf(Buffer.from('hello\n'), 512).toString('hex'), '727301360000020000000008' + '0ad002d8' + '63481c78ae04c201');
 });
 
-test('signature sizes match the spec §10.3 sigtar entries', () => {
+test('signature sizes match the docs/duplicity-format.md §10.3 sigtar entries', () => {
   const big = bigBin();
   assert.equal(signatureOf(big, blockSizeFor(big.length)).length, 3528);
   const exact = exactBin();

@@ -8,7 +8,7 @@ import { tmpDir, type AfterHook } from '../../support/tmp.ts';
 const SCRIPT = fileURLToPath(new URL('../../fixtures/duplicity-vectors.sh', import.meta.url));
 
 /**
- * The test vectors of spec §10, generated fresh into a temporary directory with real duplicity
+ * The test vectors of docs/duplicity-format.md §10, generated fresh into a temporary directory with real duplicity
  * (a few seconds). Returns the OUTDIR holding remote-plain/, remote-gpg/, gnupg/, …
  */
 export function duplicityVectors(t: AfterHook): string {

@@ -10,7 +10,7 @@ import { duplicityVectors, vectorFile } from './duplicity-vectors.ts';
 import { chunked, readAll } from './sources.ts';
 
 /**
- * Spec §10 vectors, written by real duplicity 0.8.22 into a temporary directory. Generated at load
+ * docs/duplicity-format.md §10 vectors, written by real duplicity 0.8.22 into a temporary directory. Generated at load
  * time so that the file-level `after` hook owns the cleanup; a failure fails every test below.
  */
 let vectors = '';
@@ -49,7 +49,7 @@ function assertHeadersReencode(file: Buffer, entries: TarEntry[]): void {
   }
 }
 
-describe('full backup volume (spec §10.3)', () => {
+describe('full backup volume (docs/duplicity-format.md §10.3)', () => {
   test('holds exactly the listed entries, with the listed data', async () => {
     const file = plain('full');
     const entries = await readAll(chunked(file, [4096, 65536, 333]));
@@ -65,7 +65,7 @@ describe('full backup volume (spec §10.3)', () => {
       ['multivol_snapshot/exact.bin/2', 0, ''],
       ['snapshot/link', 0, 'a.txt'],
     ]);
-    // Contents of the test tree (spec §10.1).
+    // Contents of the test tree (docs/duplicity-format.md §10.1).
     const big = Buffer.alloc(150000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 8)) % 251;
     const exact = Buffer.alloc(65536);
@@ -98,7 +98,7 @@ describe('full backup volume (spec §10.3)', () => {
   });
 });
 
-describe('incremental volume (spec §10.3)', () => {
+describe('incremental volume (docs/duplicity-format.md §10.3)', () => {
   test('entries, deltas and the zeroed deleted header', async () => {
     const file = plain('inc');
     const entries = await readAll(chunked(file, [100]));
@@ -123,7 +123,7 @@ describe('incremental volume (spec §10.3)', () => {
   });
 });
 
-describe('signature tars (spec §4, §10.3)', () => {
+describe('signature tars (docs/duplicity-format.md §4, §10.3)', () => {
   test('full signatures: entries, header bytes, and the TarFile.close() end', async () => {
     const file = plain('full-signatures');
     const entries = await readAll(chunked(file, [1000]));
