@@ -98,6 +98,26 @@ describe('backup and restore in-process on the memory backend', () => {
     }
   });
 
+  it('refused backups store nothing: an incremental without a chain, a dry run, a time not after the last set; a finished one leaves no lock', async (t) => {
+    const work = tmpDir(t, 'in-process');
+    const source = join(work, 'source');
+    buildTree(source, { entries: [{ kind: 'file', path: 'a.txt', content: 'a' }] });
+    const backend = new MemoryBackend();
+    const clock = { now: T0 };
+    const ctx = opContext(backend, clock, contextDirs(work, 'writer'));
+    const exitCode = (code: number) => (err: unknown) => err instanceof PermafrostError && err.exitCode === code;
+    await assert.rejects(backup(ctx, backupRequest(source, 'incremental')), exitCode(ExitCode.noSignatures));
+    assert.deepEqual(await backend.list(), []);
+    await backup(ctx, { ...backupRequest(source, 'full'), dryRun: true });
+    assert.deepEqual(await backend.list(), []);
+    await backup(ctx, backupRequest(source, 'full'));
+    const stored = (await backend.list()).map((o) => o.name).sort();
+    assert.equal(stored.length, 3, stored.join(' '));
+    assert.ok(!stored.some((n) => n.includes('lock')), 'the target lock is given up');
+    await assert.rejects(backup(ctx, backupRequest(source, 'full')), exitCode(ExitCode.timeNotAfterLast));
+    assert.deepEqual((await backend.list()).map((o) => o.name).sort(), stored);
+  });
+
   it('a restore into a non-empty directory is refused with its exit code and writes nothing', async (t) => {
     const work = tmpDir(t, 'in-process');
     const source = join(work, 'source');
