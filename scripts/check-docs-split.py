@@ -46,13 +46,14 @@ def no_loss():
     for f in files:
         new.update(norm(l) for l in open(os.path.join(ROOT, f), encoding='utf8').read().split('\n'))
     need = collections.Counter(norm(l) for l in old)
-    # Link texts that had to change with the move ("below" is no longer below), with what replaced them.
+    # Words that had to change with the move ("below" is no longer below), with what replaced them.
     edited = [
         (norm(l), norm(r)) for l, r in [
             ('(see [below](#the-cost-of-what-is-stored-collection-status---costs))', '(see [The cost of what is stored]())'),
             ('(see [below](#verify))', '(see [verify]())'),
             ('See [docs/encryption.md](docs/encryption.md#signing).', 'See [Signing]().'),
             ('[docs/encryption.md](docs/encryption.md).', 'the sections below.'),
+            ('see `SRC URL` above', 'see `SRC URL` in the [Commands](../README.md#commands) table'),
         ]
     ]
     missing = []
@@ -61,7 +62,7 @@ def no_loss():
             continue
         hit = next(((a, b) for a, b in edited if a in l and new[l.replace(a, b)] >= n), None)
         if hit:
-            print(f'  changed link text on purpose: {hit[0]!r} -> {hit[1]!r}')
+            print(f'  changed on purpose: {hit[0]!r} -> {hit[1]!r}')
             continue
         missing.append((l, n - new[l]))
     print(f'no-loss: {len(old)} lines of the old README (table of contents left out), checked against {", ".join(files)}')
