@@ -69,7 +69,28 @@ def no_loss():
     for l, n in missing:
         print(f'  MISSING x{n}: {l}')
     print('no-loss: ' + ('every line is there' if not missing else f'{len(missing)} distinct lines missing'))
-    return not missing
+    # and in order: the text under each heading of the old README (up to the next heading) is one
+    # run of lines in one file (the heading itself may change place: docs/encryption.md keeps its own)
+    texts = {f: '\n'.join(norm(l) for l in open(os.path.join(ROOT, f), encoding='utf8').read().split('\n')) for f in files}
+    starts = [i for i, l in enumerate(old) if re.match(r'^#+ ', l) and not in_fence(old, i)] + [len(old)]
+    broken = 0
+    for a, b in zip(starts, starts[1:]):
+        block = old[a + 1:b]
+        while block and block[-1] == '':
+            block = block[:-1]
+        text = '\n'.join(norm(l) for l in block)
+        for x, y in edited:
+            if x in text and not any(text in t for t in texts.values()):
+                text = text.replace(x, y, 1)
+        where = [f for f, t in texts.items() if text in t]
+        if not where:
+            print(f'  NOT IN ONE PIECE: the text under {old[a]}'); broken += 1
+    print(f'no-loss: {len(starts) - 1} sections, ' + ('each in one piece, in order' if not broken else f'{broken} not in one piece'))
+    return not missing and not broken
+
+
+def in_fence(lines, i):
+    return sum(1 for l in lines[:i] if l.startswith('```')) % 2 == 1
 
 
 def links():
