@@ -1,5 +1,5 @@
 # permafrost as a scheduled backup service: `permafrost daemon` runs the JOB_<N>_WHAT/WHEN jobs of
-# its environment, as docker-duplicity does (see README "Run it as a service" and compose.yaml).
+# its environment, as docker-duplicity does (see docs/service.md and compose.yaml).
 #
 #   docker build -t permafrost .
 #   docker compose up -d
