@@ -27,5 +27,8 @@ npm run build
 step "npm run typecheck (src, tests and bench, strict)"
 npm run typecheck
 
+step "documentation links (README, CONTRIBUTING, docs/, src/**/README.md)"
+python3 scripts/check-doc-links.py
+
 step "npm test (node $(npx --no-install node --version))"
 npm test

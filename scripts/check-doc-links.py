@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Checks the split of README.md into docs/ chapters (issue 19): that no line of the old README was
-lost (every line, bar the table of contents, is in the new README or a chapter; headings compared
-without their level, links without their target, since both had to change when the text moved),
-and that every relative link and #anchor in README.md, CONTRIBUTING.md, docs/ and src/**/README.md
-points at a file and a heading that exist.
+"""Checks that every relative link and #anchor in README.md, CONTRIBUTING.md, docs/ and
+src/**/README.md points at a file and a heading that exist (the test command runs it).
 
-    python3 scripts/check-docs-split.py [OLD_REV]     # OLD_REV: the commit before the split (4d012fa)
+With --split OLD_REV it also checks the split of README.md into docs/ chapters (issue 19) against
+the README of OLD_REV (4d012fa, the commit before the split): that no line was lost (every line,
+bar the table of contents, is in the new README or a chapter; headings compared without their
+level, links without their target) and that each old section landed in one piece. That check was
+run when the split was made; sections edited since then no longer match it.
+
+    python3 scripts/check-doc-links.py [--split OLD_REV]
 """
 import collections, glob, os, re, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OLD_REV = sys.argv[1] if len(sys.argv) > 1 else '4d012fa'
+OLD_REV = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == '--split' else None
 
 
 def norm(line):
@@ -114,6 +117,6 @@ def links():
     return not bad
 
 
-ok = no_loss()
+ok = no_loss() if OLD_REV else True
 ok = links() and ok
 sys.exit(0 if ok else 1)
