@@ -10,7 +10,7 @@ import type { BigIntStats } from 'node:fs';
  * duplicity, which shares the folder, or changed since) is inflated whole first.
  *
  * Why a record instead of checking every file on every run: inflating the signatures of 100k
- * files takes 0.15-0.3 s (README "The local cache"), over a tenth of an incremental that changes
+ * files takes 0.15-0.3 s (docs/cache.md), over a tenth of an incremental that changes
  * little (1.7 s), and issue 18 wants incrementals fast; a stat and this record cost under 1 ms. What the record cannot see (bits that rot under an
  * unchanged stat) the gzip CRC still catches, because every read of a cached file goes to its
  * trailer (see MetadataCache.signatureEntries).

@@ -57,7 +57,7 @@ export function s3Error(err: unknown, c: S3ErrorContext): BackendError {
     case 'AccessDenied':
     case 'Forbidden':
     case 'AllAccessDisabled':
-      return new BackendError('access', `access denied to ${c.action} ${c.what}: the credentials lack the permission (see "IAM policies" in the README)`, opts);
+      return new BackendError('access', `access denied to ${c.action} ${c.what}: the credentials lack the permission (see "IAM policies" in docs/s3-and-glacier.md)`, opts);
     case 'CredentialsProviderError':
       return new BackendError('config', `no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with a role (${message})`, opts);
     case 'InvalidBucketName':

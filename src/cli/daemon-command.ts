@@ -24,7 +24,7 @@ schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks
   --check         check the configuration, print each job's command and the next runs, and exit
   -h, --help      this text
 
-See README.md, "Run it as a service", for the environment reference.`;
+See docs/service.md for the environment reference.`;
 
 type Env = Readonly<Record<string, string | undefined>>;
 

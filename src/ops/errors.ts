@@ -1,5 +1,5 @@
 /**
- * Errors that end an operation with a documented exit code (see README "Exit codes"). The message
+ * Errors that end an operation with a documented exit code (see docs/exit-codes.md). The message
  * is one line for humans and never contains secrets.
  */
 export const ExitCode = {

@@ -41,7 +41,7 @@ export interface CollectionStatus {
    * for archived ones), in chain order. Absent for targets without archive classes.
    */
   readonly volumes?: VolumeStorage[];
-  /** Information only: the run that holds the target lock now (see README "The target lock"). */
+  /** Information only: the run that holds the target lock now (see docs/safety.md "The target lock"). */
   readonly targetLock?: TargetLockStatus;
 }
 
