@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
-import { BackendError, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type UploadedObject } from '../backend/backend.ts';
+import { BackendError, type Backend, type PutOptions, type UploadedObject } from '../backend/backend.ts';
+import { BackendWrapper } from '../backend/backend-wrapper.ts';
 import type { TargetLock } from './target-lock.ts';
 import { LockedError } from './metadata-cache.ts';
 
@@ -9,26 +10,21 @@ import { LockedError } from './metadata-cache.ts';
  * sure the lock is still ours and that every object the set uploaded is still there at its size,
  * so that a manifest never names a volume that something deleted meanwhile.
  */
-export class UploadGuard implements Backend {
-  readonly displayUrl: string;
-  readonly conditional: ConditionalStore;
-  readonly #inner: Backend;
+export class UploadGuard extends BackendWrapper {
   readonly #lock: TargetLock;
   readonly #uploaded = new Map<string, number>();
 
   constructor(inner: Backend, lock: TargetLock) {
-    this.#inner = inner;
+    super(inner);
     this.#lock = lock;
-    this.displayUrl = inner.displayUrl;
-    this.conditional = inner.conditional;
   }
 
-  async putFile(localPath: string, name: string, options: PutOptions): Promise<UploadedObject | void> {
+  override async putFile(localPath: string, name: string, options: PutOptions): Promise<UploadedObject | void> {
     const lost = this.#lock.lost;
     if (lost !== null) throw new LockedError(lost);
     // measured before: a consumed file is gone afterwards
     const size = (await fsp.stat(localPath)).size;
-    const record = await this.#inner.putFile(localPath, name, options);
+    const record = await this.inner.putFile(localPath, name, options);
     this.#uploaded.set(name, size);
     return record;
   }
@@ -36,28 +32,9 @@ export class UploadGuard implements Backend {
   async checkBeforeManifest(): Promise<void> {
     await this.#lock.assertHeld();
     for (const [name, size] of this.#uploaded) {
-      const found = await this.#inner.head(name);
+      const found = await this.inner.head(name);
       if (found === null) throw new BackendError('not-found', `${this.displayUrl}: ${name}, uploaded by this backup, is gone; no manifest is written (was cleanup or retention run on this target by a program that ignores the target lock?)`);
       if (found.size !== size) throw new BackendError('io', `${this.displayUrl}: ${name}, uploaded by this backup with ${size} bytes, now has ${found.size}; no manifest is written`);
     }
-  }
-
-  list(): Promise<RemoteObjectInfo[]> {
-    return this.#inner.list();
-  }
-  get(name: string): Promise<AsyncIterable<Buffer>> {
-    return this.#inner.get(name);
-  }
-  getToFile(name: string, localPath: string): Promise<void> {
-    return this.#inner.getToFile(name, localPath);
-  }
-  head(name: string, options?: { readonly checksum?: boolean }): Promise<RemoteObjectInfo | null> {
-    return this.#inner.head(name, options);
-  }
-  delete(names: readonly string[]): Promise<void> {
-    return this.#inner.delete(names);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 }

@@ -53,7 +53,12 @@ export interface PutOptions {
   readonly consumeLocal?: boolean;
 }
 
-export interface Backend {
+/**
+ * What every target does. Anything only some targets can do is a capability below, which a caller
+ * asks for with its type guard (`hasRestore(backend)`), never by probing a member itself; wrappers
+ * extend `BackendWrapper` (backend-wrapper.ts), which forwards every capability they do not change.
+ */
+export interface Backend extends ConditionalWrites {
   /** A stable, secret-free description for messages, e.g. `file:///srv/backup`. */
   readonly displayUrl: string;
   list(): Promise<RemoteObjectInfo[]>;
@@ -75,29 +80,87 @@ export interface Backend {
    */
   head(name: string, options?: { readonly checksum?: boolean }): Promise<RemoteObjectInfo | null>;
   delete(names: readonly string[]): Promise<void>;
+  /** Ends the run's use of the target: object stores abort multipart uploads left open and release connections. */
+  close(): Promise<void>;
+}
+
+/** Every target has it (the target lock needs it), so it is part of `Backend`; named to say what it is. */
+export interface ConditionalWrites {
+  /** Small control objects written only under a condition (the target lock). */
+  readonly conditional: ConditionalStore;
+}
+
+/** Targets whose interrupted writes leave something behind that `list()` hides (file://). */
+export interface Leftovers {
   /**
    * Partial writes that an interrupted run left behind and `list()` hides (temporary files of a
    * file:// target); `delete()` removes them. Only call it while holding the backup's lock.
    */
-  listLeftovers?(): Promise<string[]>;
-  /** Ends the run's use of the target: object stores abort multipart uploads left open and release connections. */
-  close(): Promise<void>;
+  listLeftovers(): Promise<string[]>;
+}
+
+/** Object stores: what the run asked of the store, for summaries and cost estimates. */
+export interface RequestSummarySource {
   /**
-   * Object stores only: the requests this run made so far (by type, retries included), the bytes
-   * stored per storage class, and what the last listing saw. Absent for file:// targets.
+   * The requests this run made so far (by type, retries included), the bytes stored per storage
+   * class, and what the last listing saw.
    */
-  requestSummary?(): RequestSummary;
-  /** Object stores with archive classes only: asks for a readable copy of an archived object for `days`. */
-  requestRestore?(name: string, request: { readonly tier: RestoreTier; readonly days: number }): Promise<RestoreOutcome>;
-  /** Object stores only: the bucket and key of an object (S3 Batch Operations manifests name objects so). */
-  objectAddress?(name: string): { readonly bucket: string; readonly key: string };
+  requestSummary(): RequestSummary;
+}
+
+/** Object stores with archive classes: thaws. */
+export interface ArchiveRestore {
+  /** Asks for a readable copy of an archived object for `days`. */
+  requestRestore(name: string, request: { readonly tier: RestoreTier; readonly days: number }): Promise<RestoreOutcome>;
+}
+
+/** Object stores: where an object lives in the store's own terms. */
+export interface ObjectAddressing {
+  /** The bucket and key of an object (S3 Batch Operations manifests name objects so). */
+  objectAddress(name: string): { readonly bucket: string; readonly key: string };
+}
+
+/** Object stores: the upload log this cache keeps for the target. */
+export interface UploadRecords {
   /**
-   * Object stores only: what this cache recorded at each upload to this target (size, class,
-   * CRC-32C), the newest record per name. Lets `verify` check objects with HEAD alone, no download.
+   * What this cache recorded at each upload to this target (size, class, CRC-32C), the newest
+   * record per name. Lets `verify` check objects with HEAD alone, no download.
    */
-  uploadRecords?(): Promise<Map<string, UploadedObject>>;
-  /** Small control objects written only under a condition (the target lock). */
-  readonly conditional: ConditionalStore;
+  uploadRecords(): Promise<Map<string, UploadedObject>>;
+}
+
+/** The optional capabilities, each by the one method that provides it. */
+export const CAPABILITY_METHODS = {
+  leftovers: 'listLeftovers',
+  requestSummary: 'requestSummary',
+  restore: 'requestRestore',
+  objectAddressing: 'objectAddress',
+  uploadRecords: 'uploadRecords',
+} as const satisfies Record<string, keyof (Leftovers & RequestSummarySource & ArchiveRestore & ObjectAddressing & UploadRecords)>;
+
+function provides(backend: Backend, method: string): boolean {
+  return typeof (backend as unknown as Record<string, unknown>)[method] === 'function';
+}
+
+export function hasLeftovers(backend: Backend): backend is Backend & Leftovers {
+  return provides(backend, CAPABILITY_METHODS.leftovers);
+}
+export function hasRequestSummary(backend: Backend): backend is Backend & RequestSummarySource {
+  return provides(backend, CAPABILITY_METHODS.requestSummary);
+}
+export function hasRestore(backend: Backend): backend is Backend & ArchiveRestore {
+  return provides(backend, CAPABILITY_METHODS.restore);
+}
+export function hasObjectAddressing(backend: Backend): backend is Backend & ObjectAddressing {
+  return provides(backend, CAPABILITY_METHODS.objectAddressing);
+}
+export function hasUploadRecords(backend: Backend): backend is Backend & UploadRecords {
+  return provides(backend, CAPABILITY_METHODS.uploadRecords);
+}
+
+/** The run's request summary where the target keeps one (object stores); undefined otherwise. */
+export function requestSummaryOf(backend: Backend): RequestSummary | undefined {
+  return hasRequestSummary(backend) ? backend.requestSummary() : undefined;
 }
 
 /** A small object as read, with the tag that names this version of it (an ETag, a content hash). */

@@ -2,14 +2,14 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { BackendError, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
+import { BackendError, type Backend, type ConditionalStore, type Leftovers, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
 
 /**
  * A directory as a target. Writes go to a hidden temporary name in the same directory and are
  * hard-linked into place, which fails when the name exists: a crash never leaves a half-written
  * object under a real name, and no object is ever replaced.
  */
-export class FileBackend implements Backend {
+export class FileBackend implements Backend, Leftovers {
   readonly displayUrl: string;
   readonly #dir: string;
   #ensured = false;

@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import { BackendError, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
+import { BackendError, type Backend, type ConditionalStore, type Leftovers, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
 import { crc32c, crc32cBase64 } from './crc32c.ts';
 
 interface StoredObject {
@@ -15,7 +15,7 @@ interface StoredObject {
  * server. It keeps the rules every backend keeps (test/backend/conformance.ts): names are never
  * overwritten, an object appears whole or not at all, conditional writes succeed for one writer.
  */
-export class MemoryBackend implements Backend {
+export class MemoryBackend implements Backend, Leftovers {
   readonly displayUrl: string;
   readonly conditional: ConditionalStore;
   readonly #objects = new Map<string, StoredObject>();

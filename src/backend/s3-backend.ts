@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import { BackendError, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type RestoreOutcome, type RestoreState, type RestoreTier, type TaggedObject, type UploadedObject } from './backend.ts';
+import { BackendError, type ArchiveRestore, type Backend, type ConditionalStore, type ObjectAddressing, type RequestSummarySource, type UploadRecords, type PutOptions, type RemoteObjectInfo, type RestoreOutcome, type RestoreState, type RestoreTier, type TaggedObject, type UploadedObject } from './backend.ts';
 import { readUploadLog } from './upload-log.ts';
 import { checksumFile, type FileChecksums, type FilePart } from './file-checksums.ts';
 import { crc32cBase64 } from './crc32c.ts';
@@ -44,7 +44,7 @@ export interface UploadRecord {
  * completion, and the stored value is checked against ours afterwards. A failed multipart upload
  * is aborted, so no parts are left billing. Request counts go to the run's accounting.
  */
-export class S3Backend implements Backend {
+export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore, ObjectAddressing, UploadRecords {
   readonly displayUrl: string;
   readonly #loc: S3Location;
   readonly #settings: S3Settings;

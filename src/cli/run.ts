@@ -18,6 +18,7 @@ import { helpText } from './help.ts';
 import { targetContext } from './target-context.ts';
 import type { TargetContext } from '../ops/context.ts';
 import { formatRequestSummary, type RequestSummary } from '../backend/request-accounting.ts';
+import { requestSummaryOf } from '../backend/backend.ts';
 import { selectionFor } from './selection-rules.ts';
 import { UsageError } from './usage-error.ts';
 import { checkSourceDir } from '../ops/source-dir.ts';
@@ -137,7 +138,7 @@ async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
     progressTotals: o.progress,
     changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
   }));
-  const requests = ctx.backend.requestSummary?.();
+  const requests = requestSummaryOf(ctx.backend);
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(backupJson(result), requests))}\n`);
   else {
     if (o.printStatistics) reporter.notice(backupStatistics(result));
@@ -200,7 +201,7 @@ async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Repor
     numericOwner: o.numericOwner,
     restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
   })).finally(() => thawed.cleanup());
-  const requests = ctx.backend.requestSummary?.();
+  const requests = requestSummaryOf(ctx.backend);
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requests))}\n`);
   else {
     reporter.notice(`Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`);
@@ -217,7 +218,7 @@ async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
     const status = await collectionStatus(ctx);
     return pricing ? { ...status, costs: await storageCosts(ctx, pricing) } : status;
   });
-  const requests = ctx.backend.requestSummary?.();
+  const requests = requestSummaryOf(ctx.backend);
   if (o.json) {
     process.stdout.write(`${JSON.stringify(withRequests(st, requests), null, 2)}\n`);
     return ExitCode.ok;
@@ -262,7 +263,7 @@ async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter: Report
       ...(time !== undefined ? { time } : {}),
       ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
     }));
-    const requests = ctx.backend.requestSummary?.();
+    const requests = requestSummaryOf(ctx.backend);
     if (o.json) process.stdout.write(`${JSON.stringify(withRequests(checked, requests))}\n`);
     else if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
     return checked.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
@@ -311,7 +312,7 @@ async function runRetention(cmd: ParsedCommandLine, o: CliOptions, reporter: Rep
   }
   const pricing = await loadPricing(o.pricingFile);
   const result = await closing(ctx, () => retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun, pricing }));
-  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, ctx.backend.requestSummary?.()), null, 2)}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requestSummaryOf(ctx.backend)), null, 2)}\n`);
   return ExitCode.ok;
 }
 

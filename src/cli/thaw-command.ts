@@ -8,7 +8,7 @@ import type { Reporter } from '../ops/reporter.ts';
 import { prettyTime } from '../ops/status.ts';
 import { formatHours, prepareThaw, sendThawRequests, writeBatchManifest, type PreparedThaw, type TierQuote } from '../ops/prepare-thaw.ts';
 import { countStates, ThawWaiter, type ThawCounts } from '../ops/thaw.ts';
-import { isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
+import { hasRestore, isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
 import { ThawingBackend } from '../ops/thawing-backend.ts';
 import { makeRunTempDir } from '../ops/run-temp-dir.ts';
 import type { CliOptions } from './command-line.ts';
@@ -74,7 +74,7 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
  */
 export async function thawForRestore(ctx: TargetContext, o: CliOptions, time: number | undefined, reporter: Reporter): Promise<{ ctx: TargetContext; cleanup: () => Promise<void> } | number> {
   const none = { ctx, cleanup: async () => {} };
-  if (!ctx.backend.requestRestore) return none;
+  if (!hasRestore(ctx.backend)) return none;
   let listing: RemoteObjectInfo[] | undefined;
   if (!o.thaw) {
     listing = await ctx.backend.list();

@@ -1,3 +1,4 @@
+import { hasLeftovers } from '../backend/backend.ts';
 import { buildCollection } from '../archive/collection.ts';
 import type { TargetContext } from './context.ts';
 import { takeTargetLock } from './take-target-lock.ts';
@@ -26,7 +27,7 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
     }
     for (const s of collection.orphanedSignatures) names.add(s.info.name);
     // with --force the target lock keeps other runs (and their uploads in flight) away
-    if (ctx.backend.listLeftovers) for (const n of await ctx.backend.listLeftovers()) names.add(n);
+    if (hasLeftovers(ctx.backend)) for (const n of await ctx.backend.listLeftovers()) names.add(n);
     const extraneous = [...names].sort();
     if (force && extraneous.length > 0) {
       const newest = collection.chains[collection.chains.length - 1];

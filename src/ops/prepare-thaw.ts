@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import type { RemoteObjectInfo, RestoreTier } from '../backend/backend.ts';
+import { hasObjectAddressing, type RemoteObjectInfo, type RestoreTier } from '../backend/backend.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import { RESTORE_TIERS, type PricingTable } from '../pricing/pricing-table.ts';
 import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.ts';
@@ -115,7 +115,7 @@ export async function sendThawRequests(ctx: TargetContext, prepared: PreparedTha
  */
 export async function writeBatchManifest(ctx: TargetContext, prepared: PreparedThaw, file: string): Promise<number> {
   await checkSetKeys(ctx, prepared.plan.newestSet, 'thaw');
-  const address = ctx.backend.objectAddress?.bind(ctx.backend);
+  const address = hasObjectAddressing(ctx.backend) ? ctx.backend.objectAddress.bind(ctx.backend) : undefined;
   if (!address) throw new PermafrostError(ExitCode.usage, `--batch-manifest needs an S3 target; ${ctx.backend.displayUrl} has no archive storage`);
   if (prepared.tier === 'Expedited') throw new PermafrostError(ExitCode.usage, 'S3 Batch Operations restores only with the Standard or Bulk tier: choose --tier Standard or --tier Bulk');
   const rows: string[] = [];

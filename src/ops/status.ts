@@ -1,7 +1,7 @@
 import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../archive/collection.ts';
 import { timeToString } from '../codec/time-string.ts';
 import type { TargetContext } from './context.ts';
-import { isArchivedClass } from '../backend/backend.ts';
+import { hasRestore, isArchivedClass } from '../backend/backend.ts';
 import { forEachLimited, thawStateOf, type ThawState } from './thaw.ts';
 import { readLockHolder, targetLockName } from '../archive/target-lock.ts';
 import { missingVolumes, type MissingVolumes } from './missing-volumes.ts';
@@ -69,7 +69,7 @@ export async function collectionStatus(ctx: TargetContext): Promise<CollectionSt
   const collection = buildCollection(listing, ctx.prefixes);
   const lock = await lockStatus(ctx, listing);
   const status = { ...describe(ctx, collection, await missingBySet(ctx, collection)), ...(lock ? { targetLock: lock } : {}) };
-  return ctx.backend.requestRestore ? { ...status, volumes: await volumeStorage(ctx, collection) } : status;
+  return hasRestore(ctx.backend) ? { ...status, volumes: await volumeStorage(ctx, collection) } : status;
 }
 
 /** Read only when the listing shows a lock: no extra request otherwise. */

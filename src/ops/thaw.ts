@@ -1,4 +1,4 @@
-import { isArchivedClass, type Backend, type RemoteObjectInfo, type RestoreTier } from '../backend/backend.ts';
+import { hasRestore, isArchivedClass, type Backend, type RemoteObjectInfo, type RestoreTier } from '../backend/backend.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import type { PlannedVolume } from './thaw-plan.ts';
@@ -53,7 +53,7 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
  * archived objects and is billed at the GET rate); others need no request.
  */
 export async function probeVolumes(backend: Backend, volumes: readonly PlannedVolume[]): Promise<VolumeThaw[]> {
-  const out: VolumeThaw[] = volumes.map((volume) => ({ volume, state: volume.archived && backend.requestRestore ? 'archived' : 'readable' }));
+  const out: VolumeThaw[] = volumes.map((volume) => ({ volume, state: volume.archived && hasRestore(backend) ? 'archived' : 'readable' }));
   await forEachLimited(out.filter((v) => v.state === 'archived'), CONCURRENCY, (v) => refreshState(backend, v));
   return out;
 }
@@ -114,7 +114,7 @@ export async function requestRestores(
   let fellBack = 0;
   let expeditedUnavailable = false;
   const todo = volumes.filter((v) => v.state === 'archived');
-  if (todo.length === 0 || !backend.requestRestore) return { sent, started, extended, alreadyRunning, fellBack };
+  if (todo.length === 0 || !hasRestore(backend)) return { sent, started, extended, alreadyRunning, fellBack };
   const request = backend.requestRestore.bind(backend);
   let writing: Promise<void> = Promise.resolve();
   await forEachLimited(todo, CONCURRENCY, async (v) => {

@@ -1,7 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type UploadedObject } from '../backend/backend.ts';
-import type { RequestSummary } from '../backend/request-accounting.ts';
+import { BackendError, type Backend } from '../backend/backend.ts';
+import { BackendWrapper } from '../backend/backend-wrapper.ts';
 import { isReady, type ThawWaiter, type VolumeThaw } from './thaw.ts';
 
 /** Volumes downloaded ahead of the restore at most: bounds the disk a long wait can fill. */
@@ -11,48 +11,30 @@ const PREFETCH_AHEAD = 4;
  * The target as a restore sees it while volumes thaw: reading a planned volume waits until its
  * restored copy exists (never a GET before), and a copy that expired is requested again.
  * Volumes that become readable while the restore waits for an earlier one are downloaded ahead,
- * a few at a time, so the download overlaps with the wait and no copy expires unread.
+ * a few at a time, so the download overlaps with the wait and no copy expires unread. Everything
+ * else (puts, listings, the optional capabilities) passes through to the target unchanged.
  */
-export class ThawingBackend implements Backend {
-  readonly displayUrl: string;
-  readonly #inner: Backend;
+export class ThawingBackend extends BackendWrapper {
   readonly #waiter: ThawWaiter;
   readonly #order: readonly VolumeThaw[];
   readonly #dir: string;
   readonly #ahead = new Map<string, Promise<string | null>>();
   readonly #consumed = new Set<string>();
-  readonly requestSummary?: () => RequestSummary;
-  readonly requestRestore?: Backend['requestRestore'];
-  readonly objectAddress?: Backend['objectAddress'];
-  readonly conditional: Backend['conditional'];
 
   /** `prefetchDir`: an empty private directory for downloads ahead; the caller removes it. */
   constructor(inner: Backend, waiter: ThawWaiter, order: readonly VolumeThaw[], prefetchDir: string) {
-    this.#inner = inner;
-    this.displayUrl = inner.displayUrl;
+    super(inner);
     this.#waiter = waiter;
     this.#order = order;
     this.#dir = prefetchDir;
     waiter.onPoll(() => this.#prefetch());
-    if (inner.requestSummary) this.requestSummary = inner.requestSummary.bind(inner);
-    if (inner.requestRestore) this.requestRestore = inner.requestRestore.bind(inner);
-    if (inner.objectAddress) this.objectAddress = inner.objectAddress.bind(inner);
-    this.conditional = inner.conditional;
   }
 
-  list(): Promise<RemoteObjectInfo[]> {
-    return this.#inner.list();
-  }
-
-  putFile(localPath: string, name: string, options: PutOptions): Promise<UploadedObject | void> {
-    return this.#inner.putFile(localPath, name, options);
-  }
-
-  async get(name: string): Promise<AsyncIterable<Buffer>> {
+  override async get(name: string): Promise<AsyncIterable<Buffer>> {
     for (;;) {
       await this.#waiter.ready(name);
       try {
-        return await this.#inner.get(name);
+        return await this.inner.get(name);
       } catch (err) {
         if (!this.#expired(err, name)) throw err;
         await this.#waiter.expired(name);
@@ -60,7 +42,7 @@ export class ThawingBackend implements Backend {
     }
   }
 
-  async getToFile(name: string, localPath: string): Promise<void> {
+  override async getToFile(name: string, localPath: string): Promise<void> {
     const ahead = this.#ahead.get(name);
     if (ahead) {
       this.#ahead.delete(name);
@@ -77,7 +59,7 @@ export class ThawingBackend implements Backend {
     for (;;) {
       await this.#waiter.ready(name);
       try {
-        await this.#inner.getToFile(name, localPath);
+        await this.inner.getToFile(name, localPath);
         return;
       } catch (err) {
         if (!this.#expired(err, name)) throw err;
@@ -87,19 +69,11 @@ export class ThawingBackend implements Backend {
     }
   }
 
-  head(name: string, options?: { readonly checksum?: boolean }): Promise<RemoteObjectInfo | null> {
-    return this.#inner.head(name, options);
-  }
-
-  delete(names: readonly string[]): Promise<void> {
-    return this.#inner.delete(names);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.#waiter.stop();
     // downloads ahead that nobody took: let them end before the caller removes their directory
     await Promise.allSettled(this.#ahead.values());
-    await this.#inner.close();
+    await this.inner.close();
   }
 
   /** A GET of an archived object whose copy is gone: the restore must wait for a new copy. */
@@ -118,7 +92,7 @@ export class ThawingBackend implements Backend {
       const file = path.join(this.#dir, `ahead-${this.#ahead.size}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
       // a failed download ahead is not an error: the restore reads the volume itself later; a copy
       // found expired is requested again now, so that the wait for it starts at once
-      this.#ahead.set(name, this.#inner.getToFile(name, file).then(() => file, async (err: unknown) => {
+      this.#ahead.set(name, this.inner.getToFile(name, file).then(() => file, async (err: unknown) => {
         await fsp.rm(file, { force: true });
         if (this.#expired(err, name)) await this.#waiter.expired(name).catch(() => {});
         return null;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BackendError, type RemoteObjectInfo } from '../backend/backend.ts';
+import { BackendError, hasUploadRecords, type RemoteObjectInfo } from '../backend/backend.ts';
 import { allSets, buildCollection, type BackupSet, type Collection } from '../archive/collection.ts';
 import { volumesContaining, type StoredRecord } from '../codec/manifest.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
@@ -90,7 +90,7 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
   if (sets.length === 0) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
   const within = req.fileToRestore ?? [];
   // object stores: the upload log in the cache, which the manifests' own records (durable) override
-  const records = ctx.backend.uploadRecords ? await ctx.backend.uploadRecords() : null;
+  const records = hasUploadRecords(ctx.backend) ? await ctx.backend.uploadRecords() : null;
   const recordFor = (name: string, durable: StoredRecord | undefined): Check['record'] => {
     if (durable) return { stored: durable, from: 'manifest' };
     const logged = records?.get(name);
