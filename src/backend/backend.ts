@@ -1,3 +1,4 @@
+import type { RestoreTier } from '../core/restore-tier.ts';
 import type { RequestSummary } from './request-accounting.ts';
 
 /**
@@ -28,8 +29,6 @@ export interface RestoreState {
 export function isArchivedClass(storageClass: string | undefined): boolean {
   return storageClass === 'GLACIER' || storageClass === 'DEEP_ARCHIVE';
 }
-
-export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
 
 /**
  * What a restore request did (docs/glacier-semantics.md §3.3): `started` (202), `extended` (200: a copy existed and

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { homedir as osHomedir, userInfo } from 'node:os';
 import { looksLikeUrl } from '../backend/target-url.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import type { RestoreTier } from '../core/restore-tier.ts';
 import { UsageError } from './usage-error.ts';
 
 export { splitShellWords } from './shell-words.ts';
@@ -59,8 +60,6 @@ export interface SelectionOption {
   /** pattern, regexp, file name or time string; absent for the options that take no value */
   readonly value?: string;
 }
-
-export type RestoreTier = 'Bulk' | 'Standard' | 'Expedited';
 
 export interface CliOptions {
   /** cache root; the cache itself is `<archiveDir>/<name>` */

@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
-import { hasObjectAddressing, type RemoteObjectInfo, type RestoreTier } from '../backend/backend.ts';
+import { hasObjectAddressing, type RemoteObjectInfo } from '../backend/backend.ts';
+import type { RestoreTier } from '../core/restore-tier.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import { RESTORE_TIERS, type PricingTable } from '../pricing/pricing-table.ts';
 import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.ts';

@@ -1,4 +1,5 @@
-import { hasRestore, isArchivedClass, type Backend, type RemoteObjectInfo, type RestoreTier } from '../backend/backend.ts';
+import { hasRestore, isArchivedClass, type Backend, type RemoteObjectInfo } from '../backend/backend.ts';
+import type { RestoreTier } from '../core/restore-tier.ts';
 import type { TargetContext } from './context.ts';
 import { ExitCode, PermafrostError } from './errors.ts';
 import type { PlannedVolume } from './thaw-plan.ts';

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import builtinJson from './pricing-us-east-1.json' with { type: 'json' };
 // errors.ts is a leaf module (no imports): a bad pricing file must end the run with exit 2 like any bad option.
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import type { RestoreTier } from '../core/restore-tier.ts';
 
 /**
  * S3 list prices: storage, requests, retrieval, minimum durations and the per-object overhead of
@@ -12,7 +13,6 @@ import { ExitCode, PermafrostError } from '../ops/errors.ts';
  * `tiers`, STANDARD's `storageTiers`) may be present and are ignored.
  */
 
-export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
 export const RESTORE_TIERS: readonly RestoreTier[] = ['Expedited', 'Standard', 'Bulk'];
 
 export interface TierPrices {

@@ -1,4 +1,5 @@
-import { DAYS_PER_MONTH, STANDARD_CLASS, type PricingTable, type RestoreTier } from './pricing-table.ts';
+import { DAYS_PER_MONTH, STANDARD_CLASS, type PricingTable } from './pricing-table.ts';
+import type { RestoreTier } from '../core/restore-tier.ts';
 
 /** What restoring (thawing) objects of an archived class costs, and how long it usually takes. */
 export interface RetrievalQuote {
