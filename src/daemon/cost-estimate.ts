@@ -35,9 +35,3 @@ export function estimateRunCost(s: RequestSummary, p: PricingTable = builtinPric
   requests += ((s.requests.get + s.requests.head) * standard.getPer1000) / 1000;
   return { requests, storagePerMonth: storage };
 }
-
-export function formatUsd(v: number): string {
-  if (v === 0) return '$0';
-  if (v < 0.01) return `$${v.toPrecision(2)}`;
-  return `$${v.toFixed(2)}`;
-}

@@ -7,7 +7,8 @@
 import type { RequestSummary } from '../backend/request-accounting.ts';
 import { formatRequestSummary } from '../backend/request-accounting.ts';
 import { formatBytes } from '../cli/progress.ts';
-import { estimateRunCost, formatUsd } from './cost-estimate.ts';
+import { estimateRunCost } from './cost-estimate.ts';
+import { formatUsd } from '../pricing/usd.ts';
 import type { JobOutcome } from './job-runner.ts';
 import { formatSubject } from './subject.ts';
 
