@@ -26,8 +26,7 @@ import { runThaw, thawForRestore } from './thaw-command.ts';
 import { runEstimate } from './estimate-command.ts';
 import { formatStorageCosts, storageCosts } from '../ops/storage-costs.ts';
 import { loadPricing } from '../pricing/pricing-table.ts';
-
-const VERSION = '0.1.0';
+import { permafrostVersion } from './version.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function run(argv: readonly string[]): Promise<number> {
@@ -66,7 +65,7 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
       process.stdout.write(`${helpText()}\n`);
       return ExitCode.ok;
     case 'version':
-      process.stdout.write(`permafrost ${VERSION}\n`);
+      process.stdout.write(`permafrost ${permafrostVersion()}\n`);
       return ExitCode.ok;
     case 'full':
     case 'incremental':
