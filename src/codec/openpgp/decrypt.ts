@@ -1,7 +1,7 @@
 import { createDecipheriv, createHash, timingSafeEqual, type Decipheriv, type Hash } from 'node:crypto';
 import { createInflate, createInflateRaw } from 'node:zlib';
 import { pipeline, Readable } from 'node:stream';
-import { ChunkQueue } from '../tar/chunk-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import { cipherInfo, Compression, Tag, type CipherInfo } from './constants.ts';
 import { OpenPgpError } from './errors.ts';
 import { packetBody, readPacketHeader, readSmallBody, type PacketHeader } from './packet-header.ts';

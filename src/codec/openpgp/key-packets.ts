@@ -1,4 +1,4 @@
-import { ChunkQueue } from '../tar/chunk-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import { Tag } from './constants.ts';
 import { OpenPgpError } from './errors.ts';
 import { readPacketHeader, readSmallBody } from './packet-header.ts';

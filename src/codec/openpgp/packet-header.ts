@@ -1,4 +1,4 @@
-import type { ChunkQueue } from '../tar/chunk-queue.ts';
+import type { ChunkQueue } from '../chunk-queue.ts';
 import { OpenPgpError } from './errors.ts';
 
 /**

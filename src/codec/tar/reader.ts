@@ -1,4 +1,4 @@
-import { ChunkQueue } from './chunk-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import type { TarHeader } from './header.ts';
 import { parsePaxRecords } from './pax-records.ts';
 import {
