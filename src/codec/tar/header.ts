@@ -9,30 +9,16 @@ import {
   OCTAL_LIMIT_8,
   OWNER_NAME_LENGTH,
   paddingAfter,
+  type TarHeaderFields,
 } from './ustar-block.ts';
 
 /**
  * One tar member's header, with the PAX overrides already applied (so `name` is the full path,
- * `mtime` may be negative, …). Text fields are raw bytes: names on Linux need not be UTF-8.
+ * `mtime`, seconds since the epoch, may be negative, …). `size` is the bytes of data that follow
+ * the header; only the low 12 bits of `mode` are written; `devmajor`/`devminor` only for
+ * character and block devices.
  */
-export interface TarHeader {
-  name: Buffer;
-  /** Only the low 12 bits are written. */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Bytes of data that follow this header. */
-  size: number;
-  /** Seconds since the epoch, may be negative. */
-  mtime: number;
-  /** The typeflag byte, e.g. 0x30 ('0'); see typeflags.ts. */
-  typeflag: number;
-  linkname: Buffer;
-  uname: Buffer;
-  gname: Buffer;
-  /** Written only for character and block devices. */
-  devmajor: number;
-  devminor: number;
+export interface TarHeader extends TarHeaderFields {
   /**
    * Further PAX records (vendor ones such as `PERMAFROST.size`). They come first in the PAX
    * header, as when Python's `TarInfo.pax_headers` is pre-filled; a key that is also a standard

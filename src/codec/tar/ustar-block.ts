@@ -37,22 +37,33 @@ export const OWNER_NAME_LENGTH = 32;
 export const OCTAL_LIMIT_8 = 8 ** 7;
 export const OCTAL_LIMIT_12 = 8 ** 11;
 
-/** What goes into a ustar block; text fields are the exact bytes to store (truncated to fit). */
-export interface UstarFields {
+/**
+ * The fields of a tar header, declared once: what is written into a ustar block (`UstarFields`),
+ * what is read from one (`DecodedUstarBlock`) and a member's header with its PAX overrides
+ * (`TarHeader` in header.ts) all have them. Text fields are raw bytes: names on Linux need not be
+ * UTF-8. `Device`: how the device numbers are held. Types only, so the hot encoder is unchanged.
+ */
+export interface TarHeaderFields<Device = number> {
   name: Buffer;
   mode: number;
   uid: number;
   gid: number;
   size: number;
   mtime: number;
+  /** The typeflag byte, e.g. 0x30 ('0'); see typeflags.ts. */
   typeflag: number;
   linkname: Buffer;
   uname: Buffer;
   gname: Buffer;
-  /** null: the device fields are left all NUL (Python does so for everything but chr/blk). */
-  devmajor: number | null;
-  devminor: number | null;
+  devmajor: Device;
+  devminor: Device;
 }
+
+/**
+ * What goes into a ustar block; text fields are the exact bytes to store (truncated to fit).
+ * Device numbers null: the device fields are left all NUL (Python does so for everything but chr/blk).
+ */
+export type UstarFields = TarHeaderFields<number | null>;
 
 /**
  * The block as Python's `TarInfo._create_header(info, USTAR_FORMAT, …)` builds it: POSIX magic,
@@ -117,19 +128,7 @@ export function isZeroBlock(block: Buffer): boolean {
 }
 
 /** A header block as stored: text fields cut at their first NUL, numbers decoded. */
-export interface DecodedUstarBlock {
-  name: Buffer;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  typeflag: number;
-  linkname: Buffer;
-  uname: Buffer;
-  gname: Buffer;
-  devmajor: number;
-  devminor: number;
+export interface DecodedUstarBlock extends TarHeaderFields {
   /** The ustar `prefix` field; empty unless the magic is POSIX `ustar\0`. */
   prefix: Buffer;
 }
