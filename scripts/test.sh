@@ -27,5 +27,8 @@ npm run build
 step "npm run typecheck (src, tests and bench, strict)"
 npm run typecheck
 
+step "npm run lint:layers (imports point down only: README \"Architecture\")"
+npm run lint:layers
+
 step "npm test (node $(npx --no-install node --version))"
 npm test
