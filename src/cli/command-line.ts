@@ -4,7 +4,7 @@
  */
 export type { CliOptions, ParseContext, ParsedCommandLine, RestoreTier, SelectionKind, SelectionOption, Verb } from '../command-line/cli-options.ts';
 export { defaultCliOptions } from '../command-line/defaults.ts';
-export { knownLongOptions } from '../command-line/option-table.ts';
+export { knownLongOptions, ownLongOptions } from '../command-line/option-table.ts';
 export { parseVerbosity } from '../command-line/option-values.ts';
 export { parseCommandLine } from '../command-line/parse-command-line.ts';
 export { splitShellWords } from '../command-line/shell-words.ts';

@@ -15,8 +15,8 @@ function fileToRestore(s: State, v: string, used: string): void {
   s.o.fileToRestore = stripped === '' ? undefined : stripped;
 }
 
-/** duplicity 0.8.22's options (commandline.py), in its order, then permafrost's own. */
-const OPTIONS: readonly OptionDef[] = [
+/** duplicity 0.8.22's options (commandline.py), in its order. */
+const DUPLICITY_OPTIONS: readonly OptionDef[] = [
   { names: ['--help', '-h'], arity: 0, apply: (s) => { s.stop = 'help'; } },
   flag('--allow-source-mismatch', 'allowSourceMismatch'),
   file('--archive-dir', 'archiveDir'),
@@ -177,7 +177,10 @@ const OPTIONS: readonly OptionDef[] = [
   ignore('--no-files-changed'),
   ignore('--show-changes-in-set', 'int'),
   int('--backend-retry-delay', 'backendRetryDelay'),
-  // permafrost's own
+];
+
+/** permafrost's own options: README "Options" and `--help` describe each (test/cli/options-documented.test.ts). */
+const OWN_OPTIONS: readonly OptionDef[] = [
   flag('--json', 'json'),
   flag('--allow-early-deletion', 'allowEarlyDeletion'),
   file('--passphrase-file', 'passphraseFile'),
@@ -212,6 +215,8 @@ const OPTIONS: readonly OptionDef[] = [
   flag('--ignore-inode', 'ignoreInode'),
 ];
 
+const OPTIONS: readonly OptionDef[] = [...DUPLICITY_OPTIONS, ...OWN_OPTIONS];
+
 export const LONG = new Map<string, OptionDef>();
 export const SHORT = new Map<string, OptionDef>();
 for (const def of OPTIONS) {
@@ -222,4 +227,9 @@ export const LONG_NAMES = [...LONG.keys()].sort();
 /** Every long option name the parser accepts (duplicity's and permafrost's). */
 export function knownLongOptions(): readonly string[] {
   return LONG_NAMES;
+}
+
+/** The long names of permafrost's own options, which duplicity 0.8.22 does not have. */
+export function ownLongOptions(): readonly string[] {
+  return OWN_OPTIONS.flatMap((def) => def.names.filter((n) => n.startsWith('--')));
 }
