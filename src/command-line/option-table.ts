@@ -1,7 +1,9 @@
 /** Every option the parser accepts, and lookup by long or short name. */
-import type { OptionDef, State } from './option-kinds.ts';
-import { deprecated, file, flag, globbingFilelistWarning, ignore, int, noEffect, oldFilenameWarning, selection, stdinWarning, text } from './option-kinds.ts';
 import { expandPath } from './expand-path.ts';
+import {
+  deprecated, file, flag, globbingFilelistWarning, ignore, int, noEffect, oldFilenameWarning, selection, stdinWarning, text,
+  type OptionDef, type State,
+} from './option-kinds.ts';
 import { checkSignKey, deflateLevel, optparseInt, parseVerbosity, positive } from './option-values.ts';
 import { UsageError } from './usage-error.ts';
 
