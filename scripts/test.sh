@@ -30,5 +30,8 @@ npm run typecheck
 step "documentation links (README, CONTRIBUTING, docs/, src/**/README.md)"
 python3 scripts/check-doc-links.py
 
+step "npm run lint:layers (imports point down only: README \"Architecture\")"
+npm run lint:layers
+
 step "npm test (node $(npx --no-install node --version))"
 npm test

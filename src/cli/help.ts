@@ -63,12 +63,15 @@ Main options:
   --full-if-older-than T     do a full backup when the last full is older than T (e.g. 4W)
   --volsize N                volume size in MiB (default 200)
   --s3-use-deep-archive      store volumes in Glacier Deep Archive; also --s3-use-glacier,
-                             --s3-use-glacier-ir, --s3-use-ia, --s3-use-onezone-ia, --s3-use-rrs
+                             --s3-use-glacier-ir, --s3-use-ia, --s3-use-onezone-ia, --s3-use-rrs,
+                             or any class by name: --s3-storage-class CLASS
   --s3-endpoint-url URL      S3-compatible endpoint; --s3-region-name R
   --no-encryption            no GnuPG; volumes are gzip, or plain with --no-compression
   --compress-level N         deflate level 1-9 of what is compressed (default 1; duplicity: 6)
   --encrypt-key KEY          encrypt to a public key (repeatable); --sign-key KEY signs
                              (passphrases are read from PASSPHRASE and SIGN_PASSPHRASE)
+  --passphrase-file F        read the passphrase from the first line of F; --key-file F adds
+                             keys from an OpenPGP key file, searched before the gpg keyring
   --time T, -t T             restore, list or thaw the state at time T (default: now)
   --file-to-restore P, -r P  restore only path P of the backup
   --include/--exclude PATTERN, --include-filelist/--exclude-filelist FILE,
@@ -94,6 +97,8 @@ Main options:
   --tier Bulk|Standard|Expedited
                              Glacier retrieval tier (default Standard)
   --days N                   how long restored copies stay readable (default: the wait + a day)
+  --poll-interval S          --wait: seconds before the first check of the restores (default 60)
+  --costs                    collection-status: the monthly storage cost of what is stored
   --pricing-file F           prices for plans and estimates (JSON; default: built-in us-east-1)
   --help, -h                 this text; --version, -V
 

@@ -3,7 +3,10 @@
  * logs). It wraps a Reporter: operations keep calling `progress(state)`, messages keep flowing.
  */
 import cliProgress from 'cli-progress';
+import { formatBytes } from '../core/format-bytes.ts';
 import type { ProgressState, Reporter } from '../ops/reporter.ts';
+
+export { formatBytes };
 
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -53,18 +56,6 @@ export class RateMeter {
     if (dt < 500) return undefined;
     return ((this.bytes[n - 1]! - this.bytes[0]!) * 1000) / dt;
   }
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-export function formatBytes(n: number): string {
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${UNITS[u]}`;
 }
 
 export function formatDuration(seconds: number): string {

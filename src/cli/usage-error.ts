@@ -1,9 +1,2 @@
-import { ExitCode, PermafrostError } from '../ops/errors.ts';
-
-/** A bad command line or option value: exit code 2, like duplicity's "Command line error". */
-export class UsageError extends PermafrostError {
-  constructor(message: string) {
-    super(ExitCode.usage, message);
-    this.name = 'UsageError';
-  }
-}
+// The command-line layer throws it too, so it lives there.
+export { UsageError } from '../command-line/usage-error.ts';

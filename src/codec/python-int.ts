@@ -9,27 +9,41 @@
 /** CPython 3.11 refuses to convert longer decimal strings (`sys.int_info.default_max_str_digits`). */
 const MAX_DECIMAL_DIGITS = 4300;
 
-const DECIMAL = /^[ \t\n\v\f\r]*([+-]?)([0-9](?:_?[0-9])*)[ \t\n\v\f\r]*$/;
-const HEX = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX]_?)?([0-9a-fA-F](?:_?[0-9a-fA-F])*)[ \t\n\v\f\r]*$/;
+const SPACE = '[ \\t\\n\\v\\f\\r]*';
+
+/** Digits of each base, and the letter of the prefix Python allows in front of them (`0x1f`, `0o17`, `0b101`). */
+const BASES = { 2: ['01', 'bB'], 8: ['0-7', 'oO'], 10: ['0-9', ''], 16: ['0-9a-fA-F', 'xX'] } as const;
+
+export type PythonIntBase = keyof typeof BASES;
+
+const SHAPES = new Map<PythonIntBase, RegExp>(
+  ([2, 8, 10, 16] as const).map((base) => {
+    const [digits, prefix] = BASES[base];
+    const d = `[${digits}]`;
+    const lead = prefix === '' ? '' : `(?:0[${prefix}]_?)?`;
+    return [base, new RegExp(`^${SPACE}([+-]?)${lead}(${d}(?:_?${d})*)${SPACE}$`)];
+  }),
+);
+const BIGINT_PREFIX: Record<PythonIntBase, string> = { 2: '0b', 8: '0o', 10: '', 16: '0x' };
 const UNICODE_DIGIT = /^\p{Nd}$/u;
 
 /**
  * The value Python's `int(text, base)` gives, or null where Python raises ValueError.
  * `asciiOnly` models `int(bytes)`, which does no Unicode digit or space translation.
  */
-export function parsePythonInt(text: string, base: 10 | 16, asciiOnly = false): bigint | null {
+export function parsePythonInt(text: string, base: PythonIntBase, asciiOnly = false): bigint | null {
   const ascii = asciiOnly ? (/^[\x00-\x7f]*$/.test(text) ? text : null) : toAsciiLikeCPython(text);
   if (ascii === null) return null;
-  const m = (base === 10 ? DECIMAL : HEX).exec(ascii);
+  const m = SHAPES.get(base)!.exec(ascii);
   if (m === null) return null;
   const digits = m[2]!.replaceAll('_', '');
   if (base === 10 && digits.length > MAX_DECIMAL_DIGITS) return null;
-  const magnitude = BigInt(base === 16 ? `0x${digits}` : digits);
+  const magnitude = BigInt(`${BIGINT_PREFIX[base]}${digits}`);
   return m[1] === '-' ? -magnitude : magnitude;
 }
 
 /** `parsePythonInt` narrowed to a safe JS integer; null when Python would fail or the value does not fit. */
-export function parsePythonSafeInt(text: string, base: 10 | 16, asciiOnly = false): number | null {
+export function parsePythonSafeInt(text: string, base: PythonIntBase, asciiOnly = false): number | null {
   const v = parsePythonInt(text, base, asciiOnly);
   if (v === null || v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) return null;
   return Number(v);

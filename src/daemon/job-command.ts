@@ -12,8 +12,8 @@
  * its `--json` summary.
  */
 import { execFile } from 'node:child_process';
-import { parseCommandLine } from '../cli/command-line.ts';
-import { splitShellWords } from '../cli/shell-words.ts';
+import { parseCommandLine } from '../command-line/parse-command-line.ts';
+import { splitShellWords } from '../command-line/shell-words.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

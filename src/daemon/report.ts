@@ -6,7 +6,7 @@
  */
 import type { RequestSummary } from '../backend/request-accounting.ts';
 import { formatRequestSummary } from '../backend/request-accounting.ts';
-import { formatBytes } from '../cli/progress.ts';
+import { formatBytes } from '../core/format-bytes.ts';
 import { estimateRunCost } from './cost-estimate.ts';
 import { formatUsd } from '../pricing/usd.ts';
 import type { JobOutcome } from './job-runner.ts';

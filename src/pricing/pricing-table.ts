@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 // Imported rather than read at run time so that tsc copies it into dist/ next to this module.
 import builtinJson from './pricing-us-east-1.json' with { type: 'json' };
-// errors.ts is a leaf module (no imports): a bad pricing file must end the run with exit 2 like any bad option.
-import { ExitCode, PermafrostError } from '../ops/errors.ts';
+// A bad pricing file must end the run with exit 2 like any bad option.
+import { ExitCode, PermafrostError } from '../core/errors.ts';
 import type { RestoreTier } from '../core/restore-tier.ts';
 
 /**

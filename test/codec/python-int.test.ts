@@ -43,3 +43,24 @@ result = {
     assert.equal(hex(parsePythonInt(s, 10, true)), py.b10[i], `int(${show(s)} as bytes)`);
   });
 });
+
+test('parsePythonInt agrees with Python int() in bases 2 and 8 (optparse\'s 0b and leading-0 integers)', () => {
+  const pool = ['0', '1', '2', '7', '8', '_', '+', '-', ' ', 'b', 'B', 'o', 'O', 'x', '\u0661', '\u00a0'];
+  const texts = [...strings(pool, 2000, 3), '0b101', '0B_1', '0o17', '0O_7', '017', '0b', '0o', '-0o7'];
+  const py = runPython<{ s2: (string | null)[]; s8: (string | null)[] }>(
+    `
+def conv(f):
+    try: return hex(f())
+    except ValueError: return None
+result = {
+  's2': [conv(lambda: int(s, 2)) for s in data['texts']],
+  's8': [conv(lambda: int(s, 8)) for s in data['texts']],
+}`,
+    { texts },
+  );
+  const hex = (v: bigint | null): string | null => (v === null ? null : v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`);
+  texts.forEach((s, i) => {
+    assert.equal(hex(parsePythonInt(s, 2)), py.s2[i], `int(${JSON.stringify(s)}, 2)`);
+    assert.equal(hex(parsePythonInt(s, 8)), py.s8[i], `int(${JSON.stringify(s)}, 8)`);
+  });
+});
