@@ -39,7 +39,7 @@ makeData(plainPath, sizeMiB);
 const rows: string[] = [];
 const report = (tool: string, op: string, ms: number, outBytes?: number) => {
   const mbs = (sizeMiB * MiB) / 1e6 / (ms / 1000);
-  rows.push(`| ${tool} | ${op} | ${(ms / 1000).toFixed(2)} s | ${mbs.toFixed(0)} MB/s | ${outBytes !== undefined ? (outBytes / MiB).toFixed(0) + ' MiB' : ''} |`);
+  rows.push(`| ${tool} | ${op} | ${(ms / 1000).toFixed(2)} s | ${mbs.toFixed(0)} MB/s | ${outBytes !== undefined ? `${(outBytes / MiB).toFixed(0)} MiB` : ''} |`);
   process.stderr.write(`${rows[rows.length - 1]}\n`);
 };
 

@@ -315,7 +315,7 @@ export function generateDataset(out: string, spec: DatasetSpec): GenerateSummary
   }
   const dirs = directoriesBottomUp(root);
   setDirMtimes(dirs, BASE_MTIME);
-  writeFileSync(specFile(root), JSON.stringify({ ...spec, mutations: [] }, null, 2) + '\n');
+  writeFileSync(specFile(root), `${JSON.stringify({ ...spec, mutations: [] }, null, 2)}\n`);
   return { files, dirs: dirs.length, bytes };
 }
 
@@ -414,7 +414,7 @@ export function mutateDataset(out: string, opts: MutateOptions): MutationSummary
   if (existsSync(spec)) {
     const recorded = JSON.parse(readFileSync(spec, 'utf8')) as { mutations?: unknown[] };
     recorded.mutations = [...(recorded.mutations ?? []), { ...opts, ...summary }];
-    writeFileSync(spec, JSON.stringify(recorded, null, 2) + '\n');
+    writeFileSync(spec, `${JSON.stringify(recorded, null, 2)}\n`);
   }
   return summary;
 }

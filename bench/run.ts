@@ -204,7 +204,7 @@ function measure(cmd: Cmd, tool: string, scenario: Scenario, rep: number, logDir
   const log = `${base}.log`;
   const fd = openSync(log, 'w');
   const busyBefore = machineBusySeconds();
-  let r;
+  let r: ReturnType<typeof spawnSync>;
   try {
     r = spawnSync(TIME, ['-f', '%e %U %S %M', '-o', timeFile, ...cmd.argv], {
       cwd: cmd.cwd,
@@ -259,7 +259,7 @@ function digestFile(path: string): FileDigest {
   const h = createHash('md5');
   const fd = openSync(path, 'r');
   try {
-    for (let n; (n = readSync(fd, hashBuf, 0, hashBuf.length, null)) > 0; ) h.update(hashBuf.subarray(0, n));
+    for (let n: number; (n = readSync(fd, hashBuf, 0, hashBuf.length, null)) > 0; ) h.update(hashBuf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -727,7 +727,7 @@ function main(): void {
   const keptLogs = join(opts.root, 'logs', `${key}-${started.toISOString().replace(/[:.]/g, '-')}`);
   cpSync(logDir, keptLogs, { recursive: true });
   const raw = [...results].map(([scenario, byTool]) => ({ scenario, tools: Object.fromEntries(byTool) }));
-  writeFileSync(join(keptLogs, 'results.json'), JSON.stringify({ spec: opts.spec, permafrost: pf.version, started, oneFile, results: raw }, null, 2) + '\n');
+  writeFileSync(join(keptLogs, 'results.json'), `${JSON.stringify({ spec: opts.spec, permafrost: pf.version, started, oneFile, results: raw }, null, 2)}\n`);
   say(`tool output in ${keptLogs}`);
   deletes.empty();
   if (!opts.keep) {

@@ -1,4 +1,4 @@
-import { RunDeflater } from './run-deflater.ts';
+import type { RunDeflater } from './run-deflater.ts';
 
 /**
  * The pieces of a gzip file (RFC 1952) whose deflate stream is assembled from independently

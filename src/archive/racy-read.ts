@@ -34,6 +34,7 @@ export function isRacy(stamp: FileStamp, readStartNs: bigint, rules: ChangeRules
 export function granularityNs(stamp: FileStamp): bigint {
   const a = stepOf(stamp.mtimeNs);
   const b = stepOf(stamp.ctimeNs);
+  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take
   return a < b ? a : b;
 }
 

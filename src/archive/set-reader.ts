@@ -196,7 +196,7 @@ export class SetReader {
         this.#currentFile = null;
         continue;
       }
-      let parsed;
+      let parsed: ReturnType<typeof parseEntryName>;
       try {
         parsed = parseEntryName(entry.header.name);
       } catch (err) {

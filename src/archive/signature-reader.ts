@@ -35,8 +35,8 @@ export async function* readSignatureTar(source: AsyncIterable<Buffer>, what: str
   const reader = new TarReader(source);
   let previous: PathIndex | null = null;
   for (;;) {
-    let entry;
-    let parsed;
+    let entry: Awaited<ReturnType<TarReader['next']>>;
+    let parsed: ReturnType<typeof parseEntryName>;
     let meta: EntryMeta | null = null;
     try {
       entry = await reader.next();

@@ -363,7 +363,7 @@ function parseIndex(word: string, what: string): PathIndex {
  * with DOTALL, one `type path` per line. Paths are unquoted here (duplicity keeps them quoted).
  */
 function parseFileList(text: string): FileChange[] | undefined {
-  const m = /(?:^|\n)filelist[ \t\n\v\f\r]([0-9]+)\n([^]*?)(?:\nvolume[ \t\n\v\f\r]|(?=\n?$))/i.exec(text);
+  const m = /(?:^|\n)filelist[ \t\n\v\f\r]([0-9]+)\n([\s\S]*?)(?:\nvolume[ \t\n\v\f\r]|(?=\n?$))/i.exec(text);
   if (m === null) return undefined;
   if (/^0+$/.test(m[1]!)) return [];
   const out: FileChange[] = [];

@@ -73,7 +73,7 @@ export async function runPeriod(ctx: RunContext, period: string): Promise<Period
         onLine: (line) => ctx.log(`[job ${job.n}] ${line}`),
       });
       ctx.onJob(running);
-      let outcome;
+      let outcome: Awaited<typeof running.done>;
       try {
         outcome = await running.done;
       } finally {

@@ -193,7 +193,7 @@ export class RestoreWriter {
     await fsp.mkdir(parent, { recursive: true });
     const temp = await this.#createTemp(parent, meta, data);
     // Duplicity deletes whatever is at the target (an empty directory after the emptiness check).
-    if (existing !== null && existing.isDirectory()) await fsp.rm(this.#target, { recursive: true, force: true });
+    if (existing?.isDirectory()) await fsp.rm(this.#target, { recursive: true, force: true });
     await fsp.rename(temp, this.#target);
     return true;
   }
@@ -393,7 +393,7 @@ export class RestoreWriter {
     // in the way; with it, a directory must go first (rename replaces only non-directories).
     if (this.#force) {
       const existing = await lstatOrNull(path);
-      if (existing !== null && existing.isDirectory()) await fsp.rm(path, { recursive: true, force: true });
+      if (existing?.isDirectory()) await fsp.rm(path, { recursive: true, force: true });
     }
     try {
       fs.renameSync(temp, path);

@@ -217,7 +217,7 @@ export class Selection {
 
   /** The decoded full name of a child, given its parent's name (os.path.join semantics). */
   childName(parentName: string, component: Buffer): string {
-    return (parentName.endsWith('/') ? parentName : parentName + '/') + decodeFsName(component);
+    return (parentName.endsWith('/') ? parentName : `${parentName}/`) + decodeFsName(component);
   }
 
   /** `Select.Select`: the dominant answer of the selection functions for one path below the root. */

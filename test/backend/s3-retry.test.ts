@@ -19,7 +19,7 @@ test('throttling, 5xx, timeouts, resets and checksum mismatches are retried; cli
     Object.assign(new Error('x'), { name: 'TimeoutError' }),
     Object.assign(new Error('wrapped'), { cause: Object.assign(new Error('y'), { code: 'EPIPE' }) }),
   ]) {
-    assert.equal(isRetryable(e), true, e.name + ' ' + e.message);
+    assert.equal(isRetryable(e), true, `${e.name} ${e.message}`);
   }
   for (const e of [sdkError('AccessDenied', 403), sdkError('NoSuchBucket', 404), sdkError('InvalidObjectState', 403), sdkError('InvalidArgument', 400), new BackendError('io', 'final: ECONNRESET'), Object.assign(new Error('stop'), { name: 'AbortError' }), null, 'text']) {
     assert.equal(isRetryable(e), false, String((e as Error | null)?.name ?? e));

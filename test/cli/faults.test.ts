@@ -18,6 +18,7 @@ import { assertSameTree } from '../support/compare.ts';
 import { assertFails, assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
 import { buildTree, setMtime, type TreeSpec } from '../support/tree.ts';
+import { escapeRegExp } from '../support/regex.ts';
 
 /** Spans three volumes at --volsize 1 (random bytes do not compress). */
 const SPEC: TreeSpec = {
@@ -221,13 +222,13 @@ describe('archive faults', () => {
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
     writeFileSync(join(pf.remote, vol1), bytes);
     const dest = pf.path('dest');
-    assertFails(await pf.run('restore', pf.url, dest), 21, new RegExp(`^${escape(vol1)}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`));
+    assertFails(await pf.run('restore', pf.url, dest), 21, new RegExp(`^${escapeRegExp(vol1)}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`));
     assert.deepEqual(existsSync(dest) ? readdirSync(dest) : [], [], 'nothing may be restored from a volume that fails its hash');
-    assertFails(await pf.run('verify', '--compare-data', pf.url, src), 21, new RegExp(escape(vol1)));
+    assertFails(await pf.run('verify', '--compare-data', pf.url, src), 21, new RegExp(escapeRegExp(vol1)));
     // without --compare-data, verify checks the target in place and lists the mismatch (exit 1)
     const checked = await pf.run('verify', pf.url, src);
     assert.equal(checked.code, 1, describeRun(checked));
-    assert.match(checked.stdout, new RegExp(`^Checksum mismatch: ${escape(vol1)}: SHA1 [0-9a-f]{40} at the target, [0-9a-f]{40} in the manifest$`, 'm'));
+    assert.match(checked.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(vol1)}: SHA1 [0-9a-f]{40} at the target, [0-9a-f]{40} in the manifest$`, 'm'));
   });
 
   it('a truncated or corrupt volume (with a matching hash): exit 22, the volume named', async (t) => {
@@ -241,7 +242,7 @@ describe('archive faults', () => {
       const pf = copyOfBase(t, label);
       const vol2 = pf.name(/\.vol2\.difftar\.gz$/);
       replaceVolume(pf, vol2, damage(readFileSync(join(pf.remote, vol2))));
-      assertFails(await pf.run('restore', pf.url, pf.path('dest')), 22, new RegExp(`^${escape(vol2)}: .*${message.source}`));
+      assertFails(await pf.run('restore', pf.url, pf.path('dest')), 22, new RegExp(`^${escapeRegExp(vol2)}: .*${message.source}`));
     }
     const pf = copyOfBase(t, 'missing-volume');
     rmSync(join(pf.remote, pf.name(/\.vol2\.difftar\.gz$/)));
@@ -270,13 +271,13 @@ describe('archive faults', () => {
     const sig = pf.name(/signatures.*\.sigtar\.gz$/);
     const tar = gunzipSync(readFileSync(join(pf.remote, sig)));
     writeFileSync(join(pf.remote, sig), gzipSync(tar.subarray(0, Math.floor(tar.length / 2))));
-    assertFails(await pf.run('list-current-files', pf.url), 22, new RegExp(`^${escape(sig)}: truncated tar`));
+    assertFails(await pf.run('list-current-files', pf.url), 22, new RegExp(`^${escapeRegExp(sig)}: truncated tar`));
     rmSync(pf.archiveDir, { recursive: true, force: true });
-    assertFails(await pf.run('incremental', '--current-time', String(T0 + HOUR), src, pf.url), 22, new RegExp(`^${escape(sig)}: truncated tar`));
+    assertFails(await pf.run('incremental', '--current-time', String(T0 + HOUR), src, pf.url), 22, new RegExp(`^${escapeRegExp(sig)}: truncated tar`));
 
     writeFileSync(join(pf.remote, sig), Buffer.from('not gzip'));
     rmSync(pf.archiveDir, { recursive: true, force: true });
-    assertFails(await pf.run('list-current-files', pf.url), 22, new RegExp(`^${escape(sig)}: not valid gzip data`));
+    assertFails(await pf.run('list-current-files', pf.url), 22, new RegExp(`^${escapeRegExp(sig)}: not valid gzip data`));
   });
 
   it('a fatal error is one ERROR record with its exit code in --log-file', async (t) => {
@@ -291,6 +292,3 @@ function sha1(b: Buffer): string {
   return createHash('sha1').update(b).digest('hex');
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

@@ -202,7 +202,9 @@ for c in data:
 `,
     cases.map((m) => ({ ...toWire(m), files: m.files?.map((f) => [f.type, f.path.toString('hex')]) ?? null })),
   );
-  cases.forEach((m, i) => assert.equal(formatManifest(m).toString('hex'), py[i], `manifest ${i}`));
+  cases.forEach((m, i) => {
+    assert.equal(formatManifest(m).toString('hex'), py[i], `manifest ${i}`);
+  });
 });
 
 test('parseManifest inverts formatManifest', () => {
@@ -249,7 +251,7 @@ function mutate(text: string, ops: number[], picks: number[]): string {
       case 5: lines[at] = (lines[at] ?? '').replace(/(Path +)\S+/, `$1${paths[pick(k + 1, paths.length)]!}`); break;
       case 6: lines = lines.map((l) => `${l}\r`); break;
       case 7: lines.splice(at, 0, `Volume ${[1, 2, 3, 7, 0][pick(k + 1, 5)]}:`); break;
-      case 8: return void (lines = [lines.join('\n').slice(0, pick(k, text.length + 1))]);
+      case 8: lines = [lines.join('\n').slice(0, pick(k, text.length + 1))]; return;
       case 9: lines.push('', ''); break;
       case 10: lines[at] = (lines[at] ?? '').replace(/^ +/, ''); break;
       case 11: lines[at] = `${lines[at] ?? ''} extra`; break;
@@ -317,7 +319,9 @@ for c in data:
   );
   cases.forEach((c, i) => {
     const parsed = parseManifest(formatManifest(c.m));
-    c.queries.forEach((q, j) => assert.deepEqual(volumesContaining(parsed, q).map((v) => v.volume), py[i]![j], `case ${i} query ${j}`));
+    c.queries.forEach((q, j) => {
+    assert.deepEqual(volumesContaining(parsed, q).map((v) => v.volume), py[i]![j], `case ${i} query ${j}`);
+  });
   });
 });
 

@@ -150,7 +150,9 @@ for c in data:
 `,
     cases.map((c) => ({ ...c, shortFilenames: c.opts.short })),
   );
-  cases.forEach((c, i) => assert.equal(c.name, py[i], JSON.stringify(c)));
+  cases.forEach((c, i) => {
+    assert.equal(c.name, py[i], JSON.stringify(c));
+  });
 });
 
 test('parseRemoteName inverts the builders', () => {

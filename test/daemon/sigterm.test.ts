@@ -163,7 +163,9 @@ test('scheduled mode, on the real clock: a job every second runs repeatedly, one
   assert.equal(r.code, 0, r.stderr);
   const lines = readFileSync(join(work, 'runs'), 'utf8').trimEnd().split('\n');
   // Runs never overlap: start and end alternate.
-  lines.forEach((l, i) => assert.match(l, i % 2 === 0 ? /^start \d+$/ : /^end$/, `line ${i}: ${lines.join(' | ')}`));
+  lines.forEach((l, i) => {
+    assert.match(l, i % 2 === 0 ? /^start \d+$/ : /^end$/, `line ${i}: ${lines.join(' | ')}`);
+  });
   assert.match(r.stderr, /\* \* \* \* \* \*: running job 1/);
   const status = JSON.parse(readFileSync(join(work, 'state', 'status.json'), 'utf8'));
   assert.equal(status.periods['* * * * * *'].result, 'OK');

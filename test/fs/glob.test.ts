@@ -24,9 +24,9 @@ json.dump(out, sys.stdout)`;
 describe('globSelector = duplicity select_fn_from_glob', () => {
   it('on random globs and names (property)', () => {
     const ch = fc.constantFrom('a', 'b', 'B', '/', '*', '**', '?', '[', ']', '!', '^', '-', '\\', '.', '\n', 'é', '\udcff', 'ß', '{', '(', '$');
-    const glob = fc.array(ch, { minLength: 1, maxLength: 9 }).map((a) => '/r/' + a.join(''));
+    const glob = fc.array(ch, { minLength: 1, maxLength: 9 }).map((a) => `/r/${a.join('')}`);
     const nameCh = fc.constantFrom('a', 'b', 'B', '/', '-', '.', '\n', 'é', '\udcff', '*', '[', ']', '\\', '{', '$');
-    const name = fc.array(nameCh, { maxLength: 7 }).map((a) => ('/r/' + a.join('')).replace(/\/\/+/g, '/').replace(/\/+$/, ''));
+    const name = fc.array(nameCh, { maxLength: 7 }).map((a) => (`/r/${a.join('')}`).replace(/\/\/+/g, '/').replace(/\/+$/, ''));
     const row = fc.tuple(glob, fc.constantFrom(0, 1), fc.boolean(), fc.array(fc.tuple(name, fc.boolean()), { minLength: 1, maxLength: 12 }));
     // Names that instantiate the glob make matches common enough to test both outcomes.
     const clean = (n: string): string => n.replace(/\/\/+/g, '/').replace(/\/+$/, '');

@@ -111,7 +111,9 @@ describe('RestoreWriter', () => {
     );
     const a = pyStat(entries.map((e) => e.path));
     const b = pyStat(restored.map((e) => e.path));
-    a.forEach((x, i) => assert.deepEqual(b[i], x, entries[i]!.path.toString()));
+    a.forEach((x, i) => {
+    assert.deepEqual(b[i], x, entries[i]!.path.toString());
+  });
     assert.equal(lstatSync(cat(src, '/d/suid')).mode & 0o7777, 0o4755);
     assert.equal(readdirSync(target).filter((n) => n.startsWith('.permafrost')).length, 0, 'no temporary names left');
   });

@@ -21,6 +21,7 @@ import type { RunResult } from '../support/cli.ts';
 import { assertFails, assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
 import { runPermafrost } from '../support/permafrost.ts';
 import { buildTree, setMtime, type TreeSpec } from '../support/tree.ts';
+import { escapeRegExp } from '../support/regex.ts';
 
 const SPEC: TreeSpec = {
   entries: [
@@ -30,7 +31,6 @@ const SPEC: TreeSpec = {
   ],
 };
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
 /** Changes big.bin in place (a delta against its signature) and adds a file. */
@@ -53,7 +53,7 @@ function assertTargetKept(pf: PfTarget, before: Map<string, string>): void {
 }
 
 function warningFor(r: RunResult, local: string): void {
-  assert.match(r.stdout, new RegExp(`^Cached .*${escape(local)}.*: replaced with the target's copy$`, 'm'), describeRun(r));
+  assert.match(r.stdout, new RegExp(`^Cached .*${escapeRegExp(local)}.*: replaced with the target's copy$`, 'm'), describeRun(r));
 }
 
 describe('a damaged local cache heals', () => {
@@ -99,7 +99,7 @@ describe('a damaged local cache heals', () => {
     const r = await pf.run('incremental', '--current-time', String(T0 + 2 * HOUR), pf.src, pf.url);
     assertOk(r);
     warningFor(r, fullSig);
-    assert.doesNotMatch(r.stdout, new RegExp(escape(incSig)), 'healed once, by the restore');
+    assert.doesNotMatch(r.stdout, new RegExp(escapeRegExp(incSig)), 'healed once, by the restore');
     assert.match(r.stdout, /is damaged \(unexpected end of file\)/);
     assertTargetKept(pf, kept);
     assert.equal(gunzipSync(readFileSync(fullSig)).length > 0, true, 'the cached copy is whole again');
@@ -151,7 +151,7 @@ describe('a damaged local cache heals', () => {
     const kept = targetState(pf);
     changeSource(pf.src, 2);
     const r = await pf.run('incremental', '--current-time', String(T0 + 2 * HOUR), pf.src, pf.url);
-    assertFails(r, 52, new RegExp(`^the cached signature file ${escape(fullSig)} is damaged \\(incorrect data check\\); it was deleted, and the next run fetches the target's copy again$`));
+    assertFails(r, 52, new RegExp(`^the cached signature file ${escapeRegExp(fullSig)} is damaged \\(incorrect data check\\); it was deleted, and the next run fetches the target's copy again$`));
     assert.ok(!existsSync(fullSig), 'the damaged copy is deleted');
     assertTargetKept(pf, kept);
     assert.deepEqual(pf.files().filter((n) => n.endsWith('.manifest')), [...kept.keys()].filter((n) => n.endsWith('.manifest')), 'no set may be completed');
@@ -171,7 +171,7 @@ describe('a damaged local cache heals', () => {
     const dest = pf.path('restore');
     const r = await pf.run('restore', pf.url, dest);
     assertOk(r);
-    assert.match(r.stdout, new RegExp(`^Cached manifest ${escape(manifest)} lists no volume: replaced with the target's copy$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} lists no volume: replaced with the target's copy$`, 'm'));
     assertSameTree(pf.src, dest);
     assert.deepEqual(readFileSync(manifest), good);
 
@@ -182,7 +182,7 @@ describe('a damaged local cache heals', () => {
     spoil();
     const inPlace = await pf.run('verify', pf.url, pf.src);
     assertOk(inPlace);
-    assert.match(inPlace.stdout, new RegExp(`^Cached manifest ${escape(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
+    assert.match(inPlace.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
     assert.deepEqual(readFileSync(manifest), good);
     spoil();
     assertOk(await pf.run('list-current-files', pf.url));
@@ -208,7 +208,7 @@ describe('a damaged local cache heals', () => {
     const dest = pf.path('restore');
     const r = await pf.run('restore', pf.url, dest);
     assertOk(r);
-    assert.match(r.stdout, new RegExp(`^Cached manifest ${escape(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
     assert.doesNotMatch(`${r.stdout}${r.stderr}`, /difftar/, 'no volume is named');
     assertSameTree(pf.src, dest);
     assert.equal(readFileSync(manifest, 'latin1'), good);
@@ -223,7 +223,7 @@ describe('a damaged local cache heals', () => {
     // run stops once the cache is mended, naming the local file (52), and the next one restores
     writeFileSync(manifest, good.replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'ab'.repeat(20)}`).replace(/(EndingPath +)\S+/, '$1zzz'), 'latin1');
     const stopped = await pf.run('restore', pf.url, pf.path('restore'));
-    assertFails(stopped, 52, new RegExp(`^the cached manifest ${escape(manifest)} listed other volumes than the target's and was replaced with the target's copy: run again$`));
+    assertFails(stopped, 52, new RegExp(`^the cached manifest ${escapeRegExp(manifest)} listed other volumes than the target's and was replaced with the target's copy: run again$`));
     assert.equal(readFileSync(manifest, 'latin1'), good);
     await restoresLatest(pf);
     assertTargetKept(pf, kept);
@@ -237,7 +237,7 @@ describe('a damaged local cache heals', () => {
     writeFileSync(join(pf.remote, vol), bytes);
     const manifest = pf.cached(/^duplicity-full\..*\.manifest$/);
     const cached = readFileSync(manifest);
-    const blamed = new RegExp(`^${escape(vol)}: SHA1 ${sha1(bytes)} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`);
+    const blamed = new RegExp(`^${escapeRegExp(vol)}: SHA1 ${sha1(bytes)} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`);
     assertFails(await pf.run('restore', pf.url, pf.path('dest')), 21, blamed);
     assertFails(await pf.run('verify', '--compare-data', pf.url, pf.src), 21, blamed);
     assert.deepEqual(readFileSync(manifest), cached);

@@ -69,7 +69,6 @@ test('planRetention: never the active chain, only old chains, no full with -inc-
       const timesOf = (n: string) => parseRemoteName(n, NO_PREFIXES)!;
       for (const n of [...remoteNames, ...localNames]) {
         const p = timesOf(n);
-        const start = p.time ?? p.startTime!;
         const end = p.time ?? p.endTime!;
         assert.ok(end < plan.removeTime, `${n} ends at or after the removal time`);
         if (request.mode === 'remove-all-inc-of-but-n-full') assert.ok(p.kind === 'inc' || p.kind === 'new-sig', `${n}: a full with -inc-`);

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { fileUrl } from '../support/cli.ts';
 import { assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
 import { tmpDir } from '../support/tmp.ts';
+import { escapeRegExp } from '../support/regex.ts';
 
 const cleanups: (() => unknown)[] = [];
 const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
 after(async () => { for (const fn of cleanups.reverse()) await fn(); });
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 interface Json {
   sets: number;
@@ -76,7 +76,7 @@ describe('verify without --compare-data (file://)', () => {
     cpSync(join(pf.remote, fullVol1!), join(pf.remote, leftover));
     let r = await pf.run('verify', pf.url, missingSource());
     assert.equal(r.code, 0, `an extra volume is listed, not failed\n${describeRun(r)}`);
-    assert.match(r.stdout, new RegExp(`^Extra: ${escape(leftover)} \\(.*without a manifest.*\\)$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Extra: ${escapeRegExp(leftover)} \\(.*without a manifest.*\\)$`, 'm'));
 
     const bytes = readFileSync(join(pf.remote, fullVol2!));
     const good = sha1(bytes);
@@ -85,9 +85,9 @@ describe('verify without --compare-data (file://)', () => {
     rmSync(join(pf.remote, incVol));
     r = await pf.run('verify', pf.url, missingSource());
     assert.equal(r.code, 1, describeRun(r));
-    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escape(fullVol2!)}: SHA1 ${sha1(bytes)} at the target, ${good} in the manifest$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(fullVol2!)}: SHA1 ${sha1(bytes)} at the target, ${good} in the manifest$`, 'm'));
     assert.match(r.stdout, /^Missing: volume 1 of the incremental set 20270115T080000Z to 20270115T090000Z, listed in duplicity-inc\.20270115T080000Z\.to\.20270115T090000Z\.manifest$/m);
-    assert.match(r.stdout, new RegExp(`^Extra: ${escape(leftover)} `, 'm'));
+    assert.match(r.stdout, new RegExp(`^Extra: ${escapeRegExp(leftover)} `, 'm'));
     assert.match(r.stdout, /1 missing, 1 mismatched or unreadable, 1 extra/);
     assert.equal(r.stdout.split('\n').filter((l) => /^(Missing|Checksum mismatch|Size mismatch|Unreadable manifest|Extra):/.test(l)).length, 3);
 
@@ -107,7 +107,7 @@ describe('verify without --compare-data (file://)', () => {
     assert.equal(r.code, 1, describeRun(r));
     const j = lastJson(r.stdout);
     assert.deepEqual(j.problems.map((p) => [p.kind, p.name]), [['manifest', manifest]]);
-    assert.match(r.stdout, new RegExp(`^Unreadable manifest: ${escape(manifest)}: `, 'm'));
+    assert.match(r.stdout, new RegExp(`^Unreadable manifest: ${escapeRegExp(manifest)}: `, 'm'));
   });
 
   it('no chain at the target: exit 12', async () => {

@@ -12,6 +12,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { assertSameTree } from '../support/compare.ts';
 import { createBucket, headAll, runUnencrypted, type CliResult } from './helpers.ts';
+import { escapeRegExp } from '../support/regex.ts';
 
 const hooks = fileCleanup();
 
@@ -32,7 +33,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'db2', endpoint: moto.endpoint }, expectCode);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('a truncated cached signature file and a wrong hash in a cached manifest are fetched again from the bucket', async () => {
   const src = join(work, 'src');
@@ -49,12 +49,12 @@ test('a truncated cached signature file and a wrong hash in a cached manifest ar
   truncateSync(sig, 64);
   writeFileSync(join(src, 'b.bin'), randomBytes(50_000));
   const inc = await permafrost(['incremental', '--current-time', String(T1 + 3600), src, URL]);
-  assert.match(inc.stdout, new RegExp(`^Cached signature file ${escape(sig)} is damaged \\(unexpected end of file\\): replaced with the target's copy$`, 'm'));
+  assert.match(inc.stdout, new RegExp(`^Cached signature file ${escapeRegExp(sig)} is damaged \\(unexpected end of file\\): replaced with the target's copy$`, 'm'));
 
   writeFileSync(manifest, good.replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'0f'.repeat(20)}`), 'latin1');
   const dest = join(work, 'restore');
   const restored = await permafrost(['restore', URL, dest]);
-  assert.match(restored.stdout, new RegExp(`^Cached manifest ${escape(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
+  assert.match(restored.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
   assert.equal(readFileSync(manifest, 'latin1'), good);
   assertSameTree(src, dest);
 

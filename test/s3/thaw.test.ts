@@ -16,7 +16,6 @@ import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
 import { createBucket, describe, envCredentials, getObject, headAll, hermeticEnv, runCli, type CliResult, lastJson } from './helpers.ts';
 import { FaultProxy, type SeenRequest } from './fault-proxy.ts';
-import { builtinPricing } from '../../src/pricing/pricing-table.ts';
 
 const hooks = fileCleanup();
 

@@ -17,6 +17,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { createBucket, describe as describeRun, envCredentials, getObject, headAll, hermeticEnv, inspector, runCli, type CliResult, type StoredObject, lastJson, type VerifyJson } from './helpers.ts';
+import { escapeRegExp } from '../support/regex.ts';
 
 const hooks = fileCleanup();
 const BUCKET = 'durable-verify';
@@ -32,7 +33,6 @@ before(async () => {
   await createBucket(moto.endpoint, BUCKET);
 });
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 for (const encrypted of [false, true]) {
   test(`${encrypted ? 'encrypted' : 'unencrypted'}: after the cache is lost, verify compares sizes and CRC-32C from the manifests, and catches a same-size replacement`, async () => {
@@ -83,7 +83,7 @@ for (const encrypted of [false, true]) {
     cache = join(work, 'cache-2');
     proxy.requests.length = 0;
     let r = await run(['verify', '--json', url, src], 0, proxy.endpoint);
-    let j = lastJson<VerifyJson>(r.stdout);
+    const j = lastJson<VerifyJson>(r.stdout);
     assert.deepEqual([j.sets, j.volumes, j.problems, j.extra], [2, volumes.length, [], []]);
     assert.equal(j.checked.crc32c, volumes.length + signatures.length, 'volumes and signature files by size and CRC-32C');
     assert.equal(j.checked.read, manifests.length, 'manifests read whole');
@@ -109,8 +109,8 @@ for (const encrypted of [false, true]) {
     rmSync(cache, { recursive: true, force: true });
     r = await run(['verify', url, src], 1);
     const name = (key: string) => key.slice(prefix.length);
-    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escape(name(victim.key))}: CRC-32C ${escape(now.get(victim.key)!.crc32c!)} at the target, ${escape(victim.crc32c!)} recorded at upload$`, 'm'));
-    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escape(name(sigVictim.key))}: CRC-32C ${escape(now.get(sigVictim.key)!.crc32c!)} at the target, ${escape(sigVictim.crc32c!)} recorded at upload$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(name(victim.key))}: CRC-32C ${escapeRegExp(now.get(victim.key)!.crc32c!)} at the target, ${escapeRegExp(victim.crc32c!)} recorded at upload$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(name(sigVictim.key))}: CRC-32C ${escapeRegExp(now.get(sigVictim.key)!.crc32c!)} at the target, ${escapeRegExp(sigVictim.crc32c!)} recorded at upload$`, 'm'));
     assert.match(r.stdout, /0 missing, 2 mismatched or unreadable, 0 extra\./);
     assert.match(r.stdout, new RegExp(`${volumes.length + signatures.length - 2} by size and CRC-32C recorded at upload \\(${volumes.length + signatures.length} recorded in the manifests, 0 in the cache's upload log\\)`));
   });

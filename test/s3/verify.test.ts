@@ -17,6 +17,7 @@ import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { createBucket, headAll, inspector, type CliResult, runUnencrypted, lastJson, type VerifyJson } from './helpers.ts';
+import { escapeRegExp } from '../support/regex.ts';
 
 const hooks = fileCleanup();
 
@@ -39,7 +40,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'v', endpoint: proxy.endpoint }, expectCode);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('verify checks archived volumes with HEAD against the records made at upload, without downloading them', async () => {
   const src = join(work, 'src');
@@ -87,8 +87,8 @@ test('verify checks archived volumes with HEAD against the records made at uploa
   const name = (key: string) => key.slice(PREFIX.length);
   const v1crc = volumes[0]!.crc32c!;
   r = await permafrost(['verify', URL, src], 1);
-  assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escape(name(v1!))}: CRC-32C ${escape(after.get(v1!)!.crc32c!)} at the target, ${escape(v1crc)} recorded at upload$`, 'm'));
-  assert.match(r.stdout, new RegExp(`^Size mismatch: ${escape(name(v2!))}: 1000 bytes at the target, ${volumes[1]!.size} recorded at upload$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(name(v1!))}: CRC-32C ${escapeRegExp(after.get(v1!)!.crc32c!)} at the target, ${escapeRegExp(v1crc)} recorded at upload$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^Size mismatch: ${escapeRegExp(name(v2!))}: 1000 bytes at the target, ${volumes[1]!.size} recorded at upload$`, 'm'));
   assert.match(r.stdout, /^Missing: volume \d+ of the (full|incremental) set .*, listed in duplicity-.*\.manifest$/m);
   assert.match(r.stdout, /1 missing, 2 mismatched or unreadable, 0 extra\./);
   assert.match(r.stdout, /S3 requests: .*\d+ GET.*\d+ HEAD/);

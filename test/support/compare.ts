@@ -42,7 +42,7 @@ export interface CompareOptions {
  * - mtimes before 1970 are stored, and so restored, as 0.
  */
 export const DUPLICITY_FORMAT_LIMITS: CompareOptions = Object.freeze({
-  expectedMtime: (m: number) => (m < 0 ? 0 : m),
+  expectedMtime: (m: number) => (Math.max(m , 0)),
 });
 
 /**
@@ -51,7 +51,7 @@ export const DUPLICITY_FORMAT_LIMITS: CompareOptions = Object.freeze({
  */
 export const MIXED_CHAIN_LIMITS: CompareOptions = Object.freeze({
   expectedMtime: (m: number) => m,
-  alsoAcceptMtime: (m: number) => (m < 0 ? 0 : m),
+  alsoAcceptMtime: (m: number) => (Math.max(m , 0)),
 });
 
 /** permafrost restoring what permafrost wrote: everything exact. */

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { assertSameTree } from './compare.ts';
 import { describeFinished, outputLines, startRun, stopWhen, type Finished, type StartedRun } from './paused-run.ts';
+import { escapeRegExp } from './regex.ts';
 
 export interface LockTarget {
   readonly url: string;
@@ -85,7 +86,7 @@ export function assertLockedOut(r: Finished, holder: StartedRun, operation: stri
   assert.equal(r.code, 23, describeFinished(r));
   const lines = outputLines(r);
   assert.equal(lines.length, 1, `one line expected:\n${describeFinished(r)}`);
-  assert.match(lines[0]!, new RegExp(`locked by ${operation} on host ${escape(hostname())}, pid ${holder.pid}, since \\d{4}-\\d\\d-\\d\\dT`));
+  assert.match(lines[0]!, new RegExp(`locked by ${operation} on host ${escapeRegExp(hostname())}, pid ${holder.pid}, since \\d{4}-\\d\\d-\\d\\dT`));
 }
 
 /** Runs `second` while a full backup at T1 is stopped half-way, then lets the backup finish. */
@@ -135,7 +136,7 @@ export async function volumeDeletedMidway(s: LockScenario): Promise<void> {
   holder.resume();
   const r = await holder.done;
   assert.equal(r.code, 51, describeFinished(r));
-  assert.match(outputLines(r).at(-1)!, new RegExp(`${escape(vol1)}, uploaded by this backup, is gone; no manifest is written`));
+  assert.match(outputLines(r).at(-1)!, new RegExp(`${escapeRegExp(vol1)}, uploaded by this backup, is gone; no manifest is written`));
   const names = await s.target.names();
   assert.ok(!names.some((n) => n.endsWith('.manifest')), `no manifest expected: ${names.join(' ')}`);
   assert.ok(!names.includes('permafrost-target.lock'), 'the lock is released');
@@ -182,6 +183,3 @@ export function timeString(t: number): string {
   return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -51,7 +51,7 @@ export function removeTree(dir: string): void {
 }
 
 function makeWritable(path: Buffer): void {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(path);
   } catch {

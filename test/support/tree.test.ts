@@ -83,7 +83,7 @@ describe('mutateTree', () => {
     let changed = 0;
     for (const e of walkTree(root)) {
       const o = old.get(e.rel.toString('hex'));
-      if (!o || !o.stat.isFile() || !e.stat.isFile()) continue;
+      if (!o?.stat.isFile() || !e.stat.isFile()) continue;
       if (!readFileSync(e.abs).equals(readFileSync(o.abs))) {
         changed++;
         assert.notEqual(mtimeSeconds(e.stat), mtimeSeconds(o.stat), `${e.rel.toString()} changed but kept its mtime`);

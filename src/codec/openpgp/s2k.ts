@@ -35,7 +35,7 @@ export function parseS2K(b: Buffer, offset: number): { s2k: S2K; size: number } 
 
 export function serializeS2K(s: S2K): Buffer {
   if (s.type === 0) return Buffer.from([0, s.hash]);
-  if (!s.salt || s.salt.length !== 8) throw new RangeError('S2K salt must be 8 bytes');
+  if (s.salt?.length !== 8) throw new RangeError('S2K salt must be 8 bytes');
   return Buffer.concat([Buffer.from([s.type, s.hash]), s.salt, s.type === 3 ? Buffer.from([s.countOctet]) : Buffer.alloc(0)]);
 }
 

@@ -2,7 +2,6 @@ import { ChunkQueue } from '../chunk-queue.ts';
 import type { TarHeader } from './header.ts';
 import { parsePaxRecords } from './pax-records.ts';
 import {
-  describeTypeflag,
   TYPE_AREG,
   TYPE_DIR,
   TYPE_GNU_LONGLINK,

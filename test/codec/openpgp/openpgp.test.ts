@@ -11,7 +11,6 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { OpenPgpEncryptor, passphraseMessageKey } from '../../../src/codec/openpgp/encrypt.ts';
 import { decryptMessage, verifyMessage, type KeyProvider } from '../../../src/codec/openpgp/decrypt.ts';
-import { OpenPgpError } from '../../../src/codec/openpgp/errors.ts';
 import { newIteratedS2K } from '../../../src/codec/openpgp/s2k.ts';
 import { AES256, SHA1, SHA256 } from '../../../src/codec/openpgp/constants.ts';
 import { gpgHome, type GpgHome } from '../../support/gpg.ts';

@@ -17,7 +17,7 @@ function encodeChunked(signature: Buffer, data: Uint8Array, sizes: readonly numb
 
 test('a.txt "hello\\n" → "hello world\\n" gives the VERIFIED 18-byte delta (docs/duplicity-format.md §5.2)', () => {
   const delta = deltaOf(signatureOf(Buffer.from('hello\n'), 512), Buffer.from('hello world\n'));
-  assert.equal(delta.toString('hex'), '72730236' + '0c' + Buffer.from('hello world\n').toString('hex') + '00');
+  assert.equal(delta.toString('hex'), `727302360c${Buffer.from('hello world\n').toString('hex')}00`);
 });
 
 test('an unchanged 65536-byte file gives the VERIFIED mode-only delta COPY 0,65536 (docs/duplicity-format.md §5.2)', () => {

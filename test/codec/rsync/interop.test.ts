@@ -139,7 +139,7 @@ test('sparse-like files (windows of zeros looked up once): deltas byte-identical
   }
 });
 
-const DUPLICITY_LIBRSYNC = String.raw`
+const DUPLICITY_LIBRSYNC = `
 import sys
 from duplicity import librsync
 cmd, a, b, out = sys.argv[1:5]

@@ -164,7 +164,7 @@ test('parseSignature on random bytes either parses consistently or throws an Err
   );
   fc.assert(
     fc.property(input, (bytes) => {
-      let parsed;
+      let parsed: ReturnType<typeof parseSignature>;
       try {
         parsed = parseSignature(bytes);
       } catch (err) {

@@ -181,7 +181,7 @@ export class PythonTarfile {
     if (this.#exited) return Promise.reject(this.#exited);
     return new Promise((resolve, reject) => {
       this.#pending.push({ resolve, reject });
-      this.#child.stdin.write(JSON.stringify(req) + '\n');
+      this.#child.stdin.write(`${JSON.stringify(req)}\n`);
     });
   }
 

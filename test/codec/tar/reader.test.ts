@@ -198,7 +198,7 @@ function assertMatchesPython(ours: TarEntry[], theirs: PythonMember[]): void {
 
 describe('reading archives written by other tools', () => {
   test("Python's TarFile with a global PAX header, long and non-UTF-8 names", async () => {
-    const long = 'd'.repeat(70) + '/' + 'é'.repeat(30) + '.txt';
+    const long = `${'d'.repeat(70)}/${'é'.repeat(30)}.txt`;
     const tar = await py.write(
       [
         { name: Buffer.from('top'), typeflag: 0x35, mode: 0o755, mtime: 1 },
