@@ -1,5 +1,5 @@
 import { dataStorageClass, MIN_PART_SIZE, MiB } from '../backend/s3-settings.ts';
-import { estimateCosts, scanTree, TreeTally, type Estimate, type LayoutEstimate } from '../ops/estimate.ts';
+import { estimateCosts, scanTree, TreeTally, type Estimate, type LayoutEstimate } from '../ops/estimate/estimate.ts';
 import { checkSourceDir } from '../ops/source-dir.ts';
 import { ExitCode, PermafrostError } from '../ops/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';

@@ -2,22 +2,22 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { EntryMeta } from '../core/entry.ts';
-import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../core/path-index.ts';
-import { volumesContaining, type Manifest } from '../codec/manifest.ts';
-import { timeToString } from '../codec/time-string.ts';
-import { DeltaPatcher } from '../codec/rsync/patch.ts';
-import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
-import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
-import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
-import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../fs/restore-leftovers.ts';
-import { SparseFile } from '../fs/sparse-writer.ts';
-import type { TargetContext } from './context.ts';
-import { makeRunTempDir } from './run-temp-dir.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
-import { syncedCollection } from './sync-cache.ts';
-import { loadManifest, volumeHashRecheck } from './set-manifest.ts';
-import { setsNotTouching } from './sets-touching.ts';
+import type { EntryMeta } from '../../core/entry.ts';
+import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../../core/path-index.ts';
+import { volumesContaining, type Manifest } from '../../codec/manifest.ts';
+import { timeToString } from '../../codec/time-string.ts';
+import { DeltaPatcher } from '../../codec/rsync/patch.ts';
+import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../../archive/collection.ts';
+import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../../archive/set-reader.ts';
+import { RestoreWriter, isEmptyOrMissingDir } from '../../fs/restore-writer.ts';
+import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../../fs/restore-leftovers.ts';
+import { SparseFile } from '../../fs/sparse-writer.ts';
+import type { TargetContext } from '../context.ts';
+import { makeRunTempDir } from '../run-temp-dir.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
+import { syncedCollection } from '../sync-cache.ts';
+import { loadManifest, volumeHashRecheck } from '../set-manifest.ts';
+import { setsNotTouching } from '../sets-touching.ts';
 
 export interface RestoreRequest {
   /** Restore the state at this time (default: now, i.e. the latest). */

@@ -1,7 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type UploadedObject } from '../backend/backend.ts';
-import type { RequestSummary } from '../backend/request-accounting.ts';
+import { BackendError, type Backend, type PutOptions, type RemoteObjectInfo, type UploadedObject } from '../../backend/backend.ts';
+import type { RequestSummary } from '../../backend/request-accounting.ts';
 import { isReady, type ThawWaiter, type VolumeThaw } from './thaw.ts';
 
 /** Volumes downloaded ahead of the restore at most: bounds the disk a long wait can fill. */

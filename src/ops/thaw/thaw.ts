@@ -1,6 +1,6 @@
-import { isArchivedClass, type Backend, type RemoteObjectInfo, type RestoreTier } from '../backend/backend.ts';
-import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
+import { isArchivedClass, type Backend, type RemoteObjectInfo, type RestoreTier } from '../../backend/backend.ts';
+import type { TargetContext } from '../context.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
 import type { PlannedVolume } from './thaw-plan.ts';
 import { saveJournal, type JournalVolume, type ThawJournal } from './thaw-journal.ts';
 
