@@ -1,8 +1,15 @@
 /**
  * How a failed run ends: an exit code and one line for humans. Documented errors keep their code;
  * anything else is a bug (30, duplicity's "exception" code) and shows its stack only at debug.
+ *
+ * The one place that maps error TYPES to exit codes: the layers below throw their own typed
+ * errors (a volume's SHA1 mismatch, a backend failure, an OpenPGP fault) and leave the code to
+ * this table. Operations throw a PermafrostError with a code only when the code depends on where
+ * the error happened (a plain parser or zlib error in a manifest, an OpenPGP fault in a key check,
+ * a failed delta patch); those places say so.
  */
 import { CorruptSignatureError } from '../archive/signature-reader.ts';
+import { CorruptVolumeError, VolumeHashError } from '../archive/set-reader.ts';
 import { DamagedCacheError, LockedError } from '../archive/metadata-cache.ts';
 import { BackendError } from '../backend/backend.ts';
 import { TargetUrlError } from '../backend/target-url.ts';
@@ -45,6 +52,8 @@ export function exitReportFor(err: unknown): ExitReport {
   if (err instanceof BackendError) return report(err.code === 'exists' ? ExitCode.objectExists : ExitCode.backendError, err.message, err);
   if (err instanceof LockedError) return report(ExitCode.locked, err.message, err);
   if (err instanceof CorruptSignatureError) return report(ExitCode.corruptArchive, err.message, err);
+  if (err instanceof VolumeHashError) return report(ExitCode.hashMismatch, err.message, err);
+  if (err instanceof CorruptVolumeError) return report(ExitCode.corruptArchive, err.message, err);
   if (err instanceof DamagedCacheError) return report(ExitCode.localIo, err.message, err);
   if (err instanceof OpenPgpError) return report(cryptoExitCode(err), err.message, err);
   if (isSystemCallError(err)) return report(ExitCode.localIo, err.message, err);

@@ -71,6 +71,8 @@ export async function checkSetKeys(ctx: TargetContext, set: BackupSet, purpose: 
   try {
     keys = await readMessageKeys(single(head));
   } catch (err) {
+    // by context, not type (so not in cli/exit.ts): any OpenPGP fault in a manifest's key packets
+    // is a damaged chain here (22), and the message names the manifest
     if (err instanceof OpenPgpError) throw new PermafrostError(ExitCode.corruptArchive, `manifest ${manifest.name}: ${err.message}`, { cause: err });
     throw err;
   }
@@ -88,6 +90,9 @@ export async function checkSetKeys(ctx: TargetContext, set: BackupSet, purpose: 
   try {
     await probeDecryption(head, enc.keyProvider, enc.s2kCache);
   } catch (err) {
+    // by context, not type (cli/exit.ts would give 'integrity' 32 and 'unsupported' 22): in this
+    // probe of the manifest's first bytes any fault but a missing or wrong key is a damaged
+    // manifest (22); both messages add what was not done
     if (err instanceof OpenPgpError && (err.kind === 'no-key' || err.kind === 'bad-key')) {
       throw new PermafrostError(ExitCode.decryptFailed, `cannot open ${where} with the keys given: its newest manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`, { cause: err });
     }

@@ -19,6 +19,7 @@ export function remoteDecoder(prefixes: NamePrefixes, encryption: Encryption | n
       try {
         return gunzipSync(bytes);
       } catch (err) {
+        // by context: zlib's errors are plain Errors, which mean a damaged remote file only here
         throw new PermafrostError(ExitCode.corruptArchive, `${remoteName}: not valid gzip data (${(err as Error).message})`, { cause: err });
       }
     }

@@ -101,6 +101,7 @@ function parseSetManifest(bytes: Buffer, set: BackupSet, name: string, opts: { f
   try {
     manifest = parseManifest(bytes, opts);
   } catch (err) {
+    // by context: the manifest parser throws plain Errors, which mean a damaged manifest only here
     throw new PermafrostError(ExitCode.corruptArchive, `manifest ${name} does not parse: ${(err as Error).message}`, { cause: err });
   }
   checkManifest(manifest, set, name);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CorruptVolumeError, VolumeHashError } from '../../src/archive/set-reader.ts';
 import { BackendError } from '../../src/backend/backend.ts';
 import { TargetUrlError } from '../../src/backend/target-url.ts';
 import { parseCommandLine } from '../../src/cli/command-line.ts';
@@ -28,6 +29,13 @@ test('documented errors keep their exit code', () => {
   assert.equal(exitReportFor(new PermafrostError(ExitCode.hashMismatch, 'volume 3 hash mismatch')).code, 21);
   assert.equal(exitReportFor(new TargetUrlError('unsupported URL scheme')).code, ExitCode.badUrl);
   assert.equal(exitReportFor(new BackendError('access', 'access denied')).code, ExitCode.backendError);
+});
+
+test('a damaged volume read by restore or verify is mapped by its type: SHA1 mismatch 21, corrupt 22, message unchanged', () => {
+  const mismatch = new VolumeHashError('duplicity-full.20260101T000000Z.vol1.difftar.gz', 'a'.repeat(40), 'b'.repeat(40));
+  assert.deepEqual([exitReportFor(mismatch).code, exitReportFor(mismatch).message], [ExitCode.hashMismatch, mismatch.message]);
+  const corrupt = new CorruptVolumeError('duplicity-full.20260101T000000Z.vol2.difftar.gz', 'truncated or corrupt volume (unexpected end of file)');
+  assert.deepEqual([exitReportFor(corrupt).code, exitReportFor(corrupt).message], [ExitCode.corruptArchive, corrupt.message]);
 });
 
 test('a failed system call on a local path is exit 52 with the system message; an errno-less error stays internal', () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import fc from 'fast-check';
-import { estimateCosts, scanTree, TreeTally, uploadRequests, type Estimate, type TreeTotals } from '../../src/ops/estimate.ts';
+import { estimateCosts, scanTree, TreeTally, uploadRequests, type Estimate, type TreeTotals } from '../../src/ops/estimate/estimate.ts';
 import { silentReporter } from '../../src/ops/reporter.ts';
 import { Selection } from '../../src/fs/selection.ts';
 import { builtinPricing } from '../../src/pricing/pricing-table.ts';

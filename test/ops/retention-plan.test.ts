@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildCollection } from '../../src/archive/collection.ts';
 import { NO_PREFIXES, parseRemoteName } from '../../src/codec/remote-name.ts';
-import { planRetention, type RetentionRequest } from '../../src/ops/retention.ts';
+import { planRetention, type RetentionRequest } from '../../src/ops/retention/retention.ts';
 
 const T0 = 1_800_000_000;
 const stamp = (h: number) => new Date((T0 + h * 3600) * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');

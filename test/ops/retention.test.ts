@@ -4,7 +4,7 @@
  * copy of it (target and cache), first without --force (nothing may change; the same chains are
  * listed), then with --force, and the files each deleted, remote and in the cache, are compared.
  *
- * The one intended difference (see src/ops/retention.ts): when the active chain ends before the
+ * The one intended difference (see src/ops/retention/retention.ts): when the active chain ends before the
  * removal time and the cache holds its signatures, duplicity deletes the active chain's remote
  * signatures; permafrost keeps them (as duplicity 3.x does). The harness is retention-harness.ts;
  * the same comparison with duplicity 3.x is retention-dup3.test.ts.

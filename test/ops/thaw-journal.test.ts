@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { JOURNAL_NAME, loadJournal, saveJournal } from '../../src/ops/thaw-journal.ts';
+import { JOURNAL_NAME, loadJournal, saveJournal } from '../../src/ops/thaw/thaw-journal.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 
 const hooks = fileCleanup();

@@ -2,22 +2,22 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { EntryMeta } from '../core/entry.ts';
-import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../core/path-index.ts';
-import { volumesContaining, type Manifest } from '../codec/manifest.ts';
-import { timeToString } from '../codec/time-string.ts';
-import { DeltaPatcher } from '../codec/rsync/patch.ts';
-import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../archive/collection.ts';
-import { SetReader, VolumeHashError, CorruptVolumeError, type SetEntry, type VolumeRef } from '../archive/set-reader.ts';
-import { RestoreWriter, isEmptyOrMissingDir } from '../fs/restore-writer.ts';
-import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../fs/restore-leftovers.ts';
-import { SparseFile } from '../fs/sparse-writer.ts';
-import type { TargetContext } from './context.ts';
-import { makeRunTempDir } from './run-temp-dir.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
-import { syncedCollection } from './sync-cache.ts';
-import { loadManifest, volumeHashRecheck } from './set-manifest.ts';
-import { setsNotTouching } from './sets-touching.ts';
+import type { EntryMeta } from '../../core/entry.ts';
+import { compareIndex, indexToDisplay, type PathIndex, ROOT_INDEX } from '../../core/path-index.ts';
+import { volumesContaining, type Manifest } from '../../codec/manifest.ts';
+import { timeToString } from '../../codec/time-string.ts';
+import { DeltaPatcher } from '../../codec/rsync/patch.ts';
+import { chainAtTime, setsAtTime, type BackupSet, type Collection } from '../../archive/collection.ts';
+import { SetReader, type SetEntry, type VolumeRef } from '../../archive/set-reader.ts';
+import { RestoreWriter, isEmptyOrMissingDir } from '../../fs/restore-writer.ts';
+import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../../fs/restore-leftovers.ts';
+import { SparseFile } from '../../fs/sparse-writer.ts';
+import type { TargetContext } from '../context.ts';
+import { makeRunTempDir } from '../run-temp-dir.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
+import { syncedCollection } from '../sync-cache.ts';
+import { loadManifest, volumeHashRecheck } from '../set-manifest.ts';
+import { setsNotTouching } from '../sets-touching.ts';
 
 export interface RestoreRequest {
   /** Restore the state at this time (default: now, i.e. the latest). */
@@ -134,25 +134,21 @@ export async function readSets(
     return await run(async (sink) => {
       let files = 0;
       let bytes = 0;
-      try {
-        for (;;) {
-          const heads = await Promise.all(readers.map((r) => r.peek()));
-          let min: PathIndex | null = null;
-          for (const h of heads) if (h && (min === null || compareIndex(h.index, min) < 0)) min = h.index;
-          if (min === null) break;
-          const here: { reader: SetReader; entry: SetEntry }[] = [];
-          heads.forEach((h, i) => {
-            if (h && compareIndex(h.index, min!) === 0) here.push({ reader: readers[i]!, entry: h });
-          });
-          const written = await restoreOne(here, sink, temp);
-          if (written !== null) {
-            files++;
-            bytes += written;
-            ctx.reporter.progress?.({ phase: 'restore', filesDone: files, bytesDone: bytes, currentPath: indexToDisplay(min) });
-          }
+      for (;;) {
+        const heads = await Promise.all(readers.map((r) => r.peek()));
+        let min: PathIndex | null = null;
+        for (const h of heads) if (h && (min === null || compareIndex(h.index, min) < 0)) min = h.index;
+        if (min === null) break;
+        const here: { reader: SetReader; entry: SetEntry }[] = [];
+        heads.forEach((h, i) => {
+          if (h && compareIndex(h.index, min!) === 0) here.push({ reader: readers[i]!, entry: h });
+        });
+        const written = await restoreOne(here, sink, temp);
+        if (written !== null) {
+          files++;
+          bytes += written;
+          ctx.reporter.progress?.({ phase: 'restore', filesDone: files, bytesDone: bytes, currentPath: indexToDisplay(min) });
         }
-      } catch (err) {
-        throw mapReadError(err);
       }
       if (files === 0 && within.length > 0) {
         throw new PermafrostError(ExitCode.noChain, `${indexToDisplay(within)} is not in the backup at ${timeToString(setTime)}`);
@@ -163,12 +159,6 @@ export async function readSets(
     for (const r of readers) await r.close();
     await fsp.rm(temp, { recursive: true, force: true });
   }
-}
-
-function mapReadError(err: unknown): unknown {
-  if (err instanceof VolumeHashError) return new PermafrostError(ExitCode.hashMismatch, err.message, { cause: err });
-  if (err instanceof CorruptVolumeError) return new PermafrostError(ExitCode.corruptArchive, err.message, { cause: err });
-  return err;
 }
 
 /**
@@ -269,7 +259,8 @@ async function applyDelta(basisFile: string, delta: AsyncIterable<Buffer>, outFi
       },
     );
     // Only the patcher's failures mean a corrupt delta: reading the delta can fail first on its
-    // volume (a SHA1 mismatch, exit 21; a wrong key, 31), and that error keeps its code.
+    // volume (a SHA1 mismatch, exit 21; a wrong key, 31), and that error keeps its code. A mapping
+    // by context, not type, so it stays here rather than in cli/exit.ts.
     const patch = async (step: () => Promise<void>) => {
       try {
         await step();

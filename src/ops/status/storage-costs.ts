@@ -1,10 +1,10 @@
-import type { RemoteObjectInfo } from '../backend/backend.ts';
-import { buildCollection, type BackupSet, type Collection } from '../archive/collection.ts';
-import { STANDARD_CLASS, type PricingTable } from '../pricing/pricing-table.ts';
-import { billedSize, monthlyStorage } from '../pricing/storage-cost.ts';
-import { formatUsd as usd } from '../pricing/usd.ts';
-import type { TargetContext } from './context.ts';
-import { earlyDeletion } from './retention.ts';
+import type { RemoteObjectInfo } from '../../backend/backend.ts';
+import { buildCollection, type BackupSet, type Collection } from '../../archive/collection.ts';
+import { STANDARD_CLASS, type PricingTable } from '../../pricing/pricing-table.ts';
+import { billedSize, monthlyStorage } from '../../pricing/storage-cost.ts';
+import { formatUsd as usd } from '../../pricing/usd.ts';
+import type { TargetContext } from '../context.ts';
+import { earlyDeletion } from '../retention/retention.ts';
 import { prettyTime } from './status.ts';
 
 /**

@@ -1,14 +1,14 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { RemoteObjectInfo } from '../backend/backend.ts';
-import { earlyDeletionCharge, minimumDays } from '../pricing/early-deletion.ts';
-import { builtinPricing, type PricingTable } from '../pricing/pricing-table.ts';
-import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../archive/collection.ts';
-import { parseRemoteName, type NamePrefixes } from '../codec/remote-name.ts';
-import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
-import { prettyTime } from './status.ts';
-import { takeTargetLock } from './take-target-lock.ts';
+import type { RemoteObjectInfo } from '../../backend/backend.ts';
+import { earlyDeletionCharge, minimumDays } from '../../pricing/early-deletion.ts';
+import { builtinPricing, type PricingTable } from '../../pricing/pricing-table.ts';
+import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../../archive/collection.ts';
+import { parseRemoteName, type NamePrefixes } from '../../codec/remote-name.ts';
+import type { TargetContext } from '../context.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
+import { prettyTime } from '../status/status.ts';
+import { takeTargetLock } from '../take-target-lock.ts';
 
 /**
  * duplicity 0.8.22's retention verbs (docs/duplicity-format.md §7.6; dup_main.py remove_old, remove_all_but_n_full;

@@ -1,7 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { RestoreTier } from '../core/restore-tier.ts';
+import type { RestoreTier } from '../../core/restore-tier.ts';
 
 /** What permafrost asked of one archived volume, and what it last saw. */
 export interface JournalVolume {

@@ -1,11 +1,11 @@
-import { isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
-import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
-import type { BackupSet } from '../archive/collection.ts';
-import type { TargetContext } from './context.ts';
-import { selectSets, volumesFor } from './restore.ts';
-import { loadManifest } from './set-manifest.ts';
-import { syncedCollection } from './sync-cache.ts';
-import { setsNotTouching } from './sets-touching.ts';
+import { isArchivedClass, type RemoteObjectInfo } from '../../backend/backend.ts';
+import { ROOT_INDEX, type PathIndex } from '../../core/path-index.ts';
+import type { BackupSet } from '../../archive/collection.ts';
+import type { TargetContext } from '../context.ts';
+import { selectSets, volumesFor } from '../restore/restore.ts';
+import { loadManifest } from '../set-manifest.ts';
+import { syncedCollection } from '../sync-cache.ts';
+import { setsNotTouching } from '../sets-touching.ts';
 
 /** One volume a restore will read. */
 export interface PlannedVolume {

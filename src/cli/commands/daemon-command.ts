@@ -6,13 +6,13 @@
  */
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../daemon/config.ts';
-import { startDaemon } from '../daemon/daemon.ts';
-import { jobCommand, wantsJsonSummary } from '../daemon/job-command.ts';
-import { secretsOf } from '../daemon/log-excerpt.ts';
-import { DEFAULT_PERIODS, Schedule } from '../daemon/schedule.ts';
-import { ExitCode } from '../ops/errors.ts';
-import { exitReportFor } from './exit.ts';
+import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daemon/config.ts';
+import { startDaemon } from '../../daemon/daemon.ts';
+import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
+import { secretsOf } from '../../daemon/log-excerpt.ts';
+import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
+import { ExitCode } from '../../ops/errors.ts';
+import { exitReportFor } from '../exit.ts';
 
 export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check]
 

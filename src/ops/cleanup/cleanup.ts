@@ -1,8 +1,8 @@
-import { hasLeftovers } from '../backend/backend.ts';
-import { buildCollection } from '../archive/collection.ts';
-import type { TargetContext } from './context.ts';
-import { takeTargetLock } from './take-target-lock.ts';
-import { checkChainKeys } from './key-check.ts';
+import { hasLeftovers } from '../../backend/backend.ts';
+import { buildCollection } from '../../archive/collection.ts';
+import type { TargetContext } from '../context.ts';
+import { takeTargetLock } from '../take-target-lock.ts';
+import { checkChainKeys } from '../key-check.ts';
 
 export interface CleanupResult {
   /** Remote files that are not part of any restorable set. */

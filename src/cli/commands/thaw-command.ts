@@ -1,18 +1,20 @@
 import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
-import { indexFromString, indexToDisplay, type PathIndex } from '../core/path-index.ts';
-import { loadPricing } from '../pricing/pricing-table.ts';
-import type { TargetContext } from '../ops/context.ts';
-import { ExitCode, PermafrostError } from '../ops/errors.ts';
-import type { Reporter } from '../ops/reporter.ts';
-import { prettyTime } from '../ops/status.ts';
-import { formatHours, prepareThaw, sendThawRequests, writeBatchManifest, type PreparedThaw, type TierQuote } from '../ops/prepare-thaw.ts';
-import { countStates, ThawWaiter, type ThawCounts } from '../ops/thaw.ts';
-import { hasRestore, isArchivedClass, type RemoteObjectInfo } from '../backend/backend.ts';
-import { ThawingBackend } from '../ops/thawing-backend.ts';
-import { makeRunTempDir } from '../ops/run-temp-dir.ts';
-import type { CliOptions } from './command-line.ts';
-import { formatBytes } from './progress.ts';
+import { indexFromString, indexToDisplay, type PathIndex } from '../../core/path-index.ts';
+import { loadPricing } from '../../pricing/pricing-table.ts';
+import type { TargetContext } from '../../ops/context.ts';
+import { ExitCode, PermafrostError } from '../../ops/errors.ts';
+import type { Reporter } from '../../ops/reporter.ts';
+import { prettyTime } from '../../ops/status/status.ts';
+import { formatHours, prepareThaw, sendThawRequests, writeBatchManifest, type PreparedThaw, type TierQuote } from '../../ops/thaw/prepare-thaw.ts';
+import { countStates, ThawWaiter, type ThawCounts } from '../../ops/thaw/thaw.ts';
+import { hasRestore, isArchivedClass, type RemoteObjectInfo } from '../../backend/backend.ts';
+import { ThawingBackend } from '../../ops/thaw/thawing-backend.ts';
+import { makeRunTempDir } from '../../ops/run-temp-dir.ts';
+import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import { formatBytes } from '../progress.ts';
+import { targetContext } from '../target-context.ts';
+import { closing, need, timeOption } from './command-steps.ts';
 
 /** Polls back off up to this, unless --poll-interval asks for longer (docs/glacier-semantics.md §9.4 item 16: 15–60 min for Standard/Bulk). */
 const MAX_POLL_SECONDS = 15 * 60;
@@ -198,4 +200,10 @@ function printJson(p: PreparedThaw, tally: unknown, extra: object = {}): void {
     ...extra,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/** The `thaw` verb: the target's context, then `runThaw`, then the target released. */
+export async function runThawCommand(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+  return closing(ctx, () => runThaw(ctx, o, timeOption(o, ctx.now()), reporter));
 }

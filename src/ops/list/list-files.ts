@@ -1,10 +1,10 @@
-import type { EntryMeta } from '../core/entry.ts';
-import { chainAtTime } from '../archive/collection.ts';
-import { combineSignatures, type SignatureEntry } from '../archive/signature-reader.ts';
-import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
-import { remoteDecoder } from './remote-decoder.ts';
-import { syncedCollection } from './sync-cache.ts';
+import type { EntryMeta } from '../../core/entry.ts';
+import { chainAtTime } from '../../archive/collection.ts';
+import { combineSignatures, type SignatureEntry } from '../../archive/signature-reader.ts';
+import type { TargetContext } from '../context.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
+import { remoteDecoder } from '../remote-decoder.ts';
+import { syncedCollection } from '../sync-cache.ts';
 
 /**
  * The paths present at a time, from the signature chain alone (duplicity's list-current-files):

@@ -1,11 +1,11 @@
 import * as fsp from 'node:fs/promises';
-import type { EntryMeta } from '../core/entry.ts';
-import { compareIndex, indexToDisplay, ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
-import { walkSource } from '../fs/walk.ts';
-import type { Selection } from '../fs/selection.ts';
-import type { TargetContext } from './context.ts';
-import { readSets, selectSets, type EntrySink } from './restore.ts';
-import { syncedCollection } from './sync-cache.ts';
+import type { EntryMeta } from '../../core/entry.ts';
+import { compareIndex, indexToDisplay, ROOT_INDEX, type PathIndex } from '../../core/path-index.ts';
+import { walkSource } from '../../fs/walk.ts';
+import type { Selection } from '../../fs/selection.ts';
+import type { TargetContext } from '../context.ts';
+import { readSets, selectSets, type EntrySink } from '../restore/restore.ts';
+import { syncedCollection } from '../sync-cache.ts';
 
 export interface VerifyRequest {
   readonly time?: number;

@@ -1,7 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BackendError, type Backend } from '../backend/backend.ts';
-import { BackendWrapper } from '../backend/backend-wrapper.ts';
+import { BackendError, type Backend } from '../../backend/backend.ts';
+import { BackendWrapper } from '../../backend/backend-wrapper.ts';
 import { isReady, type ThawWaiter, type VolumeThaw } from './thaw.ts';
 
 /** Volumes downloaded ahead of the restore at most: bounds the disk a long wait can fill. */

@@ -1,18 +1,18 @@
 import * as path from 'node:path';
-import type { EntryMeta } from '../core/entry.ts';
-import { indexToBytes } from '../core/path-index.ts';
-import { blockSizeFor } from '../codec/rsync/block-size.ts';
-import { signatureLength } from '../codec/rsync/signature.ts';
-import { partSizeFor, usesMultipart } from '../backend/s3-settings.ts';
-import type { Selection } from '../fs/selection.ts';
-import { walkSource } from '../fs/walk.ts';
-import { DAYS_PER_MONTH, RESTORE_TIERS, STANDARD_CLASS, type PricingTable } from '../pricing/pricing-table.ts';
-import type { RestoreTier } from '../core/restore-tier.ts';
-import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.ts';
-import { billedSize, monthlyStorage } from '../pricing/storage-cost.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
-import { checkSourceDir } from './source-dir.ts';
-import type { Reporter } from './reporter.ts';
+import type { EntryMeta } from '../../core/entry.ts';
+import { indexToBytes } from '../../core/path-index.ts';
+import { blockSizeFor } from '../../codec/rsync/block-size.ts';
+import { signatureLength } from '../../codec/rsync/signature.ts';
+import { partSizeFor, usesMultipart } from '../../backend/s3-settings.ts';
+import type { Selection } from '../../fs/selection.ts';
+import { walkSource } from '../../fs/walk.ts';
+import { DAYS_PER_MONTH, RESTORE_TIERS, STANDARD_CLASS, type PricingTable } from '../../pricing/pricing-table.ts';
+import type { RestoreTier } from '../../core/restore-tier.ts';
+import { retrievalQuote, type RetrievalQuote } from '../../pricing/retrieval-quote.ts';
+import { billedSize, monthlyStorage } from '../../pricing/storage-cost.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
+import { checkSourceDir } from '../source-dir.ts';
+import type { Reporter } from '../reporter.ts';
 
 /**
  * `permafrost estimate`: what backing a tree up to S3 costs, the arithmetic of the duplicity-Glacier

@@ -1,9 +1,9 @@
-import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../archive/collection.ts';
-import { timeToString } from '../codec/time-string.ts';
-import type { TargetContext } from './context.ts';
-import { hasRestore, isArchivedClass } from '../backend/backend.ts';
-import { forEachLimited, thawStateOf, type ThawState } from './thaw.ts';
-import { readLockHolder, targetLockName } from '../archive/target-lock.ts';
+import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../../archive/collection.ts';
+import { timeToString } from '../../codec/time-string.ts';
+import type { TargetContext } from '../context.ts';
+import { hasRestore, isArchivedClass } from '../../backend/backend.ts';
+import { forEachLimited, thawStateOf, type ThawState } from '../thaw/thaw.ts';
+import { readLockHolder, targetLockName } from '../../archive/target-lock.ts';
 import { missingVolumes, type MissingVolumes } from './missing-volumes.ts';
 
 export interface SetStatus {

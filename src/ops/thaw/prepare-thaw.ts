@@ -1,13 +1,13 @@
 import * as fsp from 'node:fs/promises';
-import { hasObjectAddressing, type RemoteObjectInfo } from '../backend/backend.ts';
-import type { RestoreTier } from '../core/restore-tier.ts';
-import type { PathIndex } from '../core/path-index.ts';
-import { RESTORE_TIERS, type PricingTable } from '../pricing/pricing-table.ts';
-import { retrievalQuote, type RetrievalQuote } from '../pricing/retrieval-quote.ts';
-import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
+import { hasObjectAddressing, type RemoteObjectInfo } from '../../backend/backend.ts';
+import type { RestoreTier } from '../../core/restore-tier.ts';
+import type { PathIndex } from '../../core/path-index.ts';
+import { RESTORE_TIERS, type PricingTable } from '../../pricing/pricing-table.ts';
+import { retrievalQuote, type RetrievalQuote } from '../../pricing/retrieval-quote.ts';
+import type { TargetContext } from '../context.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
 import { planThaw, type ThawPlan } from './thaw-plan.ts';
-import { checkSetKeys } from './key-check.ts';
+import { checkSetKeys } from '../key-check.ts';
 import { loadJournal, saveJournal, type ThawJournal } from './thaw-journal.ts';
 import { countStates, probeVolumes, recordStates, requestRestores, tierFor, type RequestTally, type ThawCounts, type VolumeThaw } from './thaw.ts';
 

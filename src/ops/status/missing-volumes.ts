@@ -1,10 +1,10 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BackupSet } from '../archive/collection.ts';
-import { localManifestName, readAll } from '../archive/metadata-cache.ts';
-import { parseManifest } from '../codec/manifest.ts';
-import type { TargetContext } from './context.ts';
-import { remoteDecoder } from './remote-decoder.ts';
+import type { BackupSet } from '../../archive/collection.ts';
+import { localManifestName, readAll } from '../../archive/metadata-cache.ts';
+import { parseManifest } from '../../codec/manifest.ts';
+import type { TargetContext } from '../context.ts';
+import { remoteDecoder } from '../remote-decoder.ts';
 
 /** The volumes a set lacks at the target, and what told which ones it should have. */
 export interface MissingVolumes {

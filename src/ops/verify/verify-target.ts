@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import { BackendError, hasUploadRecords, type RemoteObjectInfo } from '../backend/backend.ts';
-import { allSets, buildCollection, type BackupSet, type Collection } from '../archive/collection.ts';
-import { volumesContaining, type StoredRecord } from '../codec/manifest.ts';
-import { OpenPgpError } from '../codec/openpgp/errors.ts';
-import { parseRemoteName } from '../codec/remote-name.ts';
-import { timeToString } from '../codec/time-string.ts';
-import type { PathIndex } from '../core/path-index.ts';
-import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
-import { selectSets } from './restore.ts';
-import { readRemoteManifest, refreshCachedManifest } from './set-manifest.ts';
+import { BackendError, hasUploadRecords, type RemoteObjectInfo } from '../../backend/backend.ts';
+import { allSets, buildCollection, type BackupSet, type Collection } from '../../archive/collection.ts';
+import { volumesContaining, type StoredRecord } from '../../codec/manifest.ts';
+import { OpenPgpError } from '../../codec/openpgp/errors.ts';
+import { parseRemoteName } from '../../codec/remote-name.ts';
+import { timeToString } from '../../codec/time-string.ts';
+import type { PathIndex } from '../../core/path-index.ts';
+import type { TargetContext } from '../context.ts';
+import { ExitCode, PermafrostError } from '../errors.ts';
+import { selectSets } from '../restore/restore.ts';
+import { readRemoteManifest, refreshCachedManifest } from '../set-manifest.ts';
 
 export interface TargetVerifyRequest {
   /** Only the sets a restore at this time reads; without it, every set of every chain. */

@@ -1,0 +1,82 @@
+/** `full`, `incremental`, `backup`: a backup of SOURCE_DIR to the target, its statistics and --json. */
+import { parseTimeSpec } from '../../codec/time-string.ts';
+import { backup, type BackupResult } from '../../ops/backup/backup.ts';
+import { ExitCode } from '../../ops/errors.ts';
+import type { Reporter } from '../../ops/reporter.ts';
+import { checkSourceDir } from '../../ops/source-dir.ts';
+import { prettyTime } from '../../ops/status/status.ts';
+import { formatRequestSummary } from '../../backend/request-accounting.ts';
+import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import { formatBytes } from '../progress.ts';
+import { selectionFor } from '../selection-rules.ts';
+import { targetContext } from '../target-context.ts';
+import { UsageError } from '../usage-error.ts';
+import { closing, need, withRequests } from './command-steps.ts';
+import { requestSummaryOf } from '../../backend/backend.ts';
+
+export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const url = need(cmd.url, 'target URL');
+  const source = need(cmd.localPath, 'source directory');
+  const ctx = targetContext(url, o, reporter);
+  const now = ctx.now();
+  await checkSourceDir(source);
+  let fullIfOlderThan: number | undefined;
+  if (o.fullIfOlderThan !== undefined) {
+    try {
+      fullIfOlderThan = parseTimeSpec(o.fullIfOlderThan, now, { timeSeparator: o.timeSeparator });
+    } catch (err) {
+      throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
+    }
+  }
+  const result = await closing(ctx, async () => backup(ctx, {
+    mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
+    source,
+    volsize: Math.round(o.volsize * 1024 * 1024),
+    ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
+    maxBlocksize: o.maxBlocksize,
+    selection: await selectionFor(o, source, now),
+    dryRun: o.dryRun,
+    allowSourceMismatch: o.allowSourceMismatch,
+    asyncUpload: o.asyncUpload,
+    progressTotals: o.progress,
+    changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
+  }));
+  const requests = requestSummaryOf(ctx.backend);
+  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(backupJson(result), requests))}\n`);
+  else {
+    if (o.printStatistics) reporter.notice(backupStatistics(result));
+    if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
+  }
+  if (result.errors > 0) {
+    reporter.warning(`Backup completed with ${result.errors} error${result.errors === 1 ? '' : 's'}: the files named above were not backed up.`);
+    return ExitCode.completedWithErrors;
+  }
+  return ExitCode.ok;
+}
+
+function backupJson(r: BackupResult): unknown {
+  return { type: r.type, startTime: r.startTime, endTime: r.endTime, volumes: r.volumes, errors: r.errors, elapsedMs: r.elapsedMs, uploadedBytes: r.uploadedBytes, ...r.stats };
+}
+
+function backupStatistics(r: BackupResult): string {
+  const s = r.stats;
+  const secs = (r.elapsedMs / 1000).toFixed(2);
+  return [
+    '--------------[ Backup Statistics ]--------------',
+    `StartTime ${r.startTime}.00 (${prettyTime(r.startTime)})`,
+    `EndTime ${r.endTime}.00 (${prettyTime(r.endTime)})`,
+    `ElapsedTime ${secs} (${secs} seconds)`,
+    `Type ${r.type === 'full' ? 'full' : 'incremental'}`,
+    `DeltaEntries ${s.entries}`,
+    `NewFiles ${s.newFiles}`,
+    `ChangedFiles ${s.changedFiles}`,
+    `DeletedFiles ${s.deletedFiles}`,
+    `ChangedWhileRead ${s.changedWhileRead}`,
+    `SourceBytesRead ${s.sourceBytes} (${formatBytes(s.sourceBytes)})`,
+    `RawDeltaSize ${s.storedBytes} (${formatBytes(s.storedBytes)})`,
+    `Volumes ${r.volumes}`,
+    `TotalDestinationSizeChange ${r.uploadedBytes} (${formatBytes(r.uploadedBytes)})`,
+    `Errors ${r.errors}`,
+    '-------------------------------------------------',
+  ].join('\n');
+}

@@ -1,0 +1,36 @@
+/** `list-current-files`: one line per path, as text, --json lines or --log-file records. */
+import { indexToDisplay } from '../../core/path-index.ts';
+import { timeToString } from '../../codec/time-string.ts';
+import { ExitCode } from '../../ops/errors.ts';
+import { listCurrentFiles } from '../../ops/list/list-files.ts';
+import type { Reporter } from '../../ops/reporter.ts';
+import { prettyTime } from '../../ops/status/status.ts';
+import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import { targetContext } from '../target-context.ts';
+import { need, timeOption } from './command-steps.ts';
+
+export async function runList(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
+  const time = timeOption(o, ctx.now());
+  const out: string[] = [];
+  const flush = () => {
+    if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
+    out.length = 0;
+  };
+  // with --log-file, each line also goes there as duplicity's machine record (code 10)
+  const viaRecords = !o.json && o.logFile !== undefined && reporter.record !== undefined;
+  for await (const meta of listCurrentFiles(ctx, time)) {
+    const name = indexToDisplay(meta.index);
+    if (o.json) out.push(JSON.stringify({ path: name, type: meta.type, mtime: meta.mtime, size: meta.size, mode: meta.mode }));
+    else if (viaRecords) reporter.record!('INFO', 10, `${timeToString(Math.max(0, meta.mtime))} ${quotedForLog(name)} ${meta.type}`, `${prettyTime(meta.mtime)} ${name}`);
+    else out.push(`${prettyTime(meta.mtime)} ${name}`);
+    if (out.length >= 1000) flush();
+  }
+  flush();
+  return ExitCode.ok;
+}
+
+/** A path in duplicity's log records: single-quoted, with backslashes, quotes and newlines escaped. */
+function quotedForLog(path: string): string {
+  return `'${path.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+}
