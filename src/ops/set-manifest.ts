@@ -65,7 +65,7 @@ export function volumeHashRecheck(ctx: TargetContext, set: BackupSet, used: Mani
   let target: Promise<Manifest | null> | null = null;
   return async (volume, actual) => {
     target ??= (async () => {
-      let read;
+      let read: Awaited<ReturnType<typeof readRemoteManifest>>;
       try {
         read = await readRemoteManifest(ctx, set);
       } catch (err) {

@@ -4,7 +4,7 @@ import { ExitCode, PermafrostError } from './errors.ts';
 
 /** The source of a backup (or an estimate) must be a directory: exit 10 otherwise. Returns its absolute path as bytes. */
 export async function checkSourceDir(source: string): Promise<Buffer> {
-  let st;
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
   try {
     st = await fsp.stat(source);
   } catch {

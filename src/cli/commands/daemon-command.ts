@@ -75,7 +75,7 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    let last;
+    let last: Awaited<typeof daemon.done>;
     try {
       last = await daemon.done;
     } catch (err) {

@@ -107,7 +107,7 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
   let volumes = 0;
   for (const set of sets) {
     const manifestName = set.manifest!.name;
-    let manifest;
+    let manifest: Awaited<ReturnType<typeof readRemoteManifest>>['manifest'];
     try {
       const read = await readRemoteManifest(ctx, set);
       manifest = read.manifest;
