@@ -30,6 +30,9 @@ npm run typecheck
 step "documentation links (README, CONTRIBUTING, docs/, src/**/README.md)"
 python3 scripts/check-doc-links.py
 
+step "npm run lint (Biome: format and lint rules, biome.jsonc)"
+npm run lint
+
 step "npm run lint:layers (imports point down only: README \"Architecture\")"
 npm run lint:layers
 
