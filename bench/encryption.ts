@@ -39,7 +39,9 @@ makeData(plainPath, sizeMiB);
 const rows: string[] = [];
 const report = (tool: string, op: string, ms: number, outBytes?: number) => {
   const mbs = (sizeMiB * MiB) / 1e6 / (ms / 1000);
-  rows.push(`| ${tool} | ${op} | ${(ms / 1000).toFixed(2)} s | ${mbs.toFixed(0)} MB/s | ${outBytes !== undefined ? `${(outBytes / MiB).toFixed(0)} MiB` : ''} |`);
+  rows.push(
+    `| ${tool} | ${op} | ${(ms / 1000).toFixed(2)} s | ${mbs.toFixed(0)} MB/s | ${outBytes !== undefined ? `${(outBytes / MiB).toFixed(0)} MiB` : ''} |`,
+  );
   process.stderr.write(`${rows[rows.length - 1]}\n`);
 };
 
@@ -51,7 +53,9 @@ const report = (tool: string, op: string, ms: number, outBytes?: number) => {
   const enc = new OpenPgpEncryptor({
     key: passphraseMessageKey(PASS, AES256, newIteratedS2K(SHA256)),
     compression: 'zip',
-    output: (chunks) => { for (const c of chunks) file.write(c); },
+    output: (chunks) => {
+      for (const c of chunks) file.write(c);
+    },
   });
   for await (const chunk of createReadStream(plainPath, { highWaterMark: 4 * MiB })) {
     await enc.write(chunk as Buffer);
@@ -99,18 +103,31 @@ if (!skipJs) {
     s2kIterationCountByte: 255,
   };
   const t0 = performance.now();
-  const message = await openpgp.createMessage({ binary: Readable.toWeb(createReadStream(plainPath, { highWaterMark: 4 * MiB })) as ReadableStream<Uint8Array> });
+  const message = await openpgp.createMessage({
+    binary: Readable.toWeb(createReadStream(plainPath, { highWaterMark: 4 * MiB })) as ReadableStream<Uint8Array>,
+  });
   const encrypted = await openpgp.encrypt({ message, passwords: [PASS], format: 'binary', config });
   await pipeline(Readable.fromWeb(encrypted as unknown as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(out));
   report('openpgp.js 6 (streaming)', 'encrypt', performance.now() - t0, statSync(out).size);
   const t1 = performance.now();
-  const m = await openpgp.readMessage({ binaryMessage: Readable.toWeb(createReadStream(out, { highWaterMark: 4 * MiB })) as ReadableStream<Uint8Array> });
+  const m = await openpgp.readMessage({
+    binaryMessage: Readable.toWeb(createReadStream(out, { highWaterMark: 4 * MiB })) as ReadableStream<Uint8Array>,
+  });
   const { data } = await openpgp.decrypt({ message: m, passwords: [PASS], format: 'binary', config: { allowUnauthenticatedStream: true } });
-  await pipeline(Readable.fromWeb(data as unknown as import('node:stream/web').ReadableStream<Uint8Array>), new Writable({ write(_c, _e, cb) { cb(); } }));
+  await pipeline(
+    Readable.fromWeb(data as unknown as import('node:stream/web').ReadableStream<Uint8Array>),
+    new Writable({
+      write(_c, _e, cb) {
+        cb();
+      },
+    }),
+  );
   report('openpgp.js 6 (streaming)', 'decrypt', performance.now() - t1);
 }
 
-process.stdout.write(`\n${sizeMiB} MiB, half incompressible; ${process.version}; ${spawnSync('gpg', ['--version']).stdout.toString().split('\n')[0]}\n\n`);
+process.stdout.write(
+  `\n${sizeMiB} MiB, half incompressible; ${process.version}; ${spawnSync('gpg', ['--version']).stdout.toString().split('\n')[0]}\n\n`,
+);
 process.stdout.write('| tool | operation | time | plaintext throughput | output |\n|---|---|---|---|---|\n');
 process.stdout.write(`${rows.join('\n')}\n`);
 rmSync(dir, { recursive: true, force: true });

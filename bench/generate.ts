@@ -115,7 +115,10 @@ export class Xorshift128 {
 
   /** Fills whole 32-bit words; the hot loop of every random byte, so the state stays in locals. */
   fill(words: Uint32Array): void {
-    let x = this.x, y = this.y, z = this.z, w = this.w;
+    let x = this.x,
+      y = this.y,
+      z = this.z,
+      w = this.w;
     for (let i = 0; i < words.length; i++) {
       const t = x ^ (x << 11);
       x = y;
@@ -146,7 +149,28 @@ const CORPUS_BYTES = 8 * MiB;
  */
 function makeCorpus(seed: number): Buffer {
   const rng = new Xorshift128(seed, 0xc0);
-  const syllables = ['ka', 'lo', 'mi', 're', 'to', 'sa', 'nu', 'ber', 'ing', 'tion', 'der', 'ma', 'vi', 'st', 'ou', 'e', 'a', 'pro', 'con', 'ly'];
+  const syllables = [
+    'ka',
+    'lo',
+    'mi',
+    're',
+    'to',
+    'sa',
+    'nu',
+    'ber',
+    'ing',
+    'tion',
+    'der',
+    'ma',
+    'vi',
+    'st',
+    'ou',
+    'e',
+    'a',
+    'pro',
+    'con',
+    'ly',
+  ];
   const words: Buffer[] = [];
   for (let i = 0; i < 4096; i++) {
     let w = '';
@@ -189,7 +213,14 @@ function fillText(rng: Xorshift128, corpus: Buffer, dest: Buffer): void {
 }
 
 /** One small file's content: a header line naming it (so no two files are equal), then text or random bytes. */
-function smallContent(rng: Xorshift128, corpus: Buffer, scratch: { buf: Buffer; words: Uint32Array }, label: string, size: number, text: boolean): Buffer {
+function smallContent(
+  rng: Xorshift128,
+  corpus: Buffer,
+  scratch: { buf: Buffer; words: Uint32Array },
+  label: string,
+  size: number,
+  text: boolean,
+): Buffer {
   const out = scratch.buf.subarray(0, size);
   if (text) {
     const from = rng.below(corpus.length - size);
@@ -454,7 +485,10 @@ function intOption(values: Map<string, string>, name: string, fallback: number):
 function main(argv: readonly string[]): void {
   const { command, values, flags } = parseArgs(argv);
   const out = values.get('--out');
-  if (!out) throw new Error('usage: generate.ts small|mixed|big|mutate --out DIR [--files N] [--size-mib N] [--seed S] [--round R] [--fraction F] [--force]');
+  if (!out)
+    throw new Error(
+      'usage: generate.ts small|mixed|big|mutate --out DIR [--files N] [--size-mib N] [--seed S] [--round R] [--fraction F] [--force]',
+    );
   const seed = intOption(values, '--seed', 1);
   const started = performance.now();
   if (command === 'mutate') {
@@ -467,7 +501,9 @@ function main(argv: readonly string[]): void {
   const full = { ...spec, files: intOption(values, '--files', spec.files), sizeMiB: intOption(values, '--size-mib', spec.sizeMiB) };
   if (flags.has('--force')) removeDataset(out);
   const s = generateDataset(out, full);
-  console.log(`generated ${command} in ${out}: ${s.files} files, ${s.dirs} directories, ${(s.bytes / MiB).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${command} in ${out}: ${s.files} files, ${s.dirs} directories, ${(s.bytes / MiB).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 if (import.meta.main) {

@@ -137,14 +137,22 @@ function quote(arg: string): string {
 }
 
 function showCmd(cmd: Cmd): string {
-  const env = Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${quote(v)} `).join('');
+  const env = Object.entries(cmd.env ?? {})
+    .map(([k, v]) => `${k}=${quote(v)} `)
+    .join('');
   const line = `${env}${cmd.argv.map(quote).join(' ')}`;
   return cmd.cwd ? `(cd ${quote(cmd.cwd)} && ${line})` : line;
 }
 
 const RESTIC_ENV = { RESTIC_PASSWORD: 'bench' };
 
-function duplicityLike(id: string, bin: readonly string[], describe: string, extra: readonly string[], pathOption = '--file-to-restore'): Tool {
+function duplicityLike(
+  id: string,
+  bin: readonly string[],
+  describe: string,
+  extra: readonly string[],
+  pathOption = '--file-to-restore',
+): Tool {
   const common = (ws: Workspace): string[] => ['--no-encryption', '--archive-dir', ws.cache, '--name', 'bench', ...extra];
   return {
     id,
@@ -161,12 +169,17 @@ function makeTools(opts: Options, permafrostDir: string): Map<string, Tool> {
   const bin = join(permafrostDir, 'bin/permafrost.js');
   // the Node options of the bin's shebang line (`#!/usr/bin/env -S node ...`): what users run
   const shebang = /^#!\S*env -S node(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '');
-  const nodeFlags = shebang ? shebang[1]!.trim().split(/\s+/).filter((f) => f !== '') : [];
+  const nodeFlags = shebang
+    ? shebang[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f !== '')
+    : [];
   const pf = [join(REPO, 'node_modules/.bin/node'), ...nodeFlags, bin];
   const restic = (ws: Workspace, ...args: string[]): string[] => ['restic', '-r', ws.target, '--cache-dir', ws.cache, ...args];
   const tools: Tool[] = [
     duplicityLike('permafrost', pf, 'permafrost, gzip volumes (level 1, its default)', volsize),
-    duplicityLike('permafrost-gzip6', pf, 'permafrost --compress-level 6 (duplicity\'s level)', ['--compress-level', '6', ...volsize]),
+    duplicityLike('permafrost-gzip6', pf, "permafrost --compress-level 6 (duplicity's level)", ['--compress-level', '6', ...volsize]),
     duplicityLike('permafrost-nocomp', pf, 'permafrost --no-compression', ['--no-compression', ...volsize]),
     duplicityLike('duplicity', ['/usr/bin/duplicity'], 'duplicity 0.8.22, gzip volumes', volsize),
     // 2.0 renamed --file-to-restore
@@ -178,7 +191,10 @@ function makeTools(opts: Options, permafrostDir: string): Map<string, Tool> {
       // run from inside the source so that snapshot paths are relative, like the duplicity archives
       backup: (ws, src) => ({ argv: restic(ws, 'backup', '--host', 'bench', '.'), cwd: src, env: RESTIC_ENV }),
       restore: (ws, dest) => ({ argv: restic(ws, 'restore', 'latest', '--target', dest), env: RESTIC_ENV }),
-      restoreFile: (ws, rel, dest) => ({ argv: restic(ws, 'restore', 'latest', '--target', dest, '--include', `/${rel}`), env: RESTIC_ENV }),
+      restoreFile: (ws, rel, dest) => ({
+        argv: restic(ws, 'restore', 'latest', '--target', dest, '--include', `/${rel}`),
+        env: RESTIC_ENV,
+      }),
       restoredFile: (dest, rel) => join(dest, rel),
     },
   ];
@@ -314,13 +330,16 @@ function preparePermafrost(root: string, rev: string, build: boolean): { dir: st
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
   if (rev !== 'worktree') {
     const commit = sh(['git', '-C', REPO, 'rev-parse', '--verify', `${rev}^{commit}`]);
-    const tar = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'package.json', 'tsconfig.json'], { maxBuffer: 1 << 30 });
+    const tar = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'package.json', 'tsconfig.json'], {
+      maxBuffer: 1 << 30,
+    });
     if (tar.status !== 0) throw new Error(`git archive ${commit} failed: ${tar.stderr.toString().trim()}`);
     const untar = spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout });
     if (untar.status !== 0) throw new Error(`tar -x failed: ${untar.stderr.toString().trim()}`);
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
     const tsc = spawnSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8' });
-    if (!existsSync(join(dir, 'dist/cli/main.js'))) throw new Error(`compiling ${commit} failed: ${tsc.stdout.trim().split('\n')[0] ?? ''}`);
+    if (!existsSync(join(dir, 'dist/cli/main.js')))
+      throw new Error(`compiling ${commit} failed: ${tsc.stdout.trim().split('\n')[0] ?? ''}`);
     const errors = tsc.status === 0 ? '' : ' — WARNING: tsc reported type errors';
     return { dir, version: `permafrost ${pkg.version} (git ${commit.slice(0, 10)}, compiled from the commit${errors})` };
   }
@@ -333,7 +352,10 @@ function preparePermafrost(root: string, rev: string, build: boolean): { dir: st
   const dirty = (tryOutput(['git', '-C', REPO, 'status', '--porcelain', '--', 'src']) ?? '').split('\n').filter(Boolean).length;
   const built = new Date(statSync(main).mtimeMs).toISOString().slice(0, 16);
   const stale = newestMtime(join(REPO, 'src')) > statSync(main).mtimeMs ? ' — WARNING: some src/ file is newer than dist/' : '';
-  return { dir, version: `permafrost ${pkg.version} (working tree at git ${head}${dirty ? ` + ${dirty} uncommitted src/ change(s)` : ''}, dist built ${built}Z${stale})` };
+  return {
+    dir,
+    version: `permafrost ${pkg.version} (working tree at git ${head}${dirty ? ` + ${dirty} uncommitted src/ change(s)` : ''}, dist built ${built}Z${stale})`,
+  };
 }
 
 function newestMtime(dir: string): number {
@@ -346,7 +368,11 @@ function newestMtime(dir: string): number {
 
 function machineInfo(): string[] {
   const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  const free = tryOutput(['free', '-g'])?.split('\n').find((l) => l.startsWith('Mem:'))?.trim().split(/\s+/);
+  const free = tryOutput(['free', '-g'])
+    ?.split('\n')
+    .find((l) => l.startsWith('Mem:'))
+    ?.trim()
+    .split(/\s+/);
   return [
     `CPU: ${tryOutput(['nproc']) ?? cpus().length} × ${model}`,
     `memory (free -g): total ${free?.[1] ?? (totalmem() / 2 ** 30).toFixed(0)} GiB, available ${free?.[6] ?? '?'} GiB`,
@@ -362,9 +388,14 @@ function interpreterVersion(script: string): string {
 
 function toolVersions(tools: readonly string[], opts: Options, permafrostVersion: string): string[] {
   const out = [`${permafrostVersion}, Node ${tryOutput([join(REPO, 'node_modules/.bin/node'), '--version']) ?? '?'}`];
-  if (tools.includes('duplicity')) out.push(`${tryOutput(['/usr/bin/duplicity', '--version']) ?? '?'} (${interpreterVersion('/usr/bin/duplicity')})`);
-  if (tools.includes('duplicity3')) out.push(`${tryOutput([opts.duplicity3, '--version']) ?? '?'} (${interpreterVersion(opts.duplicity3)})`);
-  if (tools.includes('restic')) out.push(`${tryOutput(['restic', 'version']) ?? '?'} (repository format 2, zstd compression "auto", AES-256 encryption that cannot be turned off)`);
+  if (tools.includes('duplicity'))
+    out.push(`${tryOutput(['/usr/bin/duplicity', '--version']) ?? '?'} (${interpreterVersion('/usr/bin/duplicity')})`);
+  if (tools.includes('duplicity3'))
+    out.push(`${tryOutput([opts.duplicity3, '--version']) ?? '?'} (${interpreterVersion(opts.duplicity3)})`);
+  if (tools.includes('restic'))
+    out.push(
+      `${tryOutput(['restic', 'version']) ?? '?'} (repository format 2, zstd compression "auto", AES-256 encryption that cannot be turned off)`,
+    );
   return out;
 }
 
@@ -435,9 +466,15 @@ function parseOptions(argv: readonly string[]): Options {
   const kind = values.get('--dataset') ?? 'small';
   if (kind !== 'small' && kind !== 'mixed' && kind !== 'big') throw new Error(`--dataset must be small, mixed or big, not ${kind}`);
   const base = defaultSpec(kind as DatasetKind);
-  const spec = { ...base, files: num('--files') ?? base.files, sizeMiB: num('--size-mib') ?? base.sizeMiB, seed: num('--seed') ?? base.seed };
+  const spec = {
+    ...base,
+    files: num('--files') ?? base.files,
+    sizeMiB: num('--size-mib') ?? base.sizeMiB,
+    seed: num('--seed') ?? base.seed,
+  };
   const scenarios = (values.get('--scenarios') ?? 'full,restore,restore-file,incremental').split(',');
-  for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s} (one of ${SCENARIOS.join(', ')})`);
+  for (const s of scenarios)
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s} (one of ${SCENARIOS.join(', ')})`);
   const defaultTools = ['permafrost', 'permafrost-nocomp', 'duplicity', ...(onPath('restic') ? ['restic'] : [])];
   return {
     spec,
@@ -462,7 +499,8 @@ function parseOptions(argv: readonly string[]): Options {
 function preflight(opts: Options): void {
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing: apt-get install time`);
   for (const t of opts.tools) {
-    if (t === 'restic' && !onPath('restic')) throw new Error('restic is not installed: apt-get install restic (or leave it out of --tools)');
+    if (t === 'restic' && !onPath('restic'))
+      throw new Error('restic is not installed: apt-get install restic (or leave it out of --tools)');
     if (t === 'duplicity' && !existsSync('/usr/bin/duplicity')) throw new Error('/usr/bin/duplicity is missing: apt-get install duplicity');
     if (t === 'duplicity3' && !existsSync(opts.duplicity3)) throw new Error(`${opts.duplicity3} is missing (pass --duplicity3 PATH)`);
   }
@@ -523,7 +561,9 @@ class DeferredDeletes {
   settle(say: (s: string) => void): void {
     const wait = this.#lastDelete + RECENT_DELETE_S * 1000 - Date.now();
     if (wait <= 0) return;
-    say(`waiting ${(wait / 1000).toFixed(0)} s: inodes deleted less than ${RECENT_DELETE_S} s ago slow file creation down on ext4 without a journal`);
+    say(
+      `waiting ${(wait / 1000).toFixed(0)} s: inodes deleted less than ${RECENT_DELETE_S} s ago slow file creation down on ext4 without a journal`,
+    );
     spawnSync('sync');
     spawnSync('sleep', [String(Math.ceil(wait / 1000))]);
   }
@@ -545,7 +585,8 @@ function main(): void {
   preflight(opts);
   const started = new Date();
   const loadAtStart = loadAverage();
-  const say = (s: string): void => void process.stdout.write(`[${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(5)}s] ${s}\n`);
+  const say = (s: string): void =>
+    void process.stdout.write(`[${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(5)}s] ${s}\n`);
 
   const pf = preparePermafrost(opts.root, opts.rev, opts.build);
   const tools = makeTools(opts, pf.dir);
@@ -572,8 +613,14 @@ function main(): void {
   if (!opts.noBaselines) {
     const ddFile = join(runDir, 'dd-baseline');
     for (const [what, cmd] of [
-      ['read and hash it: sha1sum of every file', { argv: ['sh', '-c', 'find . -type f -print0 | xargs -0 sha1sum > /dev/null'], cwd: data }],
-      [`write as many bytes durably: dd, ${Math.ceil(gen.bytes / 1048576)} MiB, fsync at the end`, { argv: ['dd', 'if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${Math.ceil(gen.bytes / 1048576)}`, 'conv=fsync'] }],
+      [
+        'read and hash it: sha1sum of every file',
+        { argv: ['sh', '-c', 'find . -type f -print0 | xargs -0 sha1sum > /dev/null'], cwd: data },
+      ],
+      [
+        `write as many bytes durably: dd, ${Math.ceil(gen.bytes / 1048576)} MiB, fsync at the end`,
+        { argv: ['dd', 'if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${Math.ceil(gen.bytes / 1048576)}`, 'conv=fsync'] },
+      ],
     ] as const) {
       const m = measure(cmd, 'baseline', 'full', baselines.length, logDir, opts.timeoutSec);
       baselines.push({ what, cmd, m });
@@ -583,11 +630,19 @@ function main(): void {
   }
 
   const ws = new Map<string, Workspace>(
-    opts.tools.map((id) => [id, { target: join(runDir, id, 'target'), cache: join(runDir, id, 'cache'), restore: join(runDir, id, 'restore') }]),
+    opts.tools.map((id) => [
+      id,
+      { target: join(runDir, id, 'target'), cache: join(runDir, id, 'cache'), restore: join(runDir, id, 'restore') },
+    ]),
   );
   const results = new Map<Scenario, Map<string, ToolResult>>();
   const commands = new Map<string, string>();
-  const run = (scenario: Scenario, setup: (id: string) => void, cmdOf: (tool: Tool, w: Workspace) => Cmd, after: (id: string, m: Measurement, r: ToolResult) => void): void => {
+  const run = (
+    scenario: Scenario,
+    setup: (id: string) => void,
+    cmdOf: (tool: Tool, w: Workspace) => Cmd,
+    after: (id: string, m: Measurement, r: ToolResult) => void,
+  ): void => {
     const byTool = new Map(opts.tools.map((id) => [id, { runs: [] } as ToolResult]));
     results.set(scenario, byTool);
     for (let rep = 0; rep < opts.repeat; rep++) {
@@ -603,7 +658,9 @@ function main(): void {
         if (m.exit !== 0) say(`${scenario} ${id}: FAILED (${m.exit}): ${tail(m.log, 3)}`);
         if (!r.best || (m.exit === 0 && (r.best.exit !== 0 || m.wall < r.best.wall))) r.best = m;
         after(id, m, r);
-        say(`${scenario.padEnd(12)} ${id.padEnd(18)} wall ${fmt(m.wall, 2)} s, cpu ${fmt(m.user + m.sys, 2)} s, rss ${fmt(m.maxRssKiB / 1024, 0)} MiB, other ${fmt(m.otherCpu)} s${r.check ? `, ${r.check}` : ''}`);
+        say(
+          `${scenario.padEnd(12)} ${id.padEnd(18)} wall ${fmt(m.wall, 2)} s, cpu ${fmt(m.user + m.sys, 2)} s, rss ${fmt(m.maxRssKiB / 1024, 0)} MiB, other ${fmt(m.otherCpu)} s${r.check ? `, ${r.check}` : ''}`,
+        );
       }
     }
   };
@@ -651,7 +708,9 @@ function main(): void {
       (id) => deletes.discard(ws.get(id)!.restore),
       (tool, w) => tool.restoreFile(w, oneFile, w.restore),
       (id, m, r) => {
-        if (m.rep === 0) r.check = m.exit === 0 ? compareFile(digest.get(oneFile), tools.get(id)!.restoredFile(ws.get(id)!.restore, oneFile)) : 'not restored';
+        if (m.rep === 0)
+          r.check =
+            m.exit === 0 ? compareFile(digest.get(oneFile), tools.get(id)!.restoredFile(ws.get(id)!.restore, oneFile)) : 'not restored';
         deletes.discard(ws.get(id)!.restore);
       },
     );
@@ -667,7 +726,8 @@ function main(): void {
     for (const id of opts.tools) {
       before.set(id, treeSize(ws.get(id)!.target));
       // repetitions must all start from the full backup
-      if (opts.repeat > 1) for (const d of ['target', 'cache'] as const) cpSync(ws.get(id)![d], `${ws.get(id)![d]}.pre`, { recursive: true });
+      if (opts.repeat > 1)
+        for (const d of ['target', 'cache'] as const) cpSync(ws.get(id)![d], `${ws.get(id)![d]}.pre`, { recursive: true });
     }
     run(
       'incremental',
@@ -704,7 +764,8 @@ function main(): void {
   ];
   if (baselines.length > 0) {
     report.push('', '### Baselines (the machine alone, same data)', '', '| what | command | wall s | CPU s |', '|---|---|---:|---:|');
-    for (const b of baselines) report.push(`| ${b.what} | \`${showCmd(b.cmd).replaceAll('|', '\\|')}\` | ${fmt(b.m.wall, 2)} | ${fmt(b.m.user + b.m.sys, 2)} |`);
+    for (const b of baselines)
+      report.push(`| ${b.what} | \`${showCmd(b.cmd).replaceAll('|', '\\|')}\` | ${fmt(b.m.wall, 2)} | ${fmt(b.m.user + b.m.sys, 2)} |`);
   }
   for (const [scenario, byTool] of results) {
     report.push('', `### ${SCENARIO_TITLES[scenario]}`, '');
@@ -712,13 +773,18 @@ function main(): void {
     if (scenario === 'incremental') report.push(mutation, '');
     report.push(...table(scenario, opts.tools, byTool));
     for (const [id, r] of byTool) {
-      for (const m of r.runs) if (m.exit !== 0) report.push('', `${id} ${scenario} run ${m.rep + 1} failed (${m.exit}): \`${tail(m.log, 3)}\``);
+      for (const m of r.runs)
+        if (m.exit !== 0) report.push('', `${id} ${scenario} run ${m.rep + 1} failed (${m.exit}): \`${tail(m.log, 3)}\``);
     }
   }
   report.push('', '<details><summary>Commands</summary>', '', '```');
   for (const [what, cmd] of commands) report.push(`# ${what}`, cmd);
   report.push('```', '', '</details>', '');
-  if (!existsSync(opts.out)) appendFileSync(opts.out, '# permafrost benchmark results\n\nEach section is appended by `bench/run.ts`; bench/README.md says how to rerun it.\n');
+  if (!existsSync(opts.out))
+    appendFileSync(
+      opts.out,
+      '# permafrost benchmark results\n\nEach section is appended by `bench/run.ts`; bench/README.md says how to rerun it.\n',
+    );
   appendFileSync(opts.out, report.join('\n'));
   process.stdout.write(report.join('\n'));
   say(`appended to ${opts.out}`);
@@ -727,7 +793,10 @@ function main(): void {
   const keptLogs = join(opts.root, 'logs', `${key}-${started.toISOString().replace(/[:.]/g, '-')}`);
   cpSync(logDir, keptLogs, { recursive: true });
   const raw = [...results].map(([scenario, byTool]) => ({ scenario, tools: Object.fromEntries(byTool) }));
-  writeFileSync(join(keptLogs, 'results.json'), `${JSON.stringify({ spec: opts.spec, permafrost: pf.version, started, oneFile, results: raw }, null, 2)}\n`);
+  writeFileSync(
+    join(keptLogs, 'results.json'),
+    `${JSON.stringify({ spec: opts.spec, permafrost: pf.version, started, oneFile, results: raw }, null, 2)}\n`,
+  );
   say(`tool output in ${keptLogs}`);
   deletes.empty();
   if (!opts.keep) {

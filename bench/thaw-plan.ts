@@ -37,8 +37,12 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: n
     const child = spawn(process.execPath, [join(REPO, 'bin/permafrost.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
-    child.stderr.on('data', (b: Buffer) => { err = (err + b.toString('utf8')).slice(-4000); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString('utf8');
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString('utf8')).slice(-4000);
+    });
     child.on('error', fail);
     child.on('close', (c) => done({ code: c ?? -1, stdout: out, stderr: err }));
   });
@@ -51,7 +55,11 @@ async function main(): Promise<void> {
   const keep = process.argv.includes('--keep') ? arg('--keep', '') : '';
   const work = keep || mkdtempSync(join(tmpdir(), 'permafrost-thaw-bench-'));
   const cleanups: (() => unknown)[] = [];
-  const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
+  const hooks = {
+    after: (fn: () => unknown) => {
+      cleanups.push(fn);
+    },
+  };
   try {
     const src = join(work, 'data');
     if (!existsSync(src)) generateDataset(src, { ...defaultSpec('mixed'), files });
@@ -79,7 +87,10 @@ async function main(): Promise<void> {
     ];
     const rows: { label: string; plan: Plan }[] = [];
     for (const t of targets) {
-      const r = await run(['thaw', '--dry-run', '--json', '--tier', 'Bulk', ...(t.path ? ['--file-to-restore', t.path] : []), ...common, url], env);
+      const r = await run(
+        ['thaw', '--dry-run', '--json', '--tier', 'Bulk', ...(t.path ? ['--file-to-restore', t.path] : []), ...common, url],
+        env,
+      );
       if (r.code !== 0) throw new Error(`thaw ${t.label} exited ${r.code}: ${r.stderr}`);
       rows.push({ label: t.label, plan: JSON.parse(r.stdout) as Plan });
     }
@@ -93,11 +104,16 @@ async function main(): Promise<void> {
       '',
       '| restore of | volumes thawed | of the chain | MiB thawed | Bulk | Standard |',
       '|---|---:|---:|---:|---:|---:|',
-      ...rows.map(({ label, plan }) => `| ${label} | ${plan.counts.total} | ${((100 * plan.counts.total) / plan.volumesInSets).toFixed(1)}% | ${mib(plan.toRequest.bytes)} | ${cost(plan, 'Bulk')} | ${cost(plan, 'Standard')} |`),
+      ...rows.map(
+        ({ label, plan }) =>
+          `| ${label} | ${plan.counts.total} | ${((100 * plan.counts.total) / plan.volumesInSets).toFixed(1)}% | ${mib(plan.toRequest.bytes)} | ${cost(plan, 'Bulk')} | ${cost(plan, 'Standard')} |`,
+      ),
       '',
       `Command: \`npx node bench/thaw-plan.ts --volsize ${volsize} --files ${files} --samples ${samples}\` (costs: built-in us-east-1 list prices, restored copies kept the default days).`,
     ];
-    process.stdout.write(`${lines.join('\n')}\n\n${JSON.stringify({ volsize, files, rows: rows.map((r) => ({ label: r.label, volumes: r.plan.counts.total, chain: r.plan.volumesInSets })) })}\n`);
+    process.stdout.write(
+      `${lines.join('\n')}\n\n${JSON.stringify({ volsize, files, rows: rows.map((r) => ({ label: r.label, volumes: r.plan.counts.total, chain: r.plan.volumesInSets })) })}\n`,
+    );
   } finally {
     for (const fn of cleanups.reverse()) await fn();
     if (!keep) rmSync(work, { recursive: true, force: true });

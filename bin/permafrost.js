@@ -4,7 +4,9 @@
 // The published entry point runs the compiled CLI. Node >= 22 is required (see package.json).
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
-  process.stderr.write(`permafrost: Node.js >= 22 is required (this is ${process.version}); run it through npx or npm scripts to use the bundled Node 24\n`);
+  process.stderr.write(
+    `permafrost: Node.js >= 22 is required (this is ${process.version}); run it through npx or npm scripts to use the bundled Node 24\n`,
+  );
   process.exit(2);
 }
 try {

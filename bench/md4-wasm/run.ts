@@ -23,7 +23,10 @@ const wasmOut = Buffer.alloc(blocks * 16);
 const tsOut = Buffer.alloc(blocks * 16);
 const rows: string[] = [];
 for (let round = 1; round <= 3; round++) {
-  for (const [name, fn, out] of [['typescript (md4IntoTs)', md4IntoTs, tsOut], ['webassembly (md4Into)', md4Into, wasmOut]] as const) {
+  for (const [name, fn, out] of [
+    ['typescript (md4IntoTs)', md4IntoTs, tsOut],
+    ['webassembly (md4Into)', md4Into, wasmOut],
+  ] as const) {
     const t = process.hrtime.bigint();
     digestAll(fn, out);
     const s = Number(process.hrtime.bigint() - t) / 1e9;

@@ -52,7 +52,10 @@ export class FileByteSink {
       this.#sha1 = null;
       this.#threadFile = new ThreadFile(path, { level: opts.gzip ? this.#level : null, sha1: opts.sha1 });
       this.#fileDone = Promise.resolve();
-      this.#track(this.#threadFile.opened().then((written) => ({ written })), 0);
+      this.#track(
+        this.#threadFile.opened().then((written) => ({ written })),
+        0,
+      );
       return;
     }
     this.#threadFile = null;
@@ -61,7 +64,10 @@ export class FileByteSink {
     const file = this.#file;
     this.#fileDone = new Promise((resolve, reject) => {
       file.on('close', () => resolve());
-      file.on('error', (e) => { this.#error ??= e; reject(e); });
+      file.on('error', (e) => {
+        this.#error ??= e;
+        reject(e);
+      });
     });
     this.#fileDone.catch(() => {});
   }
@@ -149,7 +155,7 @@ export class FileByteSink {
    */
   #takeBatch(): Buffer {
     const size = this.#pendingBytes;
-    const buf = size <= BATCH_CAPACITY ? this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY) : Buffer.allocUnsafeSlow(size);
+    const buf = size <= BATCH_CAPACITY ? (this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY)) : Buffer.allocUnsafeSlow(size);
     let at = 0;
     for (const p of this.#pending) at += p.copy(buf, at);
     this.#pending = [];
@@ -166,7 +172,9 @@ export class FileByteSink {
       this.#inflightBytes -= raw;
       this.#diskBytes += written;
     });
-    entry.written.catch((e: Error) => { this.#error ??= e; });
+    entry.written.catch((e: Error) => {
+      this.#error ??= e;
+    });
     this.#inflight.push(entry);
     this.#inflightBytes += raw;
     this.#written = entry.written;
@@ -180,7 +188,9 @@ export class FileByteSink {
         signer,
         compression: this.#encryption!.compression,
         level: this.#level,
-        output: (chunks) => { for (const c of chunks) this.#toDisk(c); },
+        output: (chunks) => {
+          for (const c of chunks) this.#toDisk(c);
+        },
       });
       return this.#encryptorNow;
     });
@@ -204,8 +214,14 @@ const WORKER_QUEUE = 2 * 1024 * 1024;
 
 async function waitDrain(stream: NodeJS.WritableStream & { once: (e: string, f: (...a: unknown[]) => void) => unknown }): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const onDrain = () => { cleanup(); resolve(); };
-    const onError = (e: unknown) => { cleanup(); reject(e); };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onError = (e: unknown) => {
+      cleanup();
+      reject(e);
+    };
     const cleanup = () => {
       stream.removeListener('drain', onDrain);
       stream.removeListener('error', onError);

@@ -14,7 +14,14 @@ export interface StampComparison {
  * the size; for signatures duplicity wrote, the size is bounded by the signature's block count.
  * A regular file must also match the stamp its entry records (stampsAgree).
  */
-export function isUnchanged(current: EntryMeta, previous: EntryMeta, previousSignature: Buffer | null, uidOf: (uname: string, uid: number) => number, gidOf: (gname: string, gid: number) => number, stamps?: StampComparison): boolean {
+export function isUnchanged(
+  current: EntryMeta,
+  previous: EntryMeta,
+  previousSignature: Buffer | null,
+  uidOf: (uname: string, uid: number) => number,
+  gidOf: (gname: string, gid: number) => number,
+  stamps?: StampComparison,
+): boolean {
   if (current.type !== previous.type) return false;
   switch (current.type) {
     case 'sym':
@@ -29,7 +36,11 @@ export function isUnchanged(current: EntryMeta, previous: EntryMeta, previousSig
   if (current.uid !== uidOf(previous.uname, previous.uid)) return false;
   if (current.gid !== gidOf(previous.gname, previous.gid)) return false;
   if (current.mtime !== previous.mtime) return false;
-  if (current.type === 'reg') return sizeMatches(current.size, previous.size, previousSignature) && (!stamps || stampsAgree(stamps.current, stamps.previous, stamps.rules ?? DEFAULT_CHANGE_RULES));
+  if (current.type === 'reg')
+    return (
+      sizeMatches(current.size, previous.size, previousSignature) &&
+      (!stamps || stampsAgree(stamps.current, stamps.previous, stamps.rules ?? DEFAULT_CHANGE_RULES))
+    );
   return true;
 }
 

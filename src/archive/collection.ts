@@ -70,7 +70,15 @@ export function buildCollection(listing: readonly RemoteObjectInfo[], prefixes: 
     const key = `${parsed.kind}:${start}:${end}`;
     let set = sets.get(key);
     if (!set) {
-      set = { type: parsed.kind, startTime: start, endTime: end, volumes: new Map(), manifest: null, encrypted: parsed.encrypted, compressed: parsed.compressed };
+      set = {
+        type: parsed.kind,
+        startTime: start,
+        endTime: end,
+        volumes: new Map(),
+        manifest: null,
+        encrypted: parsed.encrypted,
+        compressed: parsed.compressed,
+      };
       sets.set(key, set);
     }
     if (parsed.manifest) {

@@ -3,7 +3,6 @@ import type { PathIndex } from '../core/path-index.ts';
 import type { TarHeader } from '../codec/tar/header.ts';
 import { describeTypeflag, entryTypeOfTypeflag, TYPE_LINK, typeflagOf } from '../codec/tar/typeflags.ts';
 
-
 /**
  * Our own PAX record on signature entries: the file's size, so that the next incremental sees a
  * change that kept the mtime (duplicity compares mtimes only). Python's tarfile, and so duplicity,
@@ -48,14 +47,32 @@ export function headerFor(name: Buffer, meta: EntryMeta, size: number, extraPax:
 
 /** duplicity's zeroed header for `deleted/` entries (docs/duplicity-format.md §3.3). */
 export function deletedHeader(name: Buffer): TarHeader {
-  return { name, mode: 0, uid: 0, gid: 0, size: 0, mtime: 0, typeflag: 0x30, linkname: EMPTY, uname: EMPTY, gname: EMPTY, devmajor: 0, devminor: 0 };
+  return {
+    name,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    typeflag: 0x30,
+    linkname: EMPTY,
+    uname: EMPTY,
+    gname: EMPTY,
+    devmajor: 0,
+    devminor: 0,
+  };
 }
 
 /**
  * Metadata from a tar header. A signature entry's `size` is the file size from our PAX record, or
  * -1 (unknown) for signatures that duplicity wrote; otherwise it is the header's size.
  */
-export function metaFromHeader(index: PathIndex, h: TarHeader, pax: ReadonlyMap<string, Buffer> | undefined, isSignature = false): EntryMeta {
+export function metaFromHeader(
+  index: PathIndex,
+  h: TarHeader,
+  pax: ReadonlyMap<string, Buffer> | undefined,
+  isSignature = false,
+): EntryMeta {
   const type = entryTypeOf(h.typeflag, h.name);
   const sizeRecord = pax?.get(SIZE_RECORD);
   const recorded = sizeRecord ? Number(sizeRecord.toString('latin1')) : NaN;

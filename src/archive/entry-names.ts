@@ -19,7 +19,11 @@ const DOT = Buffer.from('.');
  * The name for an entry. Directories carry a trailing '/'. The root is `snapshot/./` in volumes
  * but `snapshot/` in signature files, which is what `rootStyle` selects.
  */
-export function entryName(kind: EntryKind, index: PathIndex, opts: { dir?: boolean; chunk?: number; rootStyle?: 'volume' | 'sigtar' } = {}): Buffer {
+export function entryName(
+  kind: EntryKind,
+  index: PathIndex,
+  opts: { dir?: boolean; chunk?: number; rootStyle?: 'volume' | 'sigtar' } = {},
+): Buffer {
   const multivol = opts.chunk !== undefined;
   const prefix = multivol ? `multivol_${kind}/` : `${kind}/`;
   let path: Buffer;

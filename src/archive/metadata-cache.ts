@@ -39,7 +39,9 @@ export class MetadataCache {
         const fh = await fsp.open(file, 'wx');
         await fh.writeFile(`${process.pid}\n`);
         await fh.close();
-        return async () => { await fsp.rm(file, { force: true }); };
+        return async () => {
+          await fsp.rm(file, { force: true });
+        };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const holder = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
@@ -77,7 +79,12 @@ export class MetadataCache {
    * there means the local file went bad under an unchanged stat: it is deleted and a
    * DamagedCacheError names it.
    */
-  async signatureEntries(remoteName: string, backend: Backend, decode: Decoder, warn: (message: string) => void): Promise<AsyncIterable<SignatureEntry>> {
+  async signatureEntries(
+    remoteName: string,
+    backend: Backend,
+    decode: Decoder,
+    warn: (message: string) => void,
+  ): Promise<AsyncIterable<SignatureEntry>> {
     const localName = localSignatureName(remoteName);
     const local = path.join(this.dir, localName);
     let st = await fsp.stat(local, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
@@ -95,7 +102,9 @@ export class MetadataCache {
     }
     if (!st) {
       const plain = await decode(remoteName, await readAll(await backend.get(remoteName)));
-      for await (const _ of readSignatureTar(bufferSource(plain), remoteName)) { /* parsed whole: a bad target copy is never cached */ }
+      for await (const _ of readSignatureTar(bufferSource(plain), remoteName)) {
+        /* parsed whole: a bad target copy is never cached */
+      }
       await this.#writeAtomic(local, gzipSync(plain, { level: 6 }));
       await this.#checked.record(localName, await fsp.stat(local, { bigint: true }));
     }
@@ -169,7 +178,10 @@ export type Decoder = (remoteName: string, bytes: Buffer) => Promise<Buffer>;
 export class DamagedCacheError extends Error {
   readonly file: string;
   constructor(file: string, detail: string, options?: { cause?: unknown }) {
-    super(`the cached signature file ${file} is damaged (${detail}); it was deleted, and the next run fetches the target's copy again`, options);
+    super(
+      `the cached signature file ${file} is damaged (${detail}); it was deleted, and the next run fetches the target's copy again`,
+      options,
+    );
     this.name = 'DamagedCacheError';
     this.file = file;
   }
@@ -223,7 +235,10 @@ async function* readGzippedSignatures(file: string, remoteName: string): AsyncGe
     throw err;
   } finally {
     if (failed) plain.destroy();
-    else while (!(await chunks.next()).done) { /* to the trailer */ }
+    else
+      while (!(await chunks.next()).done) {
+        /* to the trailer */
+      }
   }
 }
 
@@ -239,7 +254,9 @@ async function gzipProblem(file: string): Promise<string | null> {
   const plain = raw.pipe(createGunzip({ chunkSize: 256 * 1024 }));
   raw.on('error', (e) => plain.destroy(e));
   try {
-    for await (const _ of plain) { /* inflate to the trailer */ }
+    for await (const _ of plain) {
+      /* inflate to the trailer */
+    }
     return null;
   } catch (err) {
     return (err as Error).message;

@@ -28,7 +28,13 @@ export class RunDeflater {
     const internals = engine as unknown as { _handle?: unknown; _writeState?: unknown };
     const handle = internals._handle as ZlibHandle | undefined;
     const state = internals._writeState;
-    if (handle && typeof handle.writeSync === 'function' && typeof handle.reset === 'function' && state instanceof Uint32Array && state.length >= 2) {
+    if (
+      handle &&
+      typeof handle.writeSync === 'function' &&
+      typeof handle.reset === 'function' &&
+      state instanceof Uint32Array &&
+      state.length >= 2
+    ) {
       this.#engine = engine;
       this.#handle = handle;
       this.#state = state;
@@ -84,7 +90,11 @@ export class RunDeflater {
   }
 
   #oneShot(run: Uint8Array): Buffer {
-    return deflateRawSync(run, { level: this.level, finishFlush: zc.Z_SYNC_FLUSH, chunkSize: Math.min(64 * 1024, Math.max(64, run.length + 64)) });
+    return deflateRawSync(run, {
+      level: this.level,
+      finishFlush: zc.Z_SYNC_FLUSH,
+      chunkSize: Math.min(64 * 1024, Math.max(64, run.length + 64)),
+    });
   }
 
   /** Frees the zlib state. */

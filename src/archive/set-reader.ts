@@ -150,7 +150,9 @@ export class SetReader {
 
   /** Skips the current entry's data. */
   async skip(): Promise<void> {
-    for await (const _ of this.data()) { /* drain */ }
+    for await (const _ of this.data()) {
+      /* drain */
+    }
   }
 
   async close(): Promise<void> {
@@ -216,7 +218,11 @@ export class SetReader {
     this.#currentFile = file;
     const volume = this.#volumes[this.#volumeIdx]!;
     if (volume.encrypted) {
-      const plain = Readable.from(decryptMessage(createReadStream(file, { highWaterMark: 1 << 20 }), this.#encryption(volume).keyProvider, { s2kCache: this.#encryption(volume).s2kCache }));
+      const plain = Readable.from(
+        decryptMessage(createReadStream(file, { highWaterMark: 1 << 20 }), this.#encryption(volume).keyProvider, {
+          s2kCache: this.#encryption(volume).s2kCache,
+        }),
+      );
       this.#plain = plain;
       this.#reader = new TarReader(plain);
       return true;
@@ -252,7 +258,8 @@ export class SetReader {
       try {
         const enc = this.#encryption(volume);
         const r = await verifyMessage(createReadStream(file, { highWaterMark: 1 << 20 }), enc.keyProvider, { s2kCache: enc.s2kCache });
-        if (!r.protected) this.#opts.warn?.(`${volume.name} has no integrity protection (no MDC): it is used as duplicity does, unverified`);
+        if (!r.protected)
+          this.#opts.warn?.(`${volume.name} has no integrity protection (no MDC): it is used as duplicity does, unverified`);
       } catch (err) {
         await fsp.rm(file, { force: true });
         throw err instanceof OpenPgpError ? fileCryptoError(volume.name, err) : err;

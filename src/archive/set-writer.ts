@@ -49,7 +49,15 @@ export interface SetWriterOptions {
  * also gets a new signature, computed in the same pass over its content.
  */
 export class SetWriter {
-  readonly stats: SetWriterStats = { newFiles: 0, changedFiles: 0, deletedFiles: 0, sourceBytes: 0, storedBytes: 0, entries: 0, changedWhileRead: 0 };
+  readonly stats: SetWriterStats = {
+    newFiles: 0,
+    changedFiles: 0,
+    deletedFiles: 0,
+    sourceBytes: 0,
+    storedBytes: 0,
+    entries: 0,
+    changedWhileRead: 0,
+  };
   readonly #volumes: VolumeWriter;
   readonly #sigs: SigtarWriter;
   readonly #maxBlocksize: number;
@@ -81,15 +89,21 @@ export class SetWriter {
       return;
     }
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
-    const read = await this.#storeFileData(meta, absPath, 'snapshot', (chunk, zero) => {
-      if (!zero) {
-        sig.update(chunk);
-        return chunk;
-      }
-      // a hole: sums known in advance, and a shared buffer instead of a copy of the read buffer
-      sig.zeros(chunk.length);
-      return ZERO_CHUNK.subarray(0, chunk.length);
-    }, null);
+    const read = await this.#storeFileData(
+      meta,
+      absPath,
+      'snapshot',
+      (chunk, zero) => {
+        if (!zero) {
+          sig.update(chunk);
+          return chunk;
+        }
+        // a hole: sums known in advance, and a shared buffer instead of a copy of the read buffer
+        sig.zeros(chunk.length);
+        return ZERO_CHUNK.subarray(0, chunk.length);
+      },
+      null,
+    );
     await this.#addSignature(meta, sig.finish(), read, stamp);
     if (isNew) this.stats.newFiles++;
     else this.stats.changedFiles++;
@@ -101,13 +115,21 @@ export class SetWriter {
     this.stats.entries++;
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
     // the blocks the delta matches are hashed once: the new signature takes their sums
-    const encoder = new DeltaEncoder(parseSignature(previousSignature), { onMatch: (offset, length, weak, md4) => sig.known(offset, length, weak, md4) });
-    const read = await this.#storeFileData(meta, absPath, 'diff', (chunk, zero) => {
-      const delta = encoder.update(chunk);
-      if (zero) sig.zeros(chunk.length);
-      else sig.update(chunk);
-      return delta;
-    }, () => encoder.finish());
+    const encoder = new DeltaEncoder(parseSignature(previousSignature), {
+      onMatch: (offset, length, weak, md4) => sig.known(offset, length, weak, md4),
+    });
+    const read = await this.#storeFileData(
+      meta,
+      absPath,
+      'diff',
+      (chunk, zero) => {
+        const delta = encoder.update(chunk);
+        if (zero) sig.zeros(chunk.length);
+        else sig.update(chunk);
+        return delta;
+      },
+      () => encoder.finish(),
+    );
     await this.#addSignature(meta, sig.finish(), read, stamp);
     this.stats.changedFiles++;
     this.#fileList('changed', meta.index);
@@ -158,14 +180,25 @@ export class SetWriter {
    * the `PERMAFROST.sparse` record on its first entry. Returns the number of source bytes read,
    * which is the size the signature records, and when the read began.
    */
-  async #storeFileData(meta: EntryMeta, absPath: Buffer, kind: 'snapshot' | 'diff', transform: (chunk: Buffer, zero: boolean) => Buffer, flush: (() => Buffer) | null): Promise<FileRead> {
+  async #storeFileData(
+    meta: EntryMeta,
+    absPath: Buffer,
+    kind: 'snapshot' | 'diff',
+    transform: (chunk: Buffer, zero: boolean) => Buffer,
+    flush: (() => Buffer) | null,
+  ): Promise<FileRead> {
     let sparse = false;
     const chunker = new ChunkEmitter(async (data, chunk, last) => {
-      const name = chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
+      const name =
+        chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
       this.stats.storedBytes += data.length;
       // the restore reads the first entry's header for the whole file
       const extraPax = sparse && (chunk === null || chunk === 1) ? SPARSE_PAX : NO_PAX;
-      await this.#volumes.addBlock(encodeEntry(headerFor(name, meta, data.length, extraPax), data), meta.index, chunk === null || last ? null : chunk);
+      await this.#volumes.addBlock(
+        encodeEntry(headerFor(name, meta, data.length, extraPax), data),
+        meta.index,
+        chunk === null || last ? null : chunk,
+      );
     });
     // Synchronous reads: for files in the page cache a thread-pool round trip per call costs more
     // than the read itself, and the packer has nothing else to do meanwhile.

@@ -46,8 +46,10 @@ export async function* readSignatureTar(source: AsyncIterable<Buffer>, what: str
     } catch (err) {
       throw new CorruptSignatureError(what, (err as Error).message, { cause: err });
     }
-    if (parsed.chunk !== null || parsed.kind === 'diff') throw new CorruptSignatureError(what, `unexpected entry ${entry.header.name.toString('utf8')} in a signature file`);
-    if (previous && compareIndex(previous, parsed.index) >= 0) throw new CorruptSignatureError(what, `entries out of order at ${entry.header.name.toString('utf8')}`);
+    if (parsed.chunk !== null || parsed.kind === 'diff')
+      throw new CorruptSignatureError(what, `unexpected entry ${entry.header.name.toString('utf8')} in a signature file`);
+    if (previous && compareIndex(previous, parsed.index) >= 0)
+      throw new CorruptSignatureError(what, `entries out of order at ${entry.header.name.toString('utf8')}`);
     previous = parsed.index;
     if (meta === null) {
       yield { index: parsed.index, meta: null, signature: null, stamp: null };

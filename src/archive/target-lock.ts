@@ -86,7 +86,15 @@ export class TargetLock {
     const clock = opts.clock ?? (() => Date.now() / 1000);
     const since = new Date(clock() * 1000).toISOString();
     const pidns = await ownPidNamespace();
-    const me: LockHolder = { host: os.hostname(), pid: process.pid, ...(pidns ? { pidns } : {}), operation: opts.operation, since, refreshed: since, token: newToken() };
+    const me: LockHolder = {
+      host: os.hostname(),
+      pid: process.pid,
+      ...(pidns ? { pidns } : {}),
+      operation: opts.operation,
+      since,
+      refreshed: since,
+      token: newToken(),
+    };
     const store = backend.conditional;
     const bytes = encode(me);
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -140,7 +148,9 @@ export class TargetLock {
     try {
       await this.#backend.conditional.remove(this.#opts.name, this.#tag);
     } catch (err) {
-      this.#opts.warn(`cannot remove the target lock ${this.#opts.name}: ${(err as Error).message.split('\n')[0]}; the next run takes it over once it is stale`);
+      this.#opts.warn(
+        `cannot remove the target lock ${this.#opts.name}: ${(err as Error).message.split('\n')[0]}; the next run takes it over once it is stale`,
+      );
     }
   }
 
@@ -158,7 +168,9 @@ export class TargetLock {
 
   #start(): void {
     this.#timer = setInterval(() => {
-      this.#refreshing ??= this.#refresh().finally(() => { this.#refreshing = null; });
+      this.#refreshing ??= this.#refresh().finally(() => {
+        this.#refreshing = null;
+      });
     }, this.#opts.timing.refreshSeconds * 1000);
     // the lock never keeps the process alive by itself
     this.#timer.unref();
@@ -205,14 +217,22 @@ export class TargetLock {
 }
 
 /** The holder of a lock at the target, for `collection-status`; null when there is none. */
-export async function readLockHolder(backend: Backend, name: string): Promise<(Partial<LockHolder> & { readonly modified: number }) | null> {
+export async function readLockHolder(
+  backend: Backend,
+  name: string,
+): Promise<(Partial<LockHolder> & { readonly modified: number }) | null> {
   const seen = await backend.conditional.read(name);
   if (seen === null) return null;
   return { ...(parseHolder(seen.bytes) ?? {}), modified: seen.modified };
 }
 
 /** Why a lock may be taken over, or null when its holder may still be at work. */
-export function takeoverReason(seen: TaggedObject, me: Pick<LockHolder, 'host' | 'pidns'>, timing: TargetLockTiming, now: number): string | null {
+export function takeoverReason(
+  seen: TaggedObject,
+  me: Pick<LockHolder, 'host' | 'pidns'>,
+  timing: TargetLockTiming,
+  now: number,
+): string | null {
   const holder = parseHolder(seen.bytes);
   if (holder && holder.host === me.host && (holder.pidns === undefined || me.pidns === undefined || holder.pidns === me.pidns)) {
     // our own pid from before this process started: a restarted container whose new process got
@@ -239,8 +259,17 @@ export function describe(seen: TaggedObject): string {
 function parseHolder(bytes: Buffer): LockHolder | null {
   try {
     const v = JSON.parse(bytes.toString('utf8')) as Partial<LockHolder>;
-    if (typeof v.host !== 'string' || typeof v.pid !== 'number' || typeof v.operation !== 'string' || typeof v.since !== 'string') return null;
-    return { host: v.host, pid: v.pid, ...(typeof v.pidns === 'string' ? { pidns: v.pidns } : {}), operation: v.operation, since: v.since, refreshed: String(v.refreshed ?? v.since), token: String(v.token ?? '') };
+    if (typeof v.host !== 'string' || typeof v.pid !== 'number' || typeof v.operation !== 'string' || typeof v.since !== 'string')
+      return null;
+    return {
+      host: v.host,
+      pid: v.pid,
+      ...(typeof v.pidns === 'string' ? { pidns: v.pidns } : {}),
+      operation: v.operation,
+      since: v.since,
+      refreshed: String(v.refreshed ?? v.since),
+      token: String(v.token ?? ''),
+    };
   } catch {
     return null;
   }

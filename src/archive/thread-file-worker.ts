@@ -45,7 +45,16 @@ function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileRepl
   switch (req.op) {
     case 'open': {
       const fd = openSync(req.path, 'w');
-      const state: FileState = { fd, path: req.path, deflater: req.level === null ? null : new RunDeflater(req.level), zeros: req.level === null ? null : new ZeroParts(), sha1: req.sha1 ? createHash('sha1') : null, crc: 0, rawSize: 0, diskSize: 0 };
+      const state: FileState = {
+        fd,
+        path: req.path,
+        deflater: req.level === null ? null : new RunDeflater(req.level),
+        zeros: req.level === null ? null : new ZeroParts(),
+        sha1: req.sha1 ? createHash('sha1') : null,
+        crc: 0,
+        rawSize: 0,
+        diskSize: 0,
+      };
       files.set(req.file, state);
       return { id: req.id, written: state.deflater ? write(state, [GZIP_HEADER]) : 0 };
     }

@@ -33,8 +33,16 @@ export class UploadGuard extends BackendWrapper {
     await this.#lock.assertHeld();
     for (const [name, size] of this.#uploaded) {
       const found = await this.inner.head(name);
-      if (found === null) throw new BackendError('not-found', `${this.displayUrl}: ${name}, uploaded by this backup, is gone; no manifest is written (was cleanup or retention run on this target by a program that ignores the target lock?)`);
-      if (found.size !== size) throw new BackendError('io', `${this.displayUrl}: ${name}, uploaded by this backup with ${size} bytes, now has ${found.size}; no manifest is written`);
+      if (found === null)
+        throw new BackendError(
+          'not-found',
+          `${this.displayUrl}: ${name}, uploaded by this backup, is gone; no manifest is written (was cleanup or retention run on this target by a program that ignores the target lock?)`,
+        );
+      if (found.size !== size)
+        throw new BackendError(
+          'io',
+          `${this.displayUrl}: ${name}, uploaded by this backup with ${size} bytes, now has ${found.size}; no manifest is written`,
+        );
     }
   }
 }

@@ -16,8 +16,13 @@ export class UploadQueue {
   async enqueue(task: () => Promise<void>): Promise<void> {
     this.#throwIfFailed();
     const p: Promise<void> = task().then(
-      () => { this.#running.delete(p); },
-      (err: unknown) => { this.#running.delete(p); if (this.#failure === null) this.#failure = err ?? new Error('upload failed'); },
+      () => {
+        this.#running.delete(p);
+      },
+      (err: unknown) => {
+        this.#running.delete(p);
+        if (this.#failure === null) this.#failure = err ?? new Error('upload failed');
+      },
     );
     this.#running.add(p);
     while (this.#running.size >= this.#limit) {

@@ -69,7 +69,12 @@ export class VolumeWriter {
 
   #openVolume(): void {
     this.#number += 1;
-    this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), { gzip: this.#opts.gzip, sha1: true, encryption: this.#opts.encryption ?? null, level: this.#opts.level });
+    this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), {
+      gzip: this.#opts.gzip,
+      sha1: true,
+      encryption: this.#opts.encryption ?? null,
+      level: this.#opts.level,
+    });
     this.#start = null;
     this.#end = null;
   }

@@ -1,4 +1,11 @@
-import { CAPABILITY_METHODS, type Backend, type ConditionalStore, type PutOptions, type RemoteObjectInfo, type UploadedObject } from './backend.ts';
+import {
+  CAPABILITY_METHODS,
+  type Backend,
+  type ConditionalStore,
+  type PutOptions,
+  type RemoteObjectInfo,
+  type UploadedObject,
+} from './backend.ts';
 
 /**
  * A backend that adds behaviour around another one (a thaw that waits, an upload guard). It

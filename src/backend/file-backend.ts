@@ -2,7 +2,15 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { BackendError, type Backend, type ConditionalStore, type Leftovers, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
+import {
+  BackendError,
+  type Backend,
+  type ConditionalStore,
+  type Leftovers,
+  type PutOptions,
+  type RemoteObjectInfo,
+  type TaggedObject,
+} from './backend.ts';
 
 /**
  * A directory as a target. Writes go to a hidden temporary name in the same directory and are
@@ -78,7 +86,8 @@ export class FileBackend implements Backend, Leftovers {
         await fsp.copyFile(tmp, dest, fsp.constants.COPYFILE_EXCL);
       }
     } catch (err) {
-      if (isErrno(err, 'EEXIST')) throw new BackendError('exists', `${this.displayUrl}: ${name} already exists; it is never replaced`, { cause: err });
+      if (isErrno(err, 'EEXIST'))
+        throw new BackendError('exists', `${this.displayUrl}: ${name} already exists; it is never replaced`, { cause: err });
       throw err;
     }
   }
@@ -241,7 +250,12 @@ export class FileBackend implements Backend, Leftovers {
       this.#ensured = true;
     } catch (err) {
       // a recursive mkdir reports ENOENT where the real cause is e.g. EROFS: ask once more plainly
-      const real = isErrno(err, 'ENOENT') ? await fsp.mkdir(this.#dir).then(() => null, (e: unknown) => e) : err;
+      const real = isErrno(err, 'ENOENT')
+        ? await fsp.mkdir(this.#dir).then(
+            () => null,
+            (e: unknown) => e,
+          )
+        : err;
       if (real === null) {
         this.#ensured = true;
         return;

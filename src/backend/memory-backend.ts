@@ -1,5 +1,13 @@
 import * as fsp from 'node:fs/promises';
-import { BackendError, type Backend, type ConditionalStore, type Leftovers, type PutOptions, type RemoteObjectInfo, type TaggedObject } from './backend.ts';
+import {
+  BackendError,
+  type Backend,
+  type ConditionalStore,
+  type Leftovers,
+  type PutOptions,
+  type RemoteObjectInfo,
+  type TaggedObject,
+} from './backend.ts';
 import { crc32c, crc32cBase64 } from './crc32c.ts';
 
 interface StoredObject {
@@ -45,7 +53,11 @@ export class MemoryBackend implements Backend, Leftovers {
     try {
       bytes = await fsp.readFile(localPath);
     } catch (err) {
-      throw new BackendError('io', `${this.displayUrl}: cannot write ${name}: cannot read ${localPath}: ${errnoCode(err) ?? (err as Error).message}`, { cause: err });
+      throw new BackendError(
+        'io',
+        `${this.displayUrl}: cannot write ${name}: cannot read ${localPath}: ${errnoCode(err) ?? (err as Error).message}`,
+        { cause: err },
+      );
     }
     if (this.#objects.has(name)) throw new BackendError('exists', `${this.displayUrl}: ${name} already exists; it is never replaced`);
     this.#store(name, bytes);
@@ -63,7 +75,11 @@ export class MemoryBackend implements Backend, Leftovers {
     try {
       await fsp.writeFile(localPath, bytes, { flag: 'wx' });
     } catch (err) {
-      throw new BackendError('io', `${this.displayUrl}: cannot read ${name} into ${localPath}: ${errnoCode(err) ?? (err as Error).message}`, { cause: err });
+      throw new BackendError(
+        'io',
+        `${this.displayUrl}: cannot read ${name} into ${localPath}: ${errnoCode(err) ?? (err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 

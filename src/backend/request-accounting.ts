@@ -4,7 +4,19 @@
  * the run's listing. Fed by an SDK middleware (requests) and by the backend (objects).
  */
 
-export const REQUEST_TYPES = ['put', 'multipartCreate', 'multipartPart', 'multipartComplete', 'multipartAbort', 'get', 'list', 'head', 'delete', 'restore', 'other'] as const;
+export const REQUEST_TYPES = [
+  'put',
+  'multipartCreate',
+  'multipartPart',
+  'multipartComplete',
+  'multipartAbort',
+  'get',
+  'list',
+  'head',
+  'delete',
+  'restore',
+  'other',
+] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
 export interface ClassTally {

@@ -3,7 +3,21 @@ import * as fsp from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import { BackendError, type ArchiveRestore, type Backend, type ConditionalStore, type ObjectAddressing, type RequestSummarySource, type UploadRecords, type PutOptions, type RemoteObjectInfo, type RestoreOutcome, type RestoreState, type TaggedObject, type UploadedObject } from './backend.ts';
+import {
+  BackendError,
+  type ArchiveRestore,
+  type Backend,
+  type ConditionalStore,
+  type ObjectAddressing,
+  type RequestSummarySource,
+  type UploadRecords,
+  type PutOptions,
+  type RemoteObjectInfo,
+  type RestoreOutcome,
+  type RestoreState,
+  type TaggedObject,
+  type UploadedObject,
+} from './backend.ts';
 import { readUploadLog } from './upload-log.ts';
 import { checksumFile, type FileChecksums, type FilePart } from './file-checksums.ts';
 import { crc32cBase64 } from './crc32c.ts';
@@ -78,18 +92,32 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     let token: string | undefined;
     do {
       const page = await this.#send('list', objectUrl(this.#loc), () =>
-        client.send(new sdk.ListObjectsV2Command({ Bucket: this.#loc.bucket, Prefix: this.#loc.prefix, ...(token ? { ContinuationToken: token } : {}) })),
+        client.send(
+          new sdk.ListObjectsV2Command({
+            Bucket: this.#loc.bucket,
+            Prefix: this.#loc.prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
       );
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined || !o.Key.startsWith(this.#loc.prefix)) continue;
         const name = o.Key.slice(this.#loc.prefix.length);
         if (name === '') continue;
-        out.push({ name, size: o.Size ?? 0, storageClass: o.StorageClass ?? 'STANDARD', ...(o.LastModified ? { lastModified: Math.floor(o.LastModified.getTime() / 1000) } : {}) });
+        out.push({
+          name,
+          size: o.Size ?? 0,
+          storageClass: o.StorageClass ?? 'STANDARD',
+          ...(o.LastModified ? { lastModified: Math.floor(o.LastModified.getTime() / 1000) } : {}),
+        });
       }
       const previous = token;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (page.IsTruncated && (!token || token === previous)) {
-        throw new BackendError('io', `cannot list ${objectUrl(this.#loc)}: the server says the listing continues but gives no new continuation token`);
+        throw new BackendError(
+          'io',
+          `cannot list ${objectUrl(this.#loc)}: the server says the listing continues but gives no new continuation token`,
+        );
       }
     } while (token);
     this.#accounting.listedObjects(out);
@@ -104,13 +132,19 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     try {
       size = (await fsp.stat(localPath)).size;
     } catch (err) {
-      throw new BackendError('io', `cannot upload ${what}: cannot read ${localPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+      throw new BackendError(
+        'io',
+        `cannot upload ${what}: cannot read ${localPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err },
+      );
     }
     const multipart = usesMultipart(size, this.#settings.multipartThreshold);
     const sums = await checksumFile(localPath, multipart ? partSizeFor(size, this.#settings.partSize) : Math.max(size, 1));
     if (sums.size !== size) throw new BackendError('io', `cannot upload ${what}: ${localPath} changed size while being read`);
     const checksum = crc32cBase64(sums.crc32c);
-    this.#notes.debug(`Uploading ${what} (${size} bytes, ${storageClass}${multipart ? `, ${sums.parts.length} parts` : ''}, CRC32C ${checksum})`);
+    this.#notes.debug(
+      `Uploading ${what} (${size} bytes, ${storageClass}${multipart ? `, ${sums.parts.length} parts` : ''}, CRC32C ${checksum})`,
+    );
     const etag = multipart
       ? await this.#multipartUpload(localPath, key, what, storageClass, sums)
       : await this.#singleUpload(localPath, key, what, storageClass, sums);
@@ -139,11 +173,17 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     const what = objectUrl(this.#loc, name);
     const { sdk, client } = await this.#client('read', what);
     const key = this.#key(name);
-    const first = await this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
+    const first = await this.#send('read', what, () =>
+      client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })),
+    );
     const etag = first.ETag;
     const total = first.ContentLength;
     const resume = (from: number) =>
-      this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, Range: `bytes=${from}-`, ...(etag ? { IfMatch: etag } : {}) })));
+      this.#send('read', what, () =>
+        client.send(
+          new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, Range: `bytes=${from}-`, ...(etag ? { IfMatch: etag } : {}) }),
+        ),
+      );
     const accounting = this.#accounting;
     const retry = this.#retryOptions(what);
     return (async function* streamed(): AsyncGenerator<Buffer> {
@@ -158,7 +198,8 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
             try {
               step = await it.next();
             } catch (err) {
-              if (attempt >= retry.maxAttempts || !isRetryable(err)) throw new BackendError('io', `cannot read ${what}: ${(err as Error).message}`, { cause: err });
+              if (attempt >= retry.maxAttempts || !isRetryable(err))
+                throw new BackendError('io', `cannot read ${what}: ${(err as Error).message}`, { cause: err });
               const delay = backoffDelay(attempt, err, retry.maxBackoffMs);
               retry.onRetry(err, attempt, delay);
               attempt++;
@@ -187,7 +228,9 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     const { sdk, client } = await this.#client('read', what);
     const key = this.#key(name);
     await withRetries(this.#retryOptions(what), async () => {
-      const out = await this.#send('read', what, () => client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
+      const out = await this.#send('read', what, () =>
+        client.send(new sdk.GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })),
+      );
       const body = out.Body as Readable | undefined;
       if (!body) throw new BackendError('io', `cannot read ${what}: the server sent no body`);
       // a stream that breaks mid-way is retried from the start (the SDK retries only until headers)
@@ -206,7 +249,13 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     const what = objectUrl(this.#loc, name);
     const { sdk, client } = await this.#client('look up', what);
     try {
-      const out = await client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), ...(options.checksum ? { ChecksumMode: 'ENABLED' as const } : {}) }));
+      const out = await client.send(
+        new sdk.HeadObjectCommand({
+          Bucket: this.#loc.bucket,
+          Key: this.#key(name),
+          ...(options.checksum ? { ChecksumMode: 'ENABLED' as const } : {}),
+        }),
+      );
       // a COMPOSITE checksum reads "value-parts"; ours are FULL_OBJECT, but take the value either way
       const crc = out.ChecksumCRC32C?.split('-')[0];
       const restore = out.Restore !== undefined ? parseRestoreHeader(out.Restore) : undefined;
@@ -220,7 +269,8 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
       // HEAD answers have no body: a missing bucket looks like a missing object here
-      if (e.name !== 'NoSuchBucket' && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)) return null;
+      if (e.name !== 'NoSuchBucket' && (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404))
+        return null;
       throw this.#error(err, 'look up', what);
     }
   }
@@ -230,7 +280,11 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     const { sdk, client } = await this.#client('restore', what);
     try {
       const out = await client.send(
-        new sdk.RestoreObjectCommand({ Bucket: this.#loc.bucket, Key: this.#key(name), RestoreRequest: { Days: request.days, GlacierJobParameters: { Tier: request.tier } } }),
+        new sdk.RestoreObjectCommand({
+          Bucket: this.#loc.bucket,
+          Key: this.#key(name),
+          RestoreRequest: { Days: request.days, GlacierJobParameters: { Tier: request.tier } },
+        }),
       );
       // 200: a restored copy existed and now lives `days` longer; 202: the restore has started
       return out.$metadata.httpStatusCode === 200 ? 'extended' : 'started';
@@ -259,7 +313,8 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
       this.#notes.warning(`cannot read the upload log ${file}: ${(err as Error).message}`);
       return out;
     }
-    if (log.skipped > 0) this.#notes.warning(`${file}: ${log.skipped} line${log.skipped === 1 ? ' is' : 's are'} not upload records; skipped`);
+    if (log.skipped > 0)
+      this.#notes.warning(`${file}: ${log.skipped} line${log.skipped === 1 ? ' is' : 's are'} not upload records; skipped`);
     // the log lives in the cache, which one --name may share between targets: keep this target's
     for (const r of log.records.values()) {
       if (r.bucket !== this.#loc.bucket || !r.key.startsWith(this.#loc.prefix)) continue;
@@ -276,12 +331,20 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
       const batch = names.slice(i, i + 1000);
       const what = batch.length === 1 ? objectUrl(this.#loc, batch[0]!) : `${batch.length} objects in ${objectUrl(this.#loc)}`;
       const out = await this.#send('delete', what, () =>
-        client.send(new sdk.DeleteObjectsCommand({ Bucket: this.#loc.bucket, Delete: { Objects: batch.map((n) => ({ Key: this.#key(n) })), Quiet: true } })),
+        client.send(
+          new sdk.DeleteObjectsCommand({
+            Bucket: this.#loc.bucket,
+            Delete: { Objects: batch.map((n) => ({ Key: this.#key(n) })), Quiet: true },
+          }),
+        ),
       );
       const failed = out.Errors ?? [];
       if (failed.length > 0) {
         const first = failed[0]!;
-        throw new BackendError(first.Code === 'AccessDenied' ? 'access' : 'io', `cannot delete ${failed.length} object${failed.length === 1 ? '' : 's'}, e.g. s3://${this.#loc.bucket}/${first.Key ?? '?'}: ${first.Code ?? 'error'} ${first.Message ?? ''}`.trim());
+        throw new BackendError(
+          first.Code === 'AccessDenied' ? 'access' : 'io',
+          `cannot delete ${failed.length} object${failed.length === 1 ? '' : 's'}, e.g. s3://${this.#loc.bucket}/${first.Key ?? '?'}: ${first.Code ?? 'error'} ${first.Message ?? ''}`.trim(),
+        );
       }
     }
   }
@@ -351,7 +414,13 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
 
   // --- uploads ---------------------------------------------------------------------------------
 
-  async #singleUpload(localPath: string, key: string, what: string, storageClass: string, sums: FileChecksums): Promise<string | undefined> {
+  async #singleUpload(
+    localPath: string,
+    key: string,
+    what: string,
+    storageClass: string,
+    sums: FileChecksums,
+  ): Promise<string | undefined> {
     const { sdk, client } = await this.#client('upload', what);
     const checksum = crc32cBase64(sums.crc32c);
     const out = await withRetries(this.#retryOptions(what), async () => {
@@ -389,13 +458,28 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
    * After a 412 on an upload: a retry whose first try did store the object (the answer was lost)
    * finds our own bytes, which is success; anything else is another writer's object, left as it is.
    */
-  async #sameBytesStored(client: S3.S3Client, sdk: Sdk, key: string, what: string, size: number, checksum: string): Promise<string | undefined> {
-    const head = await this.#send('check', what, () => client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
+  async #sameBytesStored(
+    client: S3.S3Client,
+    sdk: Sdk,
+    key: string,
+    what: string,
+    size: number,
+    checksum: string,
+  ): Promise<string | undefined> {
+    const head = await this.#send('check', what, () =>
+      client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })),
+    );
     if (head.ContentLength === size && head.ChecksumCRC32C?.split('-')[0] === checksum) return head.ETag;
     throw new BackendError('exists', `${what} already exists; it is never replaced`);
   }
 
-  async #multipartUpload(localPath: string, key: string, what: string, storageClass: string, sums: FileChecksums): Promise<string | undefined> {
+  async #multipartUpload(
+    localPath: string,
+    key: string,
+    what: string,
+    storageClass: string,
+    sums: FileChecksums,
+  ): Promise<string | undefined> {
     const { sdk, client } = await this.#client('upload', what);
     const full = crc32cBase64(sums.crc32c);
     const created = await this.#send('upload', what, () =>
@@ -440,17 +524,27 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
           return await this.#sameBytesStored(client, sdk, key, what, sums.size, full);
         }
         // a retried Complete whose first try did complete finds the upload gone: the object tells
-        if ((err as { name?: string }).name !== 'NoSuchUpload' || ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) < 2) throw err;
+        if (
+          (err as { name?: string }).name !== 'NoSuchUpload' ||
+          ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) < 2
+        )
+          throw err;
       }
       this.#openUploads.delete(key);
       if (stored === undefined) {
-        const head = await this.#send('check', what, () => client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })));
-        if (head.ContentLength !== sums.size) throw new BackendError('io', `uploaded ${what} but the server stored ${head.ContentLength} bytes, not ${sums.size}`);
+        const head = await this.#send('check', what, () =>
+          client.send(new sdk.HeadObjectCommand({ Bucket: this.#loc.bucket, Key: key, ChecksumMode: 'ENABLED' })),
+        );
+        if (head.ContentLength !== sums.size)
+          throw new BackendError('io', `uploaded ${what} but the server stored ${head.ContentLength} bytes, not ${sums.size}`);
         stored = head.ChecksumCRC32C;
         etag ??= head.ETag;
       }
       if (stored !== undefined && stored.split('-')[0] !== full) {
-        throw new BackendError('io', `uploaded ${what} but the server's CRC32C ${stored} differs from the file's ${full}: the object is corrupt`);
+        throw new BackendError(
+          'io',
+          `uploaded ${what} but the server's CRC32C ${stored} differs from the file's ${full}: the object is corrupt`,
+        );
       }
       return etag;
     } catch (err) {
@@ -462,7 +556,15 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
   }
 
   /** Parts in order of number, `partConcurrency` at a time; the first failure stops new parts. */
-  async #uploadParts(sdk: Sdk, client: S3.S3Client, localPath: string, key: string, uploadId: string, what: string, parts: readonly FilePart[]): Promise<string[]> {
+  async #uploadParts(
+    sdk: Sdk,
+    client: S3.S3Client,
+    localPath: string,
+    key: string,
+    uploadId: string,
+    what: string,
+    parts: readonly FilePart[],
+  ): Promise<string[]> {
     const etags: string[] = new Array(parts.length);
     let next = 0;
     let failure: unknown = null;
@@ -481,7 +583,15 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     return etags;
   }
 
-  async #uploadPart(sdk: Sdk, client: S3.S3Client, localPath: string, key: string, uploadId: string, what: string, part: FilePart): Promise<string> {
+  async #uploadPart(
+    sdk: Sdk,
+    client: S3.S3Client,
+    localPath: string,
+    key: string,
+    uploadId: string,
+    what: string,
+    part: FilePart,
+  ): Promise<string> {
     const checksum = crc32cBase64(part.crc32c);
     const label = `${what} part ${part.number}`;
     return withRetries(this.#retryOptions(label), async () => {
@@ -514,7 +624,9 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
       this.#notes.debug(`Aborted the multipart upload of s3://${this.#loc.bucket}/${key}`);
     } catch (err) {
       if ((err as { name?: string }).name !== 'NoSuchUpload') {
-        this.#notes.warning(`could not abort the multipart upload of s3://${this.#loc.bucket}/${key} (id ${uploadId}): ${(err as Error).message}; a bucket lifecycle rule AbortIncompleteMultipartUpload removes such parts`);
+        this.#notes.warning(
+          `could not abort the multipart upload of s3://${this.#loc.bucket}/${key} (id ${uploadId}): ${(err as Error).message}; a bucket lifecycle rule AbortIncompleteMultipartUpload removes such parts`,
+        );
         return;
       }
     } finally {
@@ -526,7 +638,11 @@ export class S3Backend implements Backend, RequestSummarySource, ArchiveRestore,
     const sse = this.#settings.serverSideEncryption;
     if (!sse) return {};
     if (sse.kind === 'AES256') return { ServerSideEncryption: 'AES256' };
-    return { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: sse.keyId, ...(sse.grantFullControl !== undefined ? { GrantFullControl: sse.grantFullControl } : {}) };
+    return {
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: sse.keyId,
+      ...(sse.grantFullControl !== undefined ? { GrantFullControl: sse.grantFullControl } : {}),
+    };
   }
 
   // --- plumbing --------------------------------------------------------------------------------

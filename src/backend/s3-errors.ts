@@ -47,9 +47,17 @@ export function s3Error(err: unknown, c: S3ErrorContext): BackendError {
     case 'NotFound':
       return new BackendError('not-found', `cannot ${c.action} ${c.what}: no such object`, opts);
     case 'InvalidAccessKeyId':
-      return new BackendError('access', `${c.server} does not know the AWS access key ID in use: check AWS_ACCESS_KEY_ID, AWS_PROFILE or the shared credentials file`, opts);
+      return new BackendError(
+        'access',
+        `${c.server} does not know the AWS access key ID in use: check AWS_ACCESS_KEY_ID, AWS_PROFILE or the shared credentials file`,
+        opts,
+      );
     case 'SignatureDoesNotMatch':
-      return new BackendError('access', `${c.server} rejected the request signature: the AWS secret access key does not belong to the access key ID in use`, opts);
+      return new BackendError(
+        'access',
+        `${c.server} rejected the request signature: the AWS secret access key does not belong to the access key ID in use`,
+        opts,
+      );
     case 'ExpiredToken':
     case 'TokenRefreshRequired':
     case 'InvalidToken':
@@ -57,9 +65,17 @@ export function s3Error(err: unknown, c: S3ErrorContext): BackendError {
     case 'AccessDenied':
     case 'Forbidden':
     case 'AllAccessDisabled':
-      return new BackendError('access', `access denied to ${c.action} ${c.what}: the credentials lack the permission (see "IAM policies" in docs/s3-and-glacier.md)`, opts);
+      return new BackendError(
+        'access',
+        `access denied to ${c.action} ${c.what}: the credentials lack the permission (see "IAM policies" in docs/s3-and-glacier.md)`,
+        opts,
+      );
     case 'CredentialsProviderError':
-      return new BackendError('config', `no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with a role (${message})`, opts);
+      return new BackendError(
+        'config',
+        `no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with a role (${message})`,
+        opts,
+      );
     case 'InvalidBucketName':
       return new BackendError('config', `"${c.bucket}" is not a valid S3 bucket name`, opts);
     case 'KMS.NotFoundException':
@@ -68,18 +84,35 @@ export function s3Error(err: unknown, c: S3ErrorContext): BackendError {
       return new BackendError('config', `cannot ${c.action} ${c.what}: the KMS key is not usable (${name}: ${message})`, opts);
   }
   const region = wrongRegion(e);
-  if (region !== undefined || name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException' || status === 301) {
+  if (
+    region !== undefined ||
+    name === 'PermanentRedirect' ||
+    name === 'AuthorizationHeaderMalformed' ||
+    name === 'IllegalLocationConstraintException' ||
+    status === 301
+  ) {
     const where = region ? `in region ${region}` : 'in another region';
-    const fix = region ? `pass --s3-region-name ${region} (or set AWS_REGION=${region})` : 'pass its region with --s3-region-name (or AWS_REGION)';
+    const fix = region
+      ? `pass --s3-region-name ${region} (or set AWS_REGION=${region})`
+      : 'pass its region with --s3-region-name (or AWS_REGION)';
     return new BackendError('config', `S3 bucket "${c.bucket}" is ${where}${c.region ? `, not ${c.region}` : ''}: ${fix}`, opts);
   }
   if (/region is missing/i.test(message)) {
-    return new BackendError('config', 'no AWS region configured: pass --s3-region-name or set AWS_REGION (or a region in the AWS profile)', opts);
+    return new BackendError(
+      'config',
+      'no AWS region configured: pass --s3-region-name or set AWS_REGION (or a region in the AWS profile)',
+      opts,
+    );
   }
   if (status === 403) return new BackendError('access', `access denied to ${c.action} ${c.what} (${name}: ${message})`, opts);
   if (status === 404) return new BackendError('not-found', `cannot ${c.action} ${c.what}: not found (${name})`, opts);
   const net = networkCode(err);
-  if (net) return new BackendError('io', `cannot ${c.action} ${c.what}: ${c.server} is unreachable or dropped the connection (${net})${tries}`, opts);
+  if (net)
+    return new BackendError(
+      'io',
+      `cannot ${c.action} ${c.what}: ${c.server} is unreachable or dropped the connection (${net})${tries}`,
+      opts,
+    );
   return new BackendError('io', `cannot ${c.action} ${c.what}: ${name}${status ? ` (HTTP ${status})` : ''}: ${message}${tries}`, opts);
 }
 
@@ -93,7 +126,11 @@ function wrongRegion(e: SdkError): string | undefined {
 }
 
 function networkCode(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 4;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'string' && /^E[A-Z]+$|^UND_ERR/.test(e.code)) return e.code;
     if (e.name === 'TimeoutError') return 'timeout';
     if (typeof e.message === 'string' && /socket hang up/i.test(e.message)) return 'socket hang up';

@@ -31,9 +31,29 @@ const THROTTLING = new Set([
   'TransactionInProgressException',
 ]);
 
-const TRANSIENT = new Set(['RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'BadDigest', 'IncompleteBody']);
+const TRANSIENT = new Set([
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'BadDigest',
+  'IncompleteBody',
+]);
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+]);
 
 interface ErrorShape {
   name?: string;
@@ -47,7 +67,11 @@ interface ErrorShape {
 export function isThrottling(err: unknown): boolean {
   const e = err as ErrorShape | null;
   if (!e || typeof e !== 'object') return false;
-  return THROTTLING.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429 || (e.$retryable as { throttling?: boolean } | undefined)?.throttling === true;
+  return (
+    THROTTLING.has(e.name ?? '') ||
+    e.$metadata?.httpStatusCode === 429 ||
+    (e.$retryable as { throttling?: boolean } | undefined)?.throttling === true
+  );
 }
 
 /** Throttling, 5xx, timeouts, connection resets and checksum mismatches in transit. */

@@ -11,7 +11,9 @@ export interface S3Settings {
   readonly region?: string;
   /** Storage class of data volumes; manifests and signatures are always STANDARD. */
   readonly dataStorageClass: string;
-  readonly serverSideEncryption?: { readonly kind: 'AES256' } | { readonly kind: 'aws:kms'; readonly keyId: string; readonly grantFullControl?: string };
+  readonly serverSideEncryption?:
+    | { readonly kind: 'AES256' }
+    | { readonly kind: 'aws:kms'; readonly keyId: string; readonly grantFullControl?: string };
   /** Objects larger than this are uploaded in parts (bytes; at most 5 GiB, S3's single-PUT limit). */
   readonly multipartThreshold: number;
   /** Part size (bytes, at least 5 MiB); grown when a file would need more than 10,000 parts. */
@@ -88,7 +90,13 @@ export function dataStorageClass(f: StorageClassFlags): { storageClass: string; 
     return { storageClass: cls, warnings };
   }
   const first = set[0];
-  if (first && set.length > 1) warnings.push(`${first[1]} takes precedence over ${set.slice(1).map(([, n]) => n).join(', ')} (as in duplicity)`);
+  if (first && set.length > 1)
+    warnings.push(
+      `${first[1]} takes precedence over ${set
+        .slice(1)
+        .map(([, n]) => n)
+        .join(', ')} (as in duplicity)`,
+    );
   return { storageClass: first ? first[2] : 'STANDARD', warnings };
 }
 

@@ -48,7 +48,9 @@ export function parseS3Url(raw: string): S3Location {
   const rest = m[2]!;
   const authority = rest.split('/', 1)[0]!;
   if (authority.includes('@')) {
-    throw new S3UrlError(`credentials in S3 URLs are not supported (${scheme}://…@…): use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a role`);
+    throw new S3UrlError(
+      `credentials in S3 URLs are not supported (${scheme}://…@…): use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a role`,
+    );
   }
   // as duplicity: the part after `//` up to the first `/` is kept as typed, the rest is percent-decoded
   const slash = rest.indexOf('/');
@@ -65,7 +67,8 @@ export function parseS3Url(raw: string): S3Location {
     parts.shift();
   }
   const bucket = parts.shift();
-  if (bucket === undefined) throw new S3UrlError(`no bucket in ${JSON.stringify(raw)} (expected ${scheme}://${host ? `${authority}/` : ''}bucket/prefix)`);
+  if (bucket === undefined)
+    throw new S3UrlError(`no bucket in ${JSON.stringify(raw)} (expected ${scheme}://${host ? `${authority}/` : ''}bucket/prefix)`);
   const prefix = parts.length > 0 ? `${parts.join('/')}/` : '';
   return host ? { bucket, prefix, host } : { bucket, prefix };
 }
@@ -79,7 +82,8 @@ function parseHost(authority: string, raw: string): S3Host {
   if (!m) throw new S3UrlError(`cannot read the host in ${JSON.stringify(raw)}`);
   const hostname = m[1]!.toLowerCase();
   const port = m[2] !== undefined ? Number(m[2]) : undefined;
-  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new S3UrlError(`bad port in ${JSON.stringify(raw)}`);
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
+    throw new S3UrlError(`bad port in ${JSON.stringify(raw)}`);
   const aws = /(^|\.)amazonaws\.com(\.cn)?$/.test(hostname);
   const region = aws ? /^s3[.-](?:dualstack\.)?([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?$/.exec(hostname)?.[1] : undefined;
   return { hostname, ...(port !== undefined ? { port } : {}), aws, ...(region !== undefined ? { awsRegion: region } : {}) };

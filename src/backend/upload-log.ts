@@ -44,7 +44,8 @@ function parseLine(line: string): LoggedUpload | null {
   if (typeof v !== 'object' || v === null) return null;
   const r = v as Record<string, unknown>;
   const { bucket, key, size, storageClass, checksum, checksumAlgorithm } = r;
-  if (typeof bucket !== 'string' || typeof key !== 'string' || typeof storageClass !== 'string' || typeof checksum !== 'string') return null;
+  if (typeof bucket !== 'string' || typeof key !== 'string' || typeof storageClass !== 'string' || typeof checksum !== 'string')
+    return null;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return null;
   if (checksumAlgorithm !== 'CRC32C') return null;
   return { bucket, key, size, storageClass, crc32c: checksum };

@@ -22,7 +22,11 @@ export function encryptionFor(o: CliOptions, opts: PassphraseOptions): Encryptio
   // duplicity reuses one variable for the other when the sign key is also a recipient (docs/duplicity-format.md §6.3)
   const shared = signKey !== null && (o.encryptKeys.includes(signKey) || o.hiddenEncryptKeys.includes(signKey));
   const env = opts.env;
-  const source = passphraseSource(shared && env['PASSPHRASE'] === undefined && env['SIGN_PASSPHRASE'] !== undefined ? { ...opts, env: { ...env, PASSPHRASE: env['SIGN_PASSPHRASE'] } } : opts);
+  const source = passphraseSource(
+    shared && env['PASSPHRASE'] === undefined && env['SIGN_PASSPHRASE'] !== undefined
+      ? { ...opts, env: { ...env, PASSPHRASE: env['SIGN_PASSPHRASE'] } }
+      : opts,
+  );
   return new Encryption({
     recipients: o.encryptKeys,
     hiddenRecipients: o.hiddenEncryptKeys,
@@ -37,7 +41,10 @@ export function encryptionFor(o: CliOptions, opts: PassphraseOptions): Encryptio
  * The --sign-key's passphrase: SIGN_PASSPHRASE; else, when the sign key is also a recipient, the
  * passphrase (PASSPHRASE, file or prompt); else a prompt on a terminal; else null.
  */
-export function signPassphraseSource(opts: PassphraseOptions, shared: ((purpose?: 'encrypt' | 'decrypt') => Promise<string | null>) | null): (purpose?: 'encrypt' | 'decrypt') => Promise<string | null> {
+export function signPassphraseSource(
+  opts: PassphraseOptions,
+  shared: ((purpose?: 'encrypt' | 'decrypt') => Promise<string | null>) | null,
+): (purpose?: 'encrypt' | 'decrypt') => Promise<string | null> {
   let known: Promise<string | null> | null = null;
   return () => {
     known ??= (async () => {
@@ -67,7 +74,9 @@ export function passphraseSource(opts: PassphraseOptions): (purpose?: 'encrypt' 
         try {
           text = readFileSync(opts.file, 'utf8');
         } catch (err) {
-          throw new UsageError(`cannot read --passphrase-file ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          throw new UsageError(
+            `cannot read --passphrase-file ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          );
         }
         return firstLine(text);
       }

@@ -15,7 +15,9 @@ const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 export class SignalUndo implements InterruptHooks {
   readonly #reporter: Reporter;
   readonly #undo = new Set<() => Promise<void>>();
-  readonly #handler = (signal: NodeJS.Signals) => { void this.#stopBy(signal); };
+  readonly #handler = (signal: NodeJS.Signals) => {
+    void this.#stopBy(signal);
+  };
   #installed = false;
 
   constructor(reporter: Reporter) {
@@ -37,7 +39,9 @@ export class SignalUndo implements InterruptHooks {
     this.#undo.clear();
     this.#reporter.warning(`${signal}: stopping; giving up the target lock first`);
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, UNDO_LIMIT_MS); });
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, UNDO_LIMIT_MS);
+    });
     await Promise.race([Promise.allSettled(steps.map((s) => s())), limit]);
     clearTimeout(timer);
     process.kill(process.pid, signal);

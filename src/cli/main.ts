@@ -9,6 +9,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // The daemon has its own few options; duplicity's grammar (run) does not know it.
-process.exitCode = process.argv[2] === 'daemon'
-  ? await (await import('./commands/daemon-command.ts')).runDaemonCommand(process.argv.slice(3))
-  : await run(process.argv.slice(2));
+process.exitCode =
+  process.argv[2] === 'daemon'
+    ? await (await import('./commands/daemon-command.ts')).runDaemonCommand(process.argv.slice(3))
+    : await run(process.argv.slice(2));

@@ -85,13 +85,9 @@ export function etaSeconds(state: ProgressState, bytesPerSecond: number | undefi
 /** The text after the bar: counts, sizes, throughput, ETA. */
 export function describeProgress(state: ProgressState, bytesPerSecond: number | undefined): string {
   const parts: string[] = [];
+  parts.push(state.filesTotal !== undefined ? `${state.filesDone}/${state.filesTotal} files` : `${state.filesDone} files`);
   parts.push(
-    state.filesTotal !== undefined ? `${state.filesDone}/${state.filesTotal} files` : `${state.filesDone} files`,
-  );
-  parts.push(
-    state.bytesTotal !== undefined
-      ? `${formatBytes(state.bytesDone)}/${formatBytes(state.bytesTotal)}`
-      : formatBytes(state.bytesDone),
+    state.bytesTotal !== undefined ? `${formatBytes(state.bytesDone)}/${formatBytes(state.bytesTotal)}` : formatBytes(state.bytesDone),
   );
   if (bytesPerSecond !== undefined) parts.push(`${formatBytes(Math.round(bytesPerSecond))}/s`);
   const eta = etaSeconds(state, bytesPerSecond);
@@ -135,7 +131,10 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
   const drawLine = (width: number): string => {
     if (!latest) return '';
     const f = fractionDone(latest);
-    const head = f === undefined ? latest.phase : `${latest.phase} [${'='.repeat(Math.round(f * 30)).padEnd(30, '-')}] ${String(Math.floor(f * 100)).padStart(3)}%`;
+    const head =
+      f === undefined
+        ? latest.phase
+        : `${latest.phase} [${'='.repeat(Math.round(f * 30)).padEnd(30, '-')}] ${String(Math.floor(f * 100)).padStart(3)}%`;
     const line = `${head}  ${describeProgress(latest, meter.rate())}`;
     const path = latest.currentPath ? `  ${printable(latest.currentPath)}` : '';
     const room = Math.max(0, width - 1);
@@ -146,10 +145,12 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
     if (bar) stream.write('\r\u001b[2K');
   };
 
-  const forward = (fn: (m: string) => void) => (message: string): void => {
-    clearBarLine();
-    fn(message);
-  };
+  const forward =
+    (fn: (m: string) => void) =>
+    (message: string): void => {
+      clearBarLine();
+      fn(message);
+    };
 
   const wrapped: ProgressReporter = {
     error: forward((m) => inner.error(m)),

@@ -16,7 +16,6 @@ import { runRetention } from './commands/retention-command.ts';
 import { runEstimate } from './commands/estimate-command.ts';
 import { permafrostVersion } from './version.ts';
 
-
 /** Runs one command line; returns the exit code. Never throws. */
 export async function run(argv: readonly string[]): Promise<number> {
   let console: ConsoleReporter | null = null;
@@ -25,7 +24,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     const cmd = parseCommandLine(argv);
     const o = cmd.options;
-    console = new ConsoleReporter({ verbosity: o.verbosity, ...(o.logFile !== undefined ? { logFile: o.logFile } : {}), logTimestamp: o.logTimestamp });
+    console = new ConsoleReporter({
+      verbosity: o.verbosity,
+      ...(o.logFile !== undefined ? { logFile: o.logFile } : {}),
+      logTimestamp: o.logTimestamp,
+    });
     reporter = console;
     if (o.progress) {
       const p = withProgress(console, { intervalSeconds: o.progressRate });

@@ -94,8 +94,17 @@ type S3Flags = Pick<
  * `--s3-region-name`, else the one an AWS host names, else the SDK's (AWS_REGION, the profile),
  * else us-east-1. Credentials are the SDK's default chain, untouched.
  */
-export function s3Settings(loc: S3Location, o: S3Flags, env: NodeJS.ProcessEnv, uploadLog: string | undefined, warn: (message: string) => void): S3Settings {
-  const endpoint = o.s3EndpointUrl !== undefined ? checkEndpoint(o.s3EndpointUrl, '--s3-endpoint-url') : hostEndpoint(loc, o.s3UnencryptedConnection) ?? envEndpoint(env);
+export function s3Settings(
+  loc: S3Location,
+  o: S3Flags,
+  env: NodeJS.ProcessEnv,
+  uploadLog: string | undefined,
+  warn: (message: string) => void,
+): S3Settings {
+  const endpoint =
+    o.s3EndpointUrl !== undefined
+      ? checkEndpoint(o.s3EndpointUrl, '--s3-endpoint-url')
+      : (hostEndpoint(loc, o.s3UnencryptedConnection) ?? envEndpoint(env));
   const region = o.s3RegionName ?? loc.host?.awsRegion;
   let storageClass: string;
   try {
@@ -135,7 +144,8 @@ function checkEndpoint(value: string, from: string): string {
   } catch {
     throw new UsageError(`${from}: not a URL: ${JSON.stringify(value)} (expected e.g. https://s3.example.com or http://127.0.0.1:9000)`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`${from}: expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new UsageError(`${from}: expected an http:// or https:// URL, got ${JSON.stringify(value)}`);
   return value.replace(/\/+$/, '');
 }
 

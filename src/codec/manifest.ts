@@ -144,9 +144,11 @@ export function formatManifest(m: Manifest): Buffer {
 function indexField(index: PathIndex): Buffer {
   if (index.length === 0) return Buffer.from('.');
   for (const c of index) {
-    if (c.length === 0 || c.includes(0x2f)) throw new Error(`path component ${JSON.stringify(c.toString('latin1'))} cannot be written to a manifest`);
+    if (c.length === 0 || c.includes(0x2f))
+      throw new Error(`path component ${JSON.stringify(c.toString('latin1'))} cannot be written to a manifest`);
   }
-  if (index.length === 1 && index[0]!.length === 1 && index[0]![0] === 0x2e) throw new Error("index ('.',) cannot be written to a manifest");
+  if (index.length === 1 && index[0]!.length === 1 && index[0]![0] === 0x2e)
+    throw new Error("index ('.',) cannot be written to a manifest");
   return quote(indexToBytes(index));
 }
 
@@ -179,7 +181,8 @@ export function parseManifest(buf: Buffer, opts: { fileList?: boolean } = {}): M
     highest = Math.max(highest, latest);
   }
   for (let n = latest + 1; n <= highest; n++) {
-    if (!byNumber.delete(n)) throw new Error(`manifest ends with volume ${latest} after listing volume ${highest}, but volume ${n} is missing`);
+    if (!byNumber.delete(n))
+      throw new Error(`manifest ends with volume ${latest} after listing volume ${highest}, but volume ${n} is missing`);
   }
 
   const manifest: Manifest = { hostname, localdir, volumes: [...byNumber.values()] };
@@ -208,7 +211,11 @@ export function volumesContaining(manifest: Manifest, index: PathIndex): VolumeI
  * Matching that keeps a chain duplicity would extend extendable here.
  */
 export function manifestsEqual(a: Manifest, b: Manifest): boolean {
-  const numbers = (m: Manifest): string => m.volumes.map((v) => v.volume).sort((x, y) => x - y).join(',');
+  const numbers = (m: Manifest): string =>
+    m.volumes
+      .map((v) => v.volume)
+      .sort((x, y) => x - y)
+      .join(',');
   return numbers(a) === numbers(b) && sameBytes(a.hostname, b.hostname) && sameBytes(a.localdir, b.localdir);
 }
 
@@ -320,7 +327,8 @@ function parseVolumeBlock(block: string): VolumeInfo {
       if (words.length < 2) throw new Error(`manifest volume ${volume} has an empty ${label}`);
       const index = parseIndex(words[1]!, `volume ${volume} ${label}`);
       const block = words.length > 2 ? parsePythonSafeInt(words[2]!, 10, true) : null;
-      if (words.length > 2 && block === null) throw new Error(`manifest volume ${volume} has a bad ${label} block number ${JSON.stringify(clip(words[2]!))}`);
+      if (words.length > 2 && block === null)
+        throw new Error(`manifest volume ${volume} has a bad ${label} block number ${JSON.stringify(clip(words[2]!))}`);
       if (field === 'startingpath') {
         startIndex = index;
         startBlock = block;

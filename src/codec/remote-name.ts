@@ -81,9 +81,10 @@ export function signatureName(set: SetTimes, prefixes: NamePrefixes = NO_PREFIXE
   if (opts.short) {
     stem = set.kind === 'full' ? `dfs.${base36Time(set.time)}.st` : `dns.${base36Time(set.startTime)}.${base36Time(set.endTime)}.st`;
   } else {
-    stem = set.kind === 'full'
-      ? `duplicity-full-signatures.${timeToString(set.time)}.sigtar`
-      : `duplicity-new-signatures.${timeToString(set.startTime)}.to.${timeToString(set.endTime)}.sigtar`;
+    stem =
+      set.kind === 'full'
+        ? `duplicity-full-signatures.${timeToString(set.time)}.sigtar`
+        : `duplicity-new-signatures.${timeToString(set.startTime)}.to.${timeToString(set.endTime)}.sigtar`;
   }
   return prefixes.base + prefixes.signature + stem + tail(opts);
 }

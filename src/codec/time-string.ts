@@ -74,8 +74,20 @@ export function stringToTime(s: string, timeSeparator: string = DEFAULT_TIME_SEP
 const PLAIN_NEW_FORMAT = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})[^T]$/;
 
 function inRange(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
-  return year > 1900 && year < 2100 && month >= 1 && month <= 12 && day >= 1 && day <= 31 &&
-    hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 61;
+  return (
+    year > 1900 &&
+    year < 2100 &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= 31 &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 61
+  );
 }
 
 /** `calendar.timegm`, which normalises out-of-range days (Feb 31 is Mar 3) exactly as Date.UTC does. */
@@ -95,9 +107,11 @@ export function parseTimeSpec(spec: string, now: number, opts: TimeSpecOptions =
   const t = tryParseTimeSpec(spec, now, opts);
   if (t === null) {
     const shown = spec.length > 100 ? `${spec.slice(0, 100)}…` : spec;
-    throw new Error(`bad time string ${JSON.stringify(shown)}: expected "now", seconds since the epoch, ` +
-      'a w3 datetime like 2002-04-26T04:22:01-07:00 (without the zone: local time), an interval like ' +
-      '3D2h30m (units s m h D W M Y), or a date like 2001-04-23, 2001/04/23 or 4/23/2001');
+    throw new Error(
+      `bad time string ${JSON.stringify(shown)}: expected "now", seconds since the epoch, ` +
+        'a w3 datetime like 2002-04-26T04:22:01-07:00 (without the zone: local time), an interval like ' +
+        '3D2h30m (units s m h D W M Y), or a date like 2001-04-23, 2001/04/23 or 4/23/2001',
+    );
   }
   return t;
 }
@@ -130,7 +144,13 @@ const DATE_MDY = /^(?<month>[0-9]{1,2})[-/](?<day>[0-9]{1,2})[-/](?<year>[0-9]{4
 const DATE_YMDZ = /^(?<year>[0-9]{4})(?<month>[0-9]{2})(?<day>[0-9]{2})Z\n?$/;
 
 const UNIT_SECONDS: Readonly<Record<string, bigint>> = {
-  s: 1n, m: 60n, h: 3600n, D: 86400n, W: 7n * 86400n, M: 30n * 86400n, Y: 365n * 86400n,
+  s: 1n,
+  m: 60n,
+  h: 3600n,
+  D: 86400n,
+  W: 7n * 86400n,
+  M: 30n * 86400n,
+  Y: 365n * 86400n,
 };
 const INTERVAL_PART = /^([0-9]+)([smhDWMY])/;
 

@@ -16,7 +16,6 @@ export function joinHome(home: string, rest: string): string {
   return `${home.replace(/\/+$/, '')}/${rest}`;
 }
 
-
 /** duplicity's expand_fn: os.path.expanduser(os.path.expandvars(path)). */
 export function expandPath(p: string, env: Env): string {
   return expandUser(expandVars(p, env.vars), env.home);

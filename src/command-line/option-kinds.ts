@@ -29,16 +29,34 @@ export interface OptionDef {
 }
 
 export function flag(name: string, key: KeysOf<boolean>): OptionDef {
-  return { names: [name], arity: 0, apply: (s) => { s.o[key] = true; } };
+  return {
+    names: [name],
+    arity: 0,
+    apply: (s) => {
+      s.o[key] = true;
+    },
+  };
 }
 
 export function text(names: string | readonly string[], key: KeysOf<string>): OptionDef {
-  return { names: typeof names === 'string' ? [names] : names, arity: 1, apply: (s, [v]) => { s.o[key] = v!; } };
+  return {
+    names: typeof names === 'string' ? [names] : names,
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o[key] = v!;
+    },
+  };
 }
 
 /** duplicity's "file" type: `$VAR` and `~` are expanded. */
 export function file(name: string, key: KeysOf<string>): OptionDef {
-  return { names: [name], arity: 1, apply: (s, [v]) => { s.o[key] = expandPath(v!, s.env); } };
+  return {
+    names: [name],
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o[key] = expandPath(v!, s.env);
+    },
+  };
 }
 
 export function int(name: string, key: KeysOf<number>, check?: (n: number, name: string) => void): OptionDef {

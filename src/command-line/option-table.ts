@@ -1,8 +1,19 @@
 /** Every option the parser accepts, and lookup by long or short name. */
 import { expandPath } from './expand-path.ts';
 import {
-  deprecated, file, flag, globbingFilelistWarning, ignore, int, noEffect, oldFilenameWarning, selection, stdinWarning, text,
-  type OptionDef, type State,
+  deprecated,
+  file,
+  flag,
+  globbingFilelistWarning,
+  ignore,
+  int,
+  noEffect,
+  oldFilenameWarning,
+  selection,
+  stdinWarning,
+  text,
+  type OptionDef,
+  type State,
 } from './option-kinds.ts';
 import { checkSignKey, deflateLevel, optparseInt, parseVerbosity, positive } from './option-values.ts';
 import { UsageError } from './usage-error.ts';
@@ -12,14 +23,22 @@ function fileToRestore(s: State, v: string, used: string): void {
   if (v === '') throw new UsageError(`option ${used}: empty path (leave the option out to restore everything)`);
   const stripped = expandPath(v, s.env).replace(/^\/+|\/+$/g, '');
   if (stripped.split('/').includes('..')) {
-    throw new UsageError(`option ${used}: ${JSON.stringify(v)} has a '..' component; give the path inside the backup, relative to its root`);
+    throw new UsageError(
+      `option ${used}: ${JSON.stringify(v)} has a '..' component; give the path inside the backup, relative to its root`,
+    );
   }
   s.o.fileToRestore = stripped === '' ? undefined : stripped;
 }
 
 /** duplicity 0.8.22's options (commandline.py), in its order. */
 const DUPLICITY_OPTIONS: readonly OptionDef[] = [
-  { names: ['--help', '-h'], arity: 0, apply: (s) => { s.stop = 'help'; } },
+  {
+    names: ['--help', '-h'],
+    arity: 0,
+    apply: (s) => {
+      s.stop = 'help';
+    },
+  },
   flag('--allow-source-mismatch', 'allowSourceMismatch'),
   file('--archive-dir', 'archiveDir'),
   flag('--asynchronous-upload', 'asyncUpload'),
@@ -28,8 +47,20 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
   ignore('--copy-links'),
   int('--current-time', 'currentTime'),
   flag('--dry-run', 'dryRun'),
-  { names: ['--encrypt-key'], arity: 1, apply: (s, [v]) => { s.o.encryptKeys.push(v!); } },
-  { names: ['--encrypt-secret-keyring'], arity: 1, apply: (s, [v]) => { s.o.keyFiles.push(expandPath(v!, s.env)); } },
+  {
+    names: ['--encrypt-key'],
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o.encryptKeys.push(v!);
+    },
+  },
+  {
+    names: ['--encrypt-secret-keyring'],
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o.keyFiles.push(expandPath(v!, s.env));
+    },
+  },
   {
     names: ['--encrypt-sign-key'],
     arity: 1,
@@ -42,7 +73,13 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
   selection('--exclude-device-files', 'exclude-device-files', 'none'),
   selection('--exclude-filelist', 'exclude-filelist', 'path'),
   deprecated(
-    { names: ['--exclude-filelist-stdin'], arity: 0, apply: (s) => { s.o.selection.push({ kind: 'exclude-filelist', value: '/dev/stdin' }); } },
+    {
+      names: ['--exclude-filelist-stdin'],
+      arity: 0,
+      apply: (s) => {
+        s.o.selection.push({ kind: 'exclude-filelist', value: '/dev/stdin' });
+      },
+    },
     stdinWarning,
   ),
   deprecated(selection('--exclude-globbing-filelist', 'exclude-filelist', 'path'), globbingFilelistWarning),
@@ -71,7 +108,13 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
       if (v) s.o.gpgOptions = s.o.gpgOptions ? `${s.o.gpgOptions} ${v}` : v;
     },
   },
-  { names: ['--hidden-encrypt-key'], arity: 1, apply: (s, [v]) => { s.o.hiddenEncryptKeys.push(v!); } },
+  {
+    names: ['--hidden-encrypt-key'],
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o.hiddenEncryptKeys.push(v!);
+    },
+  },
   ignore('--idr-fakeroot', 'value'),
   ignore('--ignore-errors'),
   ignore('--imap-full-address'),
@@ -79,7 +122,13 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
   selection('--include', 'include'),
   selection('--include-filelist', 'include-filelist', 'path'),
   deprecated(
-    { names: ['--include-filelist-stdin'], arity: 0, apply: (s) => { s.o.selection.push({ kind: 'include-filelist', value: '/dev/stdin' }); } },
+    {
+      names: ['--include-filelist-stdin'],
+      arity: 0,
+      apply: (s) => {
+        s.o.selection.push({ kind: 'include-filelist', value: '/dev/stdin' });
+      },
+    },
     stdinWarning,
   ),
   deprecated(selection('--include-globbing-filelist', 'include-filelist', 'path'), globbingFilelistWarning),
@@ -98,7 +147,13 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
   text('--name', 'name'),
   flag('--no-encryption', 'noEncryption'),
   flag('--no-compression', 'noCompression'),
-  { names: ['--no-print-statistics'], arity: 0, apply: (s) => { s.o.printStatistics = false; } },
+  {
+    names: ['--no-print-statistics'],
+    arity: 0,
+    apply: (s) => {
+      s.o.printStatistics = false;
+    },
+  },
   flag('--null-separator', 'nullSeparator'),
   int('--num-retries', 'numRetries'),
   flag('--numeric-owner', 'numericOwner'),
@@ -150,7 +205,13 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
   ignore('--cf-backend', 'value'),
   ignore('--b2-hide-files'),
   deprecated(flag('--short-filenames', 'shortFilenames'), oldFilenameWarning),
-  { names: ['--sign-key'], arity: 1, apply: (s, [v]) => { s.o.signKey = checkSignKey(v!); } },
+  {
+    names: ['--sign-key'],
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o.signKey = checkSignKey(v!);
+    },
+  },
   ignore('--ssh-askpass'),
   ignore('--ssh-options', 'value'),
   ignore('--ssl-cacert-file', 'value'),
@@ -170,8 +231,20 @@ const DUPLICITY_OPTIONS: readonly OptionDef[] = [
     oldFilenameWarning,
   ),
   flag('--use-agent', 'useAgent'),
-  { names: ['--verbosity', '-v'], arity: 1, apply: (s, [v], used) => { s.o.verbosity = parseVerbosity(v!, used); } },
-  { names: ['--version', '-V'], arity: 0, apply: (s) => { s.stop = 'version'; } },
+  {
+    names: ['--verbosity', '-v'],
+    arity: 1,
+    apply: (s, [v], used) => {
+      s.o.verbosity = parseVerbosity(v!, used);
+    },
+  },
+  {
+    names: ['--version', '-V'],
+    arity: 0,
+    apply: (s) => {
+      s.stop = 'version';
+    },
+  },
   ignore('--mf-purge'),
   ignore('--mp-segment-size', 'int'),
   int('--volsize', 'volsize', positive),
@@ -186,13 +259,21 @@ const OWN_OPTIONS: readonly OptionDef[] = [
   flag('--json', 'json'),
   flag('--allow-early-deletion', 'allowEarlyDeletion'),
   file('--passphrase-file', 'passphraseFile'),
-  { names: ['--key-file'], arity: 1, apply: (s, [v]) => { s.o.keyFiles.push(expandPath(v!, s.env)); } },
+  {
+    names: ['--key-file'],
+    arity: 1,
+    apply: (s, [v]) => {
+      s.o.keyFiles.push(expandPath(v!, s.env));
+    },
+  },
   // named so that it is not taken as an abbreviation of --passphrase-file
   {
     names: ['--passphrase'],
     arity: 1,
     apply: () => {
-      throw new UsageError('option --passphrase does not exist: a passphrase is never read from the command line, where every user can see it; set PASSPHRASE or use --passphrase-file FILE');
+      throw new UsageError(
+        'option --passphrase does not exist: a passphrase is never read from the command line, where every user can see it; set PASSPHRASE or use --passphrase-file FILE',
+      );
     },
   },
   {

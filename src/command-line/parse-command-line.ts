@@ -176,8 +176,6 @@ function checkConsistency(verb: Verb, s: State): void {
       throw commandError('only one of --s3-use-rrs, --s3-use-ia, and --s3-use-onezone-ia may be used');
     }
   } else if (verb === 'restore' && o.selection.length > 0) {
-    s.warnings.push(
-      'Command line warning: Selection options --exclude/--include\ncurrently work only when backing up,not restoring.',
-    );
+    s.warnings.push('Command line warning: Selection options --exclude/--include\ncurrently work only when backing up,not restoring.');
   }
 }

@@ -61,7 +61,8 @@ export class Encryption {
     this.keyProvider = {
       passphrase: () => this.#opts.passphrase(),
       publicKeySessionKeys: (bodies) => this.#pkeskSessionKeys(bodies),
-      signatureVerifier: signKey === null ? null : signatureVerifier(signKey, () => (this.#signKeyPublic ??= this.#keyring.publicKeysNamed(signKey))),
+      signatureVerifier:
+        signKey === null ? null : signatureVerifier(signKey, () => (this.#signKeyPublic ??= this.#keyring.publicKeysNamed(signKey))),
     };
   }
 
@@ -84,7 +85,10 @@ export class Encryption {
    * with the key ids (16 hex digits, upper case) of its key and subkeys, and the number of
    * --hidden-encrypt-key recipients (their packets carry no key id).
    */
-  async recipientKeyIds(): Promise<{ readonly visible: readonly { readonly name: string; readonly keyIds: readonly string[] }[]; readonly hidden: number }> {
+  async recipientKeyIds(): Promise<{
+    readonly visible: readonly { readonly name: string; readonly keyIds: readonly string[] }[];
+    readonly hidden: number;
+  }> {
     const named: { name: string; keyIds: string[] }[] = [];
     for (const name of this.#opts.recipients) {
       const keys = await this.#keyring.publicKeys([name]);
@@ -113,11 +117,15 @@ export class Encryption {
     try {
       secrets = await this.#keyring.secretKeys([id], pass);
     } catch (err) {
-      if (err instanceof OpenPgpError && noneGiven) throw new OpenPgpError(err.kind, `${err.message} (no passphrase for the --sign-key's secret key: set SIGN_PASSPHRASE)`, { cause: err });
+      if (err instanceof OpenPgpError && noneGiven)
+        throw new OpenPgpError(err.kind, `${err.message} (no passphrase for the --sign-key's secret key: set SIGN_PASSPHRASE)`, {
+          cause: err,
+        });
       throw err;
     }
     const key = secrets[0];
-    if (!key) throw new OpenPgpError('no-key', `secret key ${id} for --sign-key not found (give it with --key-file, or import it into gpg)`);
+    if (!key)
+      throw new OpenPgpError('no-key', `secret key ${id} for --sign-key not found (give it with --key-file, or import it into gpg)`);
     return messageSigner(key, id);
   }
 
@@ -130,14 +138,41 @@ export class Encryption {
     const sessionKey = randomBytes(cipherInfo(AES256)!.keySize);
     const packets: Buffer[] = [];
     const config = { aeadProtect: false };
-    if (visible.length > 0) packets.push(Buffer.from(await (await openpgpLib()).encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: visible, format: 'binary', config })));
-    if (hidden.length > 0) packets.push(Buffer.from(await (await openpgpLib()).encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: hidden, wildcard: true, format: 'binary', config })));
+    if (visible.length > 0)
+      packets.push(
+        Buffer.from(
+          await (await openpgpLib()).encryptSessionKey({
+            data: sessionKey,
+            algorithm: 'aes256',
+            encryptionKeys: visible,
+            format: 'binary',
+            config,
+          }),
+        ),
+      );
+    if (hidden.length > 0)
+      packets.push(
+        Buffer.from(
+          await (await openpgpLib()).encryptSessionKey({
+            data: sessionKey,
+            algorithm: 'aes256',
+            encryptionKeys: hidden,
+            wildcard: true,
+            format: 'binary',
+            config,
+          }),
+        ),
+      );
     return { cipher: AES256, sessionKey, keyPackets: packets };
   }
 
   async #symmetricPassphrase(): Promise<string> {
     const p = await this.#opts.passphrase('encrypt');
-    if (p === null) throw new OpenPgpError('no-key', 'symmetric encryption needs a passphrase: set PASSPHRASE, use --passphrase-file, or run on a terminal');
+    if (p === null)
+      throw new OpenPgpError(
+        'no-key',
+        'symmetric encryption needs a passphrase: set PASSPHRASE, use --passphrase-file, or run on a terminal',
+      );
     if (p === '') throw new OpenPgpError('bad-key', 'cannot use an empty passphrase with symmetric encryption');
     return p;
   }
@@ -164,7 +199,8 @@ export class Encryption {
     }
     const out: SessionKey[] = [];
     for (const f of found) {
-      const id = f.algorithm === null ? undefined : ((await openpgpLib()).enums.symmetric as unknown as Record<string, number>)[f.algorithm];
+      const id =
+        f.algorithm === null ? undefined : ((await openpgpLib()).enums.symmetric as unknown as Record<string, number>)[f.algorithm];
       if (id !== undefined) out.push({ cipher: id, key: Buffer.from(f.data) });
     }
     return out;

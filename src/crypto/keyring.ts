@@ -38,7 +38,9 @@ export class Keyring {
         try {
           await k.getEncryptionKey();
         } catch (err) {
-          throw new OpenPgpError('no-key', `key ${id} (${k.getFingerprint().toUpperCase()}) cannot encrypt: ${(err as Error).message}`, { cause: err });
+          throw new OpenPgpError('no-key', `key ${id} (${k.getFingerprint().toUpperCase()}) cannot encrypt: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         out.push(k);
       }
@@ -71,7 +73,11 @@ export class Keyring {
     let pass: string | null | undefined;
     const getPass = async () => (pass === undefined ? (pass = await passphrase()) : pass);
     if (candidates.length === 0 && this.#sources.gpg) {
-      const bytes = await runGpg(this.#sources.gpg.binary, ['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--export-secret-keys', ...(wildcard ? [] : keyIds.map((id) => `0x${id}`))], (await getPass()) ?? '');
+      const bytes = await runGpg(
+        this.#sources.gpg.binary,
+        ['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--export-secret-keys', ...(wildcard ? [] : keyIds.map((id) => `0x${id}`))],
+        (await getPass()) ?? '',
+      );
       if (bytes.length > 0) candidates = await (await openpgpLib()).readPrivateKeys({ binaryKeys: bytes });
     }
     const unlocked: openpgp.PrivateKey[] = [];
@@ -81,7 +87,8 @@ export class Keyring {
         continue;
       }
       const p = await getPass();
-      if (p === null) throw new OpenPgpError('no-key', `secret key ${k.getKeyID().toHex().toUpperCase()} is protected by a passphrase; none given`);
+      if (p === null)
+        throw new OpenPgpError('no-key', `secret key ${k.getKeyID().toHex().toUpperCase()} is protected by a passphrase; none given`);
       try {
         unlocked.push(await (await openpgpLib()).decryptKey({ privateKey: k, passphrase: p }));
       } catch (err) {
@@ -105,11 +112,17 @@ export class Keyring {
         try {
           bytes = await readFile(f);
         } catch (err) {
-          throw new OpenPgpError('no-key', `cannot read key file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+          throw new OpenPgpError('no-key', `cannot read key file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+            cause: err,
+          });
         }
         try {
           const text = bytes.subarray(0, 64).toString('latin1');
-          keys.push(...(text.includes('-----BEGIN PGP') ? await (await openpgpLib()).readKeys({ armoredKeys: bytes.toString('utf8') }) : await (await openpgpLib()).readKeys({ binaryKeys: bytes })));
+          keys.push(
+            ...(text.includes('-----BEGIN PGP')
+              ? await (await openpgpLib()).readKeys({ armoredKeys: bytes.toString('utf8') })
+              : await (await openpgpLib()).readKeys({ binaryKeys: bytes })),
+          );
         } catch (err) {
           throw new OpenPgpError('format', `key file ${f} holds no readable OpenPGP key: ${(err as Error).message}`, { cause: err });
         }
@@ -148,10 +161,14 @@ function runGpg(binary: string, args: readonly string[], stdin: string | null): 
       else {
         // gpg ends with "WARNING: nothing exported"; the line before says why (e.g. Bad passphrase)
         // gpg's words, from a process that was given the passphrase: it must not come back out
-        const lines = redactSecrets(Buffer.concat(err).toString('utf8'), stdin ? [stdin] : [], '***').trim().split('\n');
+        const lines = redactSecrets(Buffer.concat(err).toString('utf8'), stdin ? [stdin] : [], '***')
+          .trim()
+          .split('\n');
         const msg = lines.find((l) => /passphrase/i.test(l)) ?? lines.pop() ?? '';
         const kind = /bad passphrase|no passphrase|inappropriate ioctl/i.test(msg) ? 'bad-key' : 'no-key';
-        reject(new OpenPgpError(kind, `${binary} ${args.filter((a) => a.startsWith('--export')).join(' ')} failed: ${msg || `exit ${code}`}`));
+        reject(
+          new OpenPgpError(kind, `${binary} ${args.filter((a) => a.startsWith('--export')).join(' ')} failed: ${msg || `exit ${code}`}`),
+        );
       }
     });
     child.stdin.on('error', () => {});

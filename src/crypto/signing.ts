@@ -39,11 +39,14 @@ export async function messageSigner(key: openpgp.PrivateKey, name: string): Prom
   try {
     signing = await key.getSigningKey();
   } catch (err) {
-    throw new OpenPgpError('no-key', `key ${name} (${key.getFingerprint().toUpperCase()}) cannot sign: ${(err as Error).message}`, { cause: err });
+    throw new OpenPgpError('no-key', `key ${name} (${key.getFingerprint().toUpperCase()}) cannot sign: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const packet = signing.keyPacket;
   const fingerprint = Buffer.from(packet.getFingerprintBytes() ?? []);
-  if (packet.version !== 4 || fingerprint.length !== 20) throw new OpenPgpError('unsupported', `key ${name}: only version 4 keys can sign (gpg 2.2 makes version 4 keys)`);
+  if (packet.version !== 4 || fingerprint.length !== 20)
+    throw new OpenPgpError('unsupported', `key ${name}: only version 4 keys can sign (gpg 2.2 makes version 4 keys)`);
   const pub = packet.publicParams as KeyParams;
   const priv = (packet as openpgp.SecretKeyPacket).privateParams as KeyParams | null;
   if (!priv) throw new OpenPgpError('no-key', `key ${name}: the secret key is not unlocked`);
@@ -54,11 +57,15 @@ export async function messageSigner(key: openpgp.PrivateKey, name: string): Prom
       publicKeyAlgo: algo,
       hashAlgo: SHA256,
       fingerprint,
-      sign: async (digest) => mpi(privateEncrypt({ key: nodeKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]))),
+      sign: async (digest) =>
+        mpi(privateEncrypt({ key: nodeKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]))),
     };
   }
   if (algo === PublicKeyAlgo.eddsaLegacy && oidOf(pub) === ED25519_OID && priv.seed && pub.Q) {
-    const nodeKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(priv.seed), x: b64url(pub.Q.subarray(1)) }, format: 'jwk' });
+    const nodeKey = createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', d: b64url(priv.seed), x: b64url(pub.Q.subarray(1)) },
+      format: 'jwk',
+    });
     return {
       publicKeyAlgo: algo,
       hashAlgo: SHA256,
@@ -70,7 +77,10 @@ export async function messageSigner(key: openpgp.PrivateKey, name: string): Prom
       },
     };
   }
-  throw new OpenPgpError('unsupported', `key ${name}: signing with ${signing.getAlgorithmInfo().algorithm} keys is not supported (RSA and Ed25519 are)`);
+  throw new OpenPgpError(
+    'unsupported',
+    `key ${name}: signing with ${signing.getAlgorithmInfo().algorithm} keys is not supported (RSA and Ed25519 are)`,
+  );
 }
 
 /**
@@ -85,7 +95,10 @@ export function signatureVerifier(name: string, keys: () => Promise<openpgp.Publ
       let owner: openpgp.PublicKey | undefined;
       let issuerId: openpgp.KeyID | undefined;
       for (const k of await keys()) {
-        issuerId = k.getKeys().find((sub) => sub.getKeyID().toHex().toUpperCase() === issuer)?.getKeyID();
+        issuerId = k
+          .getKeys()
+          .find((sub) => sub.getKeyID().toHex().toUpperCase() === issuer)
+          ?.getKeyID();
         if (issuerId) {
           owner = k;
           break;
@@ -101,7 +114,9 @@ export function signatureVerifier(name: string, keys: () => Promise<openpgp.Publ
       }
       let packet: openpgp.SignaturePacket;
       try {
-        const parsed = await (await openpgpLib()).readSignature({ binarySignature: Buffer.concat([definiteHeader(Tag.signature, sig.body.length), sig.body]) });
+        const parsed = await (await openpgpLib()).readSignature({
+          binarySignature: Buffer.concat([definiteHeader(Tag.signature, sig.body.length), sig.body]),
+        });
         packet = parsed.packets[0]!;
       } catch (err) {
         throw new OpenPgpError('format', `malformed signature packet (${(err as Error).message})`, { cause: err });
@@ -109,7 +124,12 @@ export function signatureVerifier(name: string, keys: () => Promise<openpgp.Publ
       // openpgp.js's streaming verification hands the packet its digest this way
       (packet as unknown as { hashed: Uint8Array }).hashed = digest;
       try {
-        await packet.verify(signingKey.keyPacket, (await openpgpLib()).enums.signature.binary, null as unknown as object, null as unknown as Date);
+        await packet.verify(
+          signingKey.keyPacket,
+          (await openpgpLib()).enums.signature.binary,
+          null as unknown as object,
+          null as unknown as Date,
+        );
       } catch (err) {
         throw new OpenPgpError('integrity', `bad signature by key ${issuer} (${(err as Error).message})`, { cause: err });
       }

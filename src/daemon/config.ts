@@ -97,7 +97,9 @@ export function parseDaemonEnv(env: Env, homedir: string): DaemonConfig {
     const secrets = SECRET_ENV_NAMES.filter((name) => named.has(name));
     if (secrets.length > 0) {
       // The image would substitute it into the command line, where every process listing shows it.
-      problems.push(`JOB_${key.slice(4, -5)}_WHAT names $${secrets.join(', $')}: a secret must not go on a command line; the job's programs read it from the environment`);
+      problems.push(
+        `JOB_${key.slice(4, -5)}_WHAT names $${secrets.join(', $')}: a secret must not go on a command line; the job's programs read it from the environment`,
+      );
       continue;
     }
     jobs.push(jobSpec(n, key.slice(4, -5), what, periods, env, problems));
@@ -113,7 +115,9 @@ export function parseDaemonEnv(env: Env, homedir: string): DaemonConfig {
   const periods: Period[] = [...table.values(), ...cronPeriods.values()].filter((p) => used.has(p.name));
 
   const email = emailSettings(env, problems);
-  const stateDir = nonEmpty(env['PERMAFROST_STATE_DIR']) ?? path.join(nonEmpty(env['XDG_STATE_HOME']) ?? path.join(homedir, '.local', 'state'), 'permafrost');
+  const stateDir =
+    nonEmpty(env['PERMAFROST_STATE_DIR']) ??
+    path.join(nonEmpty(env['XDG_STATE_HOME']) ?? path.join(homedir, '.local', 'state'), 'permafrost');
   const stopGraceSeconds = numberSetting(env, 'PERMAFROST_STOP_GRACE_SECONDS', DEFAULT_STOP_GRACE_SECONDS, 0, problems);
   const logExcerptBytes = numberSetting(env, 'PERMAFROST_LOG_EXCERPT_BYTES', DEFAULT_LOG_EXCERPT_BYTES, 1024, problems);
   if (problems.length > 0) throw new DaemonConfigError(problems);
@@ -135,10 +139,15 @@ export function parseDaemonEnv(env: Env, homedir: string): DaemonConfig {
 function periodTable(env: Env, problems: string[]): Map<string, Period> {
   const table = new Map<string, Period>();
   for (const [name, cron] of Object.entries(DEFAULT_PERIODS)) table.set(name, { name, cron });
-  for (const key of Object.keys(env).filter((k) => /^CRONTAB_[A-Za-z0-9_]+$/.test(k)).sort()) {
+  for (const key of Object.keys(env)
+    .filter((k) => /^CRONTAB_[A-Za-z0-9_]+$/.test(k))
+    .sort()) {
     const name = key.slice('CRONTAB_'.length).toLowerCase();
     // docker-duplicity strips the quotes that .env files tend to leave around the value.
-    const cron = (env[key] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2').trim();
+    const cron = (env[key] ?? '')
+      .trim()
+      .replace(/^(['"])(.*)\1$/, '$2')
+      .trim();
     if (cron === '') {
       table.delete(name);
       continue;
@@ -157,8 +166,17 @@ function periodTable(env: Env, problems: string[]): Map<string, Period> {
  * JOB_<N>_WHEN: space-separated period names (`never` disables the job), or one cron expression.
  * Unlike docker-duplicity, an unknown name is an error, not a job that silently never runs.
  */
-function jobPeriods(key: string, raw: string, table: ReadonlyMap<string, Period>, cronPeriods: Map<string, Period>, problems: string[]): string[] {
-  const words = raw.trim().split(/\s+/).filter((w) => w !== '');
+function jobPeriods(
+  key: string,
+  raw: string,
+  table: ReadonlyMap<string, Period>,
+  cronPeriods: Map<string, Period>,
+  problems: string[],
+): string[] {
+  const words = raw
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const isName = (w: string) => w === 'never' || table.has(w.toLowerCase());
   if (words.every(isName)) return [...new Set(words.filter((w) => w !== 'never').map((w) => w.toLowerCase()))];
   const expression = words.join(' ');
@@ -173,7 +191,9 @@ function jobPeriods(key: string, raw: string, table: ReadonlyMap<string, Period>
     }
   }
   const unknown = words.filter((w) => !isName(w));
-  problems.push(`${key}: unknown period ${unknown.map((w) => JSON.stringify(w)).join(', ')} (known: ${[...table.keys(), 'never'].join(', ')}; or a cron expression)`);
+  problems.push(
+    `${key}: unknown period ${unknown.map((w) => JSON.stringify(w)).join(', ')} (known: ${[...table.keys(), 'never'].join(', ')}; or a cron expression)`,
+  );
   return [];
 }
 
@@ -206,7 +226,10 @@ function jobSpec(n: number, digits: string, what: string, periods: readonly stri
 
 function emailSettings(env: Env, problems: string[]): EmailSettings | null {
   const from = nonEmpty(env['EMAIL_FROM']);
-  const to = (env['EMAIL_TO'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const to = (env['EMAIL_TO'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const host = env['SMTP_HOST'] ?? 'smtp';
   const portText = env['SMTP_PORT'] ?? '25';
   const subject = env['EMAIL_SUBJECT'] ?? DEFAULT_SUBJECT;

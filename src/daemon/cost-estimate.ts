@@ -21,7 +21,10 @@ export function estimateRunCost(s: RequestSummary, p: PricingTable = builtinPric
   // Every write request (PUT, multipart create, parts, complete) is billed at the class of its
   // object; the summary does not say which parts went to which class, so the writes beyond one
   // per object are priced at the class that received most bytes.
-  const heaviest = classes.reduce<[string, number]>((best, [cls, t]) => (t.bytes > best[1] ? [cls, t.bytes] : best), [STANDARD_CLASS, -1])[0];
+  const heaviest = classes.reduce<[string, number]>(
+    (best, [cls, t]) => (t.bytes > best[1] ? [cls, t.bytes] : best),
+    [STANDARD_CLASS, -1],
+  )[0];
   const putPrice = (cls: string) => (p.classes[cls] ?? standard).putPer1000 / 1000;
   let requests = 0;
   let storage = 0;

@@ -85,7 +85,11 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
     };
     try {
       if (once !== undefined) {
-        await status.setDaemon({ ...state, state: 'running', current: { period: once, job: null, since: new Date(clock.now()).toISOString() } });
+        await status.setDaemon({
+          ...state,
+          state: 'running',
+          current: { period: once, job: null, since: new Date(clock.now()).toISOString() },
+        });
         return await runPeriod(ctx, once);
       }
       const schedule = new Schedule(o.config.periods);
@@ -107,7 +111,12 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
           state = { ...state, state: abort.signal.aborted ? 'stopping' : 'idle', current: null };
         },
         onIdle: (next) => {
-          state = { ...state, state: 'idle', current: null, nextRun: next ? { at: new Date(next.at).toISOString(), periods: next.periods } : null };
+          state = {
+            ...state,
+            state: 'idle',
+            current: null,
+            nextRun: next ? { at: new Date(next.at).toISOString(), periods: next.periods } : null,
+          };
           if (next) o.log(`next run: ${next.periods.join(', ')} at ${new Date(next.at).toISOString()}`);
           void status.setDaemon(state).catch((err: Error) => o.log(`cannot write ${status.file}: ${err.message}`));
         },

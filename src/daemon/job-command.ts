@@ -19,11 +19,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Python's string.Template.safe_substitute: identifiers are ASCII letters, digits and `_`, not starting with a digit. */
 export function safeSubstitute(template: string, env: Env): string {
-  return template.replace(/\$(?:(\$)|([_a-z][_a-z0-9]*)|\{([_a-z][_a-z0-9]*)\})/gi, (match, dollar: string | undefined, named: string | undefined, braced: string | undefined) => {
-    if (dollar !== undefined) return '$';
-    const value = env[(named ?? braced)!];
-    return value === undefined ? match : value;
-  });
+  return template.replace(
+    /\$(?:(\$)|([_a-z][_a-z0-9]*)|\{([_a-z][_a-z0-9]*)\})/gi,
+    (match, dollar: string | undefined, named: string | undefined, braced: string | undefined) => {
+      if (dollar !== undefined) return '$';
+      const value = env[(named ?? braced)!];
+      return value === undefined ? match : value;
+    },
+  );
 }
 
 /**
@@ -36,12 +39,20 @@ export async function expandOptions(raw: string, env: Env): Promise<string[]> {
   if (raw.trim() === '') return [];
   if (!/[$`'"\\*?[~{]/.test(raw)) return raw.trim().split(/\s+/);
   const out = await new Promise<string>((resolve, reject) => {
-    execFile('/bin/sh', ['-c', 'set -f; eval "echo $PERMAFROST_EXPAND_WORDS"'], { env: { ...cleanEnv(env), PERMAFROST_EXPAND_WORDS: raw }, timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`cannot expand ${JSON.stringify(raw)}: ${(stderr || err.message).trim().split('\n')[0]}`));
-      else resolve(stdout);
-    });
+    execFile(
+      '/bin/sh',
+      ['-c', 'set -f; eval "echo $PERMAFROST_EXPAND_WORDS"'],
+      { env: { ...cleanEnv(env), PERMAFROST_EXPAND_WORDS: raw }, timeout: 30_000, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`cannot expand ${JSON.stringify(raw)}: ${(stderr || err.message).trim().split('\n')[0]}`));
+        else resolve(stdout);
+      },
+    );
   });
-  return out.trim().split(/\s+/).filter((w) => w !== '');
+  return out
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
 }
 
 export type JobCommand =

@@ -78,7 +78,15 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
       cmd = await jobCommand(job.what, options.env);
     } catch (err) {
       const message = options.redact((err as Error).message);
-      return finish({ command: options.redact(job.what), status: 'failed', exitCode: null, signal: null, error: message, log: '', logBytes: 0 });
+      return finish({
+        command: options.redact(job.what),
+        status: 'failed',
+        exitCode: null,
+        signal: null,
+        error: message,
+        log: '',
+        logBytes: 0,
+      });
     }
     const command = options.redact(cmd.display);
     // permafrost's own output holds no secret (no message of its own has one; gpg's errors are
@@ -87,9 +95,10 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
     if (interrupted) return finish({ command, status: 'interrupted', exitCode: null, signal: null, log: '', logBytes: 0 });
     const excerpt = new LogExcerpt(options.excerptBytes);
     const json = wantsJsonSummary(cmd);
-    const [file, args] = cmd.kind === 'permafrost'
-      ? [process.execPath, [...NODE_ARGS, PERMAFROST_BIN, ...(json ? ['--json'] : []), ...cmd.args]]
-      : ['/bin/sh', ['-c', `${SHELL_PRELUDE}\n${cmd.script}`]];
+    const [file, args] =
+      cmd.kind === 'permafrost'
+        ? [process.execPath, [...NODE_ARGS, PERMAFROST_BIN, ...(json ? ['--json'] : []), ...cmd.args]]
+        : ['/bin/sh', ['-c', `${SHELL_PRELUDE}\n${cmd.script}`]];
     const env = childEnv(options.env, cmd);
     return new Promise<JobOutcome>((resolve) => {
       let stdoutTail = '';
@@ -107,21 +116,33 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
       });
       c.on('error', (err) => {
         clearTimeout(killTimer);
-        resolve(finish({ command, status: 'failed', exitCode: null, signal: null, error: `cannot run ${file}: ${err.message}`, log: excerpt.text(redactOutput), logBytes: excerpt.totalBytes }));
+        resolve(
+          finish({
+            command,
+            status: 'failed',
+            exitCode: null,
+            signal: null,
+            error: `cannot run ${file}: ${err.message}`,
+            log: excerpt.text(redactOutput),
+            logBytes: excerpt.totalBytes,
+          }),
+        );
       });
       c.on('close', (code, signal) => {
         clearTimeout(killTimer);
         lines(null);
         const summary = json ? lastJsonObject(stdoutTail) : undefined;
-        resolve(finish({
-          command,
-          status: code === 0 ? 'ok' : interrupted ? 'interrupted' : 'failed',
-          exitCode: code,
-          signal,
-          log: excerpt.text(redactOutput),
-          logBytes: excerpt.totalBytes,
-          ...(summary !== undefined ? { summary } : {}),
-        }));
+        resolve(
+          finish({
+            command,
+            status: code === 0 ? 'ok' : interrupted ? 'interrupted' : 'failed',
+            exitCode: code,
+            signal,
+            log: excerpt.text(redactOutput),
+            logBytes: excerpt.totalBytes,
+            ...(summary !== undefined ? { summary } : {}),
+          }),
+        );
       });
       if (interrupted) signalGroup('SIGTERM');
     });

@@ -62,7 +62,16 @@ export function redactor(secrets: readonly (string | undefined)[]): (s: string) 
 }
 
 /** The environment variables whose values must not reach a report, a ping or the daemon's log. */
-export const SECRET_ENV_NAMES = ['PASSPHRASE', 'SIGN_PASSPHRASE', 'SMTP_PASS', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'FTP_PASSWORD', 'RSYNC_PASSWORD', 'PGPASSWORD'] as const;
+export const SECRET_ENV_NAMES = [
+  'PASSPHRASE',
+  'SIGN_PASSPHRASE',
+  'SMTP_PASS',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'FTP_PASSWORD',
+  'RSYNC_PASSWORD',
+  'PGPASSWORD',
+] as const;
 
 export function secretsOf(env: Readonly<Record<string, string | undefined>>): (s: string) => string {
   return redactor(SECRET_ENV_NAMES.map((k) => env[k]));

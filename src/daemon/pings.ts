@@ -29,18 +29,33 @@ export async function pingFinish(urls: PingUrls, runId: string, event: JobEvent)
   const notes: Promise<string>[] = [];
   if (urls.healthchecks !== undefined) {
     const url = `${trimSlash(urls.healthchecks)}${ok ? '' : '/fail'}?rid=${runId}`;
-    notes.push(send(`healthchecks ${ok ? 'success' : 'fail'}`, url, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: tail(outcome.error ?? outcome.log) }));
+    notes.push(
+      send(`healthchecks ${ok ? 'success' : 'fail'}`, url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        body: tail(outcome.error ?? outcome.log),
+      }),
+    );
   }
   if (urls.uptimeKuma !== undefined) {
     const u = new URL(urls.uptimeKuma);
     u.search = '';
     u.searchParams.set('status', ok ? 'up' : 'down');
-    u.searchParams.set('msg', ok ? 'OK' : `job ${outcome.n} ${outcome.status}${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}`);
+    u.searchParams.set(
+      'msg',
+      ok ? 'OK' : `job ${outcome.n} ${outcome.status}${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}`,
+    );
     u.searchParams.set('ping', String(outcome.durationMs));
     notes.push(send('uptime-kuma', u.toString(), { method: 'GET' }));
   }
   if (urls.webhook !== undefined) {
-    notes.push(send('webhook', urls.webhook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(webhookBody(event)) }));
+    notes.push(
+      send('webhook', urls.webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(webhookBody(event)),
+      }),
+    );
   }
   return Promise.all(notes);
 }

@@ -51,7 +51,12 @@ export function reportBody(r: RunReport): string {
   else lines.push(`Jobs: ${counts.join(', ') || 'none'}`);
   for (const j of r.jobs) lines.push(...jobBlock(j));
   for (const s of r.skipped) {
-    lines.push('', '===================================', `Job ${s.n}: \`${s.command}\``, 'Not started: the daemon was stopping (SIGTERM).');
+    lines.push(
+      '',
+      '===================================',
+      `Job ${s.n}: \`${s.command}\``,
+      'Not started: the daemon was stopping (SIGTERM).',
+    );
   }
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -67,13 +72,20 @@ function jobBlock(j: JobReport): string[] {
     `Duration: ${duration(o.durationMs)}`,
     `Success: ${o.status === 'ok' ? 'True' : 'False'}`,
   ];
-  if (o.status === 'interrupted') out.push('Interrupted: the daemon was stopped (SIGTERM) during this job. An interrupted backup leaves an incomplete set that restores ignore; the next backup starts a new one, and `cleanup --force` removes the leftovers.');
+  if (o.status === 'interrupted')
+    out.push(
+      'Interrupted: the daemon was stopped (SIGTERM) during this job. An interrupted backup leaves an incomplete set that restores ignore; the next backup starts a new one, and `cleanup --force` removes the leftovers.',
+    );
   if (o.exitCode !== null) out.push(`Exit code: ${o.exitCode}`);
   if (o.signal !== null) out.push(`Signal: ${o.signal}`);
   if (o.error !== undefined) out.push(`Error: ${o.error}`);
   if (o.summary !== undefined) out.push(...summaryLines(o.summary));
   out.push(...j.notes.map((n) => `Ping: ${n}`));
-  out.push('', o.logBytes > 0 ? `Output (${formatBytes(o.logBytes)}):` : 'Output: none', ...(o.log === '' ? [] : o.log.replace(/\n$/, '').split('\n')));
+  out.push(
+    '',
+    o.logBytes > 0 ? `Output (${formatBytes(o.logBytes)}):` : 'Output: none',
+    ...(o.log === '' ? [] : o.log.replace(/\n$/, '').split('\n')),
+  );
   return out;
 }
 
@@ -83,13 +95,17 @@ export function summaryLines(s: Readonly<Record<string, unknown>>): string[] {
   const out: string[] = [];
   if (typeof s['type'] === 'string') {
     const files = [`${n('newFiles') ?? 0} new`, `${n('changedFiles') ?? 0} changed`, `${n('deletedFiles') ?? 0} deleted`].join(', ');
-    out.push(`Backup: ${s['type'] === 'inc' ? 'incremental' : s['type']}, ${n('volumes') ?? 0} volume${n('volumes') === 1 ? '' : 's'}; files ${files}; read ${formatBytes(n('sourceBytes') ?? 0)}, uploaded ${formatBytes(n('uploadedBytes') ?? 0)}${(n('errors') ?? 0) > 0 ? `; ${n('errors')} unreadable` : ''}${(n('changedWhileRead') ?? 0) > 0 ? `; ${n('changedWhileRead')} changed while read` : ''}`);
+    out.push(
+      `Backup: ${s['type'] === 'inc' ? 'incremental' : s['type']}, ${n('volumes') ?? 0} volume${n('volumes') === 1 ? '' : 's'}; files ${files}; read ${formatBytes(n('sourceBytes') ?? 0)}, uploaded ${formatBytes(n('uploadedBytes') ?? 0)}${(n('errors') ?? 0) > 0 ? `; ${n('errors')} unreadable` : ''}${(n('changedWhileRead') ?? 0) > 0 ? `; ${n('changedWhileRead')} changed while read` : ''}`,
+    );
   }
   const requests = s['requests'] as RequestSummary | undefined;
   if (requests && typeof requests === 'object' && requests.requests && requests.uploaded) {
     out.push(formatRequestSummary(requests, formatBytes));
     const cost = estimateRunCost(requests);
-    out.push(`Cost estimate (us-east-1 list prices): requests ${formatUsd(cost.requests)}; storage of this run's uploads ${formatUsd(cost.storagePerMonth)} a month`);
+    out.push(
+      `Cost estimate (us-east-1 list prices): requests ${formatUsd(cost.requests)}; storage of this run's uploads ${formatUsd(cost.storagePerMonth)} a month`,
+    );
   }
   return out;
 }

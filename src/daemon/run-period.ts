@@ -43,15 +43,26 @@ export async function runPeriod(ctx: RunContext, period: string): Promise<Period
   const startedAt = ctx.now();
   const lock = await takeRunLock(ctx.config.lockFile, period, startedAt);
   if (!lock.taken) {
-    const who = lock.holder ? `pid ${lock.holder.pid} on ${lock.holder.host}, ${lock.holder.period} run since ${lock.holder.since}` : 'a holder that is just starting';
+    const who = lock.holder
+      ? `pid ${lock.holder.pid} on ${lock.holder.host}, ${lock.holder.period} run since ${lock.holder.since}`
+      : 'a holder that is just starting';
     const notRun = `another run holds the lock ${ctx.config.lockFile} (${who})`;
     ctx.log(`${period}: not run: ${notRun}`);
     const report: RunReport = { hostname: ctx.hostname, period, startedAt, finishedAt: ctx.now(), jobs: [], skipped: [], notRun };
-    await ctx.status.recordPeriod(period, { startedAt: iso(startedAt), finishedAt: iso(report.finishedAt), result: 'ERROR', jobs: jobs.map((j) => j.n), notRun });
+    await ctx.status.recordPeriod(period, {
+      startedAt: iso(startedAt),
+      finishedAt: iso(report.finishedAt),
+      result: 'ERROR',
+      jobs: jobs.map((j) => j.n),
+      notRun,
+    });
     await mailReport(ctx, report);
     return { kind: 'locked', report };
   }
-  if (lock.tookOverFrom) ctx.log(`${period}: took over a stale lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.period} run since ${lock.tookOverFrom.since})`);
+  if (lock.tookOverFrom)
+    ctx.log(
+      `${period}: took over a stale lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.period} run since ${lock.tookOverFrom.since})`,
+    );
   const done: JobReport[] = [];
   const skipped: { n: number; command: string }[] = [];
   try {
@@ -79,7 +90,9 @@ export async function runPeriod(ctx: RunContext, period: string): Promise<Period
       } finally {
         ctx.onJob(null);
       }
-      ctx.log(`${period}: job ${job.n} ${outcome.status}${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}${outcome.error ? `: ${outcome.error}` : ''} after ${((outcome.durationMs) / 1000).toFixed(1)}s: ${outcome.command}`);
+      ctx.log(
+        `${period}: job ${job.n} ${outcome.status}${outcome.exitCode !== null ? ` (exit ${outcome.exitCode})` : ''}${outcome.error ? `: ${outcome.error}` : ''} after ${(outcome.durationMs / 1000).toFixed(1)}s: ${outcome.command}`,
+      );
       notes.push(...(await pingFinish(urls, runId, { hostname: ctx.hostname, outcome })));
       for (const note of notes.filter((n) => n.includes(' failed'))) ctx.log(`${period}: job ${job.n}: ${note}`);
       await ctx.status.recordJob(outcome);
@@ -105,7 +118,11 @@ async function mailReport(ctx: RunContext, report: RunReport): Promise<void> {
   if (!ctx.config.reportSuccess && !runFailed(report)) return;
   const subject = reportSubject(email.subject, report);
   const error = await sendMail(email, subject, ctx.redact(reportBody(report)), ctx.hostname);
-  ctx.log(error === null ? `${report.period}: report sent to ${email.to.join(', ')}: ${subject}` : `${report.period}: cannot send the report: ${ctx.redact(error)}`);
+  ctx.log(
+    error === null
+      ? `${report.period}: report sent to ${email.to.join(', ')}: ${subject}`
+      : `${report.period}: cannot send the report: ${ctx.redact(error)}`,
+  );
 }
 
 function iso(ms: number): string {

@@ -6,9 +6,15 @@ export function formatSubject(template: string, fields: Readonly<Record<string, 
   return template.replace(/\{\{|\}\}|\{([^{}]*)\}|[{}]/g, (match, name: string | undefined) => {
     if (match === '{{') return '{';
     if (match === '}}') return '}';
-    if (name === undefined) throw new Error(`single "${match}" in ${JSON.stringify(template)} (write "${match}${match}" for a literal brace)`);
+    if (name === undefined)
+      throw new Error(`single "${match}" in ${JSON.stringify(template)} (write "${match}${match}" for a literal brace)`);
     const value = fields[name];
-    if (value === undefined) throw new Error(`unknown field {${name}} in ${JSON.stringify(template)} (known: ${Object.keys(fields).map((k) => `{${k}}`).join(', ')})`);
+    if (value === undefined)
+      throw new Error(
+        `unknown field {${name}} in ${JSON.stringify(template)} (known: ${Object.keys(fields)
+          .map((k) => `{${k}}`)
+          .join(', ')})`,
+      );
     return value;
   });
 }

@@ -41,7 +41,9 @@ export class RestoreQueue {
       const worker = new Worker(new URL(`./restore-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       worker.on('message', (r: RestoreReply) => this.#settle(r));
       worker.on('error', (e) => this.#fail(e, i));
-      worker.on('exit', (code) => { if (!this.#closed) this.#fail(new Error(`restore worker exited (code ${code})`), i); });
+      worker.on('exit', (code) => {
+        if (!this.#closed) this.#fail(new Error(`restore worker exited (code ${code})`), i);
+      });
       // alive only while batches are outstanding: a queue nobody closes cannot hang the process
       // (after the listeners: adding a 'message' listener refs the worker again)
       worker.unref();
@@ -139,7 +141,13 @@ export class RestoreQueue {
     const ready = this.#dirs.splice(0, n);
     const worker = this.#turn;
     this.#turn = (this.#turn + 1) % this.#workers.length;
-    this.#send(worker, ready.map((d) => d.job), null, 0, ready[0]!.order);
+    this.#send(
+      worker,
+      ready.map((d) => d.job),
+      null,
+      0,
+      ready[0]!.order,
+    );
   }
 
   #send(worker: number, jobs: RestoreJob[], data: Buffer | null, bytes: number, first: number): void {

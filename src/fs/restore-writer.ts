@@ -258,7 +258,12 @@ export class RestoreWriter {
   async #leave(frame: DirFrame): Promise<void> {
     if (frame.meta === null) return;
     if (this.#queue) {
-      await this.#queue.addDir(frame.path, { chown: this.#chown, ...this.#owner(frame.meta), mode: frame.meta.mode, mtimeMs: dateOf(frame.meta.mtime).getTime() });
+      await this.#queue.addDir(frame.path, {
+        chown: this.#chown,
+        ...this.#owner(frame.meta),
+        mode: frame.meta.mode,
+        mtimeMs: dateOf(frame.meta.mtime).getTime(),
+      });
       return;
     }
     const { uid, gid } = this.#owner(frame.meta);

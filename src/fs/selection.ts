@@ -136,7 +136,12 @@ export class Selection {
           break;
         case 'include-filelist':
         case 'exclude-filelist':
-          for (const line of parseFilelist(rule.content, rule.kind === 'include-filelist' ? 1 : 0, rule.nullSeparator ?? false, rule.source)) {
+          for (const line of parseFilelist(
+            rule.content,
+            rule.kind === 'include-filelist' ? 1 : 0,
+            rule.nullSeparator ?? false,
+            rule.source,
+          )) {
             functions.push(globFunction(line.glob, line.include));
           }
           break;
@@ -299,6 +304,7 @@ export function parseFilelist(content: Uint8Array, includeDefault: 0 | 1, nullSe
 
 /** str.strip() with no argument: Python's whitespace set, which differs from String.trim(). */
 function pyStrip(s: string): string {
-  const ws = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+  const ws =
+    /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
   return s.replace(ws, '');
 }

@@ -76,7 +76,12 @@ export async function* walkSource(
   const rootStats = statFields(await fsp.lstat(root, { bigint: true }));
   const rootMeta = entryFromStats(ROOT_INDEX, rootStats, await readlinkIf(root, rootStats), ids);
   if (rootMeta === null) throw new Error(`backup source ${root.toString()} is a socket or of an unknown type`);
-  yield { meta: rootMeta, path: root, stamp: rootMeta.type === 'reg' ? rootStats.stamp : null, sparse: rootMeta.type === 'reg' && hasHoles(rootStats.size, rootStats.blocks) };
+  yield {
+    meta: rootMeta,
+    path: root,
+    stamp: rootMeta.type === 'reg' ? rootStats.stamp : null,
+    sparse: rootMeta.type === 'reg' && hasHoles(rootStats.size, rootStats.blocks),
+  };
   if (rootMeta.type !== 'dir') return;
 
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
@@ -182,7 +187,12 @@ export async function* walkSource(
     }
     if (decision === 'scan' && meta.type !== 'dir') continue;
 
-    const entry: WalkEntry = { meta, path, stamp: meta.type === 'reg' ? stats.stamp : null, sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks) };
+    const entry: WalkEntry = {
+      meta,
+      path,
+      stamp: meta.type === 'reg' ? stats.stamp : null,
+      sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks),
+    };
     if (decision === 'include') {
       if (frame.delayed !== null) yield* flushDelayed(stack);
       yield entry;

@@ -55,11 +55,18 @@ export async function checkSetKeys(ctx: TargetContext, set: BackupSet, purpose: 
   const enc = ctx.encryption;
   if (!set.encrypted) {
     // reading plain sets needs no key; only an increment would mix modes within the chain
-    if (enc && purpose === 'extend') throw fail(`${where} is not encrypted, and this run would encrypt its increment (a chain that restores only in part without the key)`, `add --no-encryption, ${restart}`);
+    if (enc && purpose === 'extend')
+      throw fail(
+        `${where} is not encrypted, and this run would encrypt its increment (a chain that restores only in part without the key)`,
+        `add --no-encryption, ${restart}`,
+      );
     return;
   }
   if (!enc) {
-    throw fail(`${where} is encrypted, and --no-encryption is given${purpose === 'extend' ? ' (the increment would be stored in plain text)' : ''}`, purpose === 'extend' ? `drop --no-encryption, ${restart}` : 'drop --no-encryption');
+    throw fail(
+      `${where} is encrypted, and --no-encryption is given${purpose === 'extend' ? ' (the increment would be stored in plain text)' : ''}`,
+      purpose === 'extend' ? `drop --no-encryption, ${restart}` : 'drop --no-encryption',
+    );
   }
   if (isArchivedClass(manifest.storageClass)) {
     // not written by permafrost or duplicity (they keep manifests in STANDARD): reading it would need a thaw itself
@@ -73,15 +80,18 @@ export async function checkSetKeys(ctx: TargetContext, set: BackupSet, purpose: 
   } catch (err) {
     // by context, not type (so not in cli/exit.ts): any OpenPGP fault in a manifest's key packets
     // is a damaged chain here (22), and the message names the manifest
-    if (err instanceof OpenPgpError) throw new PermafrostError(ExitCode.corruptArchive, `manifest ${manifest.name}: ${err.message}`, { cause: err });
+    if (err instanceof OpenPgpError)
+      throw new PermafrostError(ExitCode.corruptArchive, `manifest ${manifest.name}: ${err.message}`, { cause: err });
     throw err;
   }
   const how = encryptedHow(keys);
   if (enc.mode === 'public-key' && purpose !== 'thaw') {
     // the public keys suffice to write; the chain's key packets say whom it was written for
-    if (keys.publicKeyIds.length === 0) throw fail(`${where} is encrypted with a passphrase, and this run encrypts to ${enc.describe()}`, `drop --encrypt-key, ${restart}`);
+    if (keys.publicKeyIds.length === 0)
+      throw fail(`${where} is encrypted with a passphrase, and this run encrypts to ${enc.describe()}`, `drop --encrypt-key, ${restart}`);
     const mismatch = await recipientMismatch(enc, keys);
-    if (mismatch !== null) throw fail(`${where} is encrypted ${how}, and this run to ${mismatch}`, `give the chain's keys with --encrypt-key, ${restart}`);
+    if (mismatch !== null)
+      throw fail(`${where} is encrypted ${how}, and this run to ${mismatch}`, `give the chain's keys with --encrypt-key, ${restart}`);
     return;
   }
   if (purpose === 'extend' && !keys.passphrase) {
@@ -94,9 +104,16 @@ export async function checkSetKeys(ctx: TargetContext, set: BackupSet, purpose: 
     // probe of the manifest's first bytes any fault but a missing or wrong key is a damaged
     // manifest (22); both messages add what was not done
     if (err instanceof OpenPgpError && (err.kind === 'no-key' || err.kind === 'bad-key')) {
-      throw new PermafrostError(ExitCode.decryptFailed, `cannot open ${where} with the keys given: its newest manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`, { cause: err });
+      throw new PermafrostError(
+        ExitCode.decryptFailed,
+        `cannot open ${where} with the keys given: its newest manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`,
+        { cause: err },
+      );
     }
-    if (err instanceof OpenPgpError) throw new PermafrostError(ExitCode.corruptArchive, `manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`, { cause: err });
+    if (err instanceof OpenPgpError)
+      throw new PermafrostError(ExitCode.corruptArchive, `manifest ${manifest.name}: ${err.message}; ${CONSEQUENCE[purpose]}`, {
+        cause: err,
+      });
     throw err;
   }
 }
@@ -133,7 +150,11 @@ function encryptedHow(keys: MessageKeys): string {
  * manifest) is decrypted to its end, MDC included. Signatures are not looked at: that is the
  * reading's job, not the key's.
  */
-async function probeDecryption(head: { bytes: Buffer; complete: boolean }, provider: KeyProvider, s2kCache: Map<string, Buffer>): Promise<void> {
+async function probeDecryption(
+  head: { bytes: Buffer; complete: boolean },
+  provider: KeyProvider,
+  s2kCache: Map<string, Buffer>,
+): Promise<void> {
   const keys: KeyProvider = {
     ...(provider.passphrase ? { passphrase: provider.passphrase } : {}),
     ...(provider.publicKeySessionKeys ? { publicKeySessionKeys: provider.publicKeySessionKeys } : {}),

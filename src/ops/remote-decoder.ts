@@ -20,7 +20,9 @@ export function remoteDecoder(prefixes: NamePrefixes, encryption: Encryption | n
         return gunzipSync(bytes);
       } catch (err) {
         // by context: zlib's errors are plain Errors, which mean a damaged remote file only here
-        throw new PermafrostError(ExitCode.corruptArchive, `${remoteName}: not valid gzip data (${(err as Error).message})`, { cause: err });
+        throw new PermafrostError(ExitCode.corruptArchive, `${remoteName}: not valid gzip data (${(err as Error).message})`, {
+          cause: err,
+        });
       }
     }
     return bytes;
@@ -31,7 +33,8 @@ async function decryptMetadata(name: string, bytes: Buffer, encryption: Encrypti
   if (!encryption) throw new OpenPgpError('no-key', `${name} is encrypted, but encryption is off (--no-encryption)`);
   const parts: Buffer[] = [];
   try {
-    for await (const chunk of decryptMessage(once(bytes), encryption.keyProvider, { s2kCache: encryption.s2kCache })) parts.push(Buffer.from(chunk));
+    for await (const chunk of decryptMessage(once(bytes), encryption.keyProvider, { s2kCache: encryption.s2kCache }))
+      parts.push(Buffer.from(chunk));
   } catch (err) {
     throw err instanceof OpenPgpError ? fileCryptoError(name, err) : err;
   }

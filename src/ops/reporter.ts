@@ -33,5 +33,9 @@ export interface Reporter {
 
 /** Discards everything: for library use and tests that do not look at messages. */
 export const silentReporter: Reporter = {
-  error() {}, warning() {}, notice() {}, info() {}, debug() {},
+  error() {},
+  warning() {},
+  notice() {},
+  info() {},
+  debug() {},
 };

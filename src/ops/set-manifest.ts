@@ -35,7 +35,11 @@ export async function loadManifest(ctx: TargetContext, set: BackupSet, opts: { f
  * Reads a set's manifest from the target itself, not the cache (which it leaves alone), and
  * parses it: what `verify` uses to prove the remote copy is readable. Returns the plain bytes too.
  */
-export async function readRemoteManifest(ctx: TargetContext, set: BackupSet, opts: { fileList?: boolean } = {}): Promise<{ manifest: Manifest; plain: Buffer }> {
+export async function readRemoteManifest(
+  ctx: TargetContext,
+  set: BackupSet,
+  opts: { fileList?: boolean } = {},
+): Promise<{ manifest: Manifest; plain: Buffer }> {
   const name = set.manifest!.name;
   const plain = await remoteDecoder(ctx.prefixes, ctx.encryption)(name, await readAll(await ctx.backend.get(name)));
   return { manifest: parseSetManifest(plain, set, name, opts), plain };
@@ -60,7 +64,11 @@ export async function refreshCachedManifest(ctx: TargetContext, name: string, pl
  * the one the target's manifest gives. Volumes were chosen by `used`, so when the target's
  * manifest lists other volumes the run cannot go on: it stops (exit 52), the cache mended.
  */
-export function volumeHashRecheck(ctx: TargetContext, set: BackupSet, used: Manifest): (volume: number, actual: string) => Promise<boolean> {
+export function volumeHashRecheck(
+  ctx: TargetContext,
+  set: BackupSet,
+  used: Manifest,
+): (volume: number, actual: string) => Promise<boolean> {
   const name = set.manifest!.name;
   let target: Promise<Manifest | null> | null = null;
   return async (volume, actual) => {
@@ -78,10 +86,16 @@ export function volumeHashRecheck(ctx: TargetContext, set: BackupSet, used: Mani
     })();
     const manifest = await target;
     if (manifest === null) return false;
-    const sha1 = manifest.volumes.find((v) => v.volume === volume)?.hashes.get('SHA1')?.toLowerCase();
+    const sha1 = manifest.volumes
+      .find((v) => v.volume === volume)
+      ?.hashes.get('SHA1')
+      ?.toLowerCase();
     if (sha1 !== actual) return false;
     if (!sameVolumes(manifest, used)) {
-      throw new PermafrostError(ExitCode.localIo, `the cached manifest ${ctx.cache.manifestPath(name)} listed other volumes than the target's and was replaced with the target's copy: run again`);
+      throw new PermafrostError(
+        ExitCode.localIo,
+        `the cached manifest ${ctx.cache.manifestPath(name)} listed other volumes than the target's and was replaced with the target's copy: run again`,
+      );
     }
     return true;
   };
@@ -91,7 +105,13 @@ function sameVolumes(a: Manifest, b: Manifest): boolean {
   if (a.volumes.length !== b.volumes.length) return false;
   return a.volumes.every((v, i) => {
     const w = b.volumes[i]!;
-    return v.volume === w.volume && compareIndex(v.startIndex, w.startIndex) === 0 && compareIndex(v.endIndex, w.endIndex) === 0 && v.startBlock === w.startBlock && v.endBlock === w.endBlock;
+    return (
+      v.volume === w.volume &&
+      compareIndex(v.startIndex, w.startIndex) === 0 &&
+      compareIndex(v.endIndex, w.endIndex) === 0 &&
+      v.startBlock === w.startBlock &&
+      v.endBlock === w.endBlock
+    );
   });
 }
 
@@ -123,5 +143,8 @@ function checkManifest(manifest: Manifest, set: BackupSet, name: string): void {
     highest = Math.max(highest, v.volume);
   }
   const beyond = [...set.volumes.keys()].filter((n) => n > highest);
-  if (beyond.length > 0) throw corrupt(`lists volumes up to ${highest}, but the target holds volume ${Math.min(...beyond)} of that set: the manifest is cut short`);
+  if (beyond.length > 0)
+    throw corrupt(
+      `lists volumes up to ${highest}, but the target holds volume ${Math.min(...beyond)} of that set: the manifest is cut short`,
+    );
 }

@@ -9,7 +9,12 @@ import { remoteDecoder } from './remote-decoder.ts';
  * restore of `within` reads nothing from them, and a thaw need not restore their volumes. Without
  * a signature file for a set, or for the whole tree, no set is skipped.
  */
-export async function setsNotTouching(ctx: TargetContext, collection: Collection, sets: readonly BackupSet[], within: PathIndex): Promise<Set<BackupSet>> {
+export async function setsNotTouching(
+  ctx: TargetContext,
+  collection: Collection,
+  sets: readonly BackupSet[],
+  within: PathIndex,
+): Promise<Set<BackupSet>> {
   const skip = new Set<BackupSet>();
   if (within.length === 0) return skip;
   const decode = remoteDecoder(ctx.prefixes, ctx.encryption);

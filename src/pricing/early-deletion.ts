@@ -13,7 +13,12 @@ export function minimumDays(p: PricingTable, storageClass: string | undefined): 
  * billed at the class's price (GLACIER, DEEP_ARCHIVE: 32 KiB; the 8 KiB at STANDARD's price has no
  * minimum duration).
  */
-export function earlyDeletionCharge(p: PricingTable, storageClass: string | undefined, size: number, ageSeconds: number): { remainingDays: number; charge: number } {
+export function earlyDeletionCharge(
+  p: PricingTable,
+  storageClass: string | undefined,
+  size: number,
+  ageSeconds: number,
+): { remainingDays: number; charge: number } {
   const minDays = minimumDays(p, storageClass);
   if (minDays === undefined) return { remainingDays: 0, charge: 0 };
   const c = p.classes[storageClass!]!;

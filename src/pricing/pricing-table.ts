@@ -82,7 +82,10 @@ export async function loadPricing(file?: string): Promise<PricingTable> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new PermafrostError(ExitCode.usage, `pricing file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new PermafrostError(
+      ExitCode.usage,
+      `pricing file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let raw: unknown;
   try {
@@ -102,7 +105,8 @@ export function parsePricing(raw: unknown, source: string): PricingTable {
   const classesRaw = object(top['classes'], 'classes', fail);
   const classes: Record<string, ClassPrices> = {};
   for (const [name, value] of Object.entries(classesRaw)) classes[name] = parseClass(value, `classes.${name}`, fail);
-  if (!(STANDARD_CLASS in classes)) fail(`classes.${STANDARD_CLASS}`, 'is missing (metadata, the per-object overhead and restored copies are billed at its prices)');
+  if (!(STANDARD_CLASS in classes))
+    fail(`classes.${STANDARD_CLASS}`, 'is missing (metadata, the per-object overhead and restored copies are billed at its prices)');
   const gbBytes = price(top['gbBytes'], 'gbBytes', fail);
   if (gbBytes === 0) fail('gbBytes', 'must be greater than 0');
   return Object.freeze({
@@ -147,7 +151,8 @@ function parseClass(raw: unknown, at: string, fail: Fail): ClassPrices {
     const r = object(c['restore'], `${at}.restore`, fail);
     const restore: Partial<Record<RestoreTier, TierPrices>> = {};
     for (const [tier, value] of Object.entries(r)) {
-      if (!(RESTORE_TIERS as readonly string[]).includes(tier)) fail(`${at}.restore.${tier}`, `is not a restore tier (choose from ${RESTORE_TIERS.join(', ')})`);
+      if (!(RESTORE_TIERS as readonly string[]).includes(tier))
+        fail(`${at}.restore.${tier}`, `is not a restore tier (choose from ${RESTORE_TIERS.join(', ')})`);
       restore[tier as RestoreTier] = parseTier(value, `${at}.restore.${tier}`, fail);
     }
     out.restore = Object.freeze(restore);

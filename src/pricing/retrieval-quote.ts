@@ -23,7 +23,14 @@ export interface RetrievalQuote {
  * the copies kept `days` days. undefined when the class is not archived (or not in the table) or
  * has no such tier (Expedited on DEEP_ARCHIVE).
  */
-export function retrievalQuote(p: PricingTable, storageClass: string, tier: RestoreTier, objects: number, bytes: number, days: number): RetrievalQuote | undefined {
+export function retrievalQuote(
+  p: PricingTable,
+  storageClass: string,
+  tier: RestoreTier,
+  objects: number,
+  bytes: number,
+  days: number,
+): RetrievalQuote | undefined {
   const c = p.classes[storageClass];
   if (!c?.archived) return undefined;
   const t = c.restore?.[tier];

@@ -85,7 +85,8 @@ test('imports that point down pass', async (t) => {
     'src/ops/op.ts': "import { set } from '../archive/set.ts';\nexport const op = set;\n",
     'src/command-line/grammar.ts': "import { op } from '../ops/op.ts';\nexport const grammar = op;\n",
     'src/daemon/job.ts': "import { grammar } from '../command-line/grammar.ts';\nexport const job = grammar;\n",
-    'src/cli/main.ts': "import { job } from '../daemon/job.ts';\nimport { index } from '../core/index.ts';\nexport const main = job + index;\n",
+    'src/cli/main.ts':
+      "import { job } from '../daemon/job.ts';\nimport { index } from '../core/index.ts';\nexport const main = job + index;\n",
   });
   const { code, out } = await cruise(dir);
   assert.equal(code, 0, out);

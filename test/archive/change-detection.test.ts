@@ -12,7 +12,13 @@ import type { FileStamp, RecordedStamp } from '../../src/core/file-stamp.ts';
 
 const S = 1_800_000_000n * 1_000_000_000n;
 const stamp: FileStamp = { mtimeNs: S + 123_456_789n, ctimeNs: S + 223_456_789n, ino: 77n };
-const recorded = (over: Partial<RecordedStamp> = {}): RecordedStamp => ({ mtimeNs: stamp.mtimeNs, ctimeNs: stamp.ctimeNs, ino: stamp.ino, reread: null, ...over });
+const recorded = (over: Partial<RecordedStamp> = {}): RecordedStamp => ({
+  mtimeNs: stamp.mtimeNs,
+  ctimeNs: stamp.ctimeNs,
+  ino: stamp.ino,
+  reread: null,
+  ...over,
+});
 const ALL = { ignoreCtime: false, ignoreInode: false };
 
 describe('stampsAgree', () => {
@@ -73,7 +79,12 @@ describe('stamp records', () => {
     assert.equal(recordedStamp(new Map([['PERMAFROST.size', Buffer.from('5')]])), null);
     const odd = new Map([[STAMP_RECORD, Buffer.from('12.5  9')]]);
     assert.deepEqual(recordedStamp(odd), { mtimeNs: null, ctimeNs: null, ino: 9n, reread: null });
-    assert.deepEqual(recordedStamp(new Map([[STAMP_RECORD, Buffer.from('0x10')]])), { mtimeNs: null, ctimeNs: null, ino: null, reread: null });
+    assert.deepEqual(recordedStamp(new Map([[STAMP_RECORD, Buffer.from('0x10')]])), {
+      mtimeNs: null,
+      ctimeNs: null,
+      ino: null,
+      reread: null,
+    });
     assert.equal(recordedStamp(new Map([[REREAD_RECORD, Buffer.from('')]]))?.reread, 'unknown');
   });
 });

@@ -16,7 +16,9 @@ const PYTHON = process.env['PERMAFROST_PYTHON'] ?? '/usr/bin/python3';
 
 /** Python's gzip module (what duplicity reads volumes with) decompresses `file`; returns the MD5. */
 function pythonGunzipMd5(file: string): string {
-  const r = spawnSync(PYTHON, ['-c', 'import gzip,hashlib,sys; print(hashlib.md5(gzip.open(sys.argv[1]).read()).hexdigest())', file], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', 'import gzip,hashlib,sys; print(hashlib.md5(gzip.open(sys.argv[1]).read()).hexdigest())', file], {
+    encoding: 'utf8',
+  });
   if (r.error) throw new Error(`cannot run ${PYTHON} (apt-get install python3): ${r.error.message}`);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
@@ -46,7 +48,15 @@ function tarLikeParts(rng: Rng, files: number): Buffer[] {
 
 function gzipOf(parts: Buffer[]): Buffer {
   const data = Buffer.concat(parts);
-  return Buffer.concat([GZIP_HEADER, ...deflateParts(data, parts.map((p) => p.length), new RunDeflater(6)), gzipTrailer(crc32(data), data.length)]);
+  return Buffer.concat([
+    GZIP_HEADER,
+    ...deflateParts(
+      data,
+      parts.map((p) => p.length),
+      new RunDeflater(6),
+    ),
+    gzipTrailer(crc32(data), data.length),
+  ]);
 }
 
 describe('looksIncompressible', () => {
@@ -88,10 +98,14 @@ describe('deflateParts in a gzip frame', () => {
     assert.ok(inflateRawSync(ended).equals(big));
   });
 
-  it('is read by Python\'s gzip module (duplicity\'s reader), also when empty', (t) => {
+  it("is read by Python's gzip module (duplicity's reader), also when empty", (t) => {
     const dir = tmpDir(t, 'gzip-framing');
     const rng = new Rng(13);
-    for (const [name, parts] of [['mixed', tarLikeParts(rng, 300)], ['empty', []], ['one-random', [random(rng, 70_000)]]] as const) {
+    for (const [name, parts] of [
+      ['mixed', tarLikeParts(rng, 300)],
+      ['empty', []],
+      ['one-random', [random(rng, 70_000)]],
+    ] as const) {
       const file = join(dir, `${name}.gz`);
       const gz = gzipOf([...parts]);
       spawnSync('sh', ['-c', 'cat > "$1"', 'sh', file], { input: gz });
@@ -120,7 +134,7 @@ function sparseLikeParts(rng: Rng, chunks: number): Buffer[] {
 }
 
 describe('ZeroParts: runs of zeros deflated and checksummed once', () => {
-  it('finds the zero parts; the gzip made with them inflates to the data and its CRC-32 is zlib\'s', () => {
+  it("finds the zero parts; the gzip made with them inflates to the data and its CRC-32 is zlib's", () => {
     const rng = new Rng(31);
     const zeros = new ZeroParts();
     const deflater = new RunDeflater(1);
@@ -140,7 +154,13 @@ describe('ZeroParts: runs of zeros deflated and checksummed once', () => {
     }
     // no zero parts: nothing flagged
     const plain = tarLikeParts(rng, 10);
-    assert.equal(zeros.scan(Buffer.concat(plain), plain.map((p) => p.length)), false);
+    assert.equal(
+      zeros.scan(
+        Buffer.concat(plain),
+        plain.map((p) => p.length),
+      ),
+      false,
+    );
   });
 });
 
@@ -171,7 +191,7 @@ describe('FileByteSink with gzip (worker thread)', () => {
     assert.ok(maxEstimate + 512 * 1024 >= fa.length, `estimate ${maxEstimate}, file ${fa.length}`);
   });
 
-  it('a sparse file\'s chunks of zeros (deflated once per length): Python reads the file, CRC and all', async (t) => {
+  it("a sparse file's chunks of zeros (deflated once per length): Python reads the file, CRC and all", async (t) => {
     const dir = tmpDir(t, 'byte-sink');
     const rng = new Rng(24);
     const parts = sparseLikeParts(rng, 200);
@@ -201,10 +221,13 @@ describe('FileByteSink with gzip (worker thread)', () => {
   it('reports a file it cannot create as the system call error it is (the CLI maps it to exit 52)', async (t) => {
     const dir = tmpDir(t, 'byte-sink');
     const sink = new FileByteSink(join(dir, 'missing', 'f.gz'), { gzip: true, sha1: true });
-    await assert.rejects(async () => {
-      await sink.write([Buffer.alloc(300_000, 1)]);
-      await sink.close();
-    }, { code: 'ENOENT', syscall: 'open' });
+    await assert.rejects(
+      async () => {
+        await sink.write([Buffer.alloc(300_000, 1)]);
+        await sink.close();
+      },
+      { code: 'ENOENT', syscall: 'open' },
+    );
   });
 
   it('can be abandoned mid-way without hanging the process', async (t) => {

@@ -32,7 +32,10 @@ describe('RunDeflater', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 9 }),
-        fc.array(fc.record({ kind: fc.constantFrom('text', 'random', 'zeros'), size: fc.integer({ min: 0, max: 20_000 }), recycle: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+        fc.array(
+          fc.record({ kind: fc.constantFrom('text', 'random', 'zeros'), size: fc.integer({ min: 0, max: 20_000 }), recycle: fc.boolean() }),
+          { minLength: 1, maxLength: 12 },
+        ),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (level, runs, seed) => {
           const rng = new Rng(seed);
@@ -44,7 +47,12 @@ describe('RunDeflater', () => {
                 d.recycle();
                 kept.length = 0;
               }
-              const input = r.kind === 'random' ? rng.bytes(r.size) : r.kind === 'zeros' ? Buffer.alloc(r.size) : Buffer.from('glacier archive volume '.repeat(Math.ceil(r.size / 23)).slice(0, r.size));
+              const input =
+                r.kind === 'random'
+                  ? rng.bytes(r.size)
+                  : r.kind === 'zeros'
+                    ? Buffer.alloc(r.size)
+                    : Buffer.from('glacier archive volume '.repeat(Math.ceil(r.size / 23)).slice(0, r.size));
               kept.push({ input, output: d.deflate(input) });
             }
             // results stay intact until recycled, even after later runs; each starts from an empty

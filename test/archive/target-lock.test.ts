@@ -21,13 +21,22 @@ function setup(t: { after(fn: () => void): void }) {
   const dir = tmpDir(t, 'target-lock');
   const backend = new FileBackend(dir, `file://${dir}`);
   const warnings: string[] = [];
-  const take = (operation = 'full backup', timing = SLOW) => TargetLock.take(backend, { name: NAME, operation, timing, warn: (m) => warnings.push(m) });
+  const take = (operation = 'full backup', timing = SLOW) =>
+    TargetLock.take(backend, { name: NAME, operation, timing, warn: (m) => warnings.push(m) });
   const holder = () => JSON.parse(readFileSync(join(dir, NAME), 'utf8')) as Record<string, unknown>;
   return { dir, backend, warnings, take, holder };
 }
 
 function foreign(fields: Record<string, unknown> = {}): string {
-  return JSON.stringify({ host: 'elsewhere', pid: 4242, operation: 'cleanup --force', since: '2027-01-15T08:00:00.000Z', refreshed: '2027-01-15T08:00:00.000Z', token: 'x', ...fields });
+  return JSON.stringify({
+    host: 'elsewhere',
+    pid: 4242,
+    operation: 'cleanup --force',
+    since: '2027-01-15T08:00:00.000Z',
+    refreshed: '2027-01-15T08:00:00.000Z',
+    token: 'x',
+    ...fields,
+  });
 }
 
 async function deadPid(): Promise<number> {
@@ -47,7 +56,10 @@ describe('target lock', () => {
     assert.match(String(h['since']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     await assert.rejects(take('cleanup --force'), (err: Error) => {
       assert.ok(err instanceof LockedError);
-      assert.equal(err.message, `the target file://${dir} is locked by full backup on host ${hostname()}, pid ${process.pid}, since ${String(h['since'])} (${NAME}; another run writes there)`);
+      assert.equal(
+        err.message,
+        `the target file://${dir} is locked by full backup on host ${hostname()}, pid ${process.pid}, since ${String(h['since'])} (${NAME}; another run writes there)`,
+      );
       return true;
     });
     await lock.release();
@@ -86,7 +98,12 @@ describe('target lock', () => {
         },
       },
     });
-    const lock = await TargetLock.take(flaky, { name: NAME, operation: 'backup', timing: { refreshSeconds: 0.05, staleSeconds: 1800 }, warn: (m) => warnings.push(m) });
+    const lock = await TargetLock.take(flaky, {
+      name: NAME,
+      operation: 'backup',
+      timing: { refreshSeconds: 0.05, staleSeconds: 1800 },
+      warn: (m) => warnings.push(m),
+    });
     await new Promise((r) => setTimeout(r, 300));
     assert.match(warnings.join('\n'), /cannot refresh the target lock .*: socket hang up/);
     assert.equal(lock.lost, null);
@@ -113,10 +130,19 @@ describe('target lock', () => {
     await assert.rejects(take(), LockedError, 'another operation of this process');
     writeFileSync(join(dir, NAME), foreign({ host: hostname(), pid: process.pid, since: '2020-01-01T00:00:00.000Z' }));
     await (await take()).release();
-    assert.match(warnings.pop() ?? '', /its process \(pid \d+\) no longer exists/, 'our pid from before this process started: a restarted container');
+    assert.match(
+      warnings.pop() ?? '',
+      /its process \(pid \d+\) no longer exists/,
+      'our pid from before this process started: a restarted container',
+    );
     writeFileSync(join(dir, NAME), foreign({ host: hostname(), pid }));
     const lock = await take();
-    assert.match(warnings.join('\n'), new RegExp(`took over the target lock ${NAME} from cleanup --force on host .*, pid ${pid}, since 2027-01-15T08:00:00.000Z: its process \\(pid ${pid}\\) no longer exists`));
+    assert.match(
+      warnings.join('\n'),
+      new RegExp(
+        `took over the target lock ${NAME} from cleanup --force on host .*, pid ${pid}, since 2027-01-15T08:00:00.000Z: its process \\(pid ${pid}\\) no longer exists`,
+      ),
+    );
     await lock.release();
   });
 

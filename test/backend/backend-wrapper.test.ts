@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { hasLeftovers, hasObjectAddressing, hasRequestSummary, hasRestore, hasUploadRecords, requestSummaryOf, type Backend, type PutOptions, type UploadedObject } from '../../src/backend/backend.ts';
+import {
+  hasLeftovers,
+  hasObjectAddressing,
+  hasRequestSummary,
+  hasRestore,
+  hasUploadRecords,
+  requestSummaryOf,
+  type Backend,
+  type PutOptions,
+  type UploadedObject,
+} from '../../src/backend/backend.ts';
 import { BackendWrapper } from '../../src/backend/backend-wrapper.ts';
 import { FileBackend } from '../../src/backend/file-backend.ts';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
@@ -54,7 +64,10 @@ it('a wrapper of a file:// target has its leftovers and nothing an object store 
   writeFileSync(local, 'volume');
   await wrapped.putFile(local, 'duplicity-full.20260101T000000Z.vol1.difftar.gz', { role: 'volume' });
   assert.equal(wrapped.puts, 1);
-  assert.deepEqual((await inner.list()).map((o) => o.name), ['duplicity-full.20260101T000000Z.vol1.difftar.gz']);
+  assert.deepEqual(
+    (await inner.list()).map((o) => o.name),
+    ['duplicity-full.20260101T000000Z.vol1.difftar.gz'],
+  );
   assert.equal(wrapped.conditional, inner.conditional);
 });
 
@@ -72,7 +85,10 @@ it('a wrapper of an S3 target has all its capabilities, answered by the target',
   assert.deepEqual(capabilities(inner), ['requestSummary', 'restore', 'objectAddressing', 'uploadRecords']);
   assert.deepEqual(capabilities(wrapped), capabilities(inner));
   assert.ok(hasObjectAddressing(wrapped));
-  assert.deepEqual(wrapped.objectAddress('duplicity-full.20260101T000000Z.manifest'), inner.objectAddress('duplicity-full.20260101T000000Z.manifest'));
+  assert.deepEqual(
+    wrapped.objectAddress('duplicity-full.20260101T000000Z.manifest'),
+    inner.objectAddress('duplicity-full.20260101T000000Z.manifest'),
+  );
   assert.deepEqual(requestSummaryOf(wrapped), inner.requestSummary());
   assert.ok(hasUploadRecords(wrapped));
   assert.deepEqual(await wrapped.uploadRecords(), await inner.uploadRecords());

@@ -17,7 +17,10 @@ it('file://: a temporary file an interrupted run left is hidden from list, shown
   const backend = new FileBackend(dir, `file://${dir}`);
   writeFileSync(join(dir, '.permafrost-tmp-0123456789ab'), 'half a volume');
   writeFileSync(join(dir, 'duplicity-full.20260101T000000Z.manifest'), 'whole');
-  assert.deepEqual((await backend.list()).map((o) => o.name), ['duplicity-full.20260101T000000Z.manifest']);
+  assert.deepEqual(
+    (await backend.list()).map((o) => o.name),
+    ['duplicity-full.20260101T000000Z.manifest'],
+  );
   assert.deepEqual(await backend.listLeftovers(), ['.permafrost-tmp-0123456789ab']);
   await backend.delete(['.permafrost-tmp-0123456789ab']);
   assert.deepEqual(await backend.listLeftovers(), []);

@@ -71,7 +71,8 @@ export function runBackendConformance(label: string, makeBackend: BackendFactory
         [MAN, Buffer.from('Hostname example\n')],
         [SIG, Buffer.alloc(0)],
       ]);
-      for (const [name, bytes] of objects) await backend.putFile(local(bytes), name, { role: name === VOL ? 'volume' : name === MAN ? 'manifest' : 'signature' });
+      for (const [name, bytes] of objects)
+        await backend.putFile(local(bytes), name, { role: name === VOL ? 'volume' : name === MAN ? 'manifest' : 'signature' });
       assert.deepEqual(await names(backend), [...objects.keys()].sort());
       for (const o of await backend.list()) assert.equal(o.size, objects.get(o.name)!.length, o.name);
       for (const [name, bytes] of objects) {
@@ -82,7 +83,8 @@ export function runBackendConformance(label: string, makeBackend: BackendFactory
         const head = await backend.head(name, { checksum: true });
         assert.equal(head?.name, name);
         assert.equal(head?.size, bytes.length);
-        if (head?.crc32c !== undefined) assert.equal(head.crc32c, crc32cBase64(crc32c(bytes)), 'a checksum given is the CRC-32C of the bytes');
+        if (head?.crc32c !== undefined)
+          assert.equal(head.crc32c, crc32cBase64(crc32c(bytes)), 'a checksum given is the CRC-32C of the bytes');
       }
     });
 
@@ -106,12 +108,19 @@ export function runBackendConformance(label: string, makeBackend: BackendFactory
       const { backend, local } = await setup(t);
       const a = randomBytes(200_000);
       const b = randomBytes(200_001);
-      const results = await Promise.allSettled([backend.putFile(local(a), VOL, { role: 'volume' }), backend.putFile(local(b), VOL, { role: 'volume' })]);
+      const results = await Promise.allSettled([
+        backend.putFile(local(a), VOL, { role: 'volume' }),
+        backend.putFile(local(b), VOL, { role: 'volume' }),
+      ]);
       const stored = results.filter((r) => r.status === 'fulfilled').length;
-      assert.equal(stored, 1, `exactly one put wins: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'stored')).join('; ')}`);
+      assert.equal(
+        stored,
+        1,
+        `exactly one put wins: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'stored')).join('; ')}`,
+      );
       for (const r of results) if (r.status === 'rejected') isCode('exists')(r.reason);
       const got = await readAll(await backend.get(VOL));
-      assert.ok(got.equals(results[0]!.status === 'fulfilled' ? a : b), 'the winner\'s bytes, whole');
+      assert.ok(got.equals(results[0]!.status === 'fulfilled' ? a : b), "the winner's bytes, whole");
     });
 
     it('shows no partial object while a put runs, and nothing after a put that failed', async (t) => {
@@ -119,7 +128,10 @@ export function runBackendConformance(label: string, makeBackend: BackendFactory
       const bytes = randomBytes(6 * 1024 * 1024);
       const put = backend.putFile(local(bytes), VOL, { role: 'volume' });
       let done = false;
-      void put.then(() => (done = true), () => (done = true));
+      void put.then(
+        () => (done = true),
+        () => (done = true),
+      );
       const seen: number[] = [];
       while (!done) {
         for (const o of await backend.list()) if (o.name === VOL) seen.push(o.size);
@@ -167,7 +179,10 @@ export function runBackendConformance(label: string, makeBackend: BackendFactory
       const read1 = await c.read(LOCK);
       assert.equal(read1?.bytes.toString(), 'one');
       assert.equal(read1?.tag, tag1, 'the tag written is the tag read');
-      assert.ok(read1.modified >= before - 300 && read1.modified <= Math.floor(Date.now() / 1000) + 300, `modified ${read1.modified} is about now`);
+      assert.ok(
+        read1.modified >= before - 300 && read1.modified <= Math.floor(Date.now() / 1000) + 300,
+        `modified ${read1.modified} is about now`,
+      );
       assert.equal(await c.write(LOCK, Buffer.from('two'), 'absent'), null, 'not created over an existing one');
       assert.equal((await c.read(LOCK))?.bytes.toString(), 'one');
       const tag2 = await c.write(LOCK, Buffer.from('three'), { tag: tag1 });
@@ -184,7 +199,7 @@ export function runBackendConformance(label: string, makeBackend: BackendFactory
       assert.deepEqual(hasLeftovers(backend) ? await backend.listLeftovers() : [], [], 'no temporary or claim file is left');
     });
 
-    it('conditional store: of two creates at once exactly one wins, and the object is the winner\'s', async (t) => {
+    it("conditional store: of two creates at once exactly one wins, and the object is the winner's", async (t) => {
       const { backend } = await setup(t);
       const c = backend.conditional;
       for (let round = 0; round < 5; round++) {

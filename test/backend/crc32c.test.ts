@@ -59,7 +59,11 @@ test('combine works for long second ranges, past 2^32 bytes', () => {
   // beyond what can be materialised: shifting by n1 then n2 equals shifting by n1 + n2
   // (combine(x, 0, n) = x·x^(8n) mod P), for lengths whose bit counts need more than 32 bits
   const x = crc32c(a);
-  for (const [n1, n2] of [[2 ** 33, 12345], [2 ** 32 - 1, 2], [5 * 2 ** 30, 5 * 2 ** 30]] as const) {
+  for (const [n1, n2] of [
+    [2 ** 33, 12345],
+    [2 ** 32 - 1, 2],
+    [5 * 2 ** 30, 5 * 2 ** 30],
+  ] as const) {
     assert.equal(crc32cCombine(crc32cCombine(x, 0, n1), 0, n2), crc32cCombine(x, 0, n1 + n2), `${n1} + ${n2}`);
   }
 });

@@ -15,7 +15,14 @@ async function oracle(data: Uint8Array): Promise<number> {
 
 test('parts cover the file in order, each with its CRC-32C, and the whole CRC matches', async (t) => {
   const dir = tmpDir(t, 'file-checksums');
-  for (const [size, partSize] of [[0, 5], [1, 5], [10, 5], [11, 5], [(3 << 20) + 17, 1 << 20], [2_500_000, 2_500_000]] as const) {
+  for (const [size, partSize] of [
+    [0, 5],
+    [1, 5],
+    [10, 5],
+    [11, 5],
+    [(3 << 20) + 17, 1 << 20],
+    [2_500_000, 2_500_000],
+  ] as const) {
     const data = randomBytes(size);
     const file = join(dir, `f${size}-${partSize}`);
     writeFileSync(file, data);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { backoffDelay, isRetryable, isThrottling, withRetries } from '../../src/backend/s3-retry.ts';
 import { BackendError } from '../../src/backend/backend.ts';
 
-const sdkError = (name: string, status: number, extra: object = {}) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status }, ...extra });
+const sdkError = (name: string, status: number, extra: object = {}) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status }, ...extra });
 
 test('throttling, 5xx, timeouts, resets and checksum mismatches are retried; client errors are not', () => {
   for (const e of [
@@ -21,7 +22,16 @@ test('throttling, 5xx, timeouts, resets and checksum mismatches are retried; cli
   ]) {
     assert.equal(isRetryable(e), true, `${e.name} ${e.message}`);
   }
-  for (const e of [sdkError('AccessDenied', 403), sdkError('NoSuchBucket', 404), sdkError('InvalidObjectState', 403), sdkError('InvalidArgument', 400), new BackendError('io', 'final: ECONNRESET'), Object.assign(new Error('stop'), { name: 'AbortError' }), null, 'text']) {
+  for (const e of [
+    sdkError('AccessDenied', 403),
+    sdkError('NoSuchBucket', 404),
+    sdkError('InvalidObjectState', 403),
+    sdkError('InvalidArgument', 400),
+    new BackendError('io', 'final: ECONNRESET'),
+    Object.assign(new Error('stop'), { name: 'AbortError' }),
+    null,
+    'text',
+  ]) {
     assert.equal(isRetryable(e), false, String((e as Error | null)?.name ?? e));
   }
   assert.equal(isThrottling(sdkError('SlowDown', 503)), true);
@@ -34,7 +44,10 @@ test('backoff: full jitter below an exponential ceiling, larger base for throttl
   assert.equal(backoffDelay(3, sdkError('InternalError', 500), 20_000, top), 399);
   assert.equal(backoffDelay(1, sdkError('SlowDown', 503), 20_000, top), 499);
   assert.equal(backoffDelay(40, sdkError('SlowDown', 503), 20_000, top), 19_999);
-  assert.equal(backoffDelay(5, sdkError('InternalError', 500), 20_000, () => 0), 0);
+  assert.equal(
+    backoffDelay(5, sdkError('InternalError', 500), 20_000, () => 0),
+    0,
+  );
 });
 
 test('withRetries: retries up to the limit, reports each retry, stops on a final error', async () => {
@@ -50,10 +63,22 @@ test('withRetries: retries up to the limit, reports each retry, stops on a final
   assert.deepEqual(retries, [1, 2]);
 
   calls = 0;
-  await assert.rejects(withRetries({ maxAttempts: 3, maxBackoffMs: 5 }, async () => { calls++; throw sdkError('SlowDown', 503); }), /SlowDown/);
+  await assert.rejects(
+    withRetries({ maxAttempts: 3, maxBackoffMs: 5 }, async () => {
+      calls++;
+      throw sdkError('SlowDown', 503);
+    }),
+    /SlowDown/,
+  );
   assert.equal(calls, 3);
 
   calls = 0;
-  await assert.rejects(withRetries({ maxAttempts: 5, maxBackoffMs: 5 }, async () => { calls++; throw sdkError('AccessDenied', 403); }), /AccessDenied/);
+  await assert.rejects(
+    withRetries({ maxAttempts: 5, maxBackoffMs: 5 }, async () => {
+      calls++;
+      throw sdkError('AccessDenied', 403);
+    }),
+    /AccessDenied/,
+  );
   assert.equal(calls, 1);
 });

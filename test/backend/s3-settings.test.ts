@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { dataStorageClass, MAX_PARTS, MAX_SINGLE_PUT, MIN_PART_SIZE, MiB, partSizeFor, storageClassFor, usesMultipart, type StorageClassFlags } from '../../src/backend/s3-settings.ts';
+import {
+  dataStorageClass,
+  MAX_PARTS,
+  MAX_SINGLE_PUT,
+  MIN_PART_SIZE,
+  MiB,
+  partSizeFor,
+  storageClassFor,
+  usesMultipart,
+  type StorageClassFlags,
+} from '../../src/backend/s3-settings.ts';
 import { runPython } from '../codec/python-oracle.ts';
 
 const FLAG_NAMES = ['s3UseRrs', 's3UseIa', 's3UseOnezoneIa', 's3UseGlacier', 's3UseGlacierIr', 's3UseDeepArchive'] as const;
@@ -39,7 +49,9 @@ for flags in data:
 
 function flagsOf(bits: readonly boolean[], explicit?: string): StorageClassFlags {
   const f: Record<string, boolean | string> = {};
-  FLAG_NAMES.forEach((n, i) => { f[n] = bits[i]!; });
+  FLAG_NAMES.forEach((n, i) => {
+    f[n] = bits[i]!;
+  });
   if (explicit !== undefined) f['s3StorageClass'] = explicit;
   return f as unknown as StorageClassFlags;
 }

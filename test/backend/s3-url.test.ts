@@ -46,12 +46,21 @@ test('boto3+s3:// and s3+http:// split into bucket and prefix exactly as duplici
   const expected = duplicityParse(urls);
   urls.forEach((u, i) => {
     const got = parseS3Url(u);
-    assert.deepEqual({ bucket: got.bucket, prefix: got.prefix, host: got.host }, { bucket: expected[i]!.bucket, prefix: expected[i]!.prefix, host: undefined }, u);
+    assert.deepEqual(
+      { bucket: got.bucket, prefix: got.prefix, host: got.host },
+      { bucket: expected[i]!.bucket, prefix: expected[i]!.prefix, host: undefined },
+      u,
+    );
   });
 });
 
 test('s3://host[:port]/bucket/prefix (duplicity 0.8.22 boto form) names the server first', () => {
-  const urls = ['s3://minio.example.com:9000/bucket/pre/fix', 's3://127.0.0.1:5000/b1/x', 's3://s3.eu-west-1.amazonaws.com/bucket/p', 's3://localhost/bkt'];
+  const urls = [
+    's3://minio.example.com:9000/bucket/pre/fix',
+    's3://127.0.0.1:5000/b1/x',
+    's3://s3.eu-west-1.amazonaws.com/bucket/p',
+    's3://localhost/bkt',
+  ];
   const expected = duplicityParse(urls);
   urls.forEach((u, i) => {
     const got = parseS3Url(u);
@@ -63,8 +72,16 @@ test('s3://host[:port]/bucket/prefix (duplicity 0.8.22 boto form) names the serv
 });
 
 test('AWS hosts in the URL are recognised, with the region they name', () => {
-  assert.deepEqual(parseS3Url('s3://s3.eu-west-1.amazonaws.com/b/p').host, { hostname: 's3.eu-west-1.amazonaws.com', aws: true, awsRegion: 'eu-west-1' });
-  assert.deepEqual(parseS3Url('s3://s3-us-west-2.amazonaws.com/b').host, { hostname: 's3-us-west-2.amazonaws.com', aws: true, awsRegion: 'us-west-2' });
+  assert.deepEqual(parseS3Url('s3://s3.eu-west-1.amazonaws.com/b/p').host, {
+    hostname: 's3.eu-west-1.amazonaws.com',
+    aws: true,
+    awsRegion: 'eu-west-1',
+  });
+  assert.deepEqual(parseS3Url('s3://s3-us-west-2.amazonaws.com/b').host, {
+    hostname: 's3-us-west-2.amazonaws.com',
+    aws: true,
+    awsRegion: 'us-west-2',
+  });
   assert.deepEqual(parseS3Url('s3://s3.amazonaws.com/b').host, { hostname: 's3.amazonaws.com', aws: true });
   assert.equal(parseS3Url('s3://minio.example.com/b').host?.aws, false);
 });
@@ -85,6 +102,10 @@ test('bad S3 URLs are refused with a one-line reason', () => {
     ['s3://host.example:99999/b', /bad port/],
     ['file:///x', /not an S3 URL/],
   ] as const) {
-    assert.throws(() => parseS3Url(url), (err: Error) => err instanceof S3UrlError && pattern.test(err.message) && !err.message.includes('\n'), url);
+    assert.throws(
+      () => parseS3Url(url),
+      (err: Error) => err instanceof S3UrlError && pattern.test(err.message) && !err.message.includes('\n'),
+      url,
+    );
   }
 });

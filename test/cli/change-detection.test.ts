@@ -68,14 +68,22 @@ for path in sys.argv[1:]:
     with tarfile.open(path) as t:
         out[path.rsplit('/', 1)[-1]] = {m.name: {k: v for k, v in m.pax_headers.items() if k.startswith('PERMAFROST.')} for m in t.getmembers()}
 json.dump(out, sys.stdout)`;
-  const files = pf.files().filter((f) => f.includes('.sigtar')).map((f) => join(pf.remote, f));
-  return JSON.parse(execFileSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8' })) as Record<string, Record<string, Record<string, string>>>;
+  const files = pf
+    .files()
+    .filter((f) => f.includes('.sigtar'))
+    .map((f) => join(pf.remote, f));
+  return JSON.parse(execFileSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8' })) as Record<
+    string,
+    Record<string, Record<string, string>>
+  >;
 }
 
 /** The records of one path's newest signature entry. */
 function recordsOf(pf: PfTarget, path: string): Record<string, string> {
   const all = signatureRecords(pf);
-  const newest = Object.keys(all).sort((a, b) => setEnd(a).localeCompare(setEnd(b))).reverse();
+  const newest = Object.keys(all)
+    .sort((a, b) => setEnd(a).localeCompare(setEnd(b)))
+    .reverse();
   for (const f of newest) {
     const e = all[f]![`signature/${path}`];
     if (e) return e;
@@ -93,7 +101,12 @@ describe('rewrites that keep the size', () => {
   it('a rewrite that puts the mtime back (touch -r) is backed up by the next incremental', async (t) => {
     const pf = newTarget(t, 'touch-r');
     const src = join(pf.work, 'src');
-    buildTree(src, { entries: [{ kind: 'file', path: 'notes.txt', content: 'first version\n' }, { kind: 'file', path: 'other.txt', content: 'untouched\n' }] });
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'notes.txt', content: 'first version\n' },
+        { kind: 'file', path: 'other.txt', content: 'untouched\n' },
+      ],
+    });
     assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
     const file = join(src, 'notes.txt');
     const ref = join(pf.work, 'times-of-notes');
@@ -137,7 +150,12 @@ describe('rewrites that keep the size', () => {
   it('a file whose time is not older than its read is read again by the next backup (racy timestamp)', async (t) => {
     const pf = newTarget(t, 'racy');
     const src = join(pf.work, 'src');
-    buildTree(src, { entries: [{ kind: 'file', path: 'racy.txt', content: 'old racy\n' }, { kind: 'file', path: 'calm.txt', content: 'old calm\n' }] });
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'racy.txt', content: 'old racy\n' },
+        { kind: 'file', path: 'calm.txt', content: 'old calm\n' },
+      ],
+    });
     // An mtime ahead of the clock is as racy as one in the second of the read: a write after the
     // read could leave it as it is. With --ignore-ctime only the mtime stands for the file's time.
     const ahead = BigInt(Date.now() + 86_400_000) * 1_000_000n + 123_456_789n;
@@ -168,7 +186,12 @@ describe('--ignore-ctime and --ignore-inode', () => {
   it('a chmod and back: no change with --ignore-ctime, a re-read without it', async (t) => {
     const pf = newTarget(t, 'chmod-back');
     const src = join(pf.work, 'src');
-    buildTree(src, { entries: [{ kind: 'file', path: 'a.txt', content: 'alpha\n' }, { kind: 'file', path: 'b.txt', content: 'bravo\n' }] });
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'a.txt', content: 'alpha\n' },
+        { kind: 'file', path: 'b.txt', content: 'bravo\n' },
+      ],
+    });
     assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
     const before = stat(join(src, 'a.txt'));
     chmodSync(join(src, 'a.txt'), 0o600);
@@ -191,7 +214,12 @@ describe('--ignore-ctime and --ignore-inode', () => {
   it('a copy put in place with its metadata (new inode, same mtime): each check on its own finds it', async (t) => {
     const pf = newTarget(t, 'copy-in-place');
     const src = join(pf.work, 'src');
-    buildTree(src, { entries: [{ kind: 'file', path: 'a.txt', content: 'alpha\n' }, { kind: 'file', path: 'b.txt', content: 'bravo\n' }] });
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'a.txt', content: 'alpha\n' },
+        { kind: 'file', path: 'b.txt', content: 'bravo\n' },
+      ],
+    });
     assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
     const copyInPlace = () => {
       const before = stat(join(src, 'a.txt'));
@@ -273,8 +301,14 @@ interface Watch {
 }
 
 /** Runs permafrost with `args` while the watcher changes the files of `watches` under it. */
-async function runChangingFiles(pf: PfTarget, watches: readonly Watch[], args: readonly string[]): Promise<{ run: RunResult; watcher: string }> {
-  const watcher = spawn(PYTHON, ['-c', WATCHER, ...watches.map((w) => `${w.action}:${w.size}:${w.path}`)], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function runChangingFiles(
+  pf: PfTarget,
+  watches: readonly Watch[],
+  args: readonly string[],
+): Promise<{ run: RunResult; watcher: string }> {
+  const watcher = spawn(PYTHON, ['-c', WATCHER, ...watches.map((w) => `${w.action}:${w.size}:${w.path}`)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const watcherOut: string[] = [];
   const watcherErr: Buffer[] = [];
   watcher.stderr.on('data', (b: Buffer) => watcherErr.push(b));
@@ -296,7 +330,12 @@ async function runChangingFiles(pf: PfTarget, watches: readonly Watch[], args: r
   child.stdout.on('data', (b: Buffer) => out.push(b));
   child.stderr.on('data', (b: Buffer) => err.push(b));
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
-  const run = { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), command: `permafrost ${args.join(' ')}` };
+  const run = {
+    code,
+    stdout: Buffer.concat(out).toString(),
+    stderr: Buffer.concat(err).toString(),
+    command: `permafrost ${args.join(' ')}`,
+  };
   const watcherCode = await watcherExit;
   assert.equal(watcherCode, 0, `watcher: ${Buffer.concat(watcherErr).toString()}\n${describeRun(run)}`);
   return { run, watcher: watcherOut.join('\n') };
@@ -304,7 +343,9 @@ async function runChangingFiles(pf: PfTarget, watches: readonly Watch[], args: r
 
 /** The byte counts the warning gives for `name`: [listed, read]. */
 function warnedSizes(r: RunResult, name: string): [number, number] {
-  const m = new RegExp(`^${name.replace('.', '\\.')} changed size while it was read \\((\\d+) bytes listed, (\\d+) read\\)`, 'm').exec(`${r.stdout}\n${r.stderr}`);
+  const m = new RegExp(`^${name.replace('.', '\\.')} changed size while it was read \\((\\d+) bytes listed, (\\d+) read\\)`, 'm').exec(
+    `${r.stdout}\n${r.stderr}`,
+  );
   assert.ok(m, `no warning naming ${name}\n${describeRun(r)}`);
   return [Number(m[1]), Number(m[2])];
 }
@@ -325,10 +366,14 @@ describe('files that change size while they are read', () => {
     });
     const GROW = 1 << 20;
     const SHRINK_TO = 1 << 20;
-    const full = await runChangingFiles(pf, [
-      { action: 'grow', size: GROW, path: join(src, 'grow.bin') },
-      { action: 'shrink', size: SHRINK_TO, path: join(src, 'shrink.bin') },
-    ], ['full', '--current-time', String(T0), src, pf.url]);
+    const full = await runChangingFiles(
+      pf,
+      [
+        { action: 'grow', size: GROW, path: join(src, 'grow.bin') },
+        { action: 'shrink', size: SHRINK_TO, path: join(src, 'shrink.bin') },
+      ],
+      ['full', '--current-time', String(T0), src, pf.url],
+    );
     assertOk(full.run);
     assert.match(full.run.stdout, /^ChangedWhileRead 2$/m);
     assert.deepEqual(warnedSizes(full.run, 'grow.bin'), [SIZE, SIZE + GROW]);
@@ -337,8 +382,14 @@ describe('files that change size while they are read', () => {
     assert.ok(read >= SHRINK_TO && read < SIZE, `shrink.bin: ${read} bytes read`);
 
     // the signature entries say what was read, and that it must be read again
-    assert.deepEqual([recordsOf(pf, 'grow.bin')['PERMAFROST.size'], recordsOf(pf, 'grow.bin')['PERMAFROST.reread']], [String(SIZE + GROW), 'size']);
-    assert.deepEqual([recordsOf(pf, 'shrink.bin')['PERMAFROST.size'], recordsOf(pf, 'shrink.bin')['PERMAFROST.reread']], [String(read), 'size']);
+    assert.deepEqual(
+      [recordsOf(pf, 'grow.bin')['PERMAFROST.size'], recordsOf(pf, 'grow.bin')['PERMAFROST.reread']],
+      [String(SIZE + GROW), 'size'],
+    );
+    assert.deepEqual(
+      [recordsOf(pf, 'shrink.bin')['PERMAFROST.size'], recordsOf(pf, 'shrink.bin')['PERMAFROST.reread']],
+      [String(read), 'size'],
+    );
     assert.equal(recordsOf(pf, 'still.txt')['PERMAFROST.reread'], undefined);
 
     // what was read: all of the grown file; the shrunk one up to where its end was found
@@ -347,7 +398,12 @@ describe('files that change size while they are read', () => {
     for (const tool of ['permafrost', 'duplicity 0.8.22'] as const) {
       const dest = pf.path('restore');
       if (tool === 'permafrost') assertOk(await pf.run('restore', pf.url, dest));
-      else execFileSync(DUP08_PATH, ['restore', '--no-encryption', '--archive-dir', join(pf.work, 'dup-cache'), '--name', 'dup', pf.url, dest], { stdio: 'pipe' });
+      else
+        execFileSync(
+          DUP08_PATH,
+          ['restore', '--no-encryption', '--archive-dir', join(pf.work, 'dup-cache'), '--name', 'dup', pf.url, dest],
+          { stdio: 'pipe' },
+        );
       assert.ok(readFileSync(join(dest, 'grow.bin')).equals(expectGrown), `${tool}: grow.bin`);
       assert.ok(readFileSync(join(dest, 'shrink.bin')).equals(expectShrunk), `${tool}: shrink.bin`);
       assert.equal(readFileSync(join(dest, 'still.txt'), 'utf8'), 'still\n');
@@ -355,7 +411,11 @@ describe('files that change size while they are read', () => {
 
     // --json counts it too; the file shrunk before is read again though nothing changes it now
     const GROW2 = 4096;
-    const inc = await runChangingFiles(pf, [{ action: 'grow', size: GROW2, path: join(src, 'grow.bin') }], ['incremental', '--json', '-v', 'info', '--current-time', String(T0 + HOUR), src, pf.url]);
+    const inc = await runChangingFiles(
+      pf,
+      [{ action: 'grow', size: GROW2, path: join(src, 'grow.bin') }],
+      ['incremental', '--json', '-v', 'info', '--current-time', String(T0 + HOUR), src, pf.url],
+    );
     assertOk(inc.run);
     const json = JSON.parse(inc.run.stdout.trim().split('\n').pop()!) as { changedWhileRead: number; changedFiles: number };
     assert.equal(json.changedWhileRead, 1);

@@ -31,7 +31,10 @@ const SPEC: TreeSpec = {
 
 /** duplicity's time string for epoch seconds, derived from Date rather than from our codec. */
 function timeString(t: number): string {
-  return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 function snapshot(src: string, dest: string): string {
@@ -78,7 +81,10 @@ describe('a chain of three backups', () => {
   it('the verb-less form: a full without a chain, then an incremental; `permafrost URL DEST` restores the latest', async () => {
     assert.match(points[0]!.output, new RegExp(`^Starting full backup at ${timeString(T0)}$`, 'm'));
     assert.match(points[1]!.output, new RegExp(`^Starting incremental backup ${timeString(T0)} to ${timeString(T0 + HOUR)}$`, 'm'));
-    assert.deepEqual(pf.files().filter((f) => f.startsWith('duplicity-full.') && f.endsWith('.manifest')), [`duplicity-full.${timeString(T0)}.manifest`]);
+    assert.deepEqual(
+      pf.files().filter((f) => f.startsWith('duplicity-full.') && f.endsWith('.manifest')),
+      [`duplicity-full.${timeString(T0)}.manifest`],
+    );
     const dest = pf.path('latest');
     assertOk(await pf.run(pf.url, dest));
     assertSameTree(points[2]!.snapshot, dest);
@@ -145,7 +151,11 @@ describe('a chain of three backups', () => {
 
   it('collection-status: the chain, its sets, their volumes and times (text and --json)', async () => {
     const files = pf.files();
-    const setNames = [`duplicity-full.${timeString(T0)}.`, `duplicity-inc.${timeString(T0)}.to.${timeString(T0 + HOUR)}.`, `duplicity-inc.${timeString(T0 + HOUR)}.to.${timeString(T0 + 2 * HOUR)}.`];
+    const setNames = [
+      `duplicity-full.${timeString(T0)}.`,
+      `duplicity-inc.${timeString(T0)}.to.${timeString(T0 + HOUR)}.`,
+      `duplicity-inc.${timeString(T0 + HOUR)}.to.${timeString(T0 + 2 * HOUR)}.`,
+    ];
     const volumes = setNames.map((prefix) => files.filter((f) => f.startsWith(prefix) && /\.vol\d+\.difftar\.gz$/.test(f)).length);
     assert.ok(volumes[0]! >= 2, 'the full spans volumes at --volsize 1');
 
@@ -156,7 +166,10 @@ describe('a chain of three backups', () => {
     assert.match(text.stdout, /^Number of contained backup sets: 3$/m);
     assert.match(text.stdout, new RegExp(`^Total number of contained volumes: ${volumes[0]! + volumes[1]! + volumes[2]!}$`, 'm'));
     assert.match(text.stdout, /^No orphaned or incomplete backup sets found\.$/m);
-    const rows = text.stdout.split('\n').filter((l) => /^\s+(Full|Incremental)\s/.test(l)).map((l) => l.trim().split(/\s{2,}/));
+    const rows = text.stdout
+      .split('\n')
+      .filter((l) => /^\s+(Full|Incremental)\s/.test(l))
+      .map((l) => l.trim().split(/\s{2,}/));
     const asctime = (t: number) => {
       const d = new Date(t * 1000);
       return `${d.toUTCString().slice(0, 3)} ${d.toUTCString().slice(8, 11)} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} ${d.getUTCFullYear()}`;
@@ -170,7 +183,12 @@ describe('a chain of three backups', () => {
     const json = await pf.run('collection-status', '--json', pf.url);
     assertOk(json);
     const st = JSON.parse(json.stdout) as {
-      chains: { primary: boolean; startTime: number; endTime: number; sets: { type: string; startTime: number; endTime: number; time: string; volumes: number; compressed: boolean }[] }[];
+      chains: {
+        primary: boolean;
+        startTime: number;
+        endTime: number;
+        sets: { type: string; startTime: number; endTime: number; time: string; volumes: number; compressed: boolean }[];
+      }[];
       incompleteSets: unknown[];
       orphanedSets: unknown[];
       lastFullTime: number;
@@ -193,15 +211,26 @@ describe('a chain of three backups', () => {
   });
 
   it('list-current-files: the paths at the latest point, and at --time; --json gives types and sizes', async () => {
-    for (const [time, p] of [[undefined, points[2]!], [T0, points[0]!], [T0 + HOUR, points[1]!]] as const) {
+    for (const [time, p] of [
+      [undefined, points[2]!],
+      [T0, points[0]!],
+      [T0 + HOUR, points[1]!],
+    ] as const) {
       const r = await pf.run('list-current-files', ...(time === undefined ? [] : ['--time', String(time)]), pf.url);
       assertOk(r);
       const lines = r.stdout.split('\n').filter((l) => l !== '');
-      assert.deepEqual(lines.map((l) => l.slice(25)), pathsOf(p.snapshot), `--time ${time}`);
+      assert.deepEqual(
+        lines.map((l) => l.slice(25)),
+        pathsOf(p.snapshot),
+        `--time ${time}`,
+      );
     }
     const r = await pf.run('list-current-files', '--json', pf.url);
     assertOk(r);
-    const entries = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; type: string; size: number; mtime: number });
+    const entries = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { path: string; type: string; size: number; mtime: number });
     const byPath = new Map(entries.map((e) => [e.path, e]));
     for (const w of walkTree(points[2]!.snapshot)) {
       const e = byPath.get(w.rel.length === 0 ? '.' : w.rel.toString('utf8'));
@@ -260,8 +289,16 @@ describe('backup modes', () => {
     // the new full starts a new chain, which the next incremental extends
     r = await pf.run('--current-time', String(T0 + 26 * HOUR), '--full-if-older-than', '1D', src, pf.url);
     assert.match(r.stdout, new RegExp(`^Starting incremental backup ${timeString(T0 + 25 * HOUR)} to`, 'm'));
-    const st = JSON.parse((await pf.run('collection-status', '--json', pf.url)).stdout) as { chains: { primary: boolean; sets: unknown[] }[] };
-    assert.deepEqual(st.chains.map((c) => [c.primary, c.sets.length]), [[false, 2], [true, 2]]);
+    const st = JSON.parse((await pf.run('collection-status', '--json', pf.url)).stdout) as {
+      chains: { primary: boolean; sets: unknown[] }[];
+    };
+    assert.deepEqual(
+      st.chains.map((c) => [c.primary, c.sets.length]),
+      [
+        [false, 2],
+        [true, 2],
+      ],
+    );
   });
 
   it('change detection: a same-size rewrite, and a new size under the old mtime (which duplicity misses)', async (t) => {
@@ -291,7 +328,7 @@ describe('backup modes', () => {
     assertSameTree(src, dest);
   });
 
-  it('mtimes before 1970 come back exactly from permafrost\'s own backups (full and incremental)', async (t) => {
+  it("mtimes before 1970 come back exactly from permafrost's own backups (full and incremental)", async (t) => {
     const pf = newTarget(t, 'pre-1970');
     const src = join(pf.work, 'src');
     buildTree(src, hostileTreeSpec(77, { smallFiles: 20, largeSize: 200_000 }));
@@ -303,7 +340,10 @@ describe('backup modes', () => {
     writeFileSync(join(src, 'added-old.txt'), 'new and old\n');
     setMtime(join(src, 'added-old.txt'), NEGATIVE_MTIME - 1);
     assertOk(await pf.run('incremental', '--current-time', String(T0 + HOUR), src, pf.url));
-    for (const [time, expected] of [[T0, snap0], [T0 + HOUR, src]] as const) {
+    for (const [time, expected] of [
+      [T0, snap0],
+      [T0 + HOUR, src],
+    ] as const) {
       const dest = pf.path('restore');
       assertOk(await pf.run('restore', '--time', String(time), pf.url, dest));
       assertSameTree(expected, dest, {}, `--time ${time}`);
@@ -331,7 +371,10 @@ describe('the local cache (archive dir)', () => {
     for (const sig of pf.files().filter((f) => f.includes('signatures'))) {
       assert.ok(cached.includes(sig), `${sig} should be cached again (cache: ${cached.join(' ')})`);
     }
-    for (const [time, expected] of [[T0 + HOUR, snap1], [T0 + 2 * HOUR, src]] as const) {
+    for (const [time, expected] of [
+      [T0 + HOUR, snap1],
+      [T0 + 2 * HOUR, src],
+    ] as const) {
       const dest = pf.path('restore');
       assertOk(await pf.run('restore', '--time', String(time), pf.url, dest));
       assertSameTree(expected, dest);
@@ -352,13 +395,26 @@ describe('the local cache (archive dir)', () => {
     const gone = pf.files().filter((f) => f.startsWith(inc) || f.startsWith(incSig));
     assert.ok(gone.length >= 3);
     for (const f of gone) rmSync(join(pf.remote, f));
-    assert.ok(readdirSync(pf.cache).some((f) => f.startsWith(inc)), 'the cache holds the manifest before');
+    assert.ok(
+      readdirSync(pf.cache).some((f) => f.startsWith(inc)),
+      'the cache holds the manifest before',
+    );
 
     const r = await pf.run('list-current-files', '-v', 'info', pf.url);
     assertOk(r);
-    assert.deepEqual(readdirSync(pf.cache).filter((f) => f.startsWith(inc) || f.startsWith(incSig)), [], 'stale cache files must be deleted');
+    assert.deepEqual(
+      readdirSync(pf.cache).filter((f) => f.startsWith(inc) || f.startsWith(incSig)),
+      [],
+      'stale cache files must be deleted',
+    );
     assert.match(r.stdout, new RegExp(`Deleting local ${inc.replace(/\./g, '\\.')}manifest`));
-    assert.deepEqual(r.stdout.split('\n').filter((l) => /^\w{3} \w{3} /.test(l)).map((l) => l.slice(25)), pathsOf(snap0));
+    assert.deepEqual(
+      r.stdout
+        .split('\n')
+        .filter((l) => /^\w{3} \w{3} /.test(l))
+        .map((l) => l.slice(25)),
+      pathsOf(snap0),
+    );
 
     // and the next incremental extends the full, not the vanished set
     const r2 = await pf.run('incremental', '--current-time', String(T0 + 2 * HOUR), src, pf.url);
@@ -371,7 +427,14 @@ describe('the local cache (archive dir)', () => {
 });
 
 describe('options', () => {
-  const prefixes = ['--file-prefix-archive', 'archive-host.example-', '--file-prefix-manifest', 'manifest-host.example-', '--file-prefix-signature', 'signature-host.example-'];
+  const prefixes = [
+    '--file-prefix-archive',
+    'archive-host.example-',
+    '--file-prefix-manifest',
+    'manifest-host.example-',
+    '--file-prefix-signature',
+    'signature-host.example-',
+  ];
 
   it('--file-prefix-archive/-manifest/-signature: every name carries its prefix; permafrost and duplicity 0.8.22 restore with them', async (t) => {
     const pf = newTarget(t, 'prefixes');
@@ -382,7 +445,11 @@ describe('options', () => {
     assertOk(await pf.run('incremental', ...prefixes, '--volsize', '1', '--current-time', String(T0 + HOUR), src, pf.url));
     const files = pf.files();
     const want = (f: string) =>
-      /\.vol\d+\.difftar\.gz$/.test(f) ? 'archive-host.example-duplicity-' : f.endsWith('.manifest') ? 'manifest-host.example-duplicity-' : 'signature-host.example-duplicity-';
+      /\.vol\d+\.difftar\.gz$/.test(f)
+        ? 'archive-host.example-duplicity-'
+        : f.endsWith('.manifest')
+          ? 'manifest-host.example-duplicity-'
+          : 'signature-host.example-duplicity-';
     for (const f of files) assert.ok(f.startsWith(want(f)), `${f} should start with ${want(f)}`);
     assert.equal(files.filter((f) => f.startsWith('signature-')).length, 2);
     assert.equal(files.filter((f) => f.startsWith('manifest-')).length, 2);
@@ -395,7 +462,11 @@ describe('options', () => {
 
     const dest = pf.path('dup08');
     // duplicity's default --time is the clock's now, which is before these backups' times
-    const r = await runCommand(DUP08_PATH, ['restore', '--no-encryption', '--archive-dir', join(pf.work, 'dup-cache'), '--time', String(T0 + HOUR), ...prefixes, pf.url, dest], { expectCode: 'any' });
+    const r = await runCommand(
+      DUP08_PATH,
+      ['restore', '--no-encryption', '--archive-dir', join(pf.work, 'dup-cache'), '--time', String(T0 + HOUR), ...prefixes, pf.url, dest],
+      { expectCode: 'any' },
+    );
     assert.equal(r.code, 0, describeRun(r));
     assertSameTree(src, dest);
   });
@@ -403,27 +474,64 @@ describe('options', () => {
   it("the users' guide OPTIONS and OPTIONS_EXTRA work on a file:// target; the S3 ones are noted at -v info", async (t) => {
     const pf = newTarget(t, 'guide-options');
     const src = join(pf.work, 'src');
-    buildTree(src, { entries: [...SPEC.entries, { kind: 'file', path: 'smallfiles/one.txt', content: '1\n' }, { kind: 'file', path: 'smallfiles/two.txt', content: '2\n' }] });
+    buildTree(src, {
+      entries: [
+        ...SPEC.entries,
+        { kind: 'file', path: 'smallfiles/one.txt', content: '1\n' },
+        { kind: 'file', path: 'smallfiles/two.txt', content: '2\n' },
+      ],
+    });
     const log = join(pf.work, 'log-backup.log');
     const options = (logFile: string) => [
-      ...['--full-if-older-than', '4W', '--s3-use-deep-archive', '--no-compression', '--no-encryption', '--progress', '--archive-dir', pf.archiveDir],
+      ...[
+        '--full-if-older-than',
+        '4W',
+        '--s3-use-deep-archive',
+        '--no-compression',
+        '--no-encryption',
+        '--progress',
+        '--archive-dir',
+        pf.archiveDir,
+      ],
       ...['--s3-use-multiprocessing', '--volsize', '1024', '--verbosity', 'i', '--log-file', logFile],
-      ...['--asynchronous-upload', '--s3-european-buckets', '--s3-multipart-chunk-size', '10', '--s3-use-new-style', '--metadata-sync-mode', 'partial'],
+      ...[
+        '--asynchronous-upload',
+        '--s3-european-buckets',
+        '--s3-multipart-chunk-size',
+        '10',
+        '--s3-use-new-style',
+        '--metadata-sync-mode',
+        'partial',
+      ],
       ...prefixes,
     ];
-    const s3 = ['--s3-use-deep-archive', '--s3-use-multiprocessing', '--s3-european-buckets', '--s3-multipart-chunk-size', '--s3-use-new-style'];
+    const s3 = [
+      '--s3-use-deep-archive',
+      '--s3-use-multiprocessing',
+      '--s3-european-buckets',
+      '--s3-multipart-chunk-size',
+      '--s3-use-new-style',
+    ];
     let r = await pf.raw(...options(log), '--current-time', String(T0), src, pf.url);
     assertOk(r);
     const notes = r.stdout.split('\n').filter((l) => l.includes('--s3-'));
-    for (const o of s3) assert.ok(notes.some((l) => l.includes(o)), `${o} should be noted at -v info:\n${r.stdout.slice(0, 2000)}`);
-    assert.ok(pf.files().every((f) => !f.endsWith('.gz')), '--no-compression');
+    for (const o of s3)
+      assert.ok(
+        notes.some((l) => l.includes(o)),
+        `${o} should be noted at -v info:\n${r.stdout.slice(0, 2000)}`,
+      );
+    assert.ok(
+      pf.files().every((f) => !f.endsWith('.gz')),
+      '--no-compression',
+    );
     assert.ok(readFileSync(log, 'utf8').includes('--s3-use-deep-archive'), 'the note reaches the log file too');
 
     new TreeMutator(src, 7, 1_700_000_000).rewrite('smallfiles/one.txt', 10);
     r = await pf.raw(...options(join(pf.work, 'log-inc.log')), '--current-time', String(T0 + HOUR), src, pf.url);
     assertOk(r);
     assert.match(r.stdout, /^Starting incremental backup/m);
-    for (const verb of [['collection-status'], ['list-current-files']]) assertOk(await pf.raw(...verb, ...options(join(pf.work, `log-${verb[0]}.log`)), pf.url));
+    for (const verb of [['collection-status'], ['list-current-files']])
+      assertOk(await pf.raw(...verb, ...options(join(pf.work, `log-${verb[0]}.log`)), pf.url));
     const dest = pf.path('recovered');
     assertOk(await pf.raw('restore', '--file-to-restore', 'smallfiles/', ...options(join(pf.work, 'log-restore.log')), pf.url, dest));
     assertSameTree(join(src, 'smallfiles'), dest);
@@ -449,7 +557,14 @@ describe('options', () => {
     let m: RegExpExecArray | null;
     let end = 0;
     while ((m = re.exec(text)) !== null) {
-      records.push({ level: m[1]!, code: Number(m[2]), lines: m[3]!.split('\n').filter((l) => l !== '').map((l) => l.slice(2)) });
+      records.push({
+        level: m[1]!,
+        code: Number(m[2]),
+        lines: m[3]!
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.slice(2)),
+      });
       end = re.lastIndex;
     }
     assert.equal(end, text.length, `the whole log must be records; the first that is not:\n${text.slice(end, end + 500)}`);
@@ -481,10 +596,14 @@ describe('output to a closed pipe', () => {
     const pf = newTarget(t, 'epipe');
     const src = join(pf.work, 'src');
     buildTree(src, { entries: Array.from({ length: 1500 }, (_, i) => ({ kind: 'file' as const, path: `f${i}`, content: `${i}\n` })) });
-    const cmd = (args: string) => `"${process.execPath}" "${PERMAFROST_BIN}" ${args} --no-encryption --archive-dir "${pf.archiveDir}" 2>&1 | head -c 10 >/dev/null; echo "exit \${PIPESTATUS[0]}"`;
+    const cmd = (args: string) =>
+      `"${process.execPath}" "${PERMAFROST_BIN}" ${args} --no-encryption --archive-dir "${pf.archiveDir}" 2>&1 | head -c 10 >/dev/null; echo "exit \${PIPESTATUS[0]}"`;
     let r = await runCommand('bash', ['-c', cmd(`full -v info --current-time ${T0} "${src}" ${pf.url}`)], { expectCode: 'any' });
     assert.match(r.stdout, /^exit 0$/m, describeRun(r));
-    assert.ok(pf.files().some((f) => f.endsWith('.manifest')), 'the backup completed');
+    assert.ok(
+      pf.files().some((f) => f.endsWith('.manifest')),
+      'the backup completed',
+    );
     r = await runCommand('bash', ['-c', cmd(`list-current-files ${pf.url}`)], { expectCode: 'any' });
     assert.match(r.stdout, /^exit 0$/m, describeRun(r));
     assert.doesNotMatch(r.stdout + r.stderr, /EPIPE|at /);

@@ -34,7 +34,10 @@ describe('--compress-level', () => {
         assertSameTree(src, out, {}, label);
       }
       // the same data, compressed harder, is smaller: the option reached the compressor
-      assert.ok(sizes.get(9)! < sizes.get(1)! * 0.97, `${encrypted ? 'encrypted' : 'gzip'} volumes: level 9 ${sizes.get(9)} bytes, level 1 ${sizes.get(1)}`);
+      assert.ok(
+        sizes.get(9)! < sizes.get(1)! * 0.97,
+        `${encrypted ? 'encrypted' : 'gzip'} volumes: level 9 ${sizes.get(9)} bytes, level 1 ${sizes.get(1)}`,
+      );
     }
   });
 
@@ -43,7 +46,12 @@ describe('--compress-level', () => {
     for (const bad of ['0', '10', 'six']) {
       const r = await runPermafrost(['full', '--no-encryption', '--compress-level', bad, root, `file://${join(root, 'target')}`]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, bad === 'six' ? /option --compress-level: invalid integer value: 'six'/ : /option --compress-level: must be a deflate level from 1 to 9, got \d+/);
+      assert.match(
+        r.stderr,
+        bad === 'six'
+          ? /option --compress-level: invalid integer value: 'six'/
+          : /option --compress-level: must be a deflate level from 1 to 9, got \d+/,
+      );
     }
   });
 });

@@ -86,8 +86,10 @@ describe('console reporter', () => {
   });
 
   test('the log-file record format of docs/duplicity-format.md §9', () => {
-    assert.equal(formatLogRecord('INFO', 3, '\nbackend BackendWrapper', 'Collection Status\n\nx'),
-      'INFO 3 \nbackend BackendWrapper\n. Collection Status\n. \n. x\n\n');
+    assert.equal(
+      formatLogRecord('INFO', 3, '\nbackend BackendWrapper', 'Collection Status\n\nx'),
+      'INFO 3 \nbackend BackendWrapper\n. Collection Status\n. \n. x\n\n',
+    );
     assert.equal(formatLogRecord('NOTICE', 1, '', ''), 'NOTICE 1\n\n');
     assert.equal(formatLogRecord('ERROR', 21, '', 'bad'), 'ERROR 21\n. bad\n\n');
   });

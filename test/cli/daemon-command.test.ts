@@ -40,10 +40,14 @@ test('bad daemon options exit 2 with one line', async () => {
 test('configuration problems are all reported before anything runs (exit 2), secrets redacted', async () => {
   const e = env({
     PASSPHRASE: 'topsecret-passphrase',
-    JOB_1_WHAT: 'echo ran > "$HOME/ran"', JOB_1_WHEN: 'daily',
-    JOB_2_WHAT: 'dup $SRC $DST', JOB_2_WHEN: 'daily',
-    JOB_3_WHAT: 'x', JOB_3_WHEN: 'dayly',
-    SRC: '/src', DST: 'file:///dst',
+    JOB_1_WHAT: 'echo ran > "$HOME/ran"',
+    JOB_1_WHEN: 'daily',
+    JOB_2_WHAT: 'dup $SRC $DST',
+    JOB_2_WHEN: 'daily',
+    JOB_3_WHAT: 'x',
+    JOB_3_WHEN: 'dayly',
+    SRC: '/src',
+    DST: 'file:///dst',
     OPTIONS: '--no-such-option topsecret-passphrase',
   });
   const r = await runDaemon(['--once', 'daily'], e);
@@ -60,7 +64,14 @@ test('configuration problems are all reported before anything runs (exit 2), sec
 });
 
 test('--once on a period without jobs does nothing (exit 0); --check lists periods and jobs', async () => {
-  const e = env({ JOB_1_WHAT: 'echo hi', JOB_1_WHEN: 'daily', CRONTAB_DAILY: '15 3 * * *', EMAIL_FROM: 'a@x', EMAIL_TO: 'b@x', SMTP_REPORT_SUCCESS: 'false' });
+  const e = env({
+    JOB_1_WHAT: 'echo hi',
+    JOB_1_WHEN: 'daily',
+    CRONTAB_DAILY: '15 3 * * *',
+    EMAIL_FROM: 'a@x',
+    EMAIL_TO: 'b@x',
+    SMTP_REPORT_SUCCESS: 'false',
+  });
   const r = await runDaemon(['--once', 'monthly'], e);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /monthly: nothing to do/);

@@ -12,7 +12,13 @@ const work = tmpDir({ after }, 'enc-options');
 /** A scripted terminal: answers in order, records the questions. */
 function terminal(answers: (string | null)[]): { prompt: (q: string) => Promise<string | null>; asked: string[] } {
   const asked: string[] = [];
-  return { asked, prompt: async (q) => { asked.push(q); return answers.shift() ?? null; } };
+  return {
+    asked,
+    prompt: async (q) => {
+      asked.push(q);
+      return answers.shift() ?? null;
+    },
+  };
 }
 
 describe('passphrase sources', () => {
@@ -30,7 +36,10 @@ describe('passphrase sources', () => {
     const file = join(work, 'p2');
     writeFileSync(file, 'line one \r\nline two\n');
     assert.equal(await passphraseSource({ env: {}, file })(), 'line one ');
-    await assert.rejects(passphraseSource({ env: {}, file: join(work, 'missing') })(), (e: Error) => e instanceof UsageError && /--passphrase-file .*missing: ENOENT/.test(e.message));
+    await assert.rejects(
+      passphraseSource({ env: {}, file: join(work, 'missing') })(),
+      (e: Error) => e instanceof UsageError && /--passphrase-file .*missing: ENOENT/.test(e.message),
+    );
   });
 
   it('the prompt confirms when encrypting, refuses an empty passphrase, and retries on a mismatch', async () => {
@@ -45,7 +54,6 @@ describe('passphrase sources', () => {
   it('no source at all gives null (the caller reports it)', async () => {
     assert.equal(await passphraseSource({ env: {}, prompt: async () => null })('encrypt'), null);
   });
-
 });
 
 describe('options', () => {
@@ -61,7 +69,10 @@ describe('options', () => {
     const o = parse(['--key-file', '/k/a.asc', '--encrypt-secret-keyring', '/k/b.gpg', '--passphrase-file', '/k/pass']);
     assert.deepEqual(o.keyFiles, ['/k/a.asc', '/k/b.gpg']);
     assert.equal(o.passphraseFile, '/k/pass');
-    assert.throws(() => parse(['--passphrase', 'hunter22']), (e: Error) => e instanceof UsageError && /--passphrase-file/.test(e.message) && !e.message.includes('hunter22'));
+    assert.throws(
+      () => parse(['--passphrase', 'hunter22']),
+      (e: Error) => e instanceof UsageError && /--passphrase-file/.test(e.message) && !e.message.includes('hunter22'),
+    );
   });
 
   it('--sign-key / --encrypt-sign-key: the sign key is kept (0x dropped); --encrypt-sign-key also encrypts to it', () => {
@@ -79,14 +90,29 @@ describe('options', () => {
     const shared = (env: NodeJS.ProcessEnv) => encryptionFor(parse(['--encrypt-sign-key', 'AABBCCDD']), { env })!.keyProvider.passphrase!();
     assert.equal(await shared({ SIGN_PASSPHRASE: 'sign' }), 'sign');
     assert.equal(await shared({ PASSPHRASE: 'main', SIGN_PASSPHRASE: 'sign' }), 'main');
-    const separate = encryptionFor(parse(['--sign-key', 'AABBCCDD', '--encrypt-key', '11223344']), { env: { SIGN_PASSPHRASE: 'sign' }, prompt: async () => null })!;
+    const separate = encryptionFor(parse(['--sign-key', 'AABBCCDD', '--encrypt-key', '11223344']), {
+      env: { SIGN_PASSPHRASE: 'sign' },
+      prompt: async () => null,
+    })!;
     assert.equal(await separate.keyProvider.passphrase!(), null);
     const main = passphraseSource({ env: { PASSPHRASE: 'main' } });
     assert.equal(await signPassphraseSource({ env: { SIGN_PASSPHRASE: 'sign', PASSPHRASE: 'main' } }, main)(), 'sign');
     assert.equal(await signPassphraseSource({ env: { PASSPHRASE: 'main' } }, main)(), 'main');
     assert.equal(await signPassphraseSource({ env: { PASSPHRASE: 'main' }, prompt: async () => null }, null)(), null);
     const asked: string[] = [];
-    assert.equal(await signPassphraseSource({ env: {}, prompt: async (q) => { asked.push(q); return 'typed'; } }, null)(), 'typed');
+    assert.equal(
+      await signPassphraseSource(
+        {
+          env: {},
+          prompt: async (q) => {
+            asked.push(q);
+            return 'typed';
+          },
+        },
+        null,
+      )(),
+      'typed',
+    );
     assert.deepEqual(asked, ['GnuPG passphrase for signing key: ']);
   });
 });

@@ -34,7 +34,10 @@ test('documented errors keep their exit code', () => {
 test('a damaged volume read by restore or verify is mapped by its type: SHA1 mismatch 21, corrupt 22, message unchanged', () => {
   const mismatch = new VolumeHashError('duplicity-full.20260101T000000Z.vol1.difftar.gz', 'a'.repeat(40), 'b'.repeat(40));
   assert.deepEqual([exitReportFor(mismatch).code, exitReportFor(mismatch).message], [ExitCode.hashMismatch, mismatch.message]);
-  const corrupt = new CorruptVolumeError('duplicity-full.20260101T000000Z.vol2.difftar.gz', 'truncated or corrupt volume (unexpected end of file)');
+  const corrupt = new CorruptVolumeError(
+    'duplicity-full.20260101T000000Z.vol2.difftar.gz',
+    'truncated or corrupt volume (unexpected end of file)',
+  );
   assert.deepEqual([exitReportFor(corrupt).code, exitReportFor(corrupt).message], [ExitCode.corruptArchive, corrupt.message]);
 });
 
@@ -82,7 +85,11 @@ test('reportFatal prints like duplicity FatalError: ERROR <code> in the log, sta
   assert.match(loud.out, /at .*exit\.test\.ts/);
 
   const usage: string[] = [];
-  const r = new ConsoleReporter({ verbosity: 3, stdout: { write: (s: string) => usage.push(s) }, stderr: { write: (s: string) => usage.push(s) } });
+  const r = new ConsoleReporter({
+    verbosity: 3,
+    stdout: { write: (s: string) => usage.push(s) },
+    stderr: { write: (s: string) => usage.push(s) },
+  });
   assert.equal(reportFatal(new UsageError('Command line error: Expected 2 args, got 1'), r), 2);
   assert.deepEqual(usage, ['Command line error: Expected 2 args, got 1\n', "Enter 'permafrost --help' for help.\n"]);
 });

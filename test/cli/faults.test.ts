@@ -68,12 +68,30 @@ describe('source and target faults', () => {
     assertOk(await pf.run('full', '--volsize', '1', '--current-time', String(T0), src, pf.url));
     const before = pf.files();
     const readOnly = (args: string[]) =>
-      runCommand('unshare', ['-m', 'sh', '-c', 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"', 'sh', pf.remote, process.execPath, PERMAFROST_BIN, ...args], { expectCode: 'any' });
+      runCommand(
+        'unshare',
+        [
+          '-m',
+          'sh',
+          '-c',
+          'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"',
+          'sh',
+          pf.remote,
+          process.execPath,
+          PERMAFROST_BIN,
+          ...args,
+        ],
+        { expectCode: 'any' },
+      );
     const common = ['--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', '--volsize', '1'];
     const r = await readOnly(['incremental', ...common, '--current-time', String(T0 + HOUR), src, pf.url]);
     assert.ok(!/mount|unshare/.test(r.stderr), `the read-only mount could not be made here: ${describeRun(r)}`);
     assertFails(r, 51, /cannot write .*EROFS/);
-    assertFails(await readOnly(['full', ...common, '--current-time', String(T0 + 2 * HOUR), src, `${pf.url}/new-subdir`]), 51, /cannot create the target directory/);
+    assertFails(
+      await readOnly(['full', ...common, '--current-time', String(T0 + 2 * HOUR), src, `${pf.url}/new-subdir`]),
+      51,
+      /cannot create the target directory/,
+    );
     assert.deepEqual(pf.files(), before, 'the target must be as it was');
     // and it still restores
     const dest = pf.path('restore');
@@ -87,7 +105,11 @@ describe('source and target faults', () => {
     buildTree(src, SPEC);
     const file = join(pf.work, 'regular');
     writeFileSync(file, 'x');
-    assertFails(await pf.raw('full', '--no-encryption', '--archive-dir', join(file, 'cache'), src, pf.url), 52, /^ENOTDIR: not a directory, mkdir '.*regular\/cache/);
+    assertFails(
+      await pf.raw('full', '--no-encryption', '--archive-dir', join(file, 'cache'), src, pf.url),
+      52,
+      /^ENOTDIR: not a directory, mkdir '.*regular\/cache/,
+    );
     assertFails(await pf.run('full', '--tempdir', join(file, 'tmp'), src, pf.url), 52, /^ENOTDIR: .*regular\/tmp/);
     assert.deepEqual(pf.files(), []);
     // A temp dir too small for one volume: a tmpfs of 256 KiB in a private mount namespace.
@@ -95,7 +117,26 @@ describe('source and target faults', () => {
     mkdirSync(small);
     const full = await runCommand(
       'unshare',
-      ['-m', 'sh', '-c', 'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"', 'sh', small, process.execPath, PERMAFROST_BIN, 'full', '--no-encryption', '--archive-dir', pf.archiveDir, '--tempdir', small, '--volsize', '1', src, pf.url],
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=256k tmpfs "$1" && shift && exec "$@"',
+        'sh',
+        small,
+        process.execPath,
+        PERMAFROST_BIN,
+        'full',
+        '--no-encryption',
+        '--archive-dir',
+        pf.archiveDir,
+        '--tempdir',
+        small,
+        '--volsize',
+        '1',
+        src,
+        pf.url,
+      ],
       { expectCode: 'any' },
     );
     assertFails(full, 52, /^ENOSPC: no space left on device/);
@@ -107,7 +148,24 @@ describe('source and target faults', () => {
     mkdirSync(roDest);
     const ro = await runCommand(
       'unshare',
-      ['-m', 'sh', '-c', 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"', 'sh', roDest, process.execPath, PERMAFROST_BIN, 'restore', '--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', pf.url, join(roDest, 'inside')],
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@"',
+        'sh',
+        roDest,
+        process.execPath,
+        PERMAFROST_BIN,
+        'restore',
+        '--no-encryption',
+        '--archive-dir',
+        pf.archiveDir,
+        '--name',
+        'test',
+        pf.url,
+        join(roDest, 'inside'),
+      ],
       { expectCode: 'any' },
     );
     assertFails(ro, 52, /^EROFS: read-only file system, mkdir '.*ro-dest\/inside'$/);
@@ -141,7 +199,22 @@ describe('source and target faults', () => {
     setMtime(src, 1_700_000_002);
     const withoutDac = await runCommand(
       'setpriv',
-      ['--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all', process.execPath, PERMAFROST_BIN, 'incremental', '--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', '--current-time', String(T0 + HOUR), src, pf.url],
+      [
+        '--bounding-set=-dac_override,-dac_read_search',
+        '--inh-caps=-all',
+        process.execPath,
+        PERMAFROST_BIN,
+        'incremental',
+        '--no-encryption',
+        '--archive-dir',
+        pf.archiveDir,
+        '--name',
+        'test',
+        '--current-time',
+        String(T0 + HOUR),
+        src,
+        pf.url,
+      ],
       { expectCode: 'any' },
     );
     assert.equal(withoutDac.code, 4, describeRun(withoutDac));
@@ -222,21 +295,51 @@ describe('archive faults', () => {
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
     writeFileSync(join(pf.remote, vol1), bytes);
     const dest = pf.path('dest');
-    assertFails(await pf.run('restore', pf.url, dest), 21, new RegExp(`^${escapeRegExp(vol1)}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`));
+    assertFails(
+      await pf.run('restore', pf.url, dest),
+      21,
+      new RegExp(`^${escapeRegExp(vol1)}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`),
+    );
     assert.deepEqual(existsSync(dest) ? readdirSync(dest) : [], [], 'nothing may be restored from a volume that fails its hash');
     assertFails(await pf.run('verify', '--compare-data', pf.url, src), 21, new RegExp(escapeRegExp(vol1)));
     // without --compare-data, verify checks the target in place and lists the mismatch (exit 1)
     const checked = await pf.run('verify', pf.url, src);
     assert.equal(checked.code, 1, describeRun(checked));
-    assert.match(checked.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(vol1)}: SHA1 [0-9a-f]{40} at the target, [0-9a-f]{40} in the manifest$`, 'm'));
+    assert.match(
+      checked.stdout,
+      new RegExp(`^Checksum mismatch: ${escapeRegExp(vol1)}: SHA1 [0-9a-f]{40} at the target, [0-9a-f]{40} in the manifest$`, 'm'),
+    );
   });
 
   it('a truncated or corrupt volume (with a matching hash): exit 22, the volume named', async (t) => {
     const cases: [string, (gz: Buffer) => Buffer, RegExp][] = [
       ['truncated', (gz) => gz.subarray(0, Math.floor(gz.length / 3)), /truncated or corrupt volume \(unexpected end of file\)/],
-      ['corrupt-gzip', (gz) => { const b = Buffer.from(gz); b[Math.floor(b.length / 2)]! ^= 0xff; return b; }, /truncated or corrupt volume/],
-      ['corrupt-tar-header', (gz) => { const tar = gunzipSync(gz); tar[148]! ^= 0x01; return gzipSync(tar); }, /bad tar header checksum/],
-      ['tar-cut-short', (gz) => { const tar = gunzipSync(gz); return gzipSync(tar.subarray(0, Math.floor(tar.length / 2))); }, /truncated tar/],
+      [
+        'corrupt-gzip',
+        (gz) => {
+          const b = Buffer.from(gz);
+          b[Math.floor(b.length / 2)]! ^= 0xff;
+          return b;
+        },
+        /truncated or corrupt volume/,
+      ],
+      [
+        'corrupt-tar-header',
+        (gz) => {
+          const tar = gunzipSync(gz);
+          tar[148]! ^= 0x01;
+          return gzipSync(tar);
+        },
+        /bad tar header checksum/,
+      ],
+      [
+        'tar-cut-short',
+        (gz) => {
+          const tar = gunzipSync(gz);
+          return gzipSync(tar.subarray(0, Math.floor(tar.length / 2)));
+        },
+        /truncated tar/,
+      ],
     ];
     for (const [label, damage, message] of cases) {
       const pf = copyOfBase(t, label);
@@ -246,7 +349,11 @@ describe('archive faults', () => {
     }
     const pf = copyOfBase(t, 'missing-volume');
     rmSync(join(pf.remote, pf.name(/\.vol2\.difftar\.gz$/)));
-    assertFails(await pf.run('restore', pf.url, pf.path('dest')), 22, /^volume 2 of the set ending 20270115T080000Z is listed in its manifest but missing at the target$/);
+    assertFails(
+      await pf.run('restore', pf.url, pf.path('dest')),
+      22,
+      /^volume 2 of the set ending 20270115T080000Z is listed in its manifest but missing at the target$/,
+    );
   });
 
   it('a manifest that does not parse, or that is cut short: exit 22, the manifest named', async (t) => {
@@ -255,7 +362,11 @@ describe('archive faults', () => {
     assert.ok(volume3 > 0);
     const cases: [string, string, RegExp][] = [
       ['garbage', 'this is not a manifest\n', /manifest .* lists no volume/],
-      ['cut-in-a-block', original.slice(0, original.indexOf('EndingPath', volume3)), /manifest .* does not parse: manifest volume 3 has no EndingPath/],
+      [
+        'cut-in-a-block',
+        original.slice(0, original.indexOf('EndingPath', volume3)),
+        /manifest .* does not parse: manifest volume 3 has no EndingPath/,
+      ],
       ['cut-at-a-block-end', original.slice(0, volume3 + 1), /manifest .* lists volumes up to 2, but the target holds volume 3/],
       ['bad-hash', original.replace(/(Hash SHA1 [0-9a-f]{40})/, '$1xyz'), /manifest .* volume 1 has a SHA1 that is not 40 hex digits/],
     ];
@@ -273,7 +384,11 @@ describe('archive faults', () => {
     writeFileSync(join(pf.remote, sig), gzipSync(tar.subarray(0, Math.floor(tar.length / 2))));
     assertFails(await pf.run('list-current-files', pf.url), 22, new RegExp(`^${escapeRegExp(sig)}: truncated tar`));
     rmSync(pf.archiveDir, { recursive: true, force: true });
-    assertFails(await pf.run('incremental', '--current-time', String(T0 + HOUR), src, pf.url), 22, new RegExp(`^${escapeRegExp(sig)}: truncated tar`));
+    assertFails(
+      await pf.run('incremental', '--current-time', String(T0 + HOUR), src, pf.url),
+      22,
+      new RegExp(`^${escapeRegExp(sig)}: truncated tar`),
+    );
 
     writeFileSync(join(pf.remote, sig), Buffer.from('not gzip'));
     rmSync(pf.archiveDir, { recursive: true, force: true });
@@ -291,4 +406,3 @@ describe('archive faults', () => {
 function sha1(b: Buffer): string {
   return createHash('sha1').update(b).digest('hex');
 }
-

@@ -9,7 +9,16 @@ test('the help text lists every exit code and the commands', () => {
   for (const [name, code] of Object.entries(ExitCode)) {
     assert.match(text, new RegExp(`^ +${code}  \\S`, 'm'), `exit code ${name}`);
   }
-  for (const verb of ['restore', 'verify', 'collection-status', 'list-current-files', 'remove-older-than', 'remove-all-but-n-full', 'cleanup', 'thaw']) {
+  for (const verb of [
+    'restore',
+    'verify',
+    'collection-status',
+    'list-current-files',
+    'remove-older-than',
+    'remove-all-but-n-full',
+    'cleanup',
+    'thaw',
+  ]) {
     assert.match(text, new RegExp(`permafrost ${verb} `), verb);
   }
   assert.match(text, /README/);

@@ -11,7 +11,12 @@ import { helpText } from '../../src/cli/help.ts';
 
 const OPTIONS_CHAPTER = readFileSync(new URL('../../docs/options.md', import.meta.url), 'utf8');
 /** The whole user documentation: README.md and the docs/ chapters. */
-const ALL_DOCS = ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const ALL_DOCS = [
+  'README.md',
+  ...readdirSync(new URL('../../docs/', import.meta.url))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+]
   .map((f) => readFileSync(new URL(`../../${f}`, import.meta.url), 'utf8'))
   .join('\n');
 const LONG_OPTION = /--[a-z0-9][a-z0-9-]*[a-z0-9](?![a-z0-9*-])/g;
@@ -22,7 +27,9 @@ function readmeOptionsTable(): Set<string> {
   const next = OPTIONS_CHAPTER.indexOf('\n## ', start + 1);
   const end = next < 0 ? OPTIONS_CHAPTER.length : next;
   assert.ok(start >= 0 && end > start, 'docs/options.md has its "# Options" chapter');
-  const rows = OPTIONS_CHAPTER.slice(start, end).split('\n').filter((line) => line.startsWith('| `'));
+  const rows = OPTIONS_CHAPTER.slice(start, end)
+    .split('\n')
+    .filter((line) => line.startsWith('| `'));
   assert.ok(rows.length > 20, 'docs/options.md has its table');
   return new Set(rows.join('\n').match(LONG_OPTION));
 }
@@ -47,8 +54,16 @@ test("every option of permafrost's own is in docs/options.md and in --help", () 
   assert.ok(own.includes('--thaw') && own.includes('--compress-level'), own.join(' '));
   const table = readmeOptionsTable();
   const help = new Set(helpText().match(LONG_OPTION));
-  assert.deepEqual(own.filter((o) => !table.has(o) && !(o in NOT_IN_OPTIONS_TABLE)), [], 'missing from docs/options.md');
-  assert.deepEqual(own.filter((o) => !help.has(o) && !(o in NOT_IN_HELP)), [], 'missing from --help');
+  assert.deepEqual(
+    own.filter((o) => !table.has(o) && !(o in NOT_IN_OPTIONS_TABLE)),
+    [],
+    'missing from docs/options.md',
+  );
+  assert.deepEqual(
+    own.filter((o) => !help.has(o) && !(o in NOT_IN_HELP)),
+    [],
+    'missing from --help',
+  );
   for (const o of [...Object.keys(NOT_IN_OPTIONS_TABLE), ...Object.keys(NOT_IN_HELP)]) {
     assert.ok(own.includes(o), `${o} is exempted but is not an own option`);
     assert.ok(ALL_DOCS.includes(`\`${o}`), `${o} is described somewhere in README.md or docs/`);

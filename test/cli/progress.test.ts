@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  RateMeter,
-  describeProgress,
-  formatBytes,
-  formatDuration,
-  withProgress,
-  type ProgressStream,
-} from '../../src/cli/progress.ts';
+import { RateMeter, describeProgress, formatBytes, formatDuration, withProgress, type ProgressStream } from '../../src/cli/progress.ts';
 import type { ProgressState, Reporter } from '../../src/ops/reporter.ts';
 
 const MiB = 1024 * 1024;
@@ -15,13 +8,27 @@ const MiB = 1024 * 1024;
 class Collector implements Reporter {
   lines: string[] = [];
   progressCalls = 0;
-  error(m: string): void { this.lines.push(`error:${m}`); }
-  warning(m: string): void { this.lines.push(`warning:${m}`); }
-  notice(m: string): void { this.lines.push(`notice:${m}`); }
-  info(m: string): void { this.lines.push(`info:${m}`); }
-  debug(m: string): void { this.lines.push(`debug:${m}`); }
-  record(level: string, code: number, extra: string, human: string): void { this.lines.push(`record:${level} ${code} ${extra}|${human}`); }
-  progress(): void { this.progressCalls++; }
+  error(m: string): void {
+    this.lines.push(`error:${m}`);
+  }
+  warning(m: string): void {
+    this.lines.push(`warning:${m}`);
+  }
+  notice(m: string): void {
+    this.lines.push(`notice:${m}`);
+  }
+  info(m: string): void {
+    this.lines.push(`info:${m}`);
+  }
+  debug(m: string): void {
+    this.lines.push(`debug:${m}`);
+  }
+  record(level: string, code: number, extra: string, human: string): void {
+    this.lines.push(`record:${level} ${code} ${extra}|${human}`);
+  }
+  progress(): void {
+    this.progressCalls++;
+  }
 }
 
 class FakeStream implements ProgressStream {

@@ -15,10 +15,19 @@ function shWords(s: string): string[] | undefined {
 
 test('docker-duplicity style OPTIONS strings', () => {
   assert.deepEqual(splitShellWords('--volsize 1024  --verbosity\ti\n--log-file /l/x.log'), [
-    '--volsize', '1024', '--verbosity', 'i', '--log-file', '/l/x.log',
+    '--volsize',
+    '1024',
+    '--verbosity',
+    'i',
+    '--log-file',
+    '/l/x.log',
   ]);
   assert.deepEqual(splitShellWords(`--exclude '**/My Files' --include "/a b/\\"q\\"" x\\ y`), [
-    '--exclude', '**/My Files', '--include', '/a b/"q"', 'x y',
+    '--exclude',
+    '**/My Files',
+    '--include',
+    '/a b/"q"',
+    'x y',
   ]);
   assert.deepEqual(splitShellWords(`'' "" a''b`), ['', '', 'ab']);
   assert.deepEqual(splitShellWords('  '), []);
@@ -34,14 +43,17 @@ test('splits like /bin/sh for strings without expansions', () => {
   // newline either: sh would start a new command there, where we see a separator.
   const chars = fc.constantFrom('a', 'b', '-', '=', '/', ' ', ' ', '\t', "'", '"', '\\');
   fc.assert(
-    fc.property(fc.array(chars, { maxLength: 14 }).map((a) => a.join('')), (s) => {
-      const expected = shWords(s);
-      if (expected === undefined) {
-        assert.throws(() => splitShellWords(s), UsageError, JSON.stringify(s));
-      } else {
-        assert.deepEqual(splitShellWords(s), expected, JSON.stringify(s));
-      }
-    }),
+    fc.property(
+      fc.array(chars, { maxLength: 14 }).map((a) => a.join('')),
+      (s) => {
+        const expected = shWords(s);
+        if (expected === undefined) {
+          assert.throws(() => splitShellWords(s), UsageError, JSON.stringify(s));
+        } else {
+          assert.deepEqual(splitShellWords(s), expected, JSON.stringify(s));
+        }
+      },
+    ),
     { numRuns: 150 },
   );
 });

@@ -10,8 +10,17 @@ test('default cache name: the docs/duplicity-format.md §7.8 VERIFIED examples',
 });
 
 test('default cache name agrees with commandline.generate_default_backup_name', () => {
-  const urls = fc.sample(fc.oneof(fc.webUrl(), fc.string({ maxLength: 30 }).map((s) => `boto3+s3://bucket/${s.replace(/[\uD800-\uDFFF]/g, '')}`)), { numRuns: 300, seed: 29 });
-  const py = runPython<string[]>('from duplicity import commandline\nresult = [commandline.generate_default_backup_name(u) for u in data]', urls);
+  const urls = fc.sample(
+    fc.oneof(
+      fc.webUrl(),
+      fc.string({ maxLength: 30 }).map((s) => `boto3+s3://bucket/${s.replace(/[\uD800-\uDFFF]/g, '')}`),
+    ),
+    { numRuns: 300, seed: 29 },
+  );
+  const py = runPython<string[]>(
+    'from duplicity import commandline\nresult = [commandline.generate_default_backup_name(u) for u in data]',
+    urls,
+  );
   urls.forEach((u, i) => {
     assert.equal(defaultBackupName(u), py[i], u);
   });

@@ -22,7 +22,8 @@ const T_FULL = 1700000000;
 const T_INC = 1700000100;
 
 function rebuild(p: ParsedName): string {
-  const set: SetTimes = p.time !== undefined ? { kind: 'full', time: p.time } : { kind: 'inc', startTime: p.startTime!, endTime: p.endTime! };
+  const set: SetTimes =
+    p.time !== undefined ? { kind: 'full', time: p.time } : { kind: 'inc', startTime: p.startTime!, endTime: p.endTime! };
   const opts = { encrypted: p.encrypted, compressed: p.compressed, partial: p.partial };
   if (p.kind === 'full-sig' || p.kind === 'new-sig') return signatureName(set, PREFIXES, opts);
   if (p.manifest) return manifestName(set, PREFIXES, opts);
@@ -44,8 +45,21 @@ test('files written by duplicity 0.8.22 parse, rebuild and re-format exactly', a
   writeFileSync(join(src, 'z.txt'), 'last\n');
 
   const url = `file://${remote}`;
-  const common = ['--no-encryption', '--volsize', '1', '--archive-dir', cache, '--file-prefix', 'P_', '--file-prefix-archive', 'arc_',
-    '--file-prefix-manifest', 'man_', '--file-prefix-signature', 'sig_'];
+  const common = [
+    '--no-encryption',
+    '--volsize',
+    '1',
+    '--archive-dir',
+    cache,
+    '--file-prefix',
+    'P_',
+    '--file-prefix-archive',
+    'arc_',
+    '--file-prefix-manifest',
+    'man_',
+    '--file-prefix-signature',
+    'sig_',
+  ];
   await runCommand(DUP08_PATH, ['full', ...common, '--current-time', String(T_FULL), src, url], { label: 'duplicity full' });
   writeFileSync(join(src, 'a.txt'), 'hello world\n');
   utimesSync(join(src, 'a.txt'), 1690000000, 1690000000);
@@ -67,8 +81,16 @@ test('files written by duplicity 0.8.22 parse, rebuild and re-format exactly', a
     }
   }
   assert.deepEqual([...kinds].sort(), [
-    'cache full manifest', 'cache full-sig', 'cache inc manifest', 'cache new-sig',
-    'remote full', 'remote full manifest', 'remote full-sig', 'remote inc', 'remote inc manifest', 'remote new-sig',
+    'cache full manifest',
+    'cache full-sig',
+    'cache inc manifest',
+    'cache new-sig',
+    'remote full',
+    'remote full manifest',
+    'remote full-sig',
+    'remote inc',
+    'remote inc manifest',
+    'remote new-sig',
   ]);
 
   const manifests = listings.remote.filter((n) => parseRemoteName(n, PREFIXES)?.manifest);
@@ -90,12 +112,18 @@ test('files written by duplicity 0.8.22 parse, rebuild and re-format exactly', a
       assert.ok(m.volumes.length >= 3, 'multi-volume');
       const big = volumesContaining(m, [Buffer.from('big.bin')]).map((v) => v.volume);
       assert.ok(big.length >= 2, `big.bin spans volumes ${big.join(',')}`);
-      assert.deepEqual(volumesContaining(m, []).map((v) => v.volume), m.volumes.map((v) => v.volume));
+      assert.deepEqual(
+        volumesContaining(m, []).map((v) => v.volume),
+        m.volumes.map((v) => v.volume),
+      );
       const names = m.files!.map((f) => f.path.toString('latin1')).sort();
       assert.deepEqual(names, ['a.txt', 'big.bin', 'caf\xe9-latin1', 'dir/b c.txt', `q"uote's\\`, 'z.txt']);
       assert.ok(bytes.toString('latin1').includes('"q\\x22uote\\x27s\\x5c"'));
     } else {
-      assert.deepEqual(m.files!.map((f) => [f.type, f.path.toString()]), [['changed', 'a.txt']]);
+      assert.deepEqual(
+        m.files!.map((f) => [f.type, f.path.toString()]),
+        [['changed', 'a.txt']],
+      );
     }
   }
 });
@@ -110,17 +138,32 @@ test('short and old-style names written by duplicity 0.8.22 parse to the right s
     const url = `file://${remote}`;
     const args = ['--no-encryption', '--archive-dir', join(dir, 'cache'), '--name', flag, flag];
     await runCommand(DUP08_PATH, ['full', ...args, '--current-time', String(T_FULL), src, url], { env, label: `duplicity full ${flag}` });
-    await runCommand(DUP08_PATH, ['incremental', ...args, '--current-time', String(T_INC), src, url], { env, label: `duplicity inc ${flag}` });
+    await runCommand(DUP08_PATH, ['incremental', ...args, '--current-time', String(T_INC), src, url], {
+      env,
+      label: `duplicity inc ${flag}`,
+    });
     return readdirSync(remote);
   };
   const none: NamePrefixes = { base: '', archive: '', manifest: '', signature: '' };
   const short = await run('--short-filenames', {});
-  assert.deepEqual(short.sort(), ['df.s44we8.1.dt.z', 'df.s44we8.m', 'dfs.s44we8.st.z', 'di.s44we8.s44wh0.1.dt.z', 'di.s44we8.s44wh0.m', 'dns.s44we8.s44wh0.st.z']);
+  assert.deepEqual(short.sort(), [
+    'df.s44we8.1.dt.z',
+    'df.s44we8.m',
+    'dfs.s44we8.st.z',
+    'di.s44we8.s44wh0.1.dt.z',
+    'di.s44we8.s44wh0.m',
+    'dns.s44we8.s44wh0.st.z',
+  ]);
   for (const name of short) {
     const p = parseRemoteName(name, none)!;
-    const set: SetTimes = p.time !== undefined ? { kind: 'full', time: p.time } : { kind: 'inc', startTime: p.startTime!, endTime: p.endTime! };
+    const set: SetTimes =
+      p.time !== undefined ? { kind: 'full', time: p.time } : { kind: 'inc', startTime: p.startTime!, endTime: p.endTime! };
     const opts = { compressed: p.compressed, short: true };
-    const again = p.kind.endsWith('sig') ? signatureName(set, none, opts) : p.manifest ? manifestName(set, none, opts) : volumeName(set, p.volume!, none, opts);
+    const again = p.kind.endsWith('sig')
+      ? signatureName(set, none, opts)
+      : p.manifest
+        ? manifestName(set, none, opts)
+        : volumeName(set, p.volume!, none, opts);
     assert.equal(again, name);
   }
   // Local time with offset: 2023-11-14T23:13:20+01:00 in Berlin.

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  formatDirInfo, formatFileList, formatManifest, formatVolumeInfo, manifestsEqual, parseManifest, volumesContaining,
+  formatDirInfo,
+  formatFileList,
+  formatManifest,
+  formatVolumeInfo,
+  manifestsEqual,
+  parseManifest,
+  volumesContaining,
 } from '../../src/codec/manifest.ts';
 import type { FileChange, Manifest, VolumeInfo } from '../../src/codec/manifest.ts';
 import { unquote } from '../../src/codec/quote.ts';
@@ -42,10 +48,19 @@ test('the docs/duplicity-format.md §2.7 sample parses and re-formats byte-ident
   const v = m.volumes[0]!;
   assert.deepEqual([v.volume, v.startIndex, v.startBlock, v.endIndex, v.endBlock], [1, [], null, idx('small.txt'), null]);
   assert.deepEqual([...v.hashes], [['SHA1', 'c1c8d0b6236659d52912bdbf0da9083e059694d4']]);
-  assert.deepEqual(m.files?.map((f) => [f.type, f.path.toString()]), [
-    ['new', LONG], ['new', 'big.bin'], ['new', 'dir/café.txt'], ['new', 'dir/sub/file with spaces.txt'],
-    ['new', 'empty'], ['new', 'exact64k.bin'], ['new', 'hardlink-to-small'], ['new', 'small.txt'],
-  ]);
+  assert.deepEqual(
+    m.files?.map((f) => [f.type, f.path.toString()]),
+    [
+      ['new', LONG],
+      ['new', 'big.bin'],
+      ['new', 'dir/café.txt'],
+      ['new', 'dir/sub/file with spaces.txt'],
+      ['new', 'empty'],
+      ['new', 'exact64k.bin'],
+      ['new', 'hardlink-to-small'],
+      ['new', 'small.txt'],
+    ],
+  );
   // Written piece by piece, as a backup does.
   const written = Buffer.concat([formatDirInfo('vm', b('/srv/data')), ...m.volumes.map(formatVolumeInfo), formatFileList(m.files!)]);
   assert.equal(written.toString(), SAMPLE);
@@ -54,21 +69,40 @@ test('the docs/duplicity-format.md §2.7 sample parses and re-formats byte-ident
 
 test('the docs/duplicity-format.md §10.3 manifests: sizes 238/232 + hostname + Localdir, ranges and file lists', () => {
   const vol = (end: string, hash: string): VolumeInfo => ({
-    volume: 1, startIndex: [], startBlock: null, endIndex: idx(end), endBlock: null, hashes: new Map([['SHA1', hash]]),
+    volume: 1,
+    startIndex: [],
+    startBlock: null,
+    endIndex: idx(end),
+    endBlock: null,
+    hashes: new Map([['SHA1', hash]]),
   });
   const full: Manifest = {
-    hostname: b('vm'), localdir: b('/tmp/vectors/src-plain').subarray(0, 21),
+    hostname: b('vm'),
+    localdir: b('/tmp/vectors/src-plain').subarray(0, 21),
     volumes: [vol('link', '72b7a7e3eef9e912d55cfbdb4e2eb137bc20c409')],
-    files: [{ type: 'new', path: b('a.txt') }, { type: 'new', path: b('big.bin') }, { type: 'new', path: b('dir/b c.txt') }, { type: 'new', path: b('exact.bin') }],
+    files: [
+      { type: 'new', path: b('a.txt') },
+      { type: 'new', path: b('big.bin') },
+      { type: 'new', path: b('dir/b c.txt') },
+      { type: 'new', path: b('exact.bin') },
+    ],
   };
   const inc: Manifest = {
     ...full,
     volumes: [vol('new.txt', '044f6c92697d91ac868709af009f2a6362d91176')],
-    files: [{ type: 'changed', path: b('a.txt') }, { type: 'changed', path: b('big.bin') }, { type: 'deleted', path: b('exact.bin') }, { type: 'new', path: b('new.txt') }],
+    files: [
+      { type: 'changed', path: b('a.txt') },
+      { type: 'changed', path: b('big.bin') },
+      { type: 'deleted', path: b('exact.bin') },
+      { type: 'new', path: b('new.txt') },
+    ],
   };
   assert.equal(formatManifest(full).length, 261);
   assert.equal(formatManifest(inc).length, 255);
-  for (const [host, dir] of [['h', '/x'], ['backup-host.example.org', './relative/src']] as const) {
+  for (const [host, dir] of [
+    ['h', '/x'],
+    ['backup-host.example.org', './relative/src'],
+  ] as const) {
     assert.equal(formatManifest({ ...full, hostname: b(host), localdir: b(dir) }).length, 238 + host.length + dir.length);
     assert.equal(formatManifest({ ...inc, hostname: b(host), localdir: b(dir) }).length, 232 + host.length + dir.length);
   }
@@ -85,15 +119,29 @@ test('parseManifest: duplicates, ordering, case, and missing fields', () => {
     `Volume ${n}:\n    StartingPath   ${start}\n    EndingPath     ${end}\n    Hash SHA1 ${hash}\n`;
   // A restart rewrites volume 2: the later block wins, in volume 2's original position, and
   // volumes listed above the last block are dropped (docs/duplicity-format.md §2.5, VERIFIED).
-  const restarted = parseManifest(b(block(1, '. ', 'a 3', 'h1') + block(2, 'a 4', 'b ', 'old') + block(3, 'c ', 'd ', 'h3') + block(2, 'a 4', 'b ', 'new')));
-  assert.deepEqual(restarted.volumes.map((v) => [v.volume, v.hashes.get('SHA1')]), [[1, 'h1'], [2, 'new']]);
+  const restarted = parseManifest(
+    b(block(1, '. ', 'a 3', 'h1') + block(2, 'a 4', 'b ', 'old') + block(3, 'c ', 'd ', 'h3') + block(2, 'a 4', 'b ', 'new')),
+  );
+  assert.deepEqual(
+    restarted.volumes.map((v) => [v.volume, v.hashes.get('SHA1')]),
+    [
+      [1, 'h1'],
+      [2, 'new'],
+    ],
+  );
   assert.deepEqual(restarted.volumes[0]!.endIndex, idx('a'));
   assert.equal(restarted.volumes[0]!.endBlock, 3);
   assert.equal(restarted.volumes[1]!.startBlock, 4);
   // to_string() order (Filelist before volumes), lower case field names.
   const reordered = parseManifest(b('filelist 1\n    new      x\nVOLUME 1:\n startingpath . \n ENDINGPATH x\n hash SHA1 abc\n'));
-  assert.deepEqual(reordered.files?.map((f) => f.path.toString()), ['x']);
-  assert.deepEqual(reordered.volumes.map((v) => v.endIndex), [idx('x')]);
+  assert.deepEqual(
+    reordered.files?.map((f) => f.path.toString()),
+    ['x'],
+  );
+  assert.deepEqual(
+    reordered.volumes.map((v) => v.endIndex),
+    [idx('x')],
+  );
   assert.equal(reordered.hostname, null);
   assert.throws(() => parseManifest(b('Volume 1:\n    EndingPath     x  \n')), { message: 'manifest volume 1 has no StartingPath' });
   assert.throws(() => parseManifest(b('Volume 7:\n    StartingPath   x  \n')), { message: 'manifest volume 7 has no EndingPath' });
@@ -102,9 +150,17 @@ test('parseManifest: duplicates, ordering, case, and missing fields', () => {
 });
 
 test('volumesContaining: start[:len(index)] <= index <= end', () => {
-  const v = (n: number, s: PathIndex, e: PathIndex): VolumeInfo => ({ volume: n, startIndex: s, startBlock: null, endIndex: e, endBlock: null, hashes: new Map() });
+  const v = (n: number, s: PathIndex, e: PathIndex): VolumeInfo => ({
+    volume: n,
+    startIndex: s,
+    startBlock: null,
+    endIndex: e,
+    endBlock: null,
+    hashes: new Map(),
+  });
   const m: Manifest = {
-    hostname: null, localdir: null,
+    hostname: null,
+    localdir: null,
     volumes: [v(1, [], idx('a', 'f')), v(2, idx('a', 'f'), idx('c')), v(3, idx('c'), idx('c')), v(4, idx('d', 'x'), idx('e'))],
   };
   const nums = (i: PathIndex): number[] => volumesContaining(m, i).map((x) => x.volume);
@@ -121,19 +177,40 @@ test('volumesContaining: start[:len(index)] <= index <= end', () => {
 const COMPONENT_BYTES = [0x61, 0x62, 0x7a, 0x2e, 0x20, 0x22, 0x27, 0x5c, 0x0a, 0x09, 0xc3, 0xa9, 0xff, 0x30, 0x2d];
 const component = fc.array(fc.constantFrom(...COMPONENT_BYTES), { minLength: 1, maxLength: 5 }).map((a) => Buffer.from(a));
 const index = fc.array(component, { maxLength: 3 }).filter((i) => !(i.length === 1 && i[0]!.equals(Buffer.from('.'))));
-const hex = (n: number): fc.Arbitrary<string> => fc.array(fc.constantFrom(...'0123456789abcdef'), { minLength: n, maxLength: n }).map((a) => a.join(''));
+const hex = (n: number): fc.Arbitrary<string> =>
+  fc.array(fc.constantFrom(...'0123456789abcdef'), { minLength: n, maxLength: n }).map((a) => a.join(''));
 const hashes = fc.oneof(
   hex(40).map((h) => new Map([['SHA1', h]])),
-  fc.tuple(hex(40), hex(32)).map(([s, m]) => new Map([['SHA1', s], ['MD5', m]])),
+  fc.tuple(hex(40), hex(32)).map(
+    ([s, m]) =>
+      new Map([
+        ['SHA1', s],
+        ['MD5', m],
+      ]),
+  ),
   fc.constant(new Map<string, string>()),
 );
 const block = fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 5000 }));
 const manifestArb: fc.Arbitrary<Manifest> = fc
   .record({
     hostname: fc.constantFrom('vm', 'host.example.com', 'h é', ''),
-    localdir: fc.oneof(fc.constant(Buffer.alloc(0)), fc.array(component, { minLength: 1, maxLength: 3 }).map((cs) => Buffer.concat(cs.flatMap((c) => [Buffer.from('/'), c])))),
+    localdir: fc.oneof(
+      fc.constant(Buffer.alloc(0)),
+      fc.array(component, { minLength: 1, maxLength: 3 }).map((cs) => Buffer.concat(cs.flatMap((c) => [Buffer.from('/'), c]))),
+    ),
     volumes: fc.array(fc.record({ startIndex: index, startBlock: block, endIndex: index, endBlock: block, hashes }), { maxLength: 5 }),
-    files: fc.option(fc.array(fc.record({ type: fc.constantFrom('new' as const, 'changed' as const, 'deleted' as const), path: fc.array(component, { minLength: 1, maxLength: 3 }).map((cs) => Buffer.concat(cs.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c])))) }), { maxLength: 4 }), { nil: undefined }),
+    files: fc.option(
+      fc.array(
+        fc.record({
+          type: fc.constantFrom('new' as const, 'changed' as const, 'deleted' as const),
+          path: fc
+            .array(component, { minLength: 1, maxLength: 3 })
+            .map((cs) => Buffer.concat(cs.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c])))),
+        }),
+        { maxLength: 4 },
+      ),
+      { nil: undefined },
+    ),
   })
   .map(({ hostname, localdir, volumes, files }) => {
     const m: Manifest = {
@@ -145,15 +222,30 @@ const manifestArb: fc.Arbitrary<Manifest> = fc
     return m;
   });
 
-interface WireVolume { volume: number; start: string[]; startBlock: number | null; end: string[]; endBlock: number | null; hashes: [string, string][] }
-interface WireManifest { hostname: string | null; localdir: string | null; volumes: WireVolume[] }
+interface WireVolume {
+  volume: number;
+  start: string[];
+  startBlock: number | null;
+  end: string[];
+  endBlock: number | null;
+  hashes: [string, string][];
+}
+interface WireManifest {
+  hostname: string | null;
+  localdir: string | null;
+  volumes: WireVolume[];
+}
 
 const toWire = (m: Manifest): WireManifest => ({
   hostname: m.hostname?.toString('hex') ?? null,
   localdir: m.localdir?.toString('hex') ?? null,
   volumes: m.volumes.map((v) => ({
-    volume: v.volume, start: v.startIndex.map((c) => c.toString('hex')), startBlock: v.startBlock,
-    end: v.endIndex.map((c) => c.toString('hex')), endBlock: v.endBlock, hashes: [...v.hashes],
+    volume: v.volume,
+    start: v.startIndex.map((c) => c.toString('hex')),
+    startBlock: v.startBlock,
+    end: v.endIndex.map((c) => c.toString('hex')),
+    endBlock: v.endBlock,
+    hashes: [...v.hashes],
   })),
 });
 
@@ -180,7 +272,7 @@ def files(h):
         config.file_changed = None
 `;
 
-test('writers agree with duplicity\'s incremental writer (set_dirinfo, add_volume_info, set_files_changed_info)', () => {
+test("writers agree with duplicity's incremental writer (set_dirinfo, add_volume_info, set_files_changed_info)", () => {
   const cases = fc.sample(manifestArb, { numRuns: 600, seed: 13 });
   const py = runPython<string[]>(
     `
@@ -243,20 +335,49 @@ function mutate(text: string, ops: number[], picks: number[]): string {
   ops.forEach((op, k) => {
     const at = pick(k, lines.length);
     switch (op) {
-      case 0: lines.splice(at, 1); break;
-      case 1: lines.splice(at, 0, lines[at] ?? ''); break;
-      case 2: lines[at] = (lines[at] ?? '').toUpperCase(); break;
-      case 3: lines.splice(at, 0, ['   ', '\t', '', '\r'][pick(k + 1, 4)]!); break;
-      case 4: lines[at] = (lines[at] ?? '').replace(/[0-9]+/, numbers[pick(k + 1, numbers.length)]!); break;
-      case 5: lines[at] = (lines[at] ?? '').replace(/(Path +)\S+/, `$1${paths[pick(k + 1, paths.length)]!}`); break;
-      case 6: lines = lines.map((l) => `${l}\r`); break;
-      case 7: lines.splice(at, 0, `Volume ${[1, 2, 3, 7, 0][pick(k + 1, 5)]}:`); break;
-      case 8: lines = [lines.join('\n').slice(0, pick(k, text.length + 1))]; return;
-      case 9: lines.push('', ''); break;
-      case 10: lines[at] = (lines[at] ?? '').replace(/^ +/, ''); break;
-      case 11: lines[at] = `${lines[at] ?? ''} extra`; break;
-      case 12: lines[at] = ['volume\t1:', 'Volume', 'Volume 2', 'Hostname', 'Localdir  ', 'Hash SHA1', 'StartingPath', '    EndingPath'][pick(k + 1, 8)]!; break;
-      default: lines.reverse();
+      case 0:
+        lines.splice(at, 1);
+        break;
+      case 1:
+        lines.splice(at, 0, lines[at] ?? '');
+        break;
+      case 2:
+        lines[at] = (lines[at] ?? '').toUpperCase();
+        break;
+      case 3:
+        lines.splice(at, 0, ['   ', '\t', '', '\r'][pick(k + 1, 4)]!);
+        break;
+      case 4:
+        lines[at] = (lines[at] ?? '').replace(/[0-9]+/, numbers[pick(k + 1, numbers.length)]!);
+        break;
+      case 5:
+        lines[at] = (lines[at] ?? '').replace(/(Path +)\S+/, `$1${paths[pick(k + 1, paths.length)]!}`);
+        break;
+      case 6:
+        lines = lines.map((l) => `${l}\r`);
+        break;
+      case 7:
+        lines.splice(at, 0, `Volume ${[1, 2, 3, 7, 0][pick(k + 1, 5)]}:`);
+        break;
+      case 8:
+        lines = [lines.join('\n').slice(0, pick(k, text.length + 1))];
+        return;
+      case 9:
+        lines.push('', '');
+        break;
+      case 10:
+        lines[at] = (lines[at] ?? '').replace(/^ +/, '');
+        break;
+      case 11:
+        lines[at] = `${lines[at] ?? ''} extra`;
+        break;
+      case 12:
+        lines[at] = ['volume\t1:', 'Volume', 'Volume 2', 'Hostname', 'Localdir  ', 'Hash SHA1', 'StartingPath', '    EndingPath'][
+          pick(k + 1, 8)
+        ]!;
+        break;
+      default:
+        lines.reverse();
     }
   });
   return lines.join('\n');
@@ -264,7 +385,10 @@ function mutate(text: string, ops: number[], picks: number[]): string {
 
 test('parseManifest agrees with Manifest.from_string on generated and damaged manifests', () => {
   const cases = fc
-    .sample(fc.tuple(manifestArb, fc.array(fc.nat(13), { maxLength: 3 }), fc.array(fc.nat(), { minLength: 4, maxLength: 4 })), { numRuns: 1500, seed: 17 })
+    .sample(fc.tuple(manifestArb, fc.array(fc.nat(13), { maxLength: 3 }), fc.array(fc.nat(), { minLength: 4, maxLength: 4 })), {
+      numRuns: 1500,
+      seed: 17,
+    })
     .map(([m, ops, picks]) => Buffer.from(mutate(formatManifest(m).toString('latin1'), ops, picks), 'latin1'));
   const py = runPython<{ parsed: (WireManifest | { error: string })[]; files: ([string, string][] | null)[] }>(
     `${PY_PARSE}
@@ -283,7 +407,9 @@ result = {'parsed': [parse(h) for h in data], 'files': [files(h) for h in data]}
       ours = e;
     }
     const what = `case ${i}: ${JSON.stringify(c.toString('latin1'))}`;
-    const huge = !('error' in want) && want.volumes.some((v) => [v.volume, v.startBlock, v.endBlock].some((n) => n !== null && !Number.isSafeInteger(n)));
+    const huge =
+      !('error' in want) &&
+      want.volumes.some((v) => [v.volume, v.startBlock, v.endBlock].some((n) => n !== null && !Number.isSafeInteger(n)));
     if ('error' in want || huge) {
       assert.ok(ours instanceof Error, `${what}: duplicity fails (${'error' in want ? want.error : 'huge number'}) but we parsed it`);
       errors++;
@@ -294,7 +420,11 @@ result = {'parsed': [parse(h) for h in data], 'files': [files(h) for h in data]}
     const pyFiles = py.files[i];
     if (ours.files !== undefined && ours.files.length > 0) {
       withFiles++;
-      assert.deepEqual(ours.files.map((f) => [f.type, f.path.toString('hex')]), pyFiles?.map(([t, p]) => [t, unquote(Buffer.from(p, 'hex')).toString('hex')]), what);
+      assert.deepEqual(
+        ours.files.map((f) => [f.type, f.path.toString('hex')]),
+        pyFiles?.map(([t, p]) => [t, unquote(Buffer.from(p, 'hex')).toString('hex')]),
+        what,
+      );
     }
   });
   assert.ok(errors > 150 && errors < cases.length - 300, `both outcomes exercised (${errors} errors)`);
@@ -302,7 +432,11 @@ result = {'parsed': [parse(h) for h in data], 'files': [files(h) for h in data]}
 });
 
 test('volumesContaining agrees with get_containing_volumes', () => {
-  const cases = fc.sample(fc.tuple(manifestArb, fc.array(fc.oneof(index, fc.constant([] as Buffer[])), { minLength: 1, maxLength: 4 })), { numRuns: 500, seed: 19 })
+  const cases = fc
+    .sample(fc.tuple(manifestArb, fc.array(fc.oneof(index, fc.constant([] as Buffer[])), { minLength: 1, maxLength: 4 })), {
+      numRuns: 500,
+      seed: 19,
+    })
     .map(([m, queries]) => {
       // Also ask for prefixes of the manifest's own boundaries, where the comparison is delicate.
       const own = m.volumes.flatMap((v) => [v.startIndex.slice(0, 1), v.endIndex, v.startIndex]);
@@ -320,8 +454,12 @@ for c in data:
   cases.forEach((c, i) => {
     const parsed = parseManifest(formatManifest(c.m));
     c.queries.forEach((q, j) => {
-    assert.deepEqual(volumesContaining(parsed, q).map((v) => v.volume), py[i]![j], `case ${i} query ${j}`);
-  });
+      assert.deepEqual(
+        volumesContaining(parsed, q).map((v) => v.volume),
+        py[i]![j],
+        `case ${i} query ${j}`,
+      );
+    });
   });
 });
 
@@ -357,9 +495,30 @@ test('parseManifest on hostile input: only one-line Errors, linear time', () => 
       assert.ok(e instanceof Error && !e.message.includes('\n') && e.message.length < 300, String(e));
     }
   };
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (a) => check(Buffer.from(a))), { numRuns: 2000 });
-  const line = fc.constantFrom('Volume 1:', 'volume 2:', 'Volume 99999999999999:', ' StartingPath . ', ' EndingPath "a\\x20" 3', ' Hash SHA1 ab', 'Hostname h', 'Filelist 2', '  new x', '', ' ', '\r', 'Volume\t3:', 'Volume 0:');
-  fc.assert(fc.property(fc.array(line, { maxLength: 40 }), (ls) => check(b(ls.join('\n')))), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), (a) => check(Buffer.from(a))),
+    { numRuns: 2000 },
+  );
+  const line = fc.constantFrom(
+    'Volume 1:',
+    'volume 2:',
+    'Volume 99999999999999:',
+    ' StartingPath . ',
+    ' EndingPath "a\\x20" 3',
+    ' Hash SHA1 ab',
+    'Hostname h',
+    'Filelist 2',
+    '  new x',
+    '',
+    ' ',
+    '\r',
+    'Volume\t3:',
+    'Volume 0:',
+  );
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 40 }), (ls) => check(b(ls.join('\n')))),
+    { numRuns: 2000 },
+  );
 
   const started = performance.now();
   const big = (n: number, f: (i: number) => string): Buffer => b(Array.from({ length: n }, (_, i) => f(i)).join(''));

@@ -8,8 +8,35 @@ import { runPython } from './python-oracle.ts';
 // white space, Unicode decimal digits (Arabic-Indic, NKo, mathematical bold 0 and 9), and
 // look-alikes that are not decimal (superscript two, roman numeral, fullwidth A).
 const POOL = [
-  '0', '1', '7', '9', '_', '+', '-', ' ', '\t', '\n', '\v', '\x1c', 'a', 'f', 'F', 'g', 'x', 'X',
-  '\u0663', '\u07c5', '\u{1d7ce}', '\u{1d7d7}', '\u{1d7d8}', '\u00a0', '\u2003', '\u0085', '\u00b2', '\u216b', '\uff21',
+  '0',
+  '1',
+  '7',
+  '9',
+  '_',
+  '+',
+  '-',
+  ' ',
+  '\t',
+  '\n',
+  '\v',
+  '\x1c',
+  'a',
+  'f',
+  'F',
+  'g',
+  'x',
+  'X',
+  '\u0663',
+  '\u07c5',
+  '\u{1d7ce}',
+  '\u{1d7d7}',
+  '\u{1d7d8}',
+  '\u00a0',
+  '\u2003',
+  '\u0085',
+  '\u00b2',
+  '\u216b',
+  '\uff21',
 ];
 const LATIN1_POOL = ['0', '5', '9', '_', '+', '-', ' ', '\t', 'a', 'x', '\u00a0', '\u0085', '\u00e9'];
 
@@ -44,7 +71,7 @@ result = {
   });
 });
 
-test('parsePythonInt agrees with Python int() in bases 2 and 8 (optparse\'s 0b and leading-0 integers)', () => {
+test("parsePythonInt agrees with Python int() in bases 2 and 8 (optparse's 0b and leading-0 integers)", () => {
   const pool = ['0', '1', '2', '7', '8', '_', '+', '-', ' ', 'b', 'B', 'o', 'O', 'x', '\u0661', '\u00a0'];
   const texts = [...strings(pool, 2000, 3), '0b101', '0B_1', '0o17', '0O_7', '017', '0b', '0o', '-0o7'];
   const py = runPython<{ s2: (string | null)[]; s8: (string | null)[] }>(

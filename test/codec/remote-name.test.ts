@@ -44,13 +44,26 @@ test('long names: docs/duplicity-format.md §1.2 table, suffix rules and prefixe
 test('parseRemoteName: spec facts', () => {
   const T = timeToString(T0);
   assert.deepEqual(parseRemoteName(`duplicity-full.${T}.vol1.difftar.gz`), {
-    kind: 'full', manifest: false, volume: 1, time: T0, partial: false, compressed: true, encrypted: false,
+    kind: 'full',
+    manifest: false,
+    volume: 1,
+    time: T0,
+    partial: false,
+    compressed: true,
+    encrypted: false,
   });
   // Anything after the stem and one dot is tolerated.
   assert.equal(parseRemoteName(`duplicity-full.${T}.vol1.difftar.gz.anything`)?.volume, 1);
   // Short names are recognised without --short-filenames.
   assert.deepEqual(parseRemoteName('di.s44we8.s44wh0.1.dt.z'), {
-    kind: 'inc', manifest: false, volume: 1, startTime: T0, endTime: T1, partial: false, compressed: true, encrypted: false,
+    kind: 'inc',
+    manifest: false,
+    volume: 1,
+    startTime: T0,
+    endTime: T1,
+    partial: false,
+    compressed: true,
+    encrypted: false,
   });
   // Prefixes are required.
   const p: NamePrefixes = { base: 'P_', archive: '', manifest: 'man_', signature: '' };
@@ -81,8 +94,15 @@ interface PyName {
 function toPyShape(p: ParsedName | null): PyName | null {
   if (p === null) return null;
   return {
-    type: p.kind, manifest: p.manifest, volume_number: p.volume ?? null, time: p.time ?? null,
-    start_time: p.startTime ?? null, end_time: p.endTime ?? null, compressed: p.compressed, encrypted: p.encrypted, partial: p.partial,
+    type: p.kind,
+    manifest: p.manifest,
+    volume_number: p.volume ?? null,
+    time: p.time ?? null,
+    start_time: p.startTime ?? null,
+    end_time: p.endTime ?? null,
+    compressed: p.compressed,
+    encrypted: p.encrypted,
+    partial: p.partial,
   };
 }
 
@@ -123,7 +143,8 @@ const built: fc.Arbitrary<BuiltName> = fc
   })
   .map(({ prefixes: p, what, inc, t0, t1, volume, opts }) => {
     const set: SetTimes = inc ? { kind: 'inc', startTime: t0, endTime: t1 } : { kind: 'full', time: t1 };
-    const name = what === 'vol' ? volumeName(set, volume, p, opts) : what === 'man' ? manifestName(set, p, opts) : signatureName(set, p, opts);
+    const name =
+      what === 'vol' ? volumeName(set, volume, p, opts) : what === 'man' ? manifestName(set, p, opts) : signatureName(set, p, opts);
     return { name, prefixes: p, what, set, volume, opts };
   });
 
@@ -178,8 +199,28 @@ test('parseRemoteName inverts the builders', () => {
 // Replacement time fields: duplicity's and foreign spellings, intervals (relative to now),
 // dates, old-style zoned times, Unicode digits, zero and junk.
 const longTime = fc.constantFrom(
-  '20231114T221320Z', '20231114t221320z', '1700000000', '0', '00', '1d', '2w', '3h', '1D2s', '4W', '2023-11-14', '11/14/2023', '20231114Z',
-  '2023-11-14T23:13:20+01:00', '2023-11-14T23_13_20+01_00', '2023-11-14T22:13:20', 'abc', '', '٢٠٢٣١١١٤T221320Z', 'now', '19700101T000000Z', '20231114T221320Z.to.x',
+  '20231114T221320Z',
+  '20231114t221320z',
+  '1700000000',
+  '0',
+  '00',
+  '1d',
+  '2w',
+  '3h',
+  '1D2s',
+  '4W',
+  '2023-11-14',
+  '11/14/2023',
+  '20231114Z',
+  '2023-11-14T23:13:20+01:00',
+  '2023-11-14T23_13_20+01_00',
+  '2023-11-14T22:13:20',
+  'abc',
+  '',
+  '٢٠٢٣١١١٤T221320Z',
+  'now',
+  '19700101T000000Z',
+  '20231114T221320Z.to.x',
 );
 const shortTime = fc.constantFrom('s44we8', '0', '1', 'zz', 'S44WE8', 'a.b', '');
 const tail = fc.constantFrom('', '', '.gz', '.gpg', 'gz', '.z', '.g', '.part', '.p', '.anything', '\n', 'x', '.part.gz', '.p.z', '\n.gz');
@@ -190,7 +231,17 @@ function replaceTimes(name: string, t: string, short: boolean): string {
 }
 
 const mutated = fc
-  .tuple(built, fc.nat(5), longTime, shortTime, tail, fc.nat(200), fc.constantFrom('', '.', 'x', '\n', '0', 'vol0', 'vol007'), fc.boolean(), fc.constantFrom(':', ':', '_'))
+  .tuple(
+    built,
+    fc.nat(5),
+    longTime,
+    shortTime,
+    tail,
+    fc.nat(200),
+    fc.constantFrom('', '.', 'x', '\n', '0', 'vol0', 'vol007'),
+    fc.boolean(),
+    fc.constantFrom(':', ':', '_'),
+  )
   .map(([c, kind, lt, st, tl, pos, ins, dropPrefix, sep]) => {
     let name = c.name;
     if (kind === 1) name = replaceTimes(name, c.opts.short ? st : lt, c.opts.short === true);
@@ -232,7 +283,10 @@ for c in data:
       const ours = toPyShape(parseRemoteName(c.name, c.prefixes, { now: c.now, timeSeparator: c.sep, shortFilenames: c.shortFilenames }));
       const want = py[i]!;
       // duplicity crashes on volume 0, and keeps numbers beyond 2^53; such names are ignored here.
-      const huge = want !== null && want !== 'crash' && [want.volume_number, want.time, want.start_time, want.end_time].some((n) => n !== null && !Number.isSafeInteger(n));
+      const huge =
+        want !== null &&
+        want !== 'crash' &&
+        [want.volume_number, want.time, want.start_time, want.end_time].some((n) => n !== null && !Number.isSafeInteger(n));
       const expected = want === 'crash' || huge ? null : want;
       if (ours !== null) recognised++;
       assert.deepEqual(ours, expected, `${JSON.stringify(c)}`);

@@ -9,7 +9,17 @@ import { runPython, withTz } from './python-oracle.ts';
  * (which trip duplicity's divmod quirk). Zones with "negative DST" in tzdata (Europe/Dublin) are
  * left out: glibc calls Irish winter time DST, which JavaScript cannot see (see time-string.ts).
  */
-const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata', 'America/St_Johns', 'Asia/Kathmandu', 'Pacific/Chatham', 'America/Sao_Paulo'];
+const ZONES = [
+  'UTC',
+  'Europe/Berlin',
+  'America/New_York',
+  'Australia/Sydney',
+  'Asia/Kolkata',
+  'America/St_Johns',
+  'Asia/Kathmandu',
+  'Pacific/Chatham',
+  'America/Sao_Paulo',
+];
 
 /** Local-time results are compared from 1987 on: earlier, these zones changed standard offsets or used LMT, which V8 rounds to whole minutes. */
 const FIRST_LOCAL_YEAR = 1987;
@@ -36,24 +46,59 @@ test('timeToString and stringToTime agree with dup_time.timetostring / stringtot
 
 // Pieces of time strings, valid and not: digits (ASCII and Arabic-Indic), white space, signs,
 // underscores, out-of-range fields, and zones in both duplicity's and the user's spelling.
-const year = fc.oneof({ arbitrary: fc.integer({ min: FIRST_LOCAL_YEAR, max: 2099 }).map(String), weight: 6 }, fc.constantFrom('1900', '2100', '2099', '٢٠٢٣', ' 2023', '2_023', '+2023', '99'));
+const year = fc.oneof(
+  { arbitrary: fc.integer({ min: FIRST_LOCAL_YEAR, max: 2099 }).map(String), weight: 6 },
+  fc.constantFrom('1900', '2100', '2099', '٢٠٢٣', ' 2023', '2_023', '+2023', '99'),
+);
 const two = (min: number, max: number): fc.Arbitrary<string> =>
   fc.oneof(
     { arbitrary: fc.integer({ min, max }).map((n) => String(n).padStart(2, '0')), weight: 12 },
     { arbitrary: fc.integer({ min, max }).map(String), weight: 1 },
     { arbitrary: fc.constantFrom('00', '-0', '+1', ' 1', '1 ', '٣', '٠٣', '_1', '99', '60', '61', '62', '32', '13', '24', ''), weight: 1 },
   );
-const zone = fc.constantFrom('Z', 'Z', '', '', '+01:00', '+01:00', '-05:00', '+10:00', '-03:30', '-04:30', '+05:45', '+12:45', '-00:00', '+1:00', '+01:0', 'z', '+01_00', '+01.00', '+٠١:٠٠', '-00:-5', ' +01:00', '+01:00x', 'UTC', '+ 1:00');
+const zone = fc.constantFrom(
+  'Z',
+  'Z',
+  '',
+  '',
+  '+01:00',
+  '+01:00',
+  '-05:00',
+  '+10:00',
+  '-03:30',
+  '-04:30',
+  '+05:45',
+  '+12:45',
+  '-00:00',
+  '+1:00',
+  '+01:0',
+  'z',
+  '+01_00',
+  '+01.00',
+  '+٠١:٠٠',
+  '-00:-5',
+  ' +01:00',
+  '+01:00x',
+  'UTC',
+  '+ 1:00',
+);
 const sep = fc.constantFrom(':', ':', ':', '_', '.', '::', '');
 
-const oldStyle = fc.tuple(year, two(1, 12), two(1, 31), two(0, 23), two(0, 59), two(0, 59), zone, sep).map(
-  ([y, mo, d, h, mi, s, z, sp]) => ({ s: `${y}-${mo}-${d}T${h}${sp === '' ? ':' : sp}${mi}${sp === '' ? ':' : sp}${s}${z.replaceAll(':', sp === '' ? ':' : sp)}`, sep: sp }),
-);
-const newStyle = fc.tuple(fc.integer({ min: 1, max: 4102444799 }), fc.nat(16), fc.constantFrom('', 'X', 'T', '0', ' ', '\n', '٣', 't', 'Z'), sep).map(([t, at, ch, sp]) => {
-  const s = timeToString(t);
-  return { s: s.slice(0, at) + ch + s.slice(at + (ch === '' ? 1 : 1)), sep: sp };
-});
-const noise = fc.tuple(fc.array(fc.constantFrom('2', '0', '1', 'T', '-', ':', 'Z', '+', ' ', '_', '٣', 'a'), { maxLength: 25 }), sep).map(([cs, sp]) => ({ s: cs.join(''), sep: sp }));
+const oldStyle = fc
+  .tuple(year, two(1, 12), two(1, 31), two(0, 23), two(0, 59), two(0, 59), zone, sep)
+  .map(([y, mo, d, h, mi, s, z, sp]) => ({
+    s: `${y}-${mo}-${d}T${h}${sp === '' ? ':' : sp}${mi}${sp === '' ? ':' : sp}${s}${z.replaceAll(':', sp === '' ? ':' : sp)}`,
+    sep: sp,
+  }));
+const newStyle = fc
+  .tuple(fc.integer({ min: 1, max: 4102444799 }), fc.nat(16), fc.constantFrom('', 'X', 'T', '0', ' ', '\n', '٣', 't', 'Z'), sep)
+  .map(([t, at, ch, sp]) => {
+    const s = timeToString(t);
+    return { s: s.slice(0, at) + ch + s.slice(at + (ch === '' ? 1 : 1)), sep: sp };
+  });
+const noise = fc
+  .tuple(fc.array(fc.constantFrom('2', '0', '1', 'T', '-', ':', 'Z', '+', ' ', '_', '٣', 'a'), { maxLength: 25 }), sep)
+  .map(([cs, sp]) => ({ s: cs.join(''), sep: sp }));
 
 test('stringToTime agrees with dup_time.stringtotime across zones and separators', () => {
   const cases = fc.sample(fc.oneof(oldStyle, oldStyle, newStyle, noise), { numRuns: 1500, seed: 11 });
@@ -83,12 +128,23 @@ for tz in data['zones']:
   assert.ok(parsed > cases.length, `enough cases parse (${parsed})`);
 });
 
-const interval = fc.array(fc.tuple(fc.oneof(fc.nat(400).map(String), fc.constantFrom('0', '007', '99999999')), fc.constantFrom('s', 'm', 'h', 'D', 'W', 'M', 'Y', 'd', 'H', 'x', '')), { minLength: 1, maxLength: 4 })
+const interval = fc
+  .array(
+    fc.tuple(
+      fc.oneof(fc.nat(400).map(String), fc.constantFrom('0', '007', '99999999')),
+      fc.constantFrom('s', 'm', 'h', 'D', 'W', 'M', 'Y', 'd', 'H', 'x', ''),
+    ),
+    { minLength: 1, maxLength: 4 },
+  )
   .map((parts) => parts.map(([n, u]) => n + u).join(''));
-const dateOnly = fc.tuple(year, two(1, 12), two(1, 31), fc.constantFrom('-', '/'), fc.constantFrom('-', '/'), fc.constantFrom('ymd', 'mdy', 'ymdz')).map(
-  ([y, mo, d, s1, s2, form]) => (form === 'ymd' ? `${y}${s1}${mo}${s2}${d}` : form === 'mdy' ? `${mo}${s1}${d}${s2}${y}` : `${y}${mo}${d}Z`),
-);
-const w3 = fc.tuple(year, two(1, 12), two(1, 31), two(0, 23), two(0, 59), two(0, 59), zone).map(([y, mo, d, h, mi, s, z]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${z}`);
+const dateOnly = fc
+  .tuple(year, two(1, 12), two(1, 31), fc.constantFrom('-', '/'), fc.constantFrom('-', '/'), fc.constantFrom('ymd', 'mdy', 'ymdz'))
+  .map(([y, mo, d, s1, s2, form]) =>
+    form === 'ymd' ? `${y}${s1}${mo}${s2}${d}` : form === 'mdy' ? `${mo}${s1}${d}${s2}${y}` : `${y}${mo}${d}Z`,
+  );
+const w3 = fc
+  .tuple(year, two(1, 12), two(1, 31), two(0, 23), two(0, 59), two(0, 59), zone)
+  .map(([y, mo, d, h, mi, s, z]) => `${y}-${mo}-${d}T${h}:${mi}:${s}${z}`);
 const spec = fc.oneof(
   fc.constantFrom('now', 'NOW', 'now ', '', '0', '123\n', '1700000000', ' 5', '1D\n', '2001-03-23\n', '1h30m', '3D2h', '4W', '2Y', '1M'),
   fc.nat().map(String),
@@ -99,7 +155,11 @@ const spec = fc.oneof(
 );
 
 test('parseTimeSpec agrees with dup_time.genstrtotime across zones', () => {
-  const cases = fc.sample(fc.tuple(spec, fc.integer({ min: 1_000_000_000, max: 2_000_000_000 }), fc.constantFrom(':', ':', '_')), { numRuns: 1500, seed: 5 })
+  const cases = fc
+    .sample(fc.tuple(spec, fc.integer({ min: 1_000_000_000, max: 2_000_000_000 }), fc.constantFrom(':', ':', '_')), {
+      numRuns: 1500,
+      seed: 5,
+    })
     .map(([s, now, sp]) => ({ s, now, sep: sp }));
   const py = runPython<Record<string, (number | string | null)[]>>(
     `
@@ -123,7 +183,11 @@ for tz in data['zones']:
         if (ours !== null) parsed++;
         // Beyond 2^53 Python keeps exact big integers; these are refused here instead.
         const want = py[tz]![i];
-        assert.equal(ours, typeof want === 'number' && !Number.isSafeInteger(want) ? null : want, `TZ=${tz} sep=${JSON.stringify(c.sep)} now=${c.now} genstrtotime(${JSON.stringify(c.s)})`);
+        assert.equal(
+          ours,
+          typeof want === 'number' && !Number.isSafeInteger(want) ? null : want,
+          `TZ=${tz} sep=${JSON.stringify(c.sep)} now=${c.now} genstrtotime(${JSON.stringify(c.s)})`,
+        );
       });
     });
   }
@@ -149,6 +213,9 @@ test('parseTimeSpec: documented forms, and a one-line error naming the bad strin
     assert.equal(parseTimeSpec('2023-07-01T00:00:00', 1), parseTimeSpec('2023-06-30T23:00:00Z', 1));
   });
   for (const bad of ['yesterday', '1d', '2023-13-01', '1h 30m', 'now\nnow']) {
-    assert.throws(() => parseTimeSpec(bad, now), (e: Error) => e.message.includes(JSON.stringify(bad)) && !e.message.includes('\n') && /interval/.test(e.message));
+    assert.throws(
+      () => parseTimeSpec(bad, now),
+      (e: Error) => e.message.includes(JSON.stringify(bad)) && !e.message.includes('\n') && /interval/.test(e.message),
+    );
   }
 });

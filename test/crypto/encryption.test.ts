@@ -30,7 +30,13 @@ const plain = Buffer.concat([Buffer.alloc(200_000, 'a'), readFileSync(secFile)])
 
 async function encryptWith(enc: Encryption, data: Buffer): Promise<Buffer> {
   const out: Buffer[] = [];
-  const e = new OpenPgpEncryptor({ key: await enc.messageKey(), compression: enc.compression, output: (c) => { for (const b of c) out.push(Buffer.from(b)); } });
+  const e = new OpenPgpEncryptor({
+    key: await enc.messageKey(),
+    compression: enc.compression,
+    output: (c) => {
+      for (const b of c) out.push(Buffer.from(b));
+    },
+  });
   await e.write(data);
   await e.end();
   return Buffer.concat(out);
@@ -38,11 +44,23 @@ async function encryptWith(enc: Encryption, data: Buffer): Promise<Buffer> {
 
 async function decryptWith(enc: Encryption, ct: Buffer): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of decryptMessage((async function* () { yield ct; })(), enc.keyProvider)) parts.push(Buffer.from(c));
+  for await (const c of decryptMessage(
+    (async function* () {
+      yield ct;
+    })(),
+    enc.keyProvider,
+  ))
+    parts.push(Buffer.from(c));
   return Buffer.concat(parts);
 }
 
-function encryption(opts: { recipients?: string[]; hidden?: string[]; keyFiles?: readonly string[]; gpg?: boolean; passphrase?: string | null }): Encryption {
+function encryption(opts: {
+  recipients?: string[];
+  hidden?: string[];
+  keyFiles?: readonly string[];
+  gpg?: boolean;
+  passphrase?: string | null;
+}): Encryption {
   return new Encryption({
     recipients: opts.recipients ?? [],
     hiddenRecipients: opts.hidden ?? [],
@@ -62,7 +80,10 @@ async function kindOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('permafrost encrypts to public keys, gpg decrypts', () => {
-  for (const [label, source] of [['key file', { keyFiles: [pubFile], gpg: false }], ['gpg keyring', {}]] as const) {
+  for (const [label, source] of [
+    ['key file', { keyFiles: [pubFile], gpg: false }],
+    ['gpg keyring', {}],
+  ] as const) {
     it(`recipients RSA + ECC from the ${label}; PKESK per recipient; ZLIB inside`, async () => {
       const enc = encryption({ recipients: [rsa.slice(-16), 'ecc@example.com'], ...source });
       const file = join(work, `to-both-${label.replace(' ', '-')}.gpg`);
@@ -87,7 +108,10 @@ describe('permafrost encrypts to public keys, gpg decrypts', () => {
 
   it('an unknown recipient is a no-key error naming it', async () => {
     const enc = encryption({ recipients: ['DEADBEEFDEADBEEF'] });
-    await assert.rejects(enc.checkWritable(), (e: Error) => e instanceof OpenPgpError && e.kind === 'no-key' && /DEADBEEFDEADBEEF/.test(e.message));
+    await assert.rejects(
+      enc.checkWritable(),
+      (e: Error) => e instanceof OpenPgpError && e.kind === 'no-key' && /DEADBEEFDEADBEEF/.test(e.message),
+    );
   });
 });
 
@@ -113,7 +137,13 @@ describe('gpg encrypts to public keys, permafrost decrypts', () => {
 
   it('no secret key → no-key; the wrong passphrase for the key → bad-key', async () => {
     assert.equal(await kindOf(decryptWith(encryption({ keyFiles: [pubFile], gpg: false }), readFileSync(toRsa))), 'no-key');
-    assert.equal(await kindOf(decryptWith(encryption({ keyFiles: [secFile], gpg: false, passphrase: 'wrong' }), readFileSync(toRsa))), 'bad-key');
-    assert.equal(await kindOf(decryptWith(encryption({ keyFiles: [secFile], gpg: false, passphrase: null }), readFileSync(toRsa))), 'no-key');
+    assert.equal(
+      await kindOf(decryptWith(encryption({ keyFiles: [secFile], gpg: false, passphrase: 'wrong' }), readFileSync(toRsa))),
+      'bad-key',
+    );
+    assert.equal(
+      await kindOf(decryptWith(encryption({ keyFiles: [secFile], gpg: false, passphrase: null }), readFileSync(toRsa))),
+      'no-key',
+    );
   });
 });

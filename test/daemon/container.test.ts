@@ -54,9 +54,17 @@ test('Dockerfile: multi-stage, every base image pinned to an exact version, the 
     assert.notEqual(tag, 'latest');
   }
   const runtime = st.at(-1)!;
-  const copies = runtime.filter((i): i is Copy => i instanceof Copy).map((c) => ({ from: c.getFromFlag()?.getValue() ?? null, src: args(c)[0] }));
-  assert.ok(copies.some((c) => c.from === 'build' && c.src === '/app/dist'), 'dist/ comes from the build stage');
-  assert.ok(copies.some((c) => c.from === 'deps' && c.src === '/app/node_modules'), 'node_modules from the production-only stage');
+  const copies = runtime
+    .filter((i): i is Copy => i instanceof Copy)
+    .map((c) => ({ from: c.getFromFlag()?.getValue() ?? null, src: args(c)[0] }));
+  assert.ok(
+    copies.some((c) => c.from === 'build' && c.src === '/app/dist'),
+    'dist/ comes from the build stage',
+  );
+  assert.ok(
+    copies.some((c) => c.from === 'deps' && c.src === '/app/node_modules'),
+    'node_modules from the production-only stage',
+  );
   assert.ok(!copies.some((c) => c.from === null && (c.src === 'src' || c.src === '.')), 'no sources in the runtime image');
   const deps = st.find((s) => /AS deps$/i.test(s[0]!.getArgumentsContent() ?? ''))!;
   assert.ok(deps.some((i) => i.getKeyword() === 'RUN' && /npm ci --omit=dev/.test(i.getArgumentsContent() ?? '')));
@@ -70,8 +78,16 @@ test('Dockerfile: non-root user, tini as the entrypoint, the daemon as the comma
   const entry = runtime.filter((i) => i.getKeyword() === 'ENTRYPOINT').at(-1)!;
   const entryJson = JSON.parse(entry.getArgumentsContent()!) as string[];
   assert.equal(entryJson[0], '/usr/bin/tini', 'exec form, tini first (signals reach the daemon)');
-  assert.ok(runtime.some((i) => i.getKeyword() === 'RUN' && /apt-get install[^&]*\btini\b/.test(i.getArgumentsContent() ?? '')), "Debian's tini is installed");
-  const cmd = JSON.parse(runtime.filter((i) => i.getKeyword() === 'CMD').at(-1)!.getArgumentsContent()!) as string[];
+  assert.ok(
+    runtime.some((i) => i.getKeyword() === 'RUN' && /apt-get install[^&]*\btini\b/.test(i.getArgumentsContent() ?? '')),
+    "Debian's tini is installed",
+  );
+  const cmd = JSON.parse(
+    runtime
+      .filter((i) => i.getKeyword() === 'CMD')
+      .at(-1)!
+      .getArgumentsContent()!,
+  ) as string[];
   assert.deepEqual(cmd.slice(-2), ['/opt/permafrost/bin/permafrost.js', 'daemon']);
 });
 
@@ -80,7 +96,10 @@ test('Dockerfile: no secret in ENV or ARG; apt without recommends and without le
   for (const i of dockerfile.getInstructions()) {
     const kw = i.getKeyword();
     if (kw === 'ENV' || kw === 'ARG') {
-      const names = kw === 'ENV' ? (i as unknown as { getProperties(): { getName(): string }[] }).getProperties().map((p) => p.getName()) : [args(i)[0]!.split('=')[0]!];
+      const names =
+        kw === 'ENV'
+          ? (i as unknown as { getProperties(): { getName(): string }[] }).getProperties().map((p) => p.getName())
+          : [args(i)[0]!.split('=')[0]!];
       for (const n of names) assert.ok(!secretName.test(n), `${kw} ${n} looks like a secret`);
     }
     if (kw === 'RUN' && /apt-get install/.test(i.getArgumentsContent() ?? '')) {
@@ -90,12 +109,16 @@ test('Dockerfile: no secret in ENV or ARG; apt without recommends and without le
       assert.match(body, /rm -rf \/var\/lib\/apt\/lists/);
     }
   }
-  const ignore = readFileSync(join(PROJECT_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  const ignore = readFileSync(join(PROJECT_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   for (const p of ['.git', 'node_modules', '.cache', 'dist']) assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
 });
 
 test("the image's dup script: OPTIONS and OPTIONS_EXTRA expanded and split as docker-duplicity's dup, then the arguments", () => {
-  const run = stages().at(-1)!.find((i) => i.getKeyword() === 'RUN' && /\/usr\/local\/bin\/dup/.test(i.getArgumentsContent() ?? ''))!;
+  const run = stages()
+    .at(-1)!
+    .find((i) => i.getKeyword() === 'RUN' && /\/usr\/local\/bin\/dup/.test(i.getArgumentsContent() ?? ''))!;
   const printf = /printf '%s\\n' ((?:'[^']*' ?)+)> \/usr\/local\/bin\/dup/.exec(run.getArgumentsContent()!)!;
   const dir = tmpDir(hooks, 'dup-script');
   // The script as the RUN line writes it, then a `permafrost` that prints its arguments.
@@ -106,9 +129,33 @@ test("the image's dup script: OPTIONS and OPTIONS_EXTRA expanded and split as do
   writeFileSync(join(dir, 'cwd', 'x.tmp'), '');
   const out = execFileSync(join(dir, 'dup'), ['remove-all-but-n-full', '7', 'file:///d', '--force'], {
     cwd: join(dir, 'cwd'),
-    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: '/home/x', OPTIONS: '--archive-dir $HOME/c --log-file /l/log-$(echo 42).log --exclude *.tmp', OPTIONS_EXTRA: '--name "a b"' },
+    env: {
+      PATH: `${dir}:/usr/bin:/bin`,
+      HOME: '/home/x',
+      OPTIONS: '--archive-dir $HOME/c --log-file /l/log-$(echo 42).log --exclude *.tmp',
+      OPTIONS_EXTRA: '--name "a b"',
+    },
   }).toString();
-  assert.equal(out, ['--archive-dir', '/home/x/c', '--log-file', '/l/log-42.log', '--exclude', '*.tmp', '--name', 'a', 'b', 'remove-all-but-n-full', '7', 'file:///d', '--force'].map((a) => `<${a}>\n`).join(''));
+  assert.equal(
+    out,
+    [
+      '--archive-dir',
+      '/home/x/c',
+      '--log-file',
+      '/l/log-42.log',
+      '--exclude',
+      '*.tmp',
+      '--name',
+      'a',
+      'b',
+      'remove-all-but-n-full',
+      '7',
+      'file:///d',
+      '--force',
+    ]
+      .map((a) => `<${a}>\n`)
+      .join(''),
+  );
 });
 
 /** The guide's docker-compose environment (shared/reference/users-guide-duplicity-glacier.txt), as written there. */
@@ -121,8 +168,10 @@ const GUIDE_ENV: Readonly<Record<string, string>> = {
   SMTP_HOST: 'localhost',
   EMAIL_FROM: 'user@nobody.com',
   EMAIL_TO: 'user@nobody.com',
-  OPTIONS: '--s3-use-deep-archive --no-encryption --archive-dir /mnt/backup/src/config --s3-use-multiprocessing --volsize 1024 --verbosity i --log-file /logfiles/log-$$(date "+%Y%m%d-%H%M%S").log --full-if-older-than 4W --asynchronous-upload',
-  OPTIONS_EXTRA: '--s3-european-buckets --s3-multipart-chunk-size 10 --s3-use-new-style --metadata-sync-mode partial --file-prefix-archive archive-$$(hostname -f)- --file-prefix-manifest manifest-$$(hostname -f)- --file-prefix-signature signature-$$(hostname -f)-',
+  OPTIONS:
+    '--s3-use-deep-archive --no-encryption --archive-dir /mnt/backup/src/config --s3-use-multiprocessing --volsize 1024 --verbosity i --log-file /logfiles/log-$$(date "+%Y%m%d-%H%M%S").log --full-if-older-than 4W --asynchronous-upload',
+  OPTIONS_EXTRA:
+    '--s3-european-buckets --s3-multipart-chunk-size 10 --s3-use-new-style --metadata-sync-mode partial --file-prefix-archive archive-$$(hostname -f)- --file-prefix-manifest manifest-$$(hostname -f)- --file-prefix-signature signature-$$(hostname -f)-',
 };
 const GUIDE_MOUNTS = ['/mnt/backup/src/config', '/mnt/backup/src/data:ro', '/logfiles'];
 
@@ -139,25 +188,43 @@ test("compose.yaml mirrors the guide's docker-compose example, and the daemon ac
   const svc = compose.services['backup']!;
   assert.equal(svc.hostname, 'srcname.backup');
   for (const [k, v] of Object.entries(GUIDE_ENV)) assert.equal(svc.environment?.[k], v, `${k} as in the guide`);
-  for (const m of GUIDE_MOUNTS) assert.ok(svc.volumes?.some((v) => v.endsWith(`:${m}`)), `a volume at ${m}`);
+  for (const m of GUIDE_MOUNTS)
+    assert.ok(
+      svc.volumes?.some((v) => v.endsWith(`:${m}`)),
+      `a volume at ${m}`,
+    );
   const grace = /^(\d+)m$/.exec(svc.stop_grace_period ?? '');
   assert.ok(grace && Number(grace[1]) * 60 > 300, 'docker waits longer than the daemon grace period (300 s) before SIGKILL');
   for (const k of Object.keys(svc.environment ?? {})) assert.ok(!/SECRET|PASS/.test(k), `no secret in compose.yaml (${k})`);
 
   // What the container sees: compose turns $$ into $, the image adds its ENV.
   const imageEnv: Record<string, string> = {};
-  for (const i of stages().at(-1)!.filter((x) => x.getKeyword() === 'ENV')) {
-    for (const p of (i as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties()) imageEnv[p.getName()] = p.getValue() ?? '';
+  for (const i of stages()
+    .at(-1)!
+    .filter((x) => x.getKeyword() === 'ENV')) {
+    for (const p of (i as unknown as { getProperties(): { getName(): string; getValue(): string | null }[] }).getProperties())
+      imageEnv[p.getName()] = p.getValue() ?? '';
   }
   assert.equal(imageEnv['SRC'], '/mnt/backup/src', "the image's SRC, as docker-duplicity's");
   const work = tmpDir(hooks, 'compose-env');
-  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work, TZ: 'UTC', ...imageEnv, PERMAFROST_STATE_DIR: join(work, 'state') };
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: work,
+    TZ: 'UTC',
+    ...imageEnv,
+    PERMAFROST_STATE_DIR: join(work, 'state'),
+  };
   for (const [k, v] of Object.entries(svc.environment ?? {})) env[k] = v.replace(/\$\$/g, '$');
   const r = await runDaemon(['--check'], env);
   assert.equal(r.code, 0, r.stderr);
   const host = execFileSync('hostname', ['-f']).toString().trim();
   const job200 = r.stdout.split('\n').find((l) => l.startsWith('job 200 (daily): '))!;
-  assert.match(job200, new RegExp(`^job 200 \\(daily\\): permafrost --json --s3-use-deep-archive .* --log-file /logfiles/log-\\d{8}-\\d{6}\\.log .* --file-prefix-archive archive-${host}- .* /mnt/backup/src boto3\\+s3://bucket/backup-path$`));
+  assert.match(
+    job200,
+    new RegExp(
+      `^job 200 \\(daily\\): permafrost --json --s3-use-deep-archive .* --log-file /logfiles/log-\\d{8}-\\d{6}\\.log .* --file-prefix-archive archive-${host}- .* /mnt/backup/src boto3\\+s3://bucket/backup-path$`,
+    ),
+  );
   assert.match(r.stdout, /^job 300 \(daily\): permafrost .* remove-all-but-n-full 7 boto3\+s3:\/\/bucket\/backup-path --force$/m);
   assert.match(r.stdout, /^period daily: 0 2 \* \* MON-SAT$/m);
   assert.match(r.stdout, /^e-mail: user@nobody\.com via localhost:25$/m);

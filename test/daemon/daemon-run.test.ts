@@ -39,7 +39,8 @@ function setup(label: string, smtpPort: number, caFile: string, extra: Record<st
     PASSPHRASE,
     ORDER: order,
     OPTIONS: `--archive-dir ${join(work, 'cache')} --verbosity i --full-if-older-than 4W`,
-    OPTIONS_EXTRA: '--metadata-sync-mode partial --file-prefix-archive archive-$(hostname -f)- --file-prefix-manifest manifest-$(hostname -f)- --file-prefix-signature signature-$(hostname -f)-',
+    OPTIONS_EXTRA:
+      '--metadata-sync-mode partial --file-prefix-archive archive-$(hostname -f)- --file-prefix-manifest manifest-$(hostname -f)- --file-prefix-signature signature-$(hostname -f)-',
     PERMAFROST_STATE_DIR: join(work, 'state'),
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(smtpPort),
@@ -55,7 +56,10 @@ function setup(label: string, smtpPort: number, caFile: string, extra: Record<st
 
 /** The per-job blocks of a report body, by job number, in the order they appear. */
 function jobBlocks(body: string): { n: number; text: string }[] {
-  return body.split('===================================\n').slice(1).map((text) => ({ n: Number(/^Job (\d+):/.exec(text)?.[1]), text }));
+  return body
+    .split('===================================\n')
+    .slice(1)
+    .map((text) => ({ n: Number(/^Job (\d+):/.exec(text)?.[1]), text }));
 }
 
 test('a period runs its jobs in ascending N, a failure does not stop later jobs, and the report, pings and status say what happened', async (t) => {
@@ -89,7 +93,20 @@ test('a period runs its jobs in ascending N, a failure does not stop later jobs,
   assert.equal(readFileSync(s.order, 'utf8'), '5\n30\n');
   // Job 100's backup is there and restores to the source.
   const restored = join(s.work, 'restored');
-  const rr = await runPermafrost(['restore', '--file-prefix-archive', `archive-${FQDN}-`, '--file-prefix-manifest', `manifest-${FQDN}-`, '--file-prefix-signature', `signature-${FQDN}-`, `file://${s.dst}`, restored], { PASSPHRASE });
+  const rr = await runPermafrost(
+    [
+      'restore',
+      '--file-prefix-archive',
+      `archive-${FQDN}-`,
+      '--file-prefix-manifest',
+      `manifest-${FQDN}-`,
+      '--file-prefix-signature',
+      `signature-${FQDN}-`,
+      `file://${s.dst}`,
+      restored,
+    ],
+    { PASSPHRASE },
+  );
   assert.equal(rr.code, 0, rr.stderr);
   assertSameTree(s.src, restored);
 
@@ -102,7 +119,10 @@ test('a period runs its jobs in ascending N, a failure does not stop later jobs,
   assert.equal(mail.from, 'backup@example.com');
   assert.equal(mail.subject, `Backup report: ${FQDN} - daily - ERROR`);
   const blocks = jobBlocks(mail.body);
-  assert.deepEqual(blocks.map((b) => b.n), [5, 30, 100]);
+  assert.deepEqual(
+    blocks.map((b) => b.n),
+    [5, 30, 100],
+  );
   const [b5, b30, b100] = blocks.map((b) => b.text);
   assert.match(b5!, /^Job 5: `echo 5 >> "[^"]+order\.txt"`$/m);
   assert.match(b5!, /^Success: True$/m);
@@ -123,11 +143,17 @@ test('a period runs its jobs in ascending N, a failure does not stop later jobs,
   // period-specific URL wins for job 30; each job's own result decides (job 100 is not "fail").
   const hc = http.requests.filter((q) => q.url.startsWith('/hc/') || q.url.startsWith('/broken/'));
   const rid = (url: string) => new URL(url, http.base).searchParams.get('rid');
-  assert.deepEqual(hc.map((q) => `${q.method} ${q.url.split('?')[0]}`), [
-    'GET /hc/five/start', 'POST /hc/five',
-    'GET /hc/thirty-daily/start', 'POST /hc/thirty-daily/fail',
-    'GET /broken/hc/start', 'POST /broken/hc',
-  ]);
+  assert.deepEqual(
+    hc.map((q) => `${q.method} ${q.url.split('?')[0]}`),
+    [
+      'GET /hc/five/start',
+      'POST /hc/five',
+      'GET /hc/thirty-daily/start',
+      'POST /hc/thirty-daily/fail',
+      'GET /broken/hc/start',
+      'POST /broken/hc',
+    ],
+  );
   for (let i = 0; i < hc.length; i += 2) {
     assert.ok(rid(hc[i]!.url), 'a run id');
     assert.equal(rid(hc[i]!.url), rid(hc[i + 1]!.url));
@@ -145,9 +171,22 @@ test('a period runs its jobs in ascending N, a failure does not stop later jobs,
   assert.match(push.searchParams.get('ping') ?? '', /^\d+$/);
 
   // Webhooks: one JSON POST per job, in order.
-  const hooksSeen = http.requests.filter((q) => q.url === '/hook').map((q) => ({ type: q.contentType, body: JSON.parse(q.body) as Record<string, unknown> }));
-  assert.deepEqual(hooksSeen.map((h) => [h.body['job'], h.body['status'], h.body['exitCode']]), [[5, 'ok', 0], [30, 'failed', 3], [100, 'ok', 0]]);
-  assert.ok(hooksSeen.every((h) => h.type === 'application/json' && h.body['event'] === 'job.finished' && h.body['period'] === 'daily' && h.body['host'] === FQDN));
+  const hooksSeen = http.requests
+    .filter((q) => q.url === '/hook')
+    .map((q) => ({ type: q.contentType, body: JSON.parse(q.body) as Record<string, unknown> }));
+  assert.deepEqual(
+    hooksSeen.map((h) => [h.body['job'], h.body['status'], h.body['exitCode']]),
+    [
+      [5, 'ok', 0],
+      [30, 'failed', 3],
+      [100, 'ok', 0],
+    ],
+  );
+  assert.ok(
+    hooksSeen.every(
+      (h) => h.type === 'application/json' && h.body['event'] === 'job.finished' && h.body['period'] === 'daily' && h.body['host'] === FQDN,
+    ),
+  );
   const summary = hooksSeen[2]!.body['summary'] as Record<string, unknown>;
   assert.equal(summary['type'], 'full');
 

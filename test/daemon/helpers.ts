@@ -38,7 +38,27 @@ export function makeCertificate(dir: string): { key: string; cert: string; certF
   const keyFile = join(dir, 'smtp-key.pem');
   const certFile = join(dir, 'smtp-cert.pem');
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (err) {
     throw new Error(`openssl could not make a test certificate (install it: apt-get install openssl): ${(err as Error).message}`);
   }
@@ -101,7 +121,10 @@ function parseMessage(raw: string): { headers: Map<string, string>; subject: str
   let body = raw.slice(split + 4);
   const cte = (headers.get('content-transfer-encoding') ?? '').toLowerCase();
   if (cte === 'quoted-printable') {
-    body = Buffer.from(body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+    body = Buffer.from(
+      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   } else if (cte === 'base64') body = Buffer.from(body, 'base64').toString('utf8');
   return { headers, subject: headers.get('subject') ?? '', body: body.replace(/\r\n/g, '\n') };
 }
@@ -127,7 +150,13 @@ export async function startHttpRecorder(t: AfterHook): Promise<HttpRecorder> {
     const chunks: Buffer[] = [];
     req.on('data', (b: Buffer) => chunks.push(b));
     req.on('end', () => {
-      requests.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        contentType: req.headers['content-type'],
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
       res.statusCode = (req.url ?? '').startsWith('/broken/') ? 500 : 200;
       res.end('OK');
     });
@@ -135,7 +164,13 @@ export async function startHttpRecorder(t: AfterHook): Promise<HttpRecorder> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { base: `http://127.0.0.1:${port}`, requests };
 }
 
@@ -162,8 +197,12 @@ export function spawnDaemon(args: readonly string[], env: Readonly<Record<string
   const child = spawn(process.execPath, [PERMAFROST_BIN, 'daemon', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => { stdout += b.toString('utf8'); });
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+  child.stdout!.on('data', (b: Buffer) => {
+    stdout += b.toString('utf8');
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString('utf8');
+  });
   const done = new Promise<DaemonRun>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

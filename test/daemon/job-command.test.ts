@@ -17,7 +17,14 @@ function python(script: string, input: unknown): unknown {
   }
 }
 
-const ENV = { SRC: '/mnt/backup/src', DST: 'boto3+s3://bucket/backup-path', HOME: '/home/x', EMPTY: '', _U9: 'u', PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+const ENV = {
+  SRC: '/mnt/backup/src',
+  DST: 'boto3+s3://bucket/backup-path',
+  HOME: '/home/x',
+  EMPTY: '',
+  _U9: 'u',
+  PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+};
 
 test("safeSubstitute is Python's string.Template.safe_substitute", () => {
   const templates = [
@@ -33,7 +40,10 @@ test("safeSubstitute is Python's string.Template.safe_substitute", () => {
     'import json,string,sys\nd=json.load(sys.stdin)\nprint(json.dumps([string.Template(t).safe_substitute(d["env"]) for t in d["templates"]]))',
     { env: ENV, templates },
   ) as string[];
-  assert.deepEqual(templates.map((t) => safeSubstitute(t, ENV)), expected);
+  assert.deepEqual(
+    templates.map((t) => safeSubstitute(t, ENV)),
+    expected,
+  );
 });
 
 test("expandOptions gives the words of the image's `echo OPTIONS` through sh, split at white space", async () => {
@@ -61,14 +71,27 @@ test('jobCommand: dup, backup and restore run permafrost directly with OPTIONS a
   const env = { ...ENV, OPTIONS: '--no-encryption --volsize 50', OPTIONS_EXTRA: '--metadata-sync-mode partial' };
   const dup = await jobCommand('dup $SRC $DST', env);
   assert.equal(dup.kind, 'permafrost');
-  assert.deepEqual(dup.kind === 'permafrost' && dup.args, ['--no-encryption', '--volsize', '50', '--metadata-sync-mode', 'partial', '/mnt/backup/src', 'boto3+s3://bucket/backup-path']);
+  assert.deepEqual(dup.kind === 'permafrost' && dup.args, [
+    '--no-encryption',
+    '--volsize',
+    '50',
+    '--metadata-sync-mode',
+    'partial',
+    '/mnt/backup/src',
+    'boto3+s3://bucket/backup-path',
+  ]);
   assert.equal(wantsJsonSummary(dup), true);
   assert.equal(dup.display, 'dup /mnt/backup/src boto3+s3://bucket/backup-path');
 
   const backup = await jobCommand('backup --dry-run', env);
   assert.deepEqual(backup.kind === 'permafrost' && backup.args.slice(5), ['/mnt/backup/src', 'boto3+s3://bucket/backup-path', '--dry-run']);
   const restore = await jobCommand('restore --force', env);
-  assert.deepEqual(restore.kind === 'permafrost' && restore.args.slice(5), ['restore', 'boto3+s3://bucket/backup-path', '/mnt/backup/src', '--force']);
+  assert.deepEqual(restore.kind === 'permafrost' && restore.args.slice(5), [
+    'restore',
+    'boto3+s3://bucket/backup-path',
+    '/mnt/backup/src',
+    '--force',
+  ]);
   assert.equal(wantsJsonSummary(restore), false);
 
   const prune = await jobCommand('dup remove-all-but-n-full 7 $DST --force', env);
@@ -79,26 +102,51 @@ test('jobCommand: dup, backup and restore run permafrost directly with OPTIONS a
 });
 
 test('jobCommand: anything else, or a dup inside shell syntax, goes to /bin/sh', async () => {
-  for (const what of ['pg_dump -f $SRC/db.sql', 'dup $SRC $DST > /tmp/log', 'dup $SRC $DST && echo done', 'docker stop app; dup $SRC $DST']) {
+  for (const what of [
+    'pg_dump -f $SRC/db.sql',
+    'dup $SRC $DST > /tmp/log',
+    'dup $SRC $DST && echo done',
+    'docker stop app; dup $SRC $DST',
+  ]) {
     const c = await jobCommand(what, ENV);
     assert.equal(c.kind, 'shell', what);
   }
-  assert.equal((await jobCommand('dup $UNSET_VAR $DST', ENV)).kind, 'shell', 'an unexpanded variable is left to the shell, as in the image');
+  assert.equal(
+    (await jobCommand('dup $UNSET_VAR $DST', ENV)).kind,
+    'shell',
+    'an unexpanded variable is left to the shell, as in the image',
+  );
 });
 
 test('jobCommand: an option permafrost does not know is an error at once (exit 2)', async () => {
-  await assert.rejects(jobCommand('dup $SRC $DST', { ...ENV, OPTIONS: '--no-such-option' }), (err: unknown) => err instanceof UsageError && /no-such-option/.test(err.message));
+  await assert.rejects(
+    jobCommand('dup $SRC $DST', { ...ENV, OPTIONS: '--no-such-option' }),
+    (err: unknown) => err instanceof UsageError && /no-such-option/.test(err.message),
+  );
 });
 
 test('isPlainWords', () => {
   assert.equal(isPlainWords(`dup 'a b' "c d" e\\ f`), true);
-  for (const s of ['a | b', 'a && b', 'a; b', 'a > f', 'echo $(x)', 'echo `x`', 'echo "$X"', 'ls *.txt', 'echo ~', "echo 'open"]) assert.equal(isPlainWords(s), false, s);
+  for (const s of ['a | b', 'a && b', 'a; b', 'a > f', 'echo $(x)', 'echo `x`', 'echo "$X"', 'ls *.txt', 'echo ~', "echo 'open"])
+    assert.equal(isPlainWords(s), false, s);
 });
 
 test('the shell prelude: dup passes each option as one word (spaces kept) and the arguments unchanged', () => {
   // PERMAFROST_NODE=printf and PERMAFROST_BIN='<%s>\n' print each argument dup passes on.
   const out = execFileSync('/bin/sh', ['-c', `${SHELL_PRELUDE}\ndup "a b" '*' && backup x`], {
-    env: { PATH: ENV.PATH, PERMAFROST_NODE: 'printf', PERMAFROST_BIN: '<%s>\\n', PERMAFROST_DUP_OPTIONS: '--name\nmy name\n--exclude\n*.tmp', SRC: '/s', DST: 'file:///d' },
+    env: {
+      PATH: ENV.PATH,
+      PERMAFROST_NODE: 'printf',
+      PERMAFROST_BIN: '<%s>\\n',
+      PERMAFROST_DUP_OPTIONS: '--name\nmy name\n--exclude\n*.tmp',
+      SRC: '/s',
+      DST: 'file:///d',
+    },
   }).toString();
-  assert.equal(out, ['--name', 'my name', '--exclude', '*.tmp', 'a b', '*', '--name', 'my name', '--exclude', '*.tmp', '/s', 'file:///d', 'x'].map((a) => `<${a}>\n`).join(''));
+  assert.equal(
+    out,
+    ['--name', 'my name', '--exclude', '*.tmp', 'a b', '*', '--name', 'my name', '--exclude', '*.tmp', '/s', 'file:///d', 'x']
+      .map((a) => `<${a}>\n`)
+      .join(''),
+  );
 });

@@ -22,13 +22,17 @@ function job(what: string): JobSpec {
 async function run(what: string, home: string) {
   const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, PASSPHRASE: SECRET };
   const lines: string[] = [];
-  const outcome = await startJob(job(what), 'daily', { env, excerptBytes: 16384, redact: secretsOf(env), onLine: (l) => lines.push(l) }).done;
+  const outcome = await startJob(job(what), 'daily', { env, excerptBytes: 16384, redact: secretsOf(env), onLine: (l) => lines.push(l) })
+    .done;
   return { outcome, lines: lines.join('\n') };
 }
 
 test("a permafrost job's own message keeps the word its passphrase is", async (t) => {
   const work = tmpDir(t, 'job-redaction');
-  const { outcome, lines } = await run(`dup restore --archive-dir ${join(work, 'archive')} ${fileUrl(join(work, 'none'))} ${join(work, 'out')}`, work);
+  const { outcome, lines } = await run(
+    `dup restore --archive-dir ${join(work, 'archive')} ${fileUrl(join(work, 'none'))} ${join(work, 'out')}`,
+    work,
+  );
   assert.equal(outcome.exitCode, 12, outcome.log);
   assert.match(outcome.log, /no backup chain found at file:\/\//);
   assert.match(lines, /no backup chain found at file:\/\//);

@@ -54,7 +54,10 @@ test('takeRunLock: one holder; released; a dead or own pid is stale; a live pid 
   assert.equal(takeover.taken, true);
   if (takeover.taken) await takeover.release();
 
-  writeFileSync(file, JSON.stringify({ pid: await deadPid(), host: 'another-host.example', since: '2026-01-01T00:00:00.000Z', period: 'hourly' }));
+  writeFileSync(
+    file,
+    JSON.stringify({ pid: await deadPid(), host: 'another-host.example', since: '2026-01-01T00:00:00.000Z', period: 'hourly' }),
+  );
   const foreign = await takeRunLock(file, 'daily');
   assert.equal(foreign.taken, false, 'a lock from another host is never taken over');
 });
@@ -76,8 +79,17 @@ test('two daemons: the second run of a period finds the lock and exits 23 withou
 
   const second = await runDaemon(['--once', 'hourly'], env);
   assert.equal(second.code, 23, second.stderr);
-  assert.match(second.stderr, new RegExp(`hourly: not run: another run holds the lock .*daemon\\.lock \\(pid ${first.child.pid} on ${hostname()}, daily run since `));
-  assert.equal(readFileSync(order, 'utf8').split('\n').filter((l) => l.startsWith('start')).length, 1, 'the second daemon ran no job');
+  assert.match(
+    second.stderr,
+    new RegExp(`hourly: not run: another run holds the lock .*daemon\\.lock \\(pid ${first.child.pid} on ${hostname()}, daily run since `),
+  );
+  assert.equal(
+    readFileSync(order, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('start')).length,
+    1,
+    'the second daemon ran no job',
+  );
   const status = JSON.parse(readFileSync(join(work, 'state', 'status.json'), 'utf8'));
   assert.match(status.periods.hourly.notRun, /another run holds the lock/);
 
@@ -89,7 +101,10 @@ test('two daemons: the second run of a period finds the lock and exits 23 withou
   // A lock left by a killed daemon (its pid is gone) does not block the next run.
   mkdirSync(join(work, 'state'), { recursive: true });
   const dead = await deadPid();
-  writeFileSync(join(work, 'state', 'daemon.lock'), JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00.000Z', period: 'daily' }));
+  writeFileSync(
+    join(work, 'state', 'daemon.lock'),
+    JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00.000Z', period: 'daily' }),
+  );
   const r2 = await runDaemon(['--once', 'daily'], env);
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(r2.stderr, new RegExp(`took over a stale lock of pid ${dead}`));

@@ -25,25 +25,29 @@ test('a daily S3 backup job: summary with requests, bytes per class and cost in 
   mkdirSync(join(src, 'data'), { recursive: true });
   mkdirSync(join(work, 'logs'));
   for (let i = 0; i < 20; i++) writeFileSync(join(src, 'data', `f${i}.bin`), randomBytes(100_000));
-  const env = hermeticEnv({
-    ...envCredentials(),
-    SRC: src,
-    DST: 'boto3+s3://bucket/backup-path',
-    OPTIONS: `--s3-use-deep-archive --no-encryption --archive-dir ${join(src, 'config')} --s3-use-multiprocessing --volsize 1 --verbosity i --log-file ${join(work, 'logs')}/log-$(date "+%Y%m%d-%H%M%S").log --full-if-older-than 4W --asynchronous-upload --s3-endpoint-url ${moto.endpoint}`,
-    OPTIONS_EXTRA: '--s3-european-buckets --s3-multipart-chunk-size 10 --s3-use-new-style --metadata-sync-mode partial --file-prefix-archive archive-$(hostname -f)- --file-prefix-manifest manifest-$(hostname -f)- --file-prefix-signature signature-$(hostname -f)-',
-    JOB_200_WHAT: 'dup $SRC $DST',
-    JOB_200_WHEN: 'daily',
-    JOB_300_WHAT: 'dup remove-all-but-n-full 7 $DST --force',
-    JOB_300_WHEN: 'daily',
-    PERMAFROST_STATE_DIR: join(work, 'state'),
-    SMTP_HOST: '127.0.0.1',
-    SMTP_PORT: String(smtp.port),
-    SMTP_USER: SMTP.user,
-    SMTP_PASS: SMTP.pass,
-    EMAIL_FROM: 'user@nobody.com',
-    EMAIL_TO: 'user@nobody.com',
-    NODE_EXTRA_CA_CERTS: smtp.caFile,
-  }, work);
+  const env = hermeticEnv(
+    {
+      ...envCredentials(),
+      SRC: src,
+      DST: 'boto3+s3://bucket/backup-path',
+      OPTIONS: `--s3-use-deep-archive --no-encryption --archive-dir ${join(src, 'config')} --s3-use-multiprocessing --volsize 1 --verbosity i --log-file ${join(work, 'logs')}/log-$(date "+%Y%m%d-%H%M%S").log --full-if-older-than 4W --asynchronous-upload --s3-endpoint-url ${moto.endpoint}`,
+      OPTIONS_EXTRA:
+        '--s3-european-buckets --s3-multipart-chunk-size 10 --s3-use-new-style --metadata-sync-mode partial --file-prefix-archive archive-$(hostname -f)- --file-prefix-manifest manifest-$(hostname -f)- --file-prefix-signature signature-$(hostname -f)-',
+      JOB_200_WHAT: 'dup $SRC $DST',
+      JOB_200_WHEN: 'daily',
+      JOB_300_WHAT: 'dup remove-all-but-n-full 7 $DST --force',
+      JOB_300_WHEN: 'daily',
+      PERMAFROST_STATE_DIR: join(work, 'state'),
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(smtp.port),
+      SMTP_USER: SMTP.user,
+      SMTP_PASS: SMTP.pass,
+      EMAIL_FROM: 'user@nobody.com',
+      EMAIL_TO: 'user@nobody.com',
+      NODE_EXTRA_CA_CERTS: smtp.caFile,
+    },
+    work,
+  );
   const r = await runDaemon(['--once', 'daily'], env);
   assert.equal(r.code, 0, r.stderr);
 
@@ -53,14 +57,20 @@ test('a daily S3 backup job: summary with requests, bytes per class and cost in 
   const status = JSON.parse(readFileSync(join(work, 'state', 'status.json'), 'utf8'));
   const uploaded = status.jobs['200'].summary.requests.uploaded;
   assert.equal(uploaded.byClass.DEEP_ARCHIVE.objects, archived.length);
-  assert.equal(uploaded.byClass.DEEP_ARCHIVE.bytes, archived.reduce((n, o) => n + o.size, 0));
+  assert.equal(
+    uploaded.byClass.DEEP_ARCHIVE.bytes,
+    archived.reduce((n, o) => n + o.size, 0),
+  );
   assert.equal(uploaded.objects, objects.length);
   assert.equal(status.jobs['300'].status, 'ok');
 
   assert.equal(smtp.mails.length, 1);
   const body = smtp.mails[0]!.body;
   assert.match(body, /^Backup: full, \d+ volumes; files \d+ new, 0 changed, 0 deleted/m);
-  assert.match(body, new RegExp(`^S3 requests: \\d+ PUT, .*Uploaded ${objects.length} objects: ${archived.length} in DEEP_ARCHIVE \\(`, 'm'));
+  assert.match(
+    body,
+    new RegExp(`^S3 requests: \\d+ PUT, .*Uploaded ${objects.length} objects: ${archived.length} in DEEP_ARCHIVE \\(`, 'm'),
+  );
   assert.match(body, /^Cost estimate \(us-east-1 list prices\): requests \$[0-9.e-]+; storage of this run's uploads \$[0-9.e-]+ a month$/m);
   for (const secret of [envCredentials()['AWS_SECRET_ACCESS_KEY']!, SMTP.pass]) {
     assert.ok(!body.includes(secret));

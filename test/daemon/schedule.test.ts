@@ -23,10 +23,20 @@ function fakeClock(start: number): Clock & { t: number } {
   return c;
 }
 
-interface RunRecord { period: string; at: number; startedAt: number }
+interface RunRecord {
+  period: string;
+  at: number;
+  startedAt: number;
+}
 
 /** Runs the loop from `start` until `end` on the fake clock; each run takes `runMs(period)`. */
-async function simulate(periods: readonly Period[], start: number, end: number, runMs: (period: string) => number = () => 60_000, timezone?: string): Promise<RunRecord[]> {
+async function simulate(
+  periods: readonly Period[],
+  start: number,
+  end: number,
+  runMs: (period: string) => number = () => 60_000,
+  timezone?: string,
+): Promise<RunRecord[]> {
   const clock = fakeClock(start);
   const abort = new AbortController();
   const runs: RunRecord[] = [];
@@ -61,13 +71,19 @@ test("docker-duplicity's times over November 2026 (UTC): daily 02:00 Monday to S
     else expected.push(`daily ${iso(day + 2 * HOUR)}`);
     if (d.getUTCDate() === 1) expected.push(`monthly ${iso(day + 5 * HOUR)}`);
   }
-  assert.deepEqual(runs.map((r) => `${r.period} ${iso(r.at)}`), expected);
-  assert.ok(runs.every((r) => r.startedAt === r.at), 'each run starts at its firing');
+  assert.deepEqual(
+    runs.map((r) => `${r.period} ${iso(r.at)}`),
+    expected,
+  );
+  assert.ok(
+    runs.every((r) => r.startedAt === r.at),
+    'each run starts at its firing',
+  );
 });
 
 test('hourly and 15min; two periods due at the same minute run one after the other, in table order', async () => {
   const start = Date.UTC(2026, 10, 2, 0, 0);
-  const runs = await simulate(named(["15min", "hourly", "daily"]), start, start + 3 * HOUR + 60_000, () => 1000);
+  const runs = await simulate(named(['15min', 'hourly', 'daily']), start, start + 3 * HOUR + 60_000, () => 1000);
   const at0200 = runs.filter((r) => r.at === start + 2 * HOUR).map((r) => r.period);
   assert.deepEqual(at0200, ['15min', 'hourly', 'daily']);
   assert.equal(runs.filter((r) => r.period === '15min').length, 12);
@@ -83,24 +99,51 @@ test('a run that outlasts other firings: each period due meanwhile runs once aft
   assert.equal(iso(daily.at), '2026-11-02T02:00:00Z');
   const after = runs.filter((r) => r.startedAt >= daily.startedAt + 5 * HOUR);
   // Right after the long run: 15min (first due at 02:15) then hourly (03:00), once each.
-  assert.deepEqual(after.slice(0, 2).map((r) => [r.period, iso(r.at)]), [['15min', '2026-11-02T02:15:00Z'], ['hourly', '2026-11-02T03:00:00Z']]);
+  assert.deepEqual(
+    after.slice(0, 2).map((r) => [r.period, iso(r.at)]),
+    [
+      ['15min', '2026-11-02T02:15:00Z'],
+      ['hourly', '2026-11-02T03:00:00Z'],
+    ],
+  );
   assert.equal(after[0]!.startedAt, daily.startedAt + 5 * HOUR);
   // Then back on schedule.
-  assert.deepEqual(after.slice(2, 4).map((r) => [r.period, iso(r.at)]), [['15min', '2026-11-02T07:15:00Z'], ['15min', '2026-11-02T07:30:00Z']]);
+  assert.deepEqual(
+    after.slice(2, 4).map((r) => [r.period, iso(r.at)]),
+    [
+      ['15min', '2026-11-02T07:15:00Z'],
+      ['15min', '2026-11-02T07:30:00Z'],
+    ],
+  );
 });
 
 test('the time zone decides the wall-clock time (TZ=Europe/Berlin: 02:00 local is 01:00 UTC in winter, 00:00 UTC in summer)', async () => {
   const winter = await simulate(named(['daily']), Date.UTC(2026, 11, 1), Date.UTC(2026, 11, 2), undefined, 'Europe/Berlin');
-  assert.deepEqual(winter.map((r) => iso(r.at)), ['2026-12-01T01:00:00Z']);
-  const summer = await simulate(named(["daily"]), Date.UTC(2026, 5, 30, 12), Date.UTC(2026, 6, 1, 12), undefined, 'Europe/Berlin');
-  assert.deepEqual(summer.map((r) => iso(r.at)), ['2026-07-01T00:00:00Z']);
+  assert.deepEqual(
+    winter.map((r) => iso(r.at)),
+    ['2026-12-01T01:00:00Z'],
+  );
+  const summer = await simulate(named(['daily']), Date.UTC(2026, 5, 30, 12), Date.UTC(2026, 6, 1, 12), undefined, 'Europe/Berlin');
+  assert.deepEqual(
+    summer.map((r) => iso(r.at)),
+    ['2026-07-01T00:00:00Z'],
+  );
 });
 
 test('custom periods and cron expressions; a schedule with nothing to fire', () => {
-  const s = new Schedule([{ name: 'daily2', cron: '30 14 * * *' }, { name: '0 */6 * * *', cron: '0 */6 * * *' }], 'UTC');
+  const s = new Schedule(
+    [
+      { name: 'daily2', cron: '30 14 * * *' },
+      { name: '0 */6 * * *', cron: '0 */6 * * *' },
+    ],
+    'UTC',
+  );
   const from = Date.UTC(2026, 10, 2, 13, 0);
   assert.deepEqual(s.next(from), { at: Date.UTC(2026, 10, 2, 14, 30), periods: ['daily2'] });
   assert.deepEqual(s.next(Date.UTC(2026, 10, 2, 14, 30)), { at: Date.UTC(2026, 10, 2, 18, 0), periods: ['0 */6 * * *'] });
-  assert.deepEqual(s.due(from, from + 6 * HOUR).map((d) => d.period), ['daily2', '0 */6 * * *']);
+  assert.deepEqual(
+    s.due(from, from + 6 * HOUR).map((d) => d.period),
+    ['daily2', '0 */6 * * *'],
+  );
   assert.equal(new Schedule([], 'UTC').next(from), null);
 });

@@ -61,11 +61,17 @@ test('SIGTERM during a backup: the job is stopped, the target restores the previ
   await nextSecond();
   const d = spawnDaemon(['--once', 'daily'], env);
   let exited = false;
-  void d.done.then(() => { exited = true; });
-  await waitFor('the backup to upload a few volumes', () => {
-    if (exited) throw new Error(`the daemon ended before the test stopped it:\n${d.stderr()}`);
-    return volumes(dst).length >= volumesBefore + 3 ? true : undefined;
-  }, 120_000);
+  void d.done.then(() => {
+    exited = true;
+  });
+  await waitFor(
+    'the backup to upload a few volumes',
+    () => {
+      if (exited) throw new Error(`the daemon ended before the test stopped it:\n${d.stderr()}`);
+      return volumes(dst).length >= volumesBefore + 3 ? true : undefined;
+    },
+    120_000,
+  );
   d.child.kill('SIGTERM');
   const r = await d.done;
   assert.equal(r.code, 60, `an interrupted job makes --once exit 60\n${r.stderr}`);
@@ -121,7 +127,12 @@ test('SIGTERM with a grace period: the running job finishes, the later ones do n
 test('an idle scheduler says when it runs next and stops at once on SIGTERM (exit 0)', async () => {
   const work = tmpDir(hooks, 'daemon-idle');
   const statusFile = join(work, 'status.json');
-  const env = baseEnv(work, { PERMAFROST_STATUS_FILE: statusFile, PERMAFROST_LOCK_FILE: join(work, 'run.lock'), JOB_1_WHAT: 'true', JOB_1_WHEN: 'monthly' });
+  const env = baseEnv(work, {
+    PERMAFROST_STATUS_FILE: statusFile,
+    PERMAFROST_LOCK_FILE: join(work, 'run.lock'),
+    JOB_1_WHAT: 'true',
+    JOB_1_WHEN: 'monthly',
+  });
   const d = spawnDaemon([], env);
   const idle = await waitFor('the status file to show the next run', () => {
     try {

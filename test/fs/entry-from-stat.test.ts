@@ -93,7 +93,9 @@ describe('entry metadata from lstat', () => {
     const script = `
 import json, os, sys
 json.dump([[str(s.st_mtime_ns), str(s.st_ctime_ns), str(s.st_ino)] for s in (os.lstat(bytes.fromhex(h)) for h in json.load(sys.stdin))], sys.stdout)`;
-    const expected = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(walked.map((e) => e.path.toString('hex'))) }).toString()) as string[][];
+    const expected = JSON.parse(
+      execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(walked.map((e) => e.path.toString('hex'))) }).toString(),
+    ) as string[][];
     let files = 0;
     walked.forEach((e, i) => {
       if (e.meta.type !== 'reg') {
@@ -108,7 +110,14 @@ json.dump([[str(s.st_mtime_ns), str(s.st_ctime_ns), str(s.st_ino)] for s in (os.
 
   it('msFromNs(mtimeNs) is the very double of the number lstat (so mtimeSeconds rounds the same)', () => {
     mkdirSync(cat(tmp.buf, '/ms'));
-    const times: [number, number][] = [[-2, 500_000_000], [1_700_000_000, 999_999_999], [1_700_000_000, 999_999_700], [0, 1], [-1, 999_999_999], [4_102_444_800, 123_456_789]];
+    const times: [number, number][] = [
+      [-2, 500_000_000],
+      [1_700_000_000, 999_999_999],
+      [1_700_000_000, 999_999_700],
+      [0, 1],
+      [-1, 999_999_999],
+      [4_102_444_800, 123_456_789],
+    ];
     const paths = times.map((_, i) => cat(tmp.buf, `/ms/${i}`));
     for (const p of paths) writeFileSync(p, '');
     pythonSetMtimes(paths, times);
@@ -121,7 +130,11 @@ json.dump([[str(s.st_mtime_ns), str(s.st_ctime_ns), str(s.st_ino)] for s in (os.
   });
 
   it("mtimeSeconds(mtimeMs) equals python's int(st_mtime) (property over real files)", () => {
-    const nsec = fc.oneof(fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 999_999_000, max: 999_999_999 }), fc.constantFrom(0, 1, 500_000_000));
+    const nsec = fc.oneof(
+      fc.integer({ min: 0, max: 999_999_999 }),
+      fc.integer({ min: 999_999_000, max: 999_999_999 }),
+      fc.constantFrom(0, 1, 500_000_000),
+    );
     const sec = fc.oneof(fc.integer({ min: -2_000_000_000, max: 4_200_000_000 }), fc.integer({ min: -3, max: 3 }));
     const times = fc.sample(fc.tuple(sec, nsec), { numRuns: 300, seed: 99 });
     mkdirSync(cat(tmp.buf, '/mtimes'));
@@ -136,12 +149,19 @@ json.dump([[str(s.st_mtime_ns), str(s.st_ctime_ns), str(s.st_ino)] for s in (os.
   });
 
   it("devMajor/devMinor decode dev_t like python's os.major/os.minor", () => {
-    const pairs = fc.sample(fc.tuple(fc.integer({ min: 0, max: 0xfffff }), fc.integer({ min: 0, max: 0x7fffffff })), { numRuns: 200, seed: 5 });
+    const pairs = fc.sample(fc.tuple(fc.integer({ min: 0, max: 0xfffff }), fc.integer({ min: 0, max: 0x7fffffff })), {
+      numRuns: 200,
+      seed: 5,
+    });
     pairs.push([0, 0], [1, 3], [7, 200], [4095, 255], [4096, 256], [0xfffff, 0xfffff]);
     const script = `
 import json, os, sys
 json.dump([[os.makedev(a, b), os.major(os.makedev(a, b)), os.minor(os.makedev(a, b))] for a, b in json.load(sys.stdin)], sys.stdout)`;
-    const rows = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(pairs) }).toString()) as [number, number, number][];
+    const rows = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(pairs) }).toString()) as [
+      number,
+      number,
+      number,
+    ][];
     for (const [dev, major, minor] of rows) {
       if (dev > Number.MAX_SAFE_INTEGER) continue; // not representable in a stat double either
       assert.equal(devMajor(dev), major, `major of ${dev}`);

@@ -23,11 +23,38 @@ json.dump(out, sys.stdout)`;
 
 describe('globSelector = duplicity select_fn_from_glob', () => {
   it('on random globs and names (property)', () => {
-    const ch = fc.constantFrom('a', 'b', 'B', '/', '*', '**', '?', '[', ']', '!', '^', '-', '\\', '.', '\n', 'é', '\udcff', 'ß', '{', '(', '$');
+    const ch = fc.constantFrom(
+      'a',
+      'b',
+      'B',
+      '/',
+      '*',
+      '**',
+      '?',
+      '[',
+      ']',
+      '!',
+      '^',
+      '-',
+      '\\',
+      '.',
+      '\n',
+      'é',
+      '\udcff',
+      'ß',
+      '{',
+      '(',
+      '$',
+    );
     const glob = fc.array(ch, { minLength: 1, maxLength: 9 }).map((a) => `/r/${a.join('')}`);
     const nameCh = fc.constantFrom('a', 'b', 'B', '/', '-', '.', '\n', 'é', '\udcff', '*', '[', ']', '\\', '{', '$');
-    const name = fc.array(nameCh, { maxLength: 7 }).map((a) => (`/r/${a.join('')}`).replace(/\/\/+/g, '/').replace(/\/+$/, ''));
-    const row = fc.tuple(glob, fc.constantFrom(0, 1), fc.boolean(), fc.array(fc.tuple(name, fc.boolean()), { minLength: 1, maxLength: 12 }));
+    const name = fc.array(nameCh, { maxLength: 7 }).map((a) => `/r/${a.join('')}`.replace(/\/\/+/g, '/').replace(/\/+$/, ''));
+    const row = fc.tuple(
+      glob,
+      fc.constantFrom(0, 1),
+      fc.boolean(),
+      fc.array(fc.tuple(name, fc.boolean()), { minLength: 1, maxLength: 12 }),
+    );
     // Names that instantiate the glob make matches common enough to test both outcomes.
     const clean = (n: string): string => n.replace(/\/\/+/g, '/').replace(/\/+$/, '');
     const instances = (g: string): [string, boolean][] => [
@@ -39,10 +66,48 @@ describe('globSelector = duplicity select_fn_from_glob', () => {
     const rows = fc
       .sample(row, { numRuns: 400, seed: 11 })
       .map(([g, inc, ic, names]) => [g, inc, ic, [...names, ...instances(g)]] as [string, number, boolean, [string, boolean][]]);
-    rows.push(['/r/[]a]', 1, false, [['/r/]', false], ['/r/a', false], ['/r/b', false]]]);
-    rows.push(['/r/a/', 1, false, [['/r/a', true], ['/r/a', false], ['/r/a/x', false], ['/r/a\n', false]]]);
-    rows.push(['/r/A*', 0, true, [['/r/abc', false], ['/r/ABC', false], ['/r', true]]]);
-    rows.push(['/r/**/x', 1, false, [['/r', true], ['/r/q', true], ['/r/q/w', true], ['/r/q/x', false]]]);
+    rows.push([
+      '/r/[]a]',
+      1,
+      false,
+      [
+        ['/r/]', false],
+        ['/r/a', false],
+        ['/r/b', false],
+      ],
+    ]);
+    rows.push([
+      '/r/a/',
+      1,
+      false,
+      [
+        ['/r/a', true],
+        ['/r/a', false],
+        ['/r/a/x', false],
+        ['/r/a\n', false],
+      ],
+    ]);
+    rows.push([
+      '/r/A*',
+      0,
+      true,
+      [
+        ['/r/abc', false],
+        ['/r/ABC', false],
+        ['/r', true],
+      ],
+    ]);
+    rows.push([
+      '/r/**/x',
+      1,
+      false,
+      [
+        ['/r', true],
+        ['/r/q', true],
+        ['/r/q/w', true],
+        ['/r/q/x', false],
+      ],
+    ]);
     // Surrogates cannot go through JSON to python intact, so send escaped names as \\uDCxx.
     const input = JSON.stringify(rows);
     const expected = JSON.parse(execFileSync(PYTHON, ['-c', ORACLE], { input }).toString()) as ((number | null)[] | 'error')[];

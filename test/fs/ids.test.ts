@@ -33,7 +33,15 @@ json.dump({'users': users, 'groups': groups,
 
   it('parses the file formats: first match wins, junk and NIS lines ignored', () => {
     const ids = IdNames.fromText(
-      ['root:x:0:0:root:/root:/bin/sh', '+nis::::::', 'broken', 'bad:x:notanumber:1::', 'alias:x:0:0::/:/bin/sh', 'ann:x:1000:1000::/home/ann:/bin/sh', ''].join('\n'),
+      [
+        'root:x:0:0:root:/root:/bin/sh',
+        '+nis::::::',
+        'broken',
+        'bad:x:notanumber:1::',
+        'alias:x:0:0::/:/bin/sh',
+        'ann:x:1000:1000::/home/ann:/bin/sh',
+        '',
+      ].join('\n'),
       ['root:x:0:', 'staff:x:50:ann,bob', 'wheel:x:0:'].join('\n'),
     );
     assert.equal(ids.userName(0), 'root');

@@ -20,8 +20,10 @@ async function restoreTree(root: string, threads: number): Promise<void> {
       const dir = join(root, `d${String(d).padStart(3, '0')}`);
       const sub = join(dir, 'sub');
       mkdirSync(sub, { recursive: true });
-      for (let f = 0; f < 7 + (d % 40); f++) await q.addFile(Buffer.from(dir), Buffer.from(`f${f}`), [Buffer.from(`${d}/${f}`)], attrs(0o644, 1_000 + f));
-      for (let f = 0; f < 3; f++) await q.addFile(Buffer.from(sub), Buffer.from(`g${f}`), [Buffer.from(`${d}/sub/${f}`)], attrs(0o600, 2_000));
+      for (let f = 0; f < 7 + (d % 40); f++)
+        await q.addFile(Buffer.from(dir), Buffer.from(`f${f}`), [Buffer.from(`${d}/${f}`)], attrs(0o644, 1_000 + f));
+      for (let f = 0; f < 3; f++)
+        await q.addFile(Buffer.from(sub), Buffer.from(`g${f}`), [Buffer.from(`${d}/sub/${f}`)], attrs(0o600, 2_000));
       await q.addDir(Buffer.from(sub), attrs(0o755, 500_000 + d));
       await q.addDir(Buffer.from(dir), attrs(0o750, 600_000 + d));
     }

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createReadStream, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync, symlinkSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { EntryMeta } from '../../src/core/entry.ts';
 import { IdNames } from '../../src/fs/ids.ts';
@@ -31,7 +44,11 @@ async function collect(root: Buffer): Promise<WalkEntry[]> {
   return out;
 }
 
-async function restoreAll(entries: WalkEntry[], target: Buffer, options: ConstructorParameters<typeof RestoreWriter>[1] = {}): Promise<void> {
+async function restoreAll(
+  entries: WalkEntry[],
+  target: Buffer,
+  options: ConstructorParameters<typeof RestoreWriter>[1] = {},
+): Promise<void> {
   const w = new RestoreWriter(target, options);
   for (const e of entries) await w.write(e.meta, e.meta.type === 'reg' ? createReadStream(e.path) : undefined);
   await w.finish();
@@ -112,8 +129,8 @@ describe('RestoreWriter', () => {
     const a = pyStat(entries.map((e) => e.path));
     const b = pyStat(restored.map((e) => e.path));
     a.forEach((x, i) => {
-    assert.deepEqual(b[i], x, entries[i]!.path.toString());
-  });
+      assert.deepEqual(b[i], x, entries[i]!.path.toString());
+    });
     assert.equal(lstatSync(cat(src, '/d/suid')).mode & 0o7777, 0o4755);
     assert.equal(readdirSync(target).filter((n) => n.startsWith('.permafrost')).length, 0, 'no temporary names left');
   });
@@ -147,7 +164,11 @@ describe('RestoreWriter', () => {
       await w.write(meta(['d', 'f'], 'reg', { uid: euid, gid: egid, uname: '', gname: '' }), [Buffer.from('x')]);
       await w.write(meta(['g'], 'reg', { uid: euid, gid: egid + 7, uname: '', gname: '' }), [Buffer.from('y')]);
       await w.finish();
-      for (const [rel, gid] of [['/d/f', egid], ['/g', egid + 7], ['/d', egid]] as const) {
+      for (const [rel, gid] of [
+        ['/d/f', egid],
+        ['/g', egid + 7],
+        ['/d', egid],
+      ] as const) {
         const st = lstatSync(cat(target, rel));
         assert.deepEqual([st.uid, st.gid], [euid, gid], `setgid ${setgid}: ${rel}`);
       }
@@ -188,9 +209,12 @@ describe('RestoreWriter', () => {
     }
     const big = Buffer.alloc(2 * 1024 * 1024 + 3, 'big');
     expected.set('zbig', big);
-    await w.write(meta(['ro', 'zbig'], 'reg', { mode: 0o600, mtime: 42 }), (function* () {
-      for (let at = 0; at < big.length; at += 65536) yield big.subarray(at, at + 65536);
-    })());
+    await w.write(
+      meta(['ro', 'zbig'], 'reg', { mode: 0o600, mtime: 42 }),
+      (function* () {
+        for (let at = 0; at < big.length; at += 65536) yield big.subarray(at, at + 65536);
+      })(),
+    );
     await w.finish();
     const dir = cat(target, '/ro');
     assert.deepEqual(readdirSync(dir).sort(), [...expected.keys()].sort());
@@ -224,13 +248,18 @@ describe('RestoreWriter', () => {
     const w = new RestoreWriter(target, { restoreOwnership: false });
     await w.write(meta([], 'dir'));
     const modes = [0o644, 0o640, 0o600, 0o666, 0o777, 0o400, 0o000, 0o4755, 0o2750, 0o1644, 0o6777];
-    for (const [i, mode] of modes.entries()) await w.write(meta([`f${String(i).padStart(2, '0')}`], 'reg', { mode }), [Buffer.from(`file ${i}`)]);
+    for (const [i, mode] of modes.entries())
+      await w.write(meta([`f${String(i).padStart(2, '0')}`], 'reg', { mode }), [Buffer.from(`file ${i}`)]);
     await w.finish();
     const got = modes.map((_, i) => lstatSync(cat(target, `/f${String(i).padStart(2, '0')}`)).mode & 0o7777);
-    assert.deepEqual(got.map((m) => m.toString(8)), modes.map((m) => m.toString(8)), `umask ${process.umask().toString(8)}`);
+    assert.deepEqual(
+      got.map((m) => m.toString(8)),
+      modes.map((m) => m.toString(8)),
+      `umask ${process.umask().toString(8)}`,
+    );
   });
 
-  it('never replaces a file that appears under a queued file\'s name', async () => {
+  it("never replaces a file that appears under a queued file's name", async () => {
     const target = cat(tmp.buf, '/exclusive');
     const w = new RestoreWriter(target, { restoreOwnership: false });
     await w.write(meta([], 'dir'));

@@ -11,7 +11,11 @@ import { after, describe, it } from 'node:test';
 import { SparseFileWriter } from '../../src/fs/sparse-writer.ts';
 import { tmpDir } from '../support/tmp.ts';
 
-const hooks = { after: (fn: () => unknown) => { after(fn as () => void); } };
+const hooks = {
+  after: (fn: () => unknown) => {
+    after(fn as () => void);
+  },
+};
 const MiB = 1024 * 1024;
 
 /** Writes `content` through a SparseFileWriter in chunks of the given sizes (cycled). */

@@ -17,7 +17,7 @@ export function trickyTree(): Node[] {
     { kind: 'file', path: cat('a.b'), data: 'x' },
     { kind: 'file', path: cat('a b'), data: 'x' },
     { kind: 'dir', path: cat('a0') },
-    { kind: 'file', path: cat("quote'\"s"), data: 'q' },
+    { kind: 'file', path: cat('quote\'"s'), data: 'q' },
     { kind: 'file', path: cat('back\\slash'), data: 'b' },
     { kind: 'file', path: cat('new\nline'), data: 'n' },
     { kind: 'file', path: cat('new'), data: 'n' },

@@ -10,7 +10,13 @@ import { cat, duplicitySelect, isRoot, makeTree, ourSelect, showIndex, tempDir, 
 import { trickyTree } from './tricky-tree.ts';
 
 // slowCallMs: -1 makes every call "slow": each directory switches to async after two entries.
-const MODES: WalkOptions[] = [{ statMode: 'sync' }, { statMode: 'async', statConcurrency: 3 }, { statMode: 'async' }, { statMode: 'adaptive' }, { statMode: 'adaptive', slowCallMs: -1, statConcurrency: 2 }];
+const MODES: WalkOptions[] = [
+  { statMode: 'sync' },
+  { statMode: 'async', statConcurrency: 3 },
+  { statMode: 'async' },
+  { statMode: 'adaptive' },
+  { statMode: 'adaptive', slowCallMs: -1, statConcurrency: 2 },
+];
 
 describe('walkSource order', () => {
   const tmp = tempDir('pf-walk-');
@@ -72,7 +78,12 @@ describe('walkSource order', () => {
     const seen: { index: readonly Buffer[]; path: Buffer }[] = [];
     for await (const e of walkSource(tmp.buf, Selection.all(tmp.buf), assert.fail)) seen.push({ index: e.meta.index, path: e.path });
     for (let i = 1; i < seen.length; i++) assert.ok(compareIndex(seen[i - 1]!.index, seen[i]!.index) < 0);
-    for (const s of seen) assert.ok(s.path.equals(s.index.length === 0 ? tmp.buf : cat(tmp.buf, '/', Buffer.concat(s.index.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c]))))));
+    for (const s of seen)
+      assert.ok(
+        s.path.equals(
+          s.index.length === 0 ? tmp.buf : cat(tmp.buf, '/', Buffer.concat(s.index.flatMap((c, i) => (i ? [Buffer.from('/'), c] : [c])))),
+        ),
+      );
   });
 
   it('yields only the root when the root is a file or a symlink (not followed)', async () => {
@@ -110,7 +121,9 @@ describe('walkSource errors', () => {
     execFileSync('touch', [longName, 'ok'], { cwd: parent });
     const errors: { path: string; code: string | undefined }[] = [];
     const names: string[] = [];
-    for await (const e of walkSource(root, Selection.all(root), (p, err) => errors.push({ path: p.toString(), code: (err as NodeJS.ErrnoException).code }))) {
+    for await (const e of walkSource(root, Selection.all(root), (p, err) =>
+      errors.push({ path: p.toString(), code: (err as NodeJS.ErrnoException).code }),
+    )) {
       names.push(e.meta.index[e.meta.index.length - 1]?.toString() ?? '.');
     }
     assert.deepEqual(errors, [{ path: `${parent}/${longName}`, code: 'ENAMETOOLONG' }]);
@@ -137,7 +150,11 @@ describe('walkSource errors', () => {
       const out = { entries: [], errors: [] };
       for await (const e of walkSource(root, Selection.all(root), (p, err) => out.errors.push([p.toString(), err.code]))) out.entries.push(e.meta.index.map(String).join('/'));
       console.log(JSON.stringify(out));`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, root.toString()], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, root.toString()], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { entries: string[]; errors: [string, string][] };
     assert.deepEqual(out.entries, ['', 'visible']);
@@ -164,7 +181,10 @@ describe('walkSource with --exclude-other-filesystems', { skip: !isRoot && 'need
     }
     try {
       writeFileSync(cat(mnt, '/inside'), 'x');
-      const cases = [{ args: [['--exclude-other-filesystems']] as const }, { args: [['--include', `${tmp.path}/mnt`], ['--exclude-other-filesystems']] as const }];
+      const cases = [
+        { args: [['--exclude-other-filesystems']] as const },
+        { args: [['--include', `${tmp.path}/mnt`], ['--exclude-other-filesystems']] as const },
+      ];
       const theirs = duplicitySelect(tmp.buf, cases);
       for (const [k, c] of cases.entries()) {
         const ours = await ourSelect(tmp.buf, c);

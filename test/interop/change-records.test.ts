@@ -34,8 +34,14 @@ for path in sys.argv[1:]:
         for m in t.getmembers():
             out.append({'file': path.rsplit('/', 1)[-1], 'name': m.name, 'records': {k: v for k, v in m.pax_headers.items() if k.startswith('PERMAFROST.')}})
 json.dump(out, sys.stdout)`;
-  const files = remoteFiles(chain).filter((f) => f.includes('.sigtar')).map((f) => join(chain.remote, f));
-  return JSON.parse(execFileSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { file: string; name: string; records: Record<string, string> }[];
+  const files = remoteFiles(chain)
+    .filter((f) => f.includes('.sigtar'))
+    .map((f) => join(chain.remote, f));
+  return JSON.parse(execFileSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+    file: string;
+    name: string;
+    records: Record<string, string>;
+  }[];
 }
 
 function changedFiles(r: RunResult): number {
@@ -71,14 +77,21 @@ describe('signatures with change-detection records', () => {
       assert.match(r.records['PERMAFROST.size'] ?? '', /^\d+$/, `${r.file} ${r.name}: size`);
       assert.match(r.records['PERMAFROST.stamp'] ?? '', /^-?\d+ -?\d+ \d+$/, `${r.file} ${r.name}: stamp`);
     }
-    assert.ok(recs.some((r) => r.name === 'signature/future.txt' && r.records['PERMAFROST.reread'] === 'racy'), 'future.txt carries the re-read mark');
+    assert.ok(
+      recs.some((r) => r.name === 'signature/future.txt' && r.records['PERMAFROST.reread'] === 'racy'),
+      'future.txt carries the re-read mark',
+    );
 
     await backupStep(chain, dup08, 'incremental');
     await backupStep(chain, dup3, 'incremental');
     const last = await backupStep(chain, permafrost, 'incremental');
     for (const dup of duplicities) {
       await t.test(`${dup.label} sees one complete chain of 5 sets`, async () => {
-        const r = await dup.collectionStatus(chain.url, { archiveDir: join(chain.work, `status-${dup.label.replace(/\W+/g, '-')}`), name: chain.name, compression: true });
+        const r = await dup.collectionStatus(chain.url, {
+          archiveDir: join(chain.work, `status-${dup.label.replace(/\W+/g, '-')}`),
+          name: chain.name,
+          compression: true,
+        });
         assert.match(r.stdout, /Found primary backup chain with matching signature chain/);
         assert.match(r.stdout, /Number of contained backup sets: 5/);
       });
@@ -94,13 +107,26 @@ describe('signatures with change-detection records', () => {
     it(`permafrost extends a ${dup.label} chain (no records) without re-reading unchanged files`, async (t) => {
       const chain = newChain(tmpDir(t, 'dup-chain'), { seed: dup === dup08 ? 71 : 72, compression: true, volsize: 1 });
       await backupStep(chain, dup, 'full');
-      const opts = (time: number) => ({ archiveDir: writerCache(chain, permafrost), name: chain.name, compression: true, volsize: chain.volsize, currentTime: time, extraArgs: ['-v', 'info'] });
+      const opts = (time: number) => ({
+        archiveDir: writerCache(chain, permafrost),
+        name: chain.name,
+        compression: true,
+        volsize: chain.volsize,
+        currentTime: time,
+        extraArgs: ['-v', 'info'],
+      });
       let time = chain.points[0]!.time + 3600;
       let r = await permafrost.incremental(chain.source, chain.url, opts(time));
       // duplicity stored mtimes before 1970 as 0: those files differ from what it recorded, no other
-      const before1970 = walkTree(chain.source).filter((e) => e.stat.isFile() && mtimeSeconds(e.stat) < 0).map((e) => e.rel.toString('utf8'));
+      const before1970 = walkTree(chain.source)
+        .filter((e) => e.stat.isFile() && mtimeSeconds(e.stat) < 0)
+        .map((e) => e.rel.toString('utf8'));
       assert.ok(before1970.length > 0 && before1970.length < 5);
-      assert.deepEqual([...r.stdout.matchAll(/^M (.+)$/gm)].map((m) => m[1]), before1970, `only what duplicity recorded differently is read again\n${r.stdout}`);
+      assert.deepEqual(
+        [...r.stdout.matchAll(/^M (.+)$/gm)].map((m) => m[1]),
+        before1970,
+        `only what duplicity recorded differently is read again\n${r.stdout}`,
+      );
       assert.equal(changedFiles(r), before1970.length);
       assert.match(r.stdout, /^NewFiles 0$/m);
       pointAfter(chain, permafrost.label, time);

@@ -31,16 +31,29 @@ before(async () => {
 
 /** permafrost backing up to moto under `prefix` (STANDARD, so the objects can be copied out); other verbs as usual. */
 function permafrostToS3(prefix: string, work: string): BackupTool {
-  const backup = (kind: 'full' | 'incremental') => async (source: string, _url: string, o: BackupOptions): Promise<RunResult> => {
-    const args = [
-      kind, '--no-encryption', ...(o.compression === false ? ['--no-compression'] : []), '--volsize', String(o.volsize ?? 1),
-      ...(o.currentTime !== undefined ? ['--current-time', String(o.currentTime)] : []),
-      '--archive-dir', o.archiveDir, '--name', o.name, '--s3-endpoint-url', moto.endpoint, source, `boto3+s3://${BUCKET}/${prefix}`,
-    ];
-    const r = await runCli(args, hermeticEnv(envCredentials(), work));
-    assert.equal(r.code, 0, `permafrost ${kind} to S3\n${describeRun(r)}`);
-    return { ...r, command: `permafrost ${args.join(' ')}` };
-  };
+  const backup =
+    (kind: 'full' | 'incremental') =>
+    async (source: string, _url: string, o: BackupOptions): Promise<RunResult> => {
+      const args = [
+        kind,
+        '--no-encryption',
+        ...(o.compression === false ? ['--no-compression'] : []),
+        '--volsize',
+        String(o.volsize ?? 1),
+        ...(o.currentTime !== undefined ? ['--current-time', String(o.currentTime)] : []),
+        '--archive-dir',
+        o.archiveDir,
+        '--name',
+        o.name,
+        '--s3-endpoint-url',
+        moto.endpoint,
+        source,
+        `boto3+s3://${BUCKET}/${prefix}`,
+      ];
+      const r = await runCli(args, hermeticEnv(envCredentials(), work));
+      assert.equal(r.code, 0, `permafrost ${kind} to S3\n${describeRun(r)}`);
+      return { ...r, command: `permafrost ${args.join(' ')}` };
+    };
   return { ...permafrost, full: backup('full'), incremental: backup('incremental') };
 }
 
@@ -86,7 +99,11 @@ for (const compression of [true, false]) {
 
       for (const dup of duplicities) {
         await t.test(`${dup.label} sees one complete chain`, async () => {
-          const r = await dup.collectionStatus(chain.url, { archiveDir: join(chain.work, `status-${dup.label.replace(/\W+/g, '-')}`), name: chain.name, compression });
+          const r = await dup.collectionStatus(chain.url, {
+            archiveDir: join(chain.work, `status-${dup.label.replace(/\W+/g, '-')}`),
+            name: chain.name,
+            compression,
+          });
           assert.match(r.stdout, /Found primary backup chain with matching signature chain/);
           assert.match(r.stdout, new RegExp(`Number of contained backup sets: ${chain.points.length}`));
           assert.match(r.stdout, /No orphaned or incomplete backup sets found/);
@@ -106,7 +123,12 @@ for (const compression of [true, false]) {
       for (const dup of duplicities) {
         await t.test(`${dup.label} cleanup --force finds nothing to delete`, async () => {
           const files = remoteFiles(chain);
-          await dup.cleanup(chain.url, { archiveDir: join(chain.work, `cleanup-${dup.label.replace(/\W+/g, '-')}`), name: chain.name, compression, force: true });
+          await dup.cleanup(chain.url, {
+            archiveDir: join(chain.work, `cleanup-${dup.label.replace(/\W+/g, '-')}`),
+            name: chain.name,
+            compression,
+            force: true,
+          });
           assert.deepEqual(remoteFiles(chain), files);
         });
       }

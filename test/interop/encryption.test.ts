@@ -92,7 +92,10 @@ describe('public key (--encrypt-key)', () => {
     await backupStep(chain, permafrost, 'full', backupOpts());
     await backupStep(chain, permafrost, 'incremental', backupOpts());
     for (const f of remoteFiles(chain)) {
-      assert.match(gpg.run(['--list-packets', join(chain.remote, f)], { passphrase: KEY_PASS }).toString(), new RegExp(`pubkey enc packet: version 3, algo 1, keyid ${gpg.encryptionSubkeyId(keyFpr)}`));
+      assert.match(
+        gpg.run(['--list-packets', join(chain.remote, f)], { passphrase: KEY_PASS }).toString(),
+        new RegExp(`pubkey enc packet: version 3, algo 1, keyid ${gpg.encryptionSubkeyId(keyFpr)}`),
+      );
     }
     assertGpgDecryptsAll(chain, KEY_PASS);
     for (const dup of duplicities) {
@@ -101,7 +104,13 @@ describe('public key (--encrypt-key)', () => {
       }
     }
     await t.test('permafrost restores with the secret key from --key-file (no gpg keyring involved)', () =>
-      restoreAndCompare(chain, permafrost, chain.points[1]!, { restore: { passphrase: KEY_PASS, extraArgs: ['--encrypt-key', keyId, '--key-file', secretKeyFile, '--gpg-binary', '/nonexistent/gpg'] } }));
+      restoreAndCompare(chain, permafrost, chain.points[1]!, {
+        restore: {
+          passphrase: KEY_PASS,
+          extraArgs: ['--encrypt-key', keyId, '--key-file', secretKeyFile, '--gpg-binary', '/nonexistent/gpg'],
+        },
+      }),
+    );
   });
 
   it('duplicity 0.8.22 full + incremental to the key: permafrost restores (key from the gpg keyring) and continues the chain', async (t) => {
@@ -118,19 +127,47 @@ describe('public key (--encrypt-key)', () => {
 });
 
 describe('failures: exit code, one line naming the file, nothing restored', () => {
-  async function pfBackup(work: string, args: string[], env: Record<string, string>): Promise<{ src: string; url: string; remote: string }> {
+  async function pfBackup(
+    work: string,
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{ src: string; url: string; remote: string }> {
     const src = join(work, 'src');
     buildTree(src, hostileTreeSpec(55, {}));
     const remote = join(work, 'remote');
-    await runCommand(process.execPath, [PERMAFROST_BIN, 'full', '--archive-dir', join(work, 'cache'), '--name', 'n', '--current-time', '1800000000', ...args, src, fileUrl(remote)], { env });
+    await runCommand(
+      process.execPath,
+      [
+        PERMAFROST_BIN,
+        'full',
+        '--archive-dir',
+        join(work, 'cache'),
+        '--name',
+        'n',
+        '--current-time',
+        '1800000000',
+        ...args,
+        src,
+        fileUrl(remote),
+      ],
+      { env },
+    );
     return { src, url: fileUrl(remote), remote };
   }
   async function pfRestore(work: string, url: string, args: string[], env: Record<string, string>, label: string) {
     const dest = join(work, `dest-${label}`);
-    const r = await runCommand(process.execPath, [PERMAFROST_BIN, 'restore', '--archive-dir', join(work, `cache-${label}`), '--name', 'n', ...args, url, dest], { env, expectCode: 'any' });
+    const r = await runCommand(
+      process.execPath,
+      [PERMAFROST_BIN, 'restore', '--archive-dir', join(work, `cache-${label}`), '--name', 'n', ...args, url, dest],
+      { env, expectCode: 'any' },
+    );
     return { r, dest };
   }
-  const errorLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.length > 0);
+  const errorLine = (stderr: string) =>
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.length > 0);
   const nothingRestored = (dest: string) => assert.ok(!existsSync(dest) || readdirSync(dest).length === 0, `nothing restored into ${dest}`);
 
   it('wrong passphrase → exit 31 naming the manifest; no passphrase at all → exit 31', async (t) => {
@@ -185,7 +222,11 @@ describe('failures: exit code, one line naming the file, nothing restored', () =
     const bytes = readFileSync(join(remote, sig));
     bytes[bytes.length - 40]! ^= 0x80;
     writeFileSync(join(remote, sig), bytes);
-    const r = await runCommand(process.execPath, [PERMAFROST_BIN, 'list-current-files', '--archive-dir', join(work, 'cache-list'), '--name', 'n', url], { env: { PASSPHRASE: PASS }, expectCode: 'any' });
+    const r = await runCommand(
+      process.execPath,
+      [PERMAFROST_BIN, 'list-current-files', '--archive-dir', join(work, 'cache-list'), '--name', 'n', url],
+      { env: { PASSPHRASE: PASS }, expectCode: 'any' },
+    );
     assert.equal(r.code, ExitCode.integrityFailed, r.stderr);
     assert.match(r.stderr, new RegExp(`${sig.replaceAll('.', '\\.')}: integrity check failed`));
   });
@@ -212,19 +253,53 @@ describe('the passphrase never shows', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    const backup = await runCommand(process.execPath, [PERMAFROST_BIN, 'full', '-v9', '--log-file', log, '--archive-dir', join(work, 'c'), '--name', 'n', '--volsize', '1', src, url], { env: { PASSPHRASE: PASS } });
+    const backup = await runCommand(
+      process.execPath,
+      [PERMAFROST_BIN, 'full', '-v9', '--log-file', log, '--archive-dir', join(work, 'c'), '--name', 'n', '--volsize', '1', src, url],
+      { env: { PASSPHRASE: PASS } },
+    );
     const passFile = join(work, 'passfile');
     writeFileSync(passFile, `${PASS}\n`);
-    const restore = await runCommand(process.execPath, [PERMAFROST_BIN, 'restore', '-v9', '--log-file', log, '--archive-dir', join(work, 'c2'), '--name', 'n', '--passphrase-file', passFile, url, join(work, 'r')]);
+    const restore = await runCommand(process.execPath, [
+      PERMAFROST_BIN,
+      'restore',
+      '-v9',
+      '--log-file',
+      log,
+      '--archive-dir',
+      join(work, 'c2'),
+      '--name',
+      'n',
+      '--passphrase-file',
+      passFile,
+      url,
+      join(work, 'r'),
+    ]);
     const wrong = 'a wrong pass phrase';
-    const failed = await runCommand(process.execPath, [PERMAFROST_BIN, 'restore', '-v9', '--log-file', log, '--archive-dir', join(work, 'c3'), '--name', 'n', url, join(work, 'r3')], { env: { PASSPHRASE: wrong }, expectCode: ExitCode.decryptFailed });
-    const onArgv = await runCommand(process.execPath, [PERMAFROST_BIN, 'restore', '--passphrase', PASS, url, join(work, 'r4')], { expectCode: ExitCode.usage });
+    const failed = await runCommand(
+      process.execPath,
+      [PERMAFROST_BIN, 'restore', '-v9', '--log-file', log, '--archive-dir', join(work, 'c3'), '--name', 'n', url, join(work, 'r3')],
+      { env: { PASSPHRASE: wrong }, expectCode: ExitCode.decryptFailed },
+    );
+    const onArgv = await runCommand(process.execPath, [PERMAFROST_BIN, 'restore', '--passphrase', PASS, url, join(work, 'r4')], {
+      expectCode: ExitCode.usage,
+    });
     running = false;
     await poll;
     assert.ok(seen.length > 50, `the process list was sampled (${seen.length} command lines)`);
-    assert.ok(seen.some((c) => c.includes(PERMAFROST_BIN)), 'the sampling saw permafrost running');
-    for (const c of seen) assert.ok(!c.includes(PASS) || c.includes('--passphrase\0'), `passphrase in a command line: ${c.replaceAll('\0', ' ')}`);
-    const texts = { backupOut: backup.stdout + backup.stderr, restoreOut: restore.stdout + restore.stderr, failedOut: failed.stdout + failed.stderr, argvOut: onArgv.stdout + onArgv.stderr, log: readFileSync(log, 'utf8') };
+    assert.ok(
+      seen.some((c) => c.includes(PERMAFROST_BIN)),
+      'the sampling saw permafrost running',
+    );
+    for (const c of seen)
+      assert.ok(!c.includes(PASS) || c.includes('--passphrase\0'), `passphrase in a command line: ${c.replaceAll('\0', ' ')}`);
+    const texts = {
+      backupOut: backup.stdout + backup.stderr,
+      restoreOut: restore.stdout + restore.stderr,
+      failedOut: failed.stdout + failed.stderr,
+      argvOut: onArgv.stdout + onArgv.stderr,
+      log: readFileSync(log, 'utf8'),
+    };
     for (const [where, text] of Object.entries(texts)) {
       assert.ok(!text.includes(PASS), `passphrase in ${where}`);
       assert.ok(!text.includes(wrong), `wrong passphrase in ${where}`);

@@ -48,7 +48,12 @@ for (const tool of duplicities) {
       await t.test('the only differences under a strict comparison are the documented limits', async () => {
         const full = chain.points[0]!;
         const dest = join(chain.work, 'strict');
-        await tool.restore(chain.url, dest, { archiveDir: join(chain.work, 'strict-cache'), name: chain.name, compression, time: full.time });
+        await tool.restore(chain.url, dest, {
+          archiveDir: join(chain.work, 'strict-cache'),
+          name: chain.name,
+          compression,
+          time: full.time,
+        });
         const expected = walkTree(full.snapshot)
           .filter((e) => !e.stat.isSymbolicLink() && mtimeSeconds(e.stat) < 0)
           .map((e) => `${showPath(e.rel)}: mtime ${mtimeSeconds(e.stat)} expected, got 0`);

@@ -38,7 +38,11 @@ for (const { compression, name: variant } of variants) {
 
       for (const dup of duplicities) {
         await t.test(`${dup.label} sees one complete chain of 4 sets`, async () => {
-          const r = await dup.collectionStatus(chain.url, { archiveDir: join(chain.work, `status-${dup.label.replace(/\W+/g, '-')}`), name: chain.name, compression });
+          const r = await dup.collectionStatus(chain.url, {
+            archiveDir: join(chain.work, `status-${dup.label.replace(/\W+/g, '-')}`),
+            name: chain.name,
+            compression,
+          });
           assert.match(r.stdout, /Found primary backup chain with matching signature chain/);
           assert.match(r.stdout, /Number of contained backup sets: 4/);
           assert.match(r.stdout, /No orphaned or incomplete backup sets found/);

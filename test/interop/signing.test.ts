@@ -65,11 +65,21 @@ describe('permafrost signs, duplicity 0.8.22 and gpg check', () => {
     assert.ok(remoteFiles(chain).filter((f) => /\.vol\d+\.difftar\.gpg$/.test(f)).length >= 3, 'several volumes');
     assertGpgGoodSignatures(chain, PASS);
     for (const point of chain.points) {
-      await t.test(`duplicity 0.8.22 --sign-key restores step ${point.step}`, () => restoreAndCompare(chain, dup08, point, { restore: opts }));
+      await t.test(`duplicity 0.8.22 --sign-key restores step ${point.step}`, () =>
+        restoreAndCompare(chain, dup08, point, { restore: opts }),
+      );
     }
-    await t.test('permafrost --sign-key restores the last point', () => restoreAndCompare(chain, permafrost, chain.points[1]!, { restore: opts }));
+    await t.test('permafrost --sign-key restores the last point', () =>
+      restoreAndCompare(chain, permafrost, chain.points[1]!, { restore: opts }),
+    );
     await t.test('duplicity 0.8.22 with --sign-key of another key refuses it (its code 22)', async () => {
-      const r = await dup08.restore(chain.url, join(chain.work, 'dup-other'), { archiveDir: join(chain.work, 'dup-other-cache'), name: chain.name, passphrase: PASS, extraArgs: ['--sign-key', otherId], expectCode: 'any' });
+      const r = await dup08.restore(chain.url, join(chain.work, 'dup-other'), {
+        archiveDir: join(chain.work, 'dup-other-cache'),
+        name: chain.name,
+        passphrase: PASS,
+        extraArgs: ['--sign-key', otherId],
+        expectCode: 'any',
+      });
       assert.equal(r.code, 22, r.stderr);
       assert.match(r.stdout + r.stderr, new RegExp(`Volume was signed by key ${keyFpr.slice(-16)}, not ${otherId}`));
     });
@@ -83,13 +93,25 @@ describe('permafrost signs, duplicity 0.8.22 and gpg check', () => {
     // no PASSPHRASE at all: both read it from SIGN_PASSPHRASE since the sign key is the recipient
     const restoreOnlySign = async (tool: 'permafrost' | 'duplicity') => {
       const dest = join(chain.work, `restore-${tool}-only-sign`);
-      const args = ['restore', '--archive-dir', join(chain.work, `cache-${tool}-only-sign`), '--name', chain.name, '--encrypt-sign-key', keyId, chain.url, dest];
+      const args = [
+        'restore',
+        '--archive-dir',
+        join(chain.work, `cache-${tool}-only-sign`),
+        '--name',
+        chain.name,
+        '--encrypt-sign-key',
+        keyId,
+        chain.url,
+        dest,
+      ];
       if (tool === 'permafrost') await runCommand(process.execPath, [PERMAFROST_BIN, ...args], { label: tool });
       else await runCommand(DUP08_PATH, args, { label: tool });
       return dest;
     };
     for (const point of chain.points) {
-      await t.test(`duplicity 0.8.22 --encrypt-sign-key restores step ${point.step}`, () => restoreAndCompare(chain, dup08, point, { restore: { passphrase: KEY_PASS, extraArgs: ['--encrypt-sign-key', keyId] } }));
+      await t.test(`duplicity 0.8.22 --encrypt-sign-key restores step ${point.step}`, () =>
+        restoreAndCompare(chain, dup08, point, { restore: { passphrase: KEY_PASS, extraArgs: ['--encrypt-sign-key', keyId] } }),
+      );
     }
     await t.test('permafrost and duplicity restore with SIGN_PASSPHRASE alone', async () => {
       for (const tool of ['permafrost', 'duplicity'] as const) {
@@ -117,7 +139,9 @@ describe('duplicity 0.8.22 signs, permafrost checks', () => {
   it('--encrypt-sign-key full: permafrost restores with --encrypt-sign-key', async (t) => {
     const chain = newChain(tmpDir(t, 'dup-pub-sign'), { seed: 64, compression: true, volsize: 1 });
     await backupStep(chain, dup08, 'full', { passphrase: KEY_PASS, extraArgs: ['--encrypt-sign-key', keyId] });
-    await restoreAndCompare(chain, permafrost, chain.points[0]!, { restore: { passphrase: KEY_PASS, extraArgs: ['--encrypt-sign-key', keyId] } });
+    await restoreAndCompare(chain, permafrost, chain.points[0]!, {
+      restore: { passphrase: KEY_PASS, extraArgs: ['--encrypt-sign-key', keyId] },
+    });
   });
 });
 
@@ -127,15 +151,41 @@ describe('permafrost refuses what the --sign-key did not sign: exit 32, one line
     buildTree(src, hostileTreeSpec(65, {}));
     const remote = join(work, 'remote');
     const sign = signKey === null ? [] : ['--sign-key', signKey];
-    await runCommand(process.execPath, [PERMAFROST_BIN, 'full', '--archive-dir', join(work, 'cache'), '--name', 'n', '--volsize', '50', '--current-time', '1800000000', ...sign, src, fileUrl(remote)], { env: { PASSPHRASE: KEY_PASS } });
+    await runCommand(
+      process.execPath,
+      [
+        PERMAFROST_BIN,
+        'full',
+        '--archive-dir',
+        join(work, 'cache'),
+        '--name',
+        'n',
+        '--volsize',
+        '50',
+        '--current-time',
+        '1800000000',
+        ...sign,
+        src,
+        fileUrl(remote),
+      ],
+      { env: { PASSPHRASE: KEY_PASS } },
+    );
     return { url: fileUrl(remote), remote };
   }
   async function pfRestore(work: string, url: string, signKey: string, label: string) {
     const dest = join(work, `dest-${label}`);
-    const r = await runCommand(process.execPath, [PERMAFROST_BIN, 'restore', '--archive-dir', join(work, `cache-${label}`), '--name', 'n', '--sign-key', signKey, url, dest], { env: { PASSPHRASE: KEY_PASS }, expectCode: 'any' });
+    const r = await runCommand(
+      process.execPath,
+      [PERMAFROST_BIN, 'restore', '--archive-dir', join(work, `cache-${label}`), '--name', 'n', '--sign-key', signKey, url, dest],
+      { env: { PASSPHRASE: KEY_PASS }, expectCode: 'any' },
+    );
     return { r, dest };
   }
-  const errorLines = (stderr: string) => stderr.trim().split('\n').filter((l) => l.length > 0);
+  const errorLines = (stderr: string) =>
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.length > 0);
   const nothingRestored = (dest: string) => assert.ok(!existsSync(dest) || readdirSync(dest).length === 0, `nothing restored into ${dest}`);
 
   it('signed by another key → exit 32 naming the manifest, its signer and the --sign-key', async (t) => {
@@ -144,7 +194,10 @@ describe('permafrost refuses what the --sign-key did not sign: exit 32, one line
     const { r, dest } = await pfRestore(work, url, otherId, 'other');
     assert.equal(r.code, ExitCode.integrityFailed, r.stderr);
     assert.equal(errorLines(r.stderr).length, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`duplicity-full\\.20270115T080000Z\\.manifest\\.gpg: signed by key ${keyFpr.slice(-16)}, not by --sign-key ${otherId}`));
+    assert.match(
+      r.stderr,
+      new RegExp(`duplicity-full\\.20270115T080000Z\\.manifest\\.gpg: signed by key ${keyFpr.slice(-16)}, not by --sign-key ${otherId}`),
+    );
     nothingRestored(dest);
   });
 
@@ -165,9 +218,14 @@ describe('permafrost refuses what the --sign-key did not sign: exit 32, one line
     const plainVol = join(work, 'vol.plain');
     writeFileSync(plainVol, gpg.run(['--decrypt', join(remote, vol)], { passphrase: KEY_PASS }));
     const signAs = (fpr: string, input: string, output: string) =>
-      gpg.run(['--yes', '--pinentry-mode', 'loopback', '--local-user', fpr, '--sign', '--symmetric', '--passphrase-fd', '0', '-o', output, input], { input: KEY_PASS });
+      gpg.run(
+        ['--yes', '--pinentry-mode', 'loopback', '--local-user', fpr, '--sign', '--symmetric', '--passphrase-fd', '0', '-o', output, input],
+        { input: KEY_PASS },
+      );
     signAs(otherFpr, plainVol, join(remote, vol));
-    const sha1 = createHash('sha1').update(readFileSync(join(remote, vol))).digest('hex');
+    const sha1 = createHash('sha1')
+      .update(readFileSync(join(remote, vol)))
+      .digest('hex');
     const manifest = gpg.run(['--decrypt', join(remote, manifestName)], { passphrase: KEY_PASS }).toString('latin1');
     const plainManifest = join(work, 'manifest.plain');
     writeFileSync(plainManifest, manifest.replace(/Hash SHA1 [0-9a-f]{40}/, `Hash SHA1 ${sha1}`), 'latin1');
@@ -185,10 +243,29 @@ describe('permafrost refuses what the --sign-key did not sign: exit 32, one line
     buildTree(src, hostileTreeSpec(66, {}));
     const wrong = 'not the signing pass';
     const log = join(work, 'log');
-    const r = await runCommand(process.execPath, [PERMAFROST_BIN, 'full', '-v9', '--log-file', log, '--archive-dir', join(work, 'c'), '--name', 'n', '--sign-key', keyId, src, fileUrl(join(work, 'remote'))], { env: { PASSPHRASE: PASS, SIGN_PASSPHRASE: wrong }, expectCode: 'any' });
+    const r = await runCommand(
+      process.execPath,
+      [
+        PERMAFROST_BIN,
+        'full',
+        '-v9',
+        '--log-file',
+        log,
+        '--archive-dir',
+        join(work, 'c'),
+        '--name',
+        'n',
+        '--sign-key',
+        keyId,
+        src,
+        fileUrl(join(work, 'remote')),
+      ],
+      { env: { PASSPHRASE: PASS, SIGN_PASSPHRASE: wrong }, expectCode: 'any' },
+    );
     assert.equal(r.code, ExitCode.decryptFailed, r.stderr);
     assert.match(r.stderr, /passphrase/i);
-    for (const text of [r.stdout, r.stderr, readFileSync(log, 'utf8')]) assert.ok(!text.includes(wrong) && !text.includes(PASS), 'no passphrase in output or log');
+    for (const text of [r.stdout, r.stderr, readFileSync(log, 'utf8')])
+      assert.ok(!text.includes(wrong) && !text.includes(PASS), 'no passphrase in output or log');
     assert.ok(!existsSync(join(work, 'remote')) || readdirSync(join(work, 'remote')).length === 0, 'nothing uploaded');
   });
 });

@@ -151,10 +151,20 @@ describe('a damaged local cache heals', () => {
     const kept = targetState(pf);
     changeSource(pf.src, 2);
     const r = await pf.run('incremental', '--current-time', String(T0 + 2 * HOUR), pf.src, pf.url);
-    assertFails(r, 52, new RegExp(`^the cached signature file ${escapeRegExp(fullSig)} is damaged \\(incorrect data check\\); it was deleted, and the next run fetches the target's copy again$`));
+    assertFails(
+      r,
+      52,
+      new RegExp(
+        `^the cached signature file ${escapeRegExp(fullSig)} is damaged \\(incorrect data check\\); it was deleted, and the next run fetches the target's copy again$`,
+      ),
+    );
     assert.ok(!existsSync(fullSig), 'the damaged copy is deleted');
     assertTargetKept(pf, kept);
-    assert.deepEqual(pf.files().filter((n) => n.endsWith('.manifest')), [...kept.keys()].filter((n) => n.endsWith('.manifest')), 'no set may be completed');
+    assert.deepEqual(
+      pf.files().filter((n) => n.endsWith('.manifest')),
+      [...kept.keys()].filter((n) => n.endsWith('.manifest')),
+      'no set may be completed',
+    );
 
     const again = await pf.run('incremental', '--current-time', String(T0 + 3 * HOUR), pf.src, pf.url);
     assertOk(again);
@@ -182,7 +192,10 @@ describe('a damaged local cache heals', () => {
     spoil();
     const inPlace = await pf.run('verify', pf.url, pf.src);
     assertOk(inPlace);
-    assert.match(inPlace.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
+    assert.match(
+      inPlace.stdout,
+      new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'),
+    );
     assert.deepEqual(readFileSync(manifest), good);
     spoil();
     assertOk(await pf.run('list-current-files', pf.url));
@@ -208,7 +221,10 @@ describe('a damaged local cache heals', () => {
     const dest = pf.path('restore');
     const r = await pf.run('restore', pf.url, dest);
     assertOk(r);
-    assert.match(r.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'),
+    );
     assert.doesNotMatch(`${r.stdout}${r.stderr}`, /difftar/, 'no volume is named');
     assertSameTree(pf.src, dest);
     assert.equal(readFileSync(manifest, 'latin1'), good);
@@ -221,9 +237,19 @@ describe('a damaged local cache heals', () => {
 
     // a cached manifest whose volumes end elsewhere as well: the volumes were chosen from it, so the
     // run stops once the cache is mended, naming the local file (52), and the next one restores
-    writeFileSync(manifest, good.replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'ab'.repeat(20)}`).replace(/(EndingPath +)\S+/, '$1zzz'), 'latin1');
+    writeFileSync(
+      manifest,
+      good.replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'ab'.repeat(20)}`).replace(/(EndingPath +)\S+/, '$1zzz'),
+      'latin1',
+    );
     const stopped = await pf.run('restore', pf.url, pf.path('restore'));
-    assertFails(stopped, 52, new RegExp(`^the cached manifest ${escapeRegExp(manifest)} listed other volumes than the target's and was replaced with the target's copy: run again$`));
+    assertFails(
+      stopped,
+      52,
+      new RegExp(
+        `^the cached manifest ${escapeRegExp(manifest)} listed other volumes than the target's and was replaced with the target's copy: run again$`,
+      ),
+    );
     assert.equal(readFileSync(manifest, 'latin1'), good);
     await restoresLatest(pf);
     assertTargetKept(pf, kept);
@@ -237,7 +263,9 @@ describe('a damaged local cache heals', () => {
     writeFileSync(join(pf.remote, vol), bytes);
     const manifest = pf.cached(/^duplicity-full\..*\.manifest$/);
     const cached = readFileSync(manifest);
-    const blamed = new RegExp(`^${escapeRegExp(vol)}: SHA1 ${sha1(bytes)} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`);
+    const blamed = new RegExp(
+      `^${escapeRegExp(vol)}: SHA1 ${sha1(bytes)} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`,
+    );
     assertFails(await pf.run('restore', pf.url, pf.path('dest')), 21, blamed);
     assertFails(await pf.run('verify', '--compare-data', pf.url, pf.src), 21, blamed);
     assert.deepEqual(readFileSync(manifest), cached);
@@ -245,7 +273,7 @@ describe('a damaged local cache heals', () => {
     writeFileSync(manifest, cached.toString('latin1').replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'cd'.repeat(20)}`), 'latin1');
     const r = await pf.run('restore', pf.url, pf.path('dest'));
     assertFails(r, 21, blamed);
-    assert.deepEqual(readFileSync(manifest), cached, 'the cache holds the target\'s manifest again');
+    assert.deepEqual(readFileSync(manifest), cached, "the cache holds the target's manifest again");
   });
 
   it('signature files duplicity wrote into the shared cache: inflated once, then recorded; truncated, replaced', async (t) => {
@@ -256,13 +284,16 @@ describe('a damaged local cache heals', () => {
     assertOk(dupRun, 'duplicity 0.8.22 full');
     const sigName = readdirSync(pf.cache).find((n) => n.startsWith('duplicity-full-signatures.'))!;
     const sig = join(pf.cache, sigName);
-    const records = () => (existsSync(join(pf.cache, CHECKED_FILES_NAME)) ? Object.keys((JSON.parse(readFileSync(join(pf.cache, CHECKED_FILES_NAME), 'utf8')) as { files: object }).files) : []);
+    const records = () =>
+      existsSync(join(pf.cache, CHECKED_FILES_NAME))
+        ? Object.keys((JSON.parse(readFileSync(join(pf.cache, CHECKED_FILES_NAME), 'utf8')) as { files: object }).files)
+        : [];
     assert.ok(!records().includes(sigName), 'duplicity records nothing');
 
     changeSource(dsrc, 1);
     const first = await pf.run('incremental', '--current-time', String(T0 + HOUR), dsrc, pf.url);
     assertOk(first);
-    assert.doesNotMatch(first.stdout, /Cached /, 'an intact file of duplicity\'s is used as it is');
+    assert.doesNotMatch(first.stdout, /Cached /, "an intact file of duplicity's is used as it is");
     assert.ok(records().includes(sigName), `recorded after its check: ${records().join(' ')}`);
 
     truncateSync(sig, statSync(sig).size - 9);
@@ -282,7 +313,10 @@ describe('a damaged local cache heals', () => {
     const env = { PASSPHRASE: 'cache-heal-passphrase' };
     const run = (...args: string[]) => runPermafrost(['--archive-dir', pf.archiveDir, '--name', 'test', ...args], env);
     assertOk(await run('full', '--current-time', String(T0), esrc, pf.url));
-    assert.ok(pf.files().every((n) => n.endsWith('.gpg')), pf.files().join(' '));
+    assert.ok(
+      pf.files().every((n) => n.endsWith('.gpg')),
+      pf.files().join(' '),
+    );
     const sig = join(pf.cache, readdirSync(pf.cache).find((n) => n.startsWith('duplicity-full-signatures.'))!);
     const manifest = join(pf.cache, readdirSync(pf.cache).find((n) => n.endsWith('.manifest'))!);
     const good = readFileSync(manifest, 'latin1');

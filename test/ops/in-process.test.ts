@@ -40,7 +40,14 @@ function backupRequest(source: string, mode: BackupRequest['mode']): BackupReque
 }
 
 function restoreRequest(dest: string, time?: number): RestoreRequest {
-  return { dest, ...(time !== undefined ? { time } : {}), force: false, dryRun: false, numericOwner: false, restoreOwnership: process.getuid?.() === 0 };
+  return {
+    dest,
+    ...(time !== undefined ? { time } : {}),
+    force: false,
+    dryRun: false,
+    numericOwner: false,
+    restoreOwnership: process.getuid?.() === 0,
+  };
 }
 
 /** A copy of the source as it is now, to compare a later --time restore with. */
@@ -50,7 +57,13 @@ function snapshot(source: string, to: string): void {
 
 function symmetric(passphrase: string): Encryption {
   // a low S2K count: key derivation is not what is tested here, and the full count costs seconds
-  return new Encryption({ recipients: [], hiddenRecipients: [], passphrase: async () => passphrase, keys: { keyFiles: [], gpg: null }, s2kCountOctet: 96 });
+  return new Encryption({
+    recipients: [],
+    hiddenRecipients: [],
+    passphrase: async () => passphrase,
+    keys: { keyFiles: [], gpg: null },
+    s2kCountOctet: 96,
+  });
 }
 
 describe('backup and restore in-process on the memory backend', () => {
@@ -127,7 +140,10 @@ describe('backup and restore in-process on the memory backend', () => {
     await backup(ctx, backupRequest(source, 'full'));
     const dest = join(work, 'dest');
     buildTree(dest, { entries: [{ kind: 'file', path: 'keep.txt', content: 'mine' }] });
-    await assert.rejects(restore(ctx, restoreRequest(dest)), (err: unknown) => err instanceof PermafrostError && err.exitCode === ExitCode.restoreDestExists);
+    await assert.rejects(
+      restore(ctx, restoreRequest(dest)),
+      (err: unknown) => err instanceof PermafrostError && err.exitCode === ExitCode.restoreDestExists,
+    );
     assert.deepEqual(readdirSync(dest), ['keep.txt']);
     assert.equal(readFileSync(join(dest, 'keep.txt'), 'utf8'), 'mine');
   });
@@ -152,7 +168,10 @@ describe('backup and restore in-process on the memory backend', () => {
     }
 
     const dest = join(work, 'restored');
-    await restore(opContext(backend, clock, { ...contextDirs(work, 'reader'), encryption: symmetric('correct horse') }), restoreRequest(dest));
+    await restore(
+      opContext(backend, clock, { ...contextDirs(work, 'reader'), encryption: symmetric('correct horse') }),
+      restoreRequest(dest),
+    );
     assertSameTree(source, dest, EXACT);
 
     const wrong = opContext(backend, clock, { ...contextDirs(work, 'wrong'), encryption: symmetric('wrong passphrase') });

@@ -23,7 +23,10 @@ const T1 = T0 + HOUR;
 const T2 = T0 + 2 * HOUR;
 
 function timeString(t: number): string {
-  return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Names at the target that belong to the set ending at `t` (volumes, signatures, manifest). */
@@ -45,8 +48,10 @@ interface KillPoint {
   readonly complete?: boolean;
 }
 
-const setOf = (verb: string) => (verb === 'full' ? `duplicity-full.${timeString(T1)}.` : `duplicity-inc.${timeString(T0)}.to.${timeString(T1)}.`);
-const sigOf = (verb: string) => (verb === 'full' ? `duplicity-full-signatures.${timeString(T1)}.` : `duplicity-new-signatures.${timeString(T0)}.to.${timeString(T1)}.`);
+const setOf = (verb: string) =>
+  verb === 'full' ? `duplicity-full.${timeString(T1)}.` : `duplicity-inc.${timeString(T0)}.to.${timeString(T1)}.`;
+const sigOf = (verb: string) =>
+  verb === 'full' ? `duplicity-full-signatures.${timeString(T1)}.` : `duplicity-new-signatures.${timeString(T0)}.to.${timeString(T1)}.`;
 const has = (files: readonly string[], prefix: string, suffix: RegExp) => files.some((f) => f.startsWith(prefix) && suffix.test(f));
 
 const POINTS: readonly KillPoint[] = [
@@ -94,8 +99,12 @@ function runAndKill(args: readonly string[], dirs: { temp: string; target: strin
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PERMAFROST_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (b: Buffer) => { output += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { output += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
     let killed = false;
     const onEvent = (where: 'temp' | 'target') => (_event: string, file: string | null) => {
       if (!killed && file !== null && trigger(where, file)) {
@@ -141,7 +150,22 @@ describe('a backup killed with SIGKILL', () => {
         cpSync(base.archiveDir, pf.archiveDir, { recursive: true });
         temp = join(pf.work, 'tmp');
         mkdirSync(temp);
-        const args = [point.verb, '--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', '--tempdir', temp, '--volsize', '1', '--current-time', String(T1), src, pf.url];
+        const args = [
+          point.verb,
+          '--no-encryption',
+          '--archive-dir',
+          pf.archiveDir,
+          '--name',
+          'test',
+          '--tempdir',
+          temp,
+          '--volsize',
+          '1',
+          '--current-time',
+          String(T1),
+          src,
+          pf.url,
+        ];
         await runAndKill(args, { temp, target: pf.remote }, point.trigger);
         if (point.reached(pf.files())) {
           t.diagnostic(`killed at the right moment on attempt ${attempt}`);
@@ -150,15 +174,21 @@ describe('a backup killed with SIGKILL', () => {
         assert.ok(attempt < 5, `the kill never came at the right moment in ${attempt} attempts; target: ${pf.files().join(' ')}`);
       }
       const killedSet = namesOfSetEndingAt(pf.files(), T1);
-      const leftovers = point.complete ? pf.files().filter((f) => f.startsWith(TEMP_PREFIX)) : [...killedSet, ...pf.files().filter((f) => f.startsWith(TEMP_PREFIX))];
+      const leftovers = point.complete
+        ? pf.files().filter((f) => f.startsWith(TEMP_PREFIX))
+        : [...killedSet, ...pf.files().filter((f) => f.startsWith(TEMP_PREFIX))];
 
       // 1. The earlier set restores; so does the latest, which is the killed set only if it completed.
       await restoresAs(pf, T0, snap0);
       if (point.complete) await restoresAs(pf, undefined, src);
       else await restoresAs(pf, undefined, snap0);
-      const status = JSON.parse((await pf.run('collection-status', '--json', pf.url)).stdout) as { chains: { sets: unknown[] }[]; incompleteSets: unknown[] };
+      const status = JSON.parse((await pf.run('collection-status', '--json', pf.url)).stdout) as {
+        chains: { sets: unknown[] }[];
+        incompleteSets: unknown[];
+      };
       assert.equal(status.chains.length, point.complete && point.verb === 'full' ? 2 : 1);
-      if (!point.complete && killedSet.some((f) => f.includes('.vol'))) assert.equal(status.incompleteSets.length, 1, 'the killed set shows as incomplete');
+      if (!point.complete && killedSet.some((f) => f.includes('.vol')))
+        assert.equal(status.incompleteSets.length, 1, 'the killed set shows as incomplete');
 
       // 2. The next backup succeeds, extending the last complete set, unbothered by the leftovers.
       const next = await pf.run('--volsize', '1', '--tempdir', temp, '--current-time', String(T2), src, pf.url);
@@ -175,9 +205,20 @@ describe('a backup killed with SIGKILL', () => {
       const before = pf.files();
       assertOk(await pf.run('cleanup', '--force', pf.url));
       const afterCleanup = pf.files();
-      assert.deepEqual(afterCleanup, before.filter((f) => !leftovers.includes(f)), 'cleanup --force removes the leftovers and only them');
-      assert.deepEqual(afterCleanup.filter((f) => f.startsWith(TEMP_PREFIX)), []);
-      const final = JSON.parse((await pf.run('collection-status', '--json', pf.url)).stdout) as { incompleteSets: unknown[]; orphanedSets: unknown[]; orphanedSignatures: unknown[] };
+      assert.deepEqual(
+        afterCleanup,
+        before.filter((f) => !leftovers.includes(f)),
+        'cleanup --force removes the leftovers and only them',
+      );
+      assert.deepEqual(
+        afterCleanup.filter((f) => f.startsWith(TEMP_PREFIX)),
+        [],
+      );
+      const final = JSON.parse((await pf.run('collection-status', '--json', pf.url)).stdout) as {
+        incompleteSets: unknown[];
+        orphanedSets: unknown[];
+        orphanedSignatures: unknown[];
+      };
       assert.deepEqual([final.incompleteSets, final.orphanedSets, final.orphanedSignatures], [[], [], []]);
       await restoresAs(pf, undefined, src);
       await restoresAs(pf, T0, snap0);
@@ -187,7 +228,10 @@ describe('a backup killed with SIGKILL', () => {
 
 async function restoresAs(pf: PfTarget, time: number | undefined, expected: string): Promise<void> {
   const dest = pf.path('restore');
-  assertOk(await pf.run('restore', ...(time === undefined ? [] : ['--time', String(time)]), pf.url, dest), `restore --time ${time ?? 'latest'}`);
+  assertOk(
+    await pf.run('restore', ...(time === undefined ? [] : ['--time', String(time)]), pf.url, dest),
+    `restore --time ${time ?? 'latest'}`,
+  );
   assertSameTree(expected, dest, {}, `restore --time ${time ?? 'latest'}`);
   assert.ok(existsSync(dest) && readdirSync(dest).length > 0);
 }

@@ -77,7 +77,11 @@ describe('a symmetric chain, the cache present', () => {
       const target = snapshot(c.remote);
       const cache = snapshot(c.archive);
       const r = await c.run([...(verb ? [verb] : []), '--current-time', String(T0 + 2 * HOUR), c.src, c.url], { PASSPHRASE: 'wrong' });
-      assertFails(r, 31, /^cannot open the backup chain at file:\/\/.* with the keys given: its newest manifest duplicity-inc\.\S+\.manifest\.gpg: wrong passphrase; nothing was uploaded$/);
+      assertFails(
+        r,
+        31,
+        /^cannot open the backup chain at file:\/\/.* with the keys given: its newest manifest duplicity-inc\.\S+\.manifest\.gpg: wrong passphrase; nothing was uploaded$/,
+      );
       assert.deepEqual(snapshot(c.remote), target);
       assert.deepEqual(snapshot(c.archive), cache);
     });
@@ -93,7 +97,11 @@ describe('a symmetric chain, the cache present', () => {
   it('--no-encryption on the encrypted chain: exit 31, nothing uploaded', async () => {
     const target = snapshot(c.remote);
     const r = await c.run(['incremental', '--no-encryption', '--current-time', String(T0 + 2 * HOUR), c.src, c.url]);
-    assertFails(r, 31, /is encrypted, and --no-encryption is given \(the increment would be stored in plain text\): drop --no-encryption, or start a new chain with "full"; nothing was uploaded$/);
+    assertFails(
+      r,
+      31,
+      /is encrypted, and --no-encryption is given \(the increment would be stored in plain text\): drop --no-encryption, or start a new chain with "full"; nothing was uploaded$/,
+    );
     assert.deepEqual(snapshot(c.remote), target);
   });
 
@@ -128,7 +136,11 @@ describe('a chain without encryption', () => {
     assertOk(await c.run(['full', '--no-encryption', '--current-time', String(T0), c.src, c.url]));
     const target = snapshot(c.remote);
     const r = await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { PASSPHRASE: RIGHT });
-    assertFails(r, 31, /is not encrypted, and this run would encrypt its increment .*: add --no-encryption, or start a new chain with "full"; nothing was uploaded$/);
+    assertFails(
+      r,
+      31,
+      /is not encrypted, and this run would encrypt its increment .*: add --no-encryption, or start a new chain with "full"; nothing was uploaded$/,
+    );
     assert.deepEqual(snapshot(c.remote), target);
     assertOk(await c.run(['incremental', '--no-encryption', '--current-time', String(T0 + HOUR), c.src, c.url]));
   });
@@ -159,20 +171,40 @@ describe('a public-key chain', () => {
     });
   });
 
-  it('an incremental to another --encrypt-key: exit 31 naming the chain\'s key, nothing uploaded; the same key (public key only) goes on', async () => {
+  it("an incremental to another --encrypt-key: exit 31 naming the chain's key, nothing uploaded; the same key (public key only) goes on", async () => {
     const c = chainDir('keys-pk');
     writeFileSync(join(c.src, 'a.txt'), 'for alice\n');
     assertOk(await c.run(['full', '--encrypt-key', alice, '--current-time', String(T0), c.src, c.url], { GNUPGHOME: gpg.dir }));
     writeFileSync(join(c.src, 'b.txt'), 'more\n');
     const target = snapshot(c.remote);
-    const other = await c.run(['incremental', '--encrypt-key', bob, '--current-time', String(T0 + HOUR), c.src, c.url], { GNUPGHOME: publicOnly });
-    assertFails(other, 31, new RegExp(`is encrypted to public key ${aliceSub}, and this run to ${bob}: give the chain's keys with --encrypt-key, or start a new chain with "full"; nothing was uploaded$`));
-    const added = await c.run(['incremental', '--encrypt-key', alice, '--encrypt-key', bob, '--current-time', String(T0 + HOUR), c.src, c.url], { GNUPGHOME: publicOnly });
+    const other = await c.run(['incremental', '--encrypt-key', bob, '--current-time', String(T0 + HOUR), c.src, c.url], {
+      GNUPGHOME: publicOnly,
+    });
+    assertFails(
+      other,
+      31,
+      new RegExp(
+        `is encrypted to public key ${aliceSub}, and this run to ${bob}: give the chain's keys with --encrypt-key, or start a new chain with "full"; nothing was uploaded$`,
+      ),
+    );
+    const added = await c.run(
+      ['incremental', '--encrypt-key', alice, '--encrypt-key', bob, '--current-time', String(T0 + HOUR), c.src, c.url],
+      { GNUPGHOME: publicOnly },
+    );
     assertFails(added, 31, new RegExp(`is encrypted to public key ${aliceSub}, and this run to ${alice}, ${bob}:`));
-    const symmetric = await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { GNUPGHOME: publicOnly, PASSPHRASE: RIGHT });
-    assertFails(symmetric, 31, new RegExp(`is encrypted to public key ${aliceSub}, and this run encrypts with a passphrase: give --encrypt-key for each of them`));
+    const symmetric = await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], {
+      GNUPGHOME: publicOnly,
+      PASSPHRASE: RIGHT,
+    });
+    assertFails(
+      symmetric,
+      31,
+      new RegExp(`is encrypted to public key ${aliceSub}, and this run encrypts with a passphrase: give --encrypt-key for each of them`),
+    );
     assert.deepEqual(snapshot(c.remote), target);
-    const same = await c.run(['incremental', '--encrypt-key', 'alice@example.com', '--current-time', String(T0 + HOUR), c.src, c.url], { GNUPGHOME: publicOnly });
+    const same = await c.run(['incremental', '--encrypt-key', 'alice@example.com', '--current-time', String(T0 + HOUR), c.src, c.url], {
+      GNUPGHOME: publicOnly,
+    });
     assertOk(same, describeRun(same));
     const dest = join(c.work, 'restored');
     assertOk(await c.run(['restore', c.url, dest], { GNUPGHOME: gpg.dir, PASSPHRASE: KEY_PASS }));
@@ -184,8 +216,14 @@ describe('a public-key chain', () => {
     writeFileSync(join(c.src, 'a.txt'), 'x\n');
     assertOk(await c.run(['full', '--current-time', String(T0), c.src, c.url], { PASSPHRASE: RIGHT }));
     const target = snapshot(c.remote);
-    const r = await c.run(['incremental', '--encrypt-key', alice, '--current-time', String(T0 + HOUR), c.src, c.url], { GNUPGHOME: publicOnly });
-    assertFails(r, 31, /is encrypted with a passphrase, and this run encrypts to public key .*: drop --encrypt-key, or start a new chain with "full"; nothing was uploaded$/);
+    const r = await c.run(['incremental', '--encrypt-key', alice, '--current-time', String(T0 + HOUR), c.src, c.url], {
+      GNUPGHOME: publicOnly,
+    });
+    assertFails(
+      r,
+      31,
+      /is encrypted with a passphrase, and this run encrypts to public key .*: drop --encrypt-key, or start a new chain with "full"; nothing was uploaded$/,
+    );
     assert.deepEqual(snapshot(c.remote), target);
   });
 });
@@ -200,7 +238,11 @@ describe('a manifest larger than what the check reads', () => {
     assert.ok(statSync(join(c.remote, manifest)).size > 128 * 1024, `${statSync(join(c.remote, manifest)).size} bytes`);
     writeFileSync(join(c.src, 'new.txt'), 'new\n');
     const target = snapshot(c.remote);
-    assertFails(await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { PASSPHRASE: 'wrong' }), 31, /manifest\.gpg: wrong passphrase; nothing was uploaded$/);
+    assertFails(
+      await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { PASSPHRASE: 'wrong' }),
+      31,
+      /manifest\.gpg: wrong passphrase; nothing was uploaded$/,
+    );
     assert.deepEqual(snapshot(c.remote), target);
     assertOk(await c.run(['incremental', '--current-time', String(T0 + HOUR), c.src, c.url], { PASSPHRASE: RIGHT }));
   });

@@ -67,8 +67,12 @@ function restoreAndKill(args: readonly string[], dir: string, trigger: (file: st
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PERMAFROST_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (b: Buffer) => { output += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { output += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      output += b.toString();
+    });
     let killed = false;
     const watcher = watch(dir, (_event, file) => {
       if (!killed && file !== null && trigger(file)) {
@@ -91,7 +95,8 @@ describe('a restore killed with SIGKILL, then run again with --force', () => {
     // in restore order: the large file (through a temporary name), 1500 small files (created by
     // the worker under their own names), a read-only directory and a last file
     const entries: EntrySpec[] = [{ kind: 'file', path: 'big.bin', size: 48 << 20, seed: 1 }];
-    for (let i = 0; i < 1500; i++) entries.push({ kind: 'file', path: `s${String(i).padStart(4, '0')}.txt`, content: `small ${i}\n`, mode: 0o640 });
+    for (let i = 0; i < 1500; i++)
+      entries.push({ kind: 'file', path: `s${String(i).padStart(4, '0')}.txt`, content: `small ${i}\n`, mode: 0o640 });
     entries.push({ kind: 'file', path: 'sub/f.txt', content: 'in a read-only directory\n' }, { kind: 'dir', path: 'sub', mode: 0o555 });
     entries.push({ kind: 'file', path: 'z-last.txt', content: 'last\n' });
     buildTree(src, { entries, root: { mode: 0o750 } });
@@ -113,18 +118,30 @@ describe('a restore killed with SIGKILL, then run again with --force', () => {
           t.diagnostic(`killed at the right moment on attempt ${attempt}`);
           break;
         }
-        assert.ok(attempt < 5, `the kill never came at the right moment in ${attempt} attempts; dest holds ${existsSync(dest) ? readdirSync(dest).length : 0} names`);
+        assert.ok(
+          attempt < 5,
+          `the kill never came at the right moment in ${attempt} attempts; dest holds ${existsSync(dest) ? readdirSync(dest).length : 0} names`,
+        );
       }
       const left = tempNamesIn(dest);
       if (point.leavesTemp) {
         assert.ok(left.length > 0, 'the killed restore left its temporary file');
         // without --force: refused, and the error says what is there and what cleans it
-        assertFails(await base.run('restore', base.url, dest), 11, /holds temporary files of a killed restore \(--force restores into it and removes them\)/);
+        assertFails(
+          await base.run('restore', base.url, dest),
+          11,
+          /holds temporary files of a killed restore \(--force restores into it and removes them\)/,
+        );
       }
 
       const rerun = await base.run('restore', '--force', base.url, dest);
       assertOk(rerun, 'the restore --force after the kill');
-      if (point.leavesTemp) assert.match(rerun.stdout, new RegExp(`Removed ${left.length} temporary file\\(s\\) that a killed restore left`), describeRun(rerun));
+      if (point.leavesTemp)
+        assert.match(
+          rerun.stdout,
+          new RegExp(`Removed ${left.length} temporary file\\(s\\) that a killed restore left`),
+          describeRun(rerun),
+        );
       assertSameTree(src, dest, {}, 'the rerun after the kill');
       assert.deepEqual(tempNamesIn(dest), [], 'no temporary file is left');
       assert.deepEqual(readdirSync(parent), ['dest'], 'nothing is left beside the destination');

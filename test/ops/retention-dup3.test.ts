@@ -16,7 +16,12 @@ import { at, buildScenario, chainOf, listDir, runTool, stamp, type Copy, type Ou
 
 let base: string;
 
-async function runAll(label: string, verbArgs: readonly string[], withCache = true, damage?: (c: Copy) => void): Promise<{ dup8: Outcome; dup3: Outcome; pf: Outcome }> {
+async function runAll(
+  label: string,
+  verbArgs: readonly string[],
+  withCache = true,
+  damage?: (c: Copy) => void,
+): Promise<{ dup8: Outcome; dup3: Outcome; pf: Outcome }> {
   return {
     dup8: await runTool(base, `${label}-dup8`, { dup: DUP08_PATH }, verbArgs, withCache, damage),
     dup3: await runTool(base, `${label}-dup3`, { dup: DUP3_PATH }, verbArgs, withCache, damage),
@@ -73,16 +78,26 @@ describe('retention verbs against duplicity 3.x', { timeout: 900_000 }, () => {
     // is "not the active one"; 3.x matches by end time
     const activeSigs = r.dup8.deletedRemote.filter((n) => /signatures/.test(n) && (chainOf(4)(n) || chainOf(5)(n)));
     assert.equal(activeSigs.length, 2, r.dup8.deletedRemote.join('\n'));
-    assert.deepEqual(r.dup3.deletedRemote, r.dup8.deletedRemote.filter((n) => !activeSigs.includes(n)));
+    assert.deepEqual(
+      r.dup3.deletedRemote,
+      r.dup8.deletedRemote.filter((n) => !activeSigs.includes(n)),
+    );
   });
 
-  for (const [label, cacheToo] of [['interrupted', true], ['interrupted-remote', false]] as const) {
+  for (const [label, cacheToo] of [
+    ['interrupted', true],
+    ['interrupted-remote', false],
+  ] as const) {
     it(`the newest set has no manifest${cacheToo ? '' : ' at the target (the cache has one)'}: 3.x deletes it with --force, permafrost and 0.8.22 leave it to cleanup`, async () => {
       const inc5 = `${stamp(T0 + 4 * HOUR)}.to.${stamp(T0 + 5 * HOUR)}`;
       const damage = (c: Copy): void => {
-        for (const d of cacheToo ? [c.remote, c.cache] : [c.remote]) for (const n of listDir(d)) if (n.includes(inc5) && n.endsWith('.manifest')) rmSync(join(d, n));
+        for (const d of cacheToo ? [c.remote, c.cache] : [c.remote])
+          for (const n of listDir(d)) if (n.includes(inc5) && n.endsWith('.manifest')) rmSync(join(d, n));
       };
-      for (const args of [['remove-older-than', at(3.5)], ['remove-all-but-n-full', '1']]) {
+      for (const args of [
+        ['remove-older-than', at(3.5)],
+        ['remove-all-but-n-full', '1'],
+      ]) {
         const r = await runAll(`${label}-${args[0]}`, args, true, damage);
         assert.deepEqual(r.pf.deletedRemote, r.dup8.deletedRemote);
         assert.deepEqual(r.pf.deletedCache, r.dup8.deletedCache);
@@ -90,16 +105,30 @@ describe('retention verbs against duplicity 3.x', { timeout: 900_000 }, () => {
         // 3.x's maybe_delete_partial: the last set of the newest chain, which 3.x chains even without a manifest
         const leftovers = r.dup3.deletedRemote.filter((n) => !r.pf.deletedRemote.includes(n));
         assert.deepEqual(leftovers, [`duplicity-inc.${inc5}.vol1.difftar.gz`, `duplicity-new-signatures.${inc5}.sigtar.gz`]);
-        assert.deepEqual(r.pf.deletedRemote, r.dup3.deletedRemote.filter((n) => !leftovers.includes(n)));
+        assert.deepEqual(
+          r.pf.deletedRemote,
+          r.dup3.deletedRemote.filter((n) => !leftovers.includes(n)),
+        );
         assert.match(r.dup3.forceOutput, /Cleaning up previous partial backup set/);
         // permafrost's cleanup --force deletes the same leftovers
         const c = join(base, `${label}-${args[0]}-pf`);
-        const clean = await runPermafrost(['cleanup', '--force', '--no-encryption', '--archive-dir', join(c, 'archive'), '--name', 'n', fileUrl(join(c, 'remote'))]);
+        const clean = await runPermafrost([
+          'cleanup',
+          '--force',
+          '--no-encryption',
+          '--archive-dir',
+          join(c, 'archive'),
+          '--name',
+          'n',
+          fileUrl(join(c, 'remote')),
+        ]);
         assert.equal(clean.code, 0, clean.stderr);
         const remaining = new Set(listDir(join(c, 'remote')));
-        assert.deepEqual(leftovers.filter((n) => remaining.has(n)), []);
+        assert.deepEqual(
+          leftovers.filter((n) => remaining.has(n)),
+          [],
+        );
       }
     });
   }
-
 });

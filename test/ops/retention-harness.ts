@@ -14,11 +14,18 @@ import { runPermafrost } from '../support/permafrost.ts';
 import { HOUR, T0 } from '../support/pf-target.ts';
 
 export function listDir(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('duplicity-')).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => n.startsWith('duplicity-'))
+        .sort()
+    : [];
 }
 
 export function stamp(t: number): string {
-  return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Chains (hours after T0): [-2 full, -1 inc] with its full removed (orphaned inc), [0 full, 1 inc, 2 inc], [3 full], [4 full, 5 inc]. */
@@ -27,12 +34,23 @@ export async function buildScenario(dir: string): Promise<void> {
   mkdirSync(src, { recursive: true });
   const url = fileUrl(join(dir, 'remote'));
   const common = ['--no-encryption', '--archive-dir', join(dir, 'archive'), '--name', 'n'];
-  const steps: [number, 'full' | 'incremental'][] = [[-2, 'full'], [-1, 'incremental'], [0, 'full'], [1, 'incremental'], [2, 'incremental'], [3, 'full'], [4, 'full'], [5, 'incremental']];
+  const steps: [number, 'full' | 'incremental'][] = [
+    [-2, 'full'],
+    [-1, 'incremental'],
+    [0, 'full'],
+    [1, 'incremental'],
+    [2, 'incremental'],
+    [3, 'full'],
+    [4, 'full'],
+    [5, 'incremental'],
+  ];
   for (const [h, kind] of steps) {
     writeFileSync(join(src, `f${h + 2}`), `step ${h}\n`.repeat(50));
     // several volumes in the chain starting at 0 h, to check the deletion order within a set
     if (h === 0 || h === 1) writeFileSync(join(src, `random${h}`), randomBytes(2_500_000));
-    await runCommand(DUP08_PATH, [kind, ...common, '--volsize', '1', '--current-time', String(T0 + h * HOUR), src, url], { label: 'duplicity' });
+    await runCommand(DUP08_PATH, [kind, ...common, '--volsize', '1', '--current-time', String(T0 + h * HOUR), src, url], {
+      label: 'duplicity',
+    });
   }
   // make the -1 incremental an orphan: its full set goes (remote and cache)
   const full = stamp(T0 - 2 * HOUR);
@@ -70,25 +88,49 @@ export interface Outcome {
 
 /** The chain-time lines of the listing duplicity 0.8.22 prints without --force (permafrost prints the same). */
 export function listedChains(out: string): string {
-  const m = /(Found old backup chains? at the following times?:\n[\s\S]*?\nRerun command with --force option to actually delete\.)|No old backup sets found, nothing deleted\./.exec(out);
+  const m =
+    /(Found old backup chains? at the following times?:\n[\s\S]*?\nRerun command with --force option to actually delete\.)|No old backup sets found, nothing deleted\./.exec(
+      out,
+    );
   return m ? m[0] : `(no listing in)\n${out}`;
 }
 
 /** The listed chain times in 0.8.22's wording or 3.x's ("Found old backup chain(s) at the following time:"); [] for none. */
 export function listedTimes(out: string): string[] {
-  const m = /Found old backup chain(?:s|\(s\))? at the following times?:\n([\s\S]*?)\nRerun command with --force option to actually delete\./.exec(out);
+  const m =
+    /Found old backup chain(?:s|\(s\))? at the following times?:\n([\s\S]*?)\nRerun command with --force option to actually delete\./.exec(
+      out,
+    );
   if (m) return m[1]!.split('\n');
   assert.match(out, /No old backup sets found, nothing deleted\./);
   return [];
 }
 
 /** Runs `tool` (a duplicity binary, or permafrost) on a fresh copy of the scenario, listing then deleting. */
-export async function runTool(base: string, label: string, tool: { readonly dup: string | null }, verbArgs: readonly string[], withCache = true, damage?: (c: Copy) => void): Promise<Outcome> {
+export async function runTool(
+  base: string,
+  label: string,
+  tool: { readonly dup: string | null },
+  verbArgs: readonly string[],
+  withCache = true,
+  damage?: (c: Copy) => void,
+): Promise<Outcome> {
   const c = copyScenario(base, label, withCache);
   damage?.(c);
-  const args = [...verbArgs, '--no-encryption', '--archive-dir', c.archive, '--name', 'n', '--current-time', String(T0 + 100 * HOUR), fileUrl(c.remote)];
+  const args = [
+    ...verbArgs,
+    '--no-encryption',
+    '--archive-dir',
+    c.archive,
+    '--name',
+    'n',
+    '--current-time',
+    String(T0 + 100 * HOUR),
+    fileUrl(c.remote),
+  ];
   const what = tool.dup ?? 'permafrost';
-  const run = (extra: string[]): Promise<RunResult> => (tool.dup !== null ? runCommand(tool.dup, [...args, ...extra], { expectCode: 'any', label: what }) : runPermafrost([...args, ...extra]));
+  const run = (extra: string[]): Promise<RunResult> =>
+    tool.dup !== null ? runCommand(tool.dup, [...args, ...extra], { expectCode: 'any', label: what }) : runPermafrost([...args, ...extra]);
   const remote0 = listDir(c.remote);
   const cache0 = listDir(c.cache);
   const list = await run([]);
@@ -117,5 +159,10 @@ export async function runTool(base: string, label: string, tool: { readonly dup:
 export const at = (h: number): string => String(T0 + h * HOUR);
 
 /** Files of the chain or set that starts or ends at `h` hours. */
-export const chainOf = (h: number) => (n: string): boolean =>
-  n.includes(`full.${stamp(T0 + h * HOUR)}.`) || n.includes(`full-signatures.${stamp(T0 + h * HOUR)}.`) || n.includes(`.${stamp(T0 + h * HOUR)}.to.`) || n.includes(`.to.${stamp(T0 + h * HOUR)}.`);
+export const chainOf =
+  (h: number) =>
+  (n: string): boolean =>
+    n.includes(`full.${stamp(T0 + h * HOUR)}.`) ||
+    n.includes(`full-signatures.${stamp(T0 + h * HOUR)}.`) ||
+    n.includes(`.${stamp(T0 + h * HOUR)}.to.`) ||
+    n.includes(`.to.${stamp(T0 + h * HOUR)}.`);

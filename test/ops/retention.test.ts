@@ -29,7 +29,11 @@ async function runBoth(label: string, verbArgs: readonly string[], withCache = t
 
 function assertSame(r: { dup: Outcome; pf: Outcome }, expectSomething: boolean): void {
   assert.equal(r.pf.listed, r.dup.listed, 'listing without --force');
-  assert.deepEqual(r.pf.deletedRemote, r.dup.deletedRemote, `remote deletions\n--- duplicity ---\n${r.dup.forceOutput}\n--- permafrost ---\n${r.pf.forceOutput}`);
+  assert.deepEqual(
+    r.pf.deletedRemote,
+    r.dup.deletedRemote,
+    `remote deletions\n--- duplicity ---\n${r.dup.forceOutput}\n--- permafrost ---\n${r.pf.forceOutput}`,
+  );
   assert.deepEqual(r.pf.deletedCache, r.dup.deletedCache, 'cache deletions');
   assert.deepEqual(r.pf.order, r.dup.order, 'order of the remote deletions');
   assert.equal(r.dup.deletedRemote.length > 0, expectSomething, `duplicity deleted ${JSON.stringify(r.dup.deletedRemote)}`);
@@ -47,7 +51,10 @@ describe('retention verbs against duplicity 0.8.22', { timeout: 600_000 }, () =>
     assertSame(r, true);
     assert.ok(r.pf.order.filter((n) => n.includes('.vol')).length >= 5, r.pf.order.join('\n'));
     // the chains ending at 2 h and 3 h, not the orphaned incremental nor the active chain
-    assert.ok(r.pf.deletedRemote.every((n) => chainOf(0)(n) || chainOf(1)(n) || chainOf(2)(n) || chainOf(3)(n)), r.pf.deletedRemote.join('\n'));
+    assert.ok(
+      r.pf.deletedRemote.every((n) => chainOf(0)(n) || chainOf(1)(n) || chainOf(2)(n) || chainOf(3)(n)),
+      r.pf.deletedRemote.join('\n'),
+    );
     assert.ok(r.pf.deletedRemote.some((n) => n.includes('full-signatures')) && r.pf.deletedCache.length > 0);
   });
 
@@ -73,9 +80,15 @@ describe('retention verbs against duplicity 0.8.22', { timeout: 600_000 }, () =>
     const activeSigs = r.dup.deletedRemote.filter((n) => /signatures/.test(n) && (chainOf(4)(n) || chainOf(5)(n)));
     assert.equal(activeSigs.length, 2, `duplicity's known behaviour changed: ${r.dup.deletedRemote.join(', ')}`);
     assert.equal(r.pf.listed, r.dup.listed);
-    assert.deepEqual(r.pf.deletedRemote, r.dup.deletedRemote.filter((n) => !activeSigs.includes(n)));
+    assert.deepEqual(
+      r.pf.deletedRemote,
+      r.dup.deletedRemote.filter((n) => !activeSigs.includes(n)),
+    );
     assert.deepEqual(r.pf.deletedCache, r.dup.deletedCache);
-    assert.deepEqual(r.pf.order, r.dup.order.filter((n) => !activeSigs.includes(n)));
+    assert.deepEqual(
+      r.pf.order,
+      r.dup.order.filter((n) => !activeSigs.includes(n)),
+    );
   });
 
   it('remove-all-but-n-full 1 and 2', async () => {
@@ -92,7 +105,10 @@ describe('retention verbs against duplicity 0.8.22', { timeout: 600_000 }, () =>
   it('remove-all-inc-of-but-n-full 1 deletes only incrementals and their signatures', async () => {
     const r = await runBoth('inc1', ['remove-all-inc-of-but-n-full', '1']);
     assertSame(r, true);
-    assert.ok(r.pf.deletedRemote.every((n) => n.includes('-inc.') || n.includes('new-signatures')), r.pf.deletedRemote.join('\n'));
+    assert.ok(
+      r.pf.deletedRemote.every((n) => n.includes('-inc.') || n.includes('new-signatures')),
+      r.pf.deletedRemote.join('\n'),
+    );
   });
 
   it('remove-all-inc-of-but-n-full 3', async () => {
@@ -101,11 +117,27 @@ describe('retention verbs against duplicity 0.8.22', { timeout: 600_000 }, () =>
 
   it('--json gives the plan', async () => {
     const c = copyScenario(base, 'json', true);
-    const r = await runPermafrost(['remove-all-but-n-full', '2', '--json', '--no-encryption', '--archive-dir', c.archive, '--name', 'n', fileUrl(c.remote)]);
+    const r = await runPermafrost([
+      'remove-all-but-n-full',
+      '2',
+      '--json',
+      '--no-encryption',
+      '--archive-dir',
+      c.archive,
+      '--name',
+      'n',
+      fileUrl(c.remote),
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n{') + 1)) as { plan: { removeTime: number; chains: { endTime: number }[]; remote: { name: string }[] }; deleted: boolean };
+    const doc = JSON.parse(r.stdout.slice(r.stdout.indexOf('\n{') + 1)) as {
+      plan: { removeTime: number; chains: { endTime: number }[]; remote: { name: string }[] };
+      deleted: boolean;
+    };
     assert.equal(doc.plan.removeTime, T0 + 3 * HOUR);
-    assert.deepEqual(doc.plan.chains.map((x) => x.endTime), [T0 + 2 * HOUR]);
+    assert.deepEqual(
+      doc.plan.chains.map((x) => x.endTime),
+      [T0 + 2 * HOUR],
+    );
     assert.equal(doc.deleted, false);
     assert.ok(doc.plan.remote.length > 0 && doc.plan.remote.every((o) => chainOf(0)(o.name) || chainOf(1)(o.name) || chainOf(2)(o.name)));
   });

@@ -20,7 +20,10 @@ import { Rng } from '../support/rng.ts';
 
 /** duplicity's time string for epoch seconds, derived from Date rather than from our codec. */
 function timeString(t: number): string {
-  return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** A usage error: exit 2, the reason on the first line of stderr (then the pointer to --help), no stack. */
@@ -36,20 +39,31 @@ describe('--file-to-restore with odd paths', () => {
   const pf = newTarget({ after }, 'odd-paths');
   const src = join(pf.work, 'src');
   before(async () => {
-    buildTree(src, { entries: [{ kind: 'file', path: 'a', content: 'alpha\n' }, { kind: 'file', path: 'd/b', content: 'bravo\n' }] });
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'a', content: 'alpha\n' },
+        { kind: 'file', path: 'd/b', content: 'bravo\n' },
+      ],
+    });
     assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
   });
 
   for (const bad of ['../x', 'a/../../b', 'd/../a', '..', '/../etc/passwd']) {
     it(`${JSON.stringify(bad)}: a '..' component is a usage error (2), for restore and verify`, async () => {
-      assertUsage(await pf.run('restore', '--file-to-restore', bad, pf.url, pf.path('dest')), /^option --file-to-restore: .* has a '\.\.' component; give the path inside the backup, relative to its root$/);
+      assertUsage(
+        await pf.run('restore', '--file-to-restore', bad, pf.url, pf.path('dest')),
+        /^option --file-to-restore: .* has a '\.\.' component; give the path inside the backup, relative to its root$/,
+      );
       assertUsage(await pf.run('verify', '-r', bad, pf.url, src), /^option -r: .* has a '\.\.' component/);
     });
   }
 
   it('an empty path is a usage error (2), not a restore of everything', async () => {
     const dest = pf.path('dest');
-    assertUsage(await pf.run('restore', '--file-to-restore', '', pf.url, dest), /^option --file-to-restore: empty path \(leave the option out to restore everything\)$/);
+    assertUsage(
+      await pf.run('restore', '--file-to-restore', '', pf.url, dest),
+      /^option --file-to-restore: empty path \(leave the option out to restore everything\)$/,
+    );
     assert.ok(!existsSync(dest));
   });
 
@@ -59,7 +73,11 @@ describe('--file-to-restore with odd paths', () => {
   });
 
   it("'/a', './a', 'd/./b' and '.' name paths inside the backup", async () => {
-    for (const [arg, expected] of [['/a', 'alpha\n'], ['./a', 'alpha\n'], ['d/./b', 'bravo\n']] as const) {
+    for (const [arg, expected] of [
+      ['/a', 'alpha\n'],
+      ['./a', 'alpha\n'],
+      ['d/./b', 'bravo\n'],
+    ] as const) {
       const dest = pf.path('one');
       assertOk(await pf.run('restore', '--file-to-restore', arg, pf.url, dest));
       assert.equal(readFileSync(dest, 'utf8'), expected);
@@ -76,7 +94,11 @@ describe('a backup in the same second as the last one', () => {
    * without --current-time: its clock is at or just before the last set, so it must wait. Retried
    * when the machine was too slow for the clock to still be there.
    */
-  async function runRightAfter(t: { after: (fn: () => void) => void; diagnostic: (m: string) => void }, first: readonly string[], args: readonly string[]): Promise<{ pf: PfTarget; last: number; r: RunResult }> {
+  async function runRightAfter(
+    t: { after: (fn: () => void) => void; diagnostic: (m: string) => void },
+    first: readonly string[],
+    args: readonly string[],
+  ): Promise<{ pf: PfTarget; last: number; r: RunResult }> {
     for (let attempt = 1; ; attempt++) {
       const pf = newTarget(t, 'same-second');
       const src = join(pf.work, 'src');
@@ -97,7 +119,10 @@ describe('a backup in the same second as the last one', () => {
   it('an incremental waits for the clock to pass the last backup, and goes on', async (t) => {
     const { pf, last, r } = await runRightAfter(t, ['incremental'], ['incremental']);
     assertOk(r);
-    assert.match(r.stdout, new RegExp(`^The last backup at .* ends at ${timeString(last)}, this very second: waiting for the clock to pass it$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^The last backup at .* ends at ${timeString(last)}, this very second: waiting for the clock to pass it$`, 'm'),
+    );
     const m = /^Starting incremental backup (\S+) to (\S+)$/m.exec(r.stdout);
     assert.ok(m, describeRun(r));
     assert.equal(m[1], timeString(last));
@@ -129,15 +154,33 @@ describe('a backup in the same second as the last one', () => {
     assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
     assertOk(await pf.run('incremental', '--current-time', String(T0 + HOUR), src, pf.url));
     const before = pf.files();
-    for (const [verb, time] of [['incremental', T0 + HOUR], ['incremental', T0], ['full', T0 + HOUR], ['full', T0 + 1], ['', T0 + HOUR]] as const) {
+    for (const [verb, time] of [
+      ['incremental', T0 + HOUR],
+      ['incremental', T0],
+      ['full', T0 + HOUR],
+      ['full', T0 + 1],
+      ['', T0 + HOUR],
+    ] as const) {
       const r = await pf.run(...(verb ? [verb] : []), '--current-time', String(time), src, pf.url);
-      assertFails(r, 13, new RegExp(`^--current-time ${timeString(time)} is not after the last backup at ${pf.url} \\(${timeString(T0 + HOUR)}\\); a new set must be later$`));
+      assertFails(
+        r,
+        13,
+        new RegExp(
+          `^--current-time ${timeString(time)} is not after the last backup at ${pf.url} \\(${timeString(T0 + HOUR)}\\); a new set must be later$`,
+        ),
+      );
     }
     // the target's last backup is an hour ahead of this machine's clock (T0 is in 2027)
     const ahead = newTarget(t, 'clock-behind');
     const future = Math.floor(Date.now() / 1000) + HOUR;
     assertOk(await ahead.run('full', '--current-time', String(future), src, ahead.url));
-    assertFails(await ahead.run('incremental', src, ahead.url), 13, new RegExp(`^the clock \\(\\d{8}T\\d{6}Z\\) is behind the last backup at ${ahead.url} \\(${timeString(future)}\\); check the system clock$`));
+    assertFails(
+      await ahead.run('incremental', src, ahead.url),
+      13,
+      new RegExp(
+        `^the clock \\(\\d{8}T\\d{6}Z\\) is behind the last backup at ${ahead.url} \\(${timeString(future)}\\); check the system clock$`,
+      ),
+    );
     assert.deepEqual(pf.files(), before, 'nothing was written');
   });
 });
@@ -147,7 +190,12 @@ async function chainWithSpanningDelta(pf: PfTarget, run: (...args: string[]) => 
   const src = join(pf.work, 'src');
   const rng = new Rng(7);
   const big = rng.bytes(3_000_000);
-  buildTree(src, { entries: [{ kind: 'file', path: 'big.bin', content: big }, { kind: 'file', path: 'a-small.txt', content: 'small\n' }] });
+  buildTree(src, {
+    entries: [
+      { kind: 'file', path: 'big.bin', content: big },
+      { kind: 'file', path: 'a-small.txt', content: 'small\n' },
+    ],
+  });
   assertOk(await run('full', '--volsize', '1', '--current-time', String(T0), src, pf.url));
   rng.bytes(2_000_000).copy(big, 500_000);
   writeFileSync(join(src, 'big.bin'), big);
@@ -166,7 +214,8 @@ describe('a corrupt volume of an incremental', () => {
     it(`${layer.name}: each volume whose bytes do not match its manifest's SHA1 exits 21 naming it, as for a full`, async (t) => {
       const pf = newTarget(t, 'corrupt-inc');
       const common = [...(layer.passphrase ? [] : ['--no-encryption']), '--archive-dir', pf.archiveDir, '--name', 'test', ...layer.extra];
-      const run = (...args: string[]) => runPermafrost([...common, ...args], layer.passphrase ? { PASSPHRASE: layer.passphrase } : undefined);
+      const run = (...args: string[]) =>
+        runPermafrost([...common, ...args], layer.passphrase ? { PASSPHRASE: layer.passphrase } : undefined);
       const src = await chainWithSpanningDelta(pf, run);
       const volumes = pf.files().filter((f) => f.includes('.vol'));
       const incVolumes = volumes.filter((f) => f.startsWith('duplicity-inc.'));
@@ -178,7 +227,13 @@ describe('a corrupt volume of an incremental', () => {
         bad[Math.floor(bad.length / 2)]! ^= 0xff;
         writeFileSync(file, bad);
         const dest = pf.path('dest');
-        assertFails(await run('restore', pf.url, dest), 21, new RegExp(`^${name.replace(/\./g, '\\.')}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`));
+        assertFails(
+          await run('restore', pf.url, dest),
+          21,
+          new RegExp(
+            `^${name.replace(/\./g, '\\.')}: SHA1 [0-9a-f]{40} does not match the manifest's [0-9a-f]{40}; refusing to restore from it$`,
+          ),
+        );
         writeFileSync(file, good);
       }
       const dest = pf.path('dest');
@@ -193,7 +248,8 @@ describe('a set with a missing volume', () => {
     it(`${layer.name}: collection-status reports it damaged, restore exits 22 writing nothing, verify exits 1`, async (t) => {
       const pf = newTarget(t, 'missing-vol');
       const common = [...(layer.passphrase ? [] : ['--no-encryption']), '--archive-dir', pf.archiveDir, '--name', 'test', ...layer.extra];
-      const run = (...args: string[]) => runPermafrost([...common, ...args], layer.passphrase ? { PASSPHRASE: layer.passphrase } : undefined);
+      const run = (...args: string[]) =>
+        runPermafrost([...common, ...args], layer.passphrase ? { PASSPHRASE: layer.passphrase } : undefined);
       const src = await chainWithSpanningDelta(pf, run);
       const full = pf.files().filter((f) => f.startsWith('duplicity-full.') && f.includes('.vol'));
       const inc = pf.files().filter((f) => f.startsWith('duplicity-inc.') && f.includes('.vol'));
@@ -212,7 +268,13 @@ describe('a set with a missing volume', () => {
         return r;
       };
       const json = JSON.parse((await status('--json')).stdout) as Status;
-      assert.deepEqual(json.chains[0]!.sets.map((s) => [s.type, s.missingVolumes, s.volumesCheckedBy]), [['full', [lastOfFull], 'manifest'], ['inc', [2], 'manifest']]);
+      assert.deepEqual(
+        json.chains[0]!.sets.map((s) => [s.type, s.missingVolumes, s.volumesCheckedBy]),
+        [
+          ['full', [lastOfFull], 'manifest'],
+          ['inc', [2], 'manifest'],
+        ],
+      );
       const text = (await status()).stdout;
       assert.match(text, new RegExp(`^ +Full .*\\n +DAMAGED: missing volume ${lastOfFull}$`, 'm'));
       assert.match(text, /^ +Incremental .*\n +DAMAGED: missing volume 2$/m);
@@ -222,12 +284,27 @@ describe('a set with a missing volume', () => {
       // (no passphrase asked for a status), and then only the listing's gap shows
       rmSync(pf.cache, { recursive: true });
       const cold = JSON.parse((await runPermafrost([...common, 'collection-status', '--json', pf.url])).stdout) as Status;
-      const expectCold = layer.passphrase ? [[[], 'listing'], [[2], 'listing']] : [[[lastOfFull], 'manifest'], [[2], 'manifest']];
-      assert.deepEqual(cold.chains[0]!.sets.map((s) => [s.missingVolumes, s.volumesCheckedBy]), expectCold);
+      const expectCold = layer.passphrase
+        ? [
+            [[], 'listing'],
+            [[2], 'listing'],
+          ]
+        : [
+            [[lastOfFull], 'manifest'],
+            [[2], 'manifest'],
+          ];
+      assert.deepEqual(
+        cold.chains[0]!.sets.map((s) => [s.missingVolumes, s.volumesCheckedBy]),
+        expectCold,
+      );
 
       // restore: one line naming the volume, exit 22, the destination not even created
       const dest = pf.path('dest');
-      assertFails(await run('restore', pf.url, dest), 22, new RegExp(`^volume ${lastOfFull} of the set ending ${timeString(T0)} is listed in its manifest but missing at the target$`));
+      assertFails(
+        await run('restore', pf.url, dest),
+        22,
+        new RegExp(`^volume ${lastOfFull} of the set ending ${timeString(T0)} is listed in its manifest but missing at the target$`),
+      );
       assert.ok(!existsSync(dest));
       assertFails(await run('restore', '--time', String(T0), pf.url, dest), 22, /missing at the target/);
       assert.ok(!existsSync(dest));
@@ -240,7 +317,10 @@ describe('a set with a missing volume', () => {
       assert.equal(v.code, 1, describeRun(v));
       assert.match(v.stdout + v.stderr, new RegExp(`Missing: volume ${lastOfFull} of the full set`));
       assert.match(v.stdout + v.stderr, /Missing: volume 2 of the incremental set/);
-      assert.deepEqual(readdirSync(pf.work).filter((n) => n.startsWith('dest')), []);
+      assert.deepEqual(
+        readdirSync(pf.work).filter((n) => n.startsWith('dest')),
+        [],
+      );
     });
   }
 });
@@ -249,7 +329,13 @@ describe('restore --force over an earlier restore', () => {
   it('as a user who is not root, into read-only directories (the restore gives them their mode again)', async (t) => {
     const pf = newTarget(t, 'force-readonly');
     const src = join(pf.work, 'src');
-    buildTree(src, { entries: [{ kind: 'file', path: 'ro/f', content: 'x\n' }, { kind: 'dir', path: 'ro', mode: 0o555 }], root: { mode: 0o555 } });
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'ro/f', content: 'x\n' },
+        { kind: 'dir', path: 'ro', mode: 0o555 },
+      ],
+      root: { mode: 0o555 },
+    });
     assertOk(await pf.run('full', '--current-time', String(T0), src, pf.url));
     // as root, the restores run as nobody (setpriv); otherwise as this user, who is not root either
     const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
@@ -257,7 +343,20 @@ describe('restore --force over an earlier restore', () => {
     execFileSync('chmod', ['-R', 'a+rwX', pf.remote, pf.archiveDir]);
     const dest = join(pf.work, 'dest');
     const restore = (...extra: string[]) => {
-      const argv = [...asUser, process.execPath, PERMAFROST_BIN, 'restore', '--no-encryption', '--archive-dir', pf.archiveDir, '--name', 'test', ...extra, pf.url, dest];
+      const argv = [
+        ...asUser,
+        process.execPath,
+        PERMAFROST_BIN,
+        'restore',
+        '--no-encryption',
+        '--archive-dir',
+        pf.archiveDir,
+        '--name',
+        'test',
+        ...extra,
+        pf.url,
+        dest,
+      ];
       return runCommand(argv[0]!, argv.slice(1), { expectCode: 'any' });
     };
     assertOk(await restore());

@@ -28,7 +28,10 @@ describe('an incremental from another source directory', () => {
   it('is made with --allow-source-mismatch', async () => {
     const r = await pf.run('incremental', '--allow-source-mismatch', '--current-time', String(T0 + 2 * HOUR), second, pf.url);
     assertOk(r);
-    assert.ok(pf.files().some((n) => n.startsWith('duplicity-inc.')), pf.files().join('\n'));
+    assert.ok(
+      pf.files().some((n) => n.startsWith('duplicity-inc.')),
+      pf.files().join('\n'),
+    );
   });
 
   it('the same directory, written with a trailing slash, is the same source', async () => {

@@ -16,8 +16,14 @@ import { duplicities, requireDuplicity } from '../support/duplicity.ts';
 import { assertOk, describeRun, HOUR, newTarget, T0, type PfTarget } from '../support/pf-target.ts';
 
 const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => { for (const fn of cleanups.reverse()) await fn(); });
+const hooks = {
+  after: (fn: () => unknown) => {
+    cleanups.push(fn);
+  },
+};
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -44,7 +50,9 @@ function assertSameContent(a: string, b: string): void {
   try {
     execFileSync('cmp', ['--', a, b], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
-    assert.fail(`${b} differs from ${a}: ${String((e as { stdout?: Buffer }).stdout ?? '')}${String((e as { stderr?: Buffer }).stderr ?? '')}`);
+    assert.fail(
+      `${b} differs from ${a}: ${String((e as { stdout?: Buffer }).stdout ?? '')}${String((e as { stderr?: Buffer }).stderr ?? '')}`,
+    );
   }
 }
 
@@ -68,7 +76,11 @@ describe('sparse files', () => {
     mkdirSync(src);
     sparse = join(src, 'disk.img');
     // data at the start, one unaligned piece in the middle, one near the end; then a hole to 2 GiB
-    makeSparse(sparse, SPARSE_SIZE, [[0, 256 * 1024], [700 * MiB + 12_345, 512 * 1024], [1500 * MiB, 256 * 1024]]);
+    makeSparse(sparse, SPARSE_SIZE, [
+      [0, 256 * 1024],
+      [700 * MiB + 12_345, 512 * 1024],
+      [1500 * MiB, 256 * 1024],
+    ]);
     chmodSync(sparse, 0o640);
     utimesSync(sparse, MTIME, MTIME);
     assert.ok(allocated(sparse) < SMALL_ALLOCATION, 'the test file system cannot hold holes');
@@ -109,14 +121,16 @@ describe('sparse files', () => {
     });
   }
 
-  it('the signature of the sparse file (zero blocks from precomputed sums) is librsync\'s', () => {
+  it("the signature of the sparse file (zero blocks from precomputed sums) is librsync's", () => {
     const sigtar = gz.files().find((n) => n.startsWith('duplicity-full-signatures.'))!;
     const out = gz.path('sig');
     mkdirSync(out);
     execFileSync('tar', ['-xzf', join(gz.remote, sigtar), '-C', out, 'signature/disk.img'], { stdio: ['ignore', 'ignore', 'pipe'] });
     // duplicity's block size for 2 GiB (at most --max-blocksize 2048), MD4 strong sums of 8 bytes
     const expected = join(out, 'rdiff.sig');
-    execFileSync('rdiff', ['-R', 'rollsum', '-H', 'md4', '-b', '2048', '-S', '8', 'signature', sparse, expected], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('rdiff', ['-R', 'rollsum', '-H', 'md4', '-b', '2048', '-S', '8', 'signature', sparse, expected], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     assertSameContent(expected, join(out, 'signature', 'disk.img'));
   });
 
@@ -137,7 +151,10 @@ describe('sparse files', () => {
     const src2 = join(pf.work, 'src');
     mkdirSync(src2);
     const file = join(src2, 'disk.img');
-    makeSparse(file, SPARSE_SIZE, [[0, 256 * 1024], [1500 * MiB, 256 * 1024]]);
+    makeSparse(file, SPARSE_SIZE, [
+      [0, 256 * 1024],
+      [1500 * MiB, 256 * 1024],
+    ]);
     assertOk(await pf.run('full', '--current-time', String(T0), src2, pf.url));
     // new data where there was a hole: the delta carries it, and the record
     const fd = openSync(file, 'r+');
@@ -148,7 +165,10 @@ describe('sparse files', () => {
     }
     utimesSync(file, MTIME, MTIME);
     assertOk(await pf.run('incremental', '--current-time', String(T0 + HOUR), src2, pf.url));
-    assert.ok(pf.files().some((n) => n.startsWith('duplicity-inc.') && n.includes('.difftar')), 'no incremental volume');
+    assert.ok(
+      pf.files().some((n) => n.startsWith('duplicity-inc.') && n.includes('.difftar')),
+      'no incremental volume',
+    );
     const dest = pf.path('restore');
     assertOk(await pf.run('restore', pf.url, dest));
     const restored = join(dest, 'disk.img');

@@ -38,18 +38,30 @@ before(async () => {
   await createBucket(moto.endpoint, BUCKET);
 });
 
-const permafrost = (args: readonly string[], expectCode = 0): Promise<CliResult> => runUnencrypted(args, { work, name: 'costs', endpoint: moto.endpoint }, expectCode);
-const stamp = (t: number) => new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+const permafrost = (args: readonly string[], expectCode = 0): Promise<CliResult> =>
+  runUnencrypted(args, { work, name: 'costs', endpoint: moto.endpoint }, expectCode);
+const stamp = (t: number) =>
+  new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 
 /** An object's monthly cost: data (at least the minimum size) and, archived, 32 KB at its price + 8 KB at STANDARD's. */
 function monthly(o: StoredObject): number {
   const s = SPEC[o.storageClass]!;
-  const data = Math.max(o.size, s.minBytes) / GB * s.price;
-  return s.archived ? data + 32768 / GB * s.price + 8192 / GB * 0.023 : data;
+  const data = (Math.max(o.size, s.minBytes) / GB) * s.price;
+  return s.archived ? data + (32768 / GB) * s.price + (8192 / GB) * 0.023 : data;
 }
 
 interface Costs {
-  groups: { kind: string; startTime?: number; primary?: boolean; monthly: number; earlyDeletion: number; classes: { storageClass: string; objects: number; bytes: number; monthly: number }[] }[];
+  groups: {
+    kind: string;
+    startTime?: number;
+    primary?: boolean;
+    monthly: number;
+    earlyDeletion: number;
+    classes: { storageClass: string; objects: number; bytes: number; monthly: number }[];
+  }[];
   byClass: { storageClass: string; objects: number; bytes: number; monthly: number }[];
   monthly: number;
   earlyDeletion: { objects: number; total: number };
@@ -72,7 +84,14 @@ test('monthly storage per chain and class, and the charge of deleting everything
   // an interrupted upload: a volume without its manifest, in STANDARD_IA (billed as 128 KiB)
   const s3 = inspector(moto.endpoint);
   try {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}duplicity-full.${stamp(T1 + 20000)}.vol1.difftar.gz`, Body: Buffer.alloc(1000, 1), StorageClass: 'STANDARD_IA' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `${PREFIX}duplicity-full.${stamp(T1 + 20000)}.vol1.difftar.gz`,
+        Body: Buffer.alloc(1000, 1),
+        StorageClass: 'STANDARD_IA',
+      }),
+    );
   } finally {
     s3.destroy();
   }
@@ -86,19 +105,39 @@ test('monthly storage per chain and class, and the charge of deleting everything
   assert.equal(costs.pricing.source, 'built-in');
 
   // the total and each class
-  close(costs.monthly, objects.reduce((n, o) => n + monthly(o), 0), 'total per month');
+  close(
+    costs.monthly,
+    objects.reduce((n, o) => n + monthly(o), 0),
+    'total per month',
+  );
   for (const cls of Object.keys(SPEC)) {
     const mine = objects.filter((o) => o.storageClass === cls);
     const got = costs.byClass.find((c) => c.storageClass === cls)!;
     assert.deepEqual([got.objects, got.bytes], [mine.length, mine.reduce((n, o) => n + o.size, 0)], cls);
-    close(got.monthly, mine.reduce((n, o) => n + monthly(o), 0), `${cls} per month`);
+    close(
+      got.monthly,
+      mine.reduce((n, o) => n + monthly(o), 0),
+      `${cls} per month`,
+    );
   }
 
   // each chain holds its sets and signature files (named with its full's time); the stray is apart
   const groupOf = (key: string) => [T1, T1 + 7200, T1 + 10800, T1 + 20000].find((t) => key.includes(stamp(t)))!;
-  assert.deepEqual(costs.groups.map((g) => [g.kind, g.startTime ?? null, g.primary ?? null]), [['chain', T1, false], ['chain', T1 + 7200, false], ['chain', T1 + 10800, true], ['other', null, null]]);
+  assert.deepEqual(
+    costs.groups.map((g) => [g.kind, g.startTime ?? null, g.primary ?? null]),
+    [
+      ['chain', T1, false],
+      ['chain', T1 + 7200, false],
+      ['chain', T1 + 10800, true],
+      ['other', null, null],
+    ],
+  );
   for (const [i, t] of [T1, T1 + 7200, T1 + 10800, T1 + 20000].entries()) {
-    close(costs.groups[i]!.monthly, objects.filter((o) => groupOf(o.key) === t).reduce((n, o) => n + monthly(o), 0), `group ${i} per month`);
+    close(
+      costs.groups[i]!.monthly,
+      objects.filter((o) => groupOf(o.key) === t).reduce((n, o) => n + monthly(o), 0),
+      `group ${i} per month`,
+    );
   }
 
   // deleting all today: every object of a class with a minimum is about 10 days old
@@ -106,11 +145,21 @@ test('monthly storage per chain and class, and the charge of deleting everything
   assert.equal(costs.earlyDeletion.objects, young.length);
   const charge = (o: StoredObject) => {
     const s = SPEC[o.storageClass]!;
-    return (Math.max(o.size, s.minBytes) + (s.archived ? 32768 : 0)) / GB * s.price * ((s.minDays - 10) / 30);
+    return ((Math.max(o.size, s.minBytes) + (s.archived ? 32768 : 0)) / GB) * s.price * ((s.minDays - 10) / 30);
   };
   // ages count from LastModified, a few seconds before `written`
-  close(costs.earlyDeletion.total, young.reduce((n, o) => n + charge(o), 0), 'early deletion', 1e-4);
-  close(costs.groups[0]!.earlyDeletion, young.filter((o) => groupOf(o.key) === T1).reduce((n, o) => n + charge(o), 0), 'chain 1 early deletion', 1e-4);
+  close(
+    costs.earlyDeletion.total,
+    young.reduce((n, o) => n + charge(o), 0),
+    'early deletion',
+    1e-4,
+  );
+  close(
+    costs.groups[0]!.earlyDeletion,
+    young.filter((o) => groupOf(o.key) === T1).reduce((n, o) => n + charge(o), 0),
+    'chain 1 early deletion',
+    1e-4,
+  );
   assert.equal(costs.groups[2]!.earlyDeletion, 0);
 
   // the text: after the status, per chain and total
@@ -119,10 +168,17 @@ test('monthly storage per chain and class, and the charge of deleting everything
   assert.match(text.stdout, /^ {2}Chain 3 of 3 \(primary\), .*: \$[0-9.]+ per month$/m);
   assert.match(text.stdout, /^ {2}Not in any chain \(interrupted or orphaned\): /m);
   assert.match(text.stdout, /^ {4}DEEP_ARCHIVE +\d+ objects .* \+ [0-9.]+ KiB per-object overhead: \$[0-9.]+ per month$/m);
-  assert.match(text.stdout, /^ {2}Deleting everything today would add \$[0-9.]+: 4 objects are younger than their class's minimum storage duration/m);
+  assert.match(
+    text.stdout,
+    /^ {2}Deleting everything today would add \$[0-9.]+: 4 objects are younger than their class's minimum storage duration/m,
+  );
 
   // a year on nothing is inside its minimum
-  const old = (JSON.parse((await permafrost(['collection-status', '--costs', '--json', '--current-time', String(written + 365 * DAY), URL])).stdout) as { costs: Costs }).costs;
+  const old = (
+    JSON.parse(
+      (await permafrost(['collection-status', '--costs', '--json', '--current-time', String(written + 365 * DAY), URL])).stdout,
+    ) as { costs: Costs }
+  ).costs;
   assert.deepEqual(old.earlyDeletion, { objects: 0, total: 0 });
 });
 

@@ -13,7 +13,19 @@ import { describe, it } from 'node:test';
 import { fileUrl } from '../support/cli.ts';
 import { assertSameTree } from '../support/compare.ts';
 import { DUP08_PATH, DUP3_PATH } from '../support/duplicity.ts';
-import { backupBesideBackup, cleanupBesideBackup, lockTakenOverMidway, LockScenario, retentionBesideBackup, signalReleasesLock, T0, T1, timeString, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
+import {
+  backupBesideBackup,
+  cleanupBesideBackup,
+  lockTakenOverMidway,
+  LockScenario,
+  retentionBesideBackup,
+  signalReleasesLock,
+  T0,
+  T1,
+  timeString,
+  volumeDeletedMidway,
+  type LockTarget,
+} from '../support/lock-scenarios.ts';
 import { describeFinished, outputLines } from '../support/paused-run.ts';
 import { tmpDir } from '../support/tmp.ts';
 
@@ -75,7 +87,11 @@ describe('target lock on file://: writers side by side', () => {
 
   it('a backup whose lock was taken over while it stalled exits 23 before its manifest', async (t) => {
     const { s, remote } = scenario(t, 'lock-lost');
-    await lockTakenOverMidway(s, async (content) => writeFileSync(join(remote, LOCK), content), async () => readFileSync(join(remote, LOCK), 'utf8'));
+    await lockTakenOverMidway(
+      s,
+      async (content) => writeFileSync(join(remote, LOCK), content),
+      async () => readFileSync(join(remote, LOCK), 'utf8'),
+    );
   });
 });
 
@@ -86,7 +102,12 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     await s.run('a', ['full', '--current-time', String(T0), s.source, s.target.url]);
     writeFileSync(join(remote, LOCK), foreignLock({ host: hostname(), pid }));
     const r = await s.run('a', ['incremental', '--current-time', String(T1), s.source, s.target.url]);
-    assert.match(r.stderr + r.stdout, new RegExp(`took over the target lock ${LOCK} from full backup on host .*, pid ${pid}, .*: its process \\(pid ${pid}\\) no longer exists`));
+    assert.match(
+      r.stderr + r.stdout,
+      new RegExp(
+        `took over the target lock ${LOCK} from full backup on host .*, pid ${pid}, .*: its process \\(pid ${pid}\\) no longer exists`,
+      ),
+    );
     assert.ok(!existsSync(join(remote, LOCK)), 'released after the run');
     await s.restoreMatches('b');
   });
@@ -96,11 +117,16 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     await s.run('a', ['full', '--current-time', String(T0), s.source, s.target.url]);
     writeFileSync(join(remote, LOCK), foreignLock({}));
     const held = await s.run('a', ['incremental', '--current-time', String(T1), s.source, s.target.url], 23);
-    assert.deepEqual(outputLines(held), [`the target ${s.target.url} is locked by full backup on host elsewhere, pid 4242, since 2027-01-15T08:00:00.000Z (${LOCK}; another run writes there)`]);
+    assert.deepEqual(outputLines(held), [
+      `the target ${s.target.url} is locked by full backup on host elsewhere, pid 4242, since 2027-01-15T08:00:00.000Z (${LOCK}; another run writes there)`,
+    ]);
     const old = Date.now() / 1000 - 1801;
     utimesSync(join(remote, LOCK), old, old);
     const r = await s.run('a', ['incremental', '--current-time', String(T1), s.source, s.target.url]);
-    assert.match(r.stderr + r.stdout, /took over the target lock .* from full backup on host elsewhere, pid 4242, .*: not refreshed for 180\d seconds \(stale after 1800\)/);
+    assert.match(
+      r.stderr + r.stdout,
+      /took over the target lock .* from full backup on host elsewhere, pid 4242, .*: not refreshed for 180\d seconds \(stale after 1800\)/,
+    );
     await s.restoreMatches('b');
   });
 
@@ -109,9 +135,17 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     await s.run('a', ['full', '--current-time', String(T0), s.source, s.target.url]);
     writeFileSync(join(remote, LOCK), foreignLock({}));
     const st = await s.run('a', ['collection-status', s.target.url]);
-    assert.match(st.stdout, /Target lock held by full backup on host elsewhere, pid 4242, since 2027-01-15T08:00:00.000Z \(last refreshed /);
-    const json = JSON.parse((await s.run('a', ['collection-status', '--json', s.target.url])).stdout) as { targetLock: Record<string, unknown> };
-    assert.deepEqual({ ...json.targetLock, refreshed: 0 }, { host: 'elsewhere', pid: 4242, operation: 'full backup', since: '2027-01-15T08:00:00.000Z', refreshed: 0 });
+    assert.match(
+      st.stdout,
+      /Target lock held by full backup on host elsewhere, pid 4242, since 2027-01-15T08:00:00.000Z \(last refreshed /,
+    );
+    const json = JSON.parse((await s.run('a', ['collection-status', '--json', s.target.url])).stdout) as {
+      targetLock: Record<string, unknown>;
+    };
+    assert.deepEqual(
+      { ...json.targetLock, refreshed: 0 },
+      { host: 'elsewhere', pid: 4242, operation: 'full backup', since: '2027-01-15T08:00:00.000Z', refreshed: 0 },
+    );
     // the lock object is no backup file: not an incomplete set, not an orphan
     assert.match(st.stdout, /No orphaned or incomplete backup sets found\./);
     await s.run('a', ['full', '--dry-run', '--current-time', String(T1), s.source, s.target.url]);
@@ -147,29 +181,35 @@ describe('target lock on file://: takeover, overwrite, exit codes', () => {
     assert.ok(!existsSync(join(remote, LOCK)));
   });
 
-  for (const [tool, bin] of [['duplicity 0.8.22', DUP08_PATH], ['duplicity 3.x', DUP3_PATH]] as const) {
-  it(`${tool} reads, restores and cleans up a target holding a permafrost lock`, async (t) => {
-    const { s, remote } = scenario(t, 'lock-dup');
-    await s.run('a', ['full', '--current-time', String(T0), s.source, s.target.url]);
-    writeFileSync(join(remote, LOCK), foreignLock({}));
-    const dup = (...args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn(bin, [...args, '--no-encryption', '--archive-dir', join(s.work, 'dup-archive')], { env: { ...process.env, PASSPHRASE: '' } });
-      let out = '';
-      c.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      c.stderr.on('data', (b: Buffer) => (out += b.toString()));
-      c.on('close', (code) => resolve({ code, out }));
+  for (const [tool, bin] of [
+    ['duplicity 0.8.22', DUP08_PATH],
+    ['duplicity 3.x', DUP3_PATH],
+  ] as const) {
+    it(`${tool} reads, restores and cleans up a target holding a permafrost lock`, async (t) => {
+      const { s, remote } = scenario(t, 'lock-dup');
+      await s.run('a', ['full', '--current-time', String(T0), s.source, s.target.url]);
+      writeFileSync(join(remote, LOCK), foreignLock({}));
+      const dup = (...args: string[]) =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const c = spawn(bin, [...args, '--no-encryption', '--archive-dir', join(s.work, 'dup-archive')], {
+            env: { ...process.env, PASSPHRASE: '' },
+          });
+          let out = '';
+          c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+          c.stderr.on('data', (b: Buffer) => (out += b.toString()));
+          c.on('close', (code) => resolve({ code, out }));
+        });
+      const st = await dup('collection-status', s.target.url);
+      assert.equal(st.code, 0, st.out);
+      assert.match(st.out, /Found primary backup chain/);
+      assert.match(st.out, /No orphaned or incomplete backup sets found/);
+      const dest = join(s.work, 'dup-restored');
+      const rs = await dup('restore', s.target.url, dest);
+      assert.equal(rs.code, 0, rs.out);
+      assertSameTree(s.source, dest, {}, `${tool} restore`);
+      const cl = await dup('cleanup', '--force', s.target.url);
+      assert.equal(cl.code, 0, cl.out);
+      assert.ok(existsSync(join(remote, LOCK)), `duplicity cleanup left the lock alone:\n${cl.out}`);
     });
-    const st = await dup('collection-status', s.target.url);
-    assert.equal(st.code, 0, st.out);
-    assert.match(st.out, /Found primary backup chain/);
-    assert.match(st.out, /No orphaned or incomplete backup sets found/);
-    const dest = join(s.work, 'dup-restored');
-    const rs = await dup('restore', s.target.url, dest);
-    assert.equal(rs.code, 0, rs.out);
-    assertSameTree(s.source, dest, {}, `${tool} restore`);
-    const cl = await dup('cleanup', '--force', s.target.url);
-    assert.equal(cl.code, 0, cl.out);
-    assert.ok(existsSync(join(remote, LOCK)), `duplicity cleanup left the lock alone:\n${cl.out}`);
-  });
   }
 });

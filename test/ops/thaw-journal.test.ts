@@ -14,8 +14,21 @@ test('a journal written is read back, for its own target only', async () => {
   const warnings: string[] = [];
   const j = await loadJournal(dir, TARGET, (m) => warnings.push(m));
   assert.equal(j.volumes.size, 0);
-  j.volumes.set('duplicity-full.20260101T000000Z.vol1.difftar.gz', { requestedAt: 1000, tier: 'Bulk', days: 3, requests: 1, state: 'requested' });
-  j.volumes.set('duplicity-full.20260101T000000Z.vol2.difftar.gz', { requestedAt: 1001, tier: 'Standard', days: 3, requests: 2, state: 'restored', expiry: 5000 });
+  j.volumes.set('duplicity-full.20260101T000000Z.vol1.difftar.gz', {
+    requestedAt: 1000,
+    tier: 'Bulk',
+    days: 3,
+    requests: 1,
+    state: 'requested',
+  });
+  j.volumes.set('duplicity-full.20260101T000000Z.vol2.difftar.gz', {
+    requestedAt: 1001,
+    tier: 'Standard',
+    days: 3,
+    requests: 2,
+    state: 'restored',
+    expiry: 5000,
+  });
   await saveJournal(dir, j, 2000);
   assert.deepEqual(readdirSync(dir), [JOURNAL_NAME], 'no temp file left');
   const back = await loadJournal(dir, TARGET, (m) => warnings.push(m));
@@ -33,16 +46,19 @@ test('a journal that does not parse starts empty, with a warning; bad entries ar
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /does not parse/);
 
-  writeFileSync(join(dir, JOURNAL_NAME), JSON.stringify({
-    version: 1,
-    target: TARGET,
-    volumes: {
-      good: { requestedAt: 1, tier: 'Bulk', days: 1, requests: 1, state: 'in-progress' },
-      badTier: { requestedAt: 1, tier: 'Fast', days: 1, requests: 1, state: 'requested' },
-      badState: { requestedAt: 1, tier: 'Bulk', days: 1, requests: 1, state: 'done' },
-      notObject: 7,
-    },
-  }));
+  writeFileSync(
+    join(dir, JOURNAL_NAME),
+    JSON.stringify({
+      version: 1,
+      target: TARGET,
+      volumes: {
+        good: { requestedAt: 1, tier: 'Bulk', days: 1, requests: 1, state: 'in-progress' },
+        badTier: { requestedAt: 1, tier: 'Fast', days: 1, requests: 1, state: 'requested' },
+        badState: { requestedAt: 1, tier: 'Bulk', days: 1, requests: 1, state: 'done' },
+        notObject: 7,
+      },
+    }),
+  );
   assert.deepEqual([...(await loadJournal(dir, TARGET, () => {})).volumes.keys()], ['good']);
   assert.match(readFileSync(join(dir, JOURNAL_NAME), 'utf8'), /badTier/, 'reading never rewrites the file');
 });
@@ -50,11 +66,17 @@ test('a journal that does not parse starts empty, with a warning; bad entries ar
 test('hostile journal files never throw', async () => {
   const dir = tmpDir(hooks, 'journal-fuzz');
   await fc.assert(
-    fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), fc.json({ maxDepth: 4 }).map((s) => s.replace(/^\{/, `{"version":1,"target":${JSON.stringify(TARGET)},"volumes":`))), async (text) => {
-      writeFileSync(join(dir, JOURNAL_NAME), text);
-      const j = await loadJournal(dir, TARGET, () => {});
-      for (const v of j.volumes.values()) assert.ok(['requested', 'in-progress', 'restored', 'batch'].includes(v.state));
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.json({ maxDepth: 4 }).map((s) => s.replace(/^\{/, `{"version":1,"target":${JSON.stringify(TARGET)},"volumes":`)),
+      ),
+      async (text) => {
+        writeFileSync(join(dir, JOURNAL_NAME), text);
+        const j = await loadJournal(dir, TARGET, () => {});
+        for (const v of j.volumes.values()) assert.ok(['requested', 'in-progress', 'restored', 'batch'].includes(v.state));
+      },
+    ),
     { numRuns: 300 },
   );
 });

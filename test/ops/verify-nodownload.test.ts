@@ -17,8 +17,14 @@ import { tmpDir } from '../support/tmp.ts';
 import { escapeRegExp } from '../support/regex.ts';
 
 const cleanups: (() => unknown)[] = [];
-const hooks = { after: (fn: () => unknown) => { cleanups.push(fn); } };
-after(async () => { for (const fn of cleanups.reverse()) await fn(); });
+const hooks = {
+  after: (fn: () => unknown) => {
+    cleanups.push(fn);
+  },
+};
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+});
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
@@ -85,18 +91,30 @@ describe('verify without --compare-data (file://)', () => {
     rmSync(join(pf.remote, incVol));
     r = await pf.run('verify', pf.url, missingSource());
     assert.equal(r.code, 1, describeRun(r));
-    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(fullVol2!)}: SHA1 ${sha1(bytes)} at the target, ${good} in the manifest$`, 'm'));
-    assert.match(r.stdout, /^Missing: volume 1 of the incremental set 20270115T080000Z to 20270115T090000Z, listed in duplicity-inc\.20270115T080000Z\.to\.20270115T090000Z\.manifest$/m);
+    assert.match(
+      r.stdout,
+      new RegExp(`^Checksum mismatch: ${escapeRegExp(fullVol2!)}: SHA1 ${sha1(bytes)} at the target, ${good} in the manifest$`, 'm'),
+    );
+    assert.match(
+      r.stdout,
+      /^Missing: volume 1 of the incremental set 20270115T080000Z to 20270115T090000Z, listed in duplicity-inc\.20270115T080000Z\.to\.20270115T090000Z\.manifest$/m,
+    );
     assert.match(r.stdout, new RegExp(`^Extra: ${escapeRegExp(leftover)} `, 'm'));
     assert.match(r.stdout, /1 missing, 1 mismatched or unreadable, 1 extra/);
-    assert.equal(r.stdout.split('\n').filter((l) => /^(Missing|Checksum mismatch|Size mismatch|Unreadable manifest|Extra):/.test(l)).length, 3);
+    assert.equal(
+      r.stdout.split('\n').filter((l) => /^(Missing|Checksum mismatch|Size mismatch|Unreadable manifest|Extra):/.test(l)).length,
+      3,
+    );
 
     // --time before the incremental: only the full set is checked, so only its volume fails
     r = await pf.run('verify', '--json', '--time', String(T0), pf.url, missingSource());
     assert.equal(r.code, 1, describeRun(r));
     const j = lastJson(r.stdout);
     assert.equal(j.sets, 1);
-    assert.deepEqual(j.problems.map((p) => [p.kind, p.name]), [['checksum', fullVol2]]);
+    assert.deepEqual(
+      j.problems.map((p) => [p.kind, p.name]),
+      [['checksum', fullVol2]],
+    );
   });
 
   it('an unreadable manifest is a problem (exit 1) naming it; its set cannot be checked', async () => {
@@ -106,7 +124,10 @@ describe('verify without --compare-data (file://)', () => {
     const r = await pf.run('verify', '--json', pf.url, missingSource());
     assert.equal(r.code, 1, describeRun(r));
     const j = lastJson(r.stdout);
-    assert.deepEqual(j.problems.map((p) => [p.kind, p.name]), [['manifest', manifest]]);
+    assert.deepEqual(
+      j.problems.map((p) => [p.kind, p.name]),
+      [['manifest', manifest]],
+    );
     assert.match(r.stdout, new RegExp(`^Unreadable manifest: ${escapeRegExp(manifest)}: `, 'm'));
   });
 

@@ -31,7 +31,8 @@ const SPEC_SHA256 = 'c4e6089866b6475486477c911805b797dc89f5bdcf128aedd9b2df9c3b3
 test('the project copy of the pricing table is the spec file, byte for byte', () => {
   const copy = readFileSync(PROJECT_COPY);
   assert.equal(createHash('sha256').update(copy).digest('hex'), SPEC_SHA256, 'the copy differs from the spec file it was taken from');
-  if (existsSync(SPEC_FILE)) assert.ok(copy.equals(readFileSync(SPEC_FILE)), `${SPEC_FILE} changed: copy it into src/pricing and update SPEC_SHA256`);
+  if (existsSync(SPEC_FILE))
+    assert.ok(copy.equals(readFileSync(SPEC_FILE)), `${SPEC_FILE} changed: copy it into src/pricing and update SPEC_SHA256`);
 });
 
 test('the built-in table holds every price of the file, class by class', () => {
@@ -46,7 +47,8 @@ test('the built-in table holds every price of the file, class by class', () => {
   assert.deepEqual(Object.keys(p.classes).sort(), Object.keys(raw['classes']).sort());
   for (const [name, c] of Object.entries(raw['classes'] as Record<string, Json>)) {
     const got = p.classes[name]!;
-    for (const k of ['storageGBMonth', 'putPer1000', 'getPer1000', 'minDays', 'minBillableBytes']) assert.equal((got as Json)[k], c[k], `${name}.${k}`);
+    for (const k of ['storageGBMonth', 'putPer1000', 'getPer1000', 'minDays', 'minBillableBytes'])
+      assert.equal((got as Json)[k], c[k], `${name}.${k}`);
     // archived classes bill retrieval per tier: the file leaves retrievalPerGB out there
     assert.equal(got.retrievalPerGB, c['retrievalPerGB'] ?? (c['archived'] === true ? 0 : NaN), `${name}.retrievalPerGB`);
     assert.equal(got.archived, c['archived'] === true, `${name}.archived`);
@@ -55,12 +57,16 @@ test('the built-in table holds every price of the file, class by class', () => {
     assert.deepEqual(Object.keys(got.restore ?? {}).sort(), Object.keys(restore ?? {}).sort(), `${name}.restore tiers`);
     for (const [tier, prices] of Object.entries(restore ?? {})) {
       const g = got.restore![tier as 'Bulk']!;
-      assert.deepEqual([g.perGB, g.per1000, [...g.typicalHours]], [prices['perGB'], prices['per1000'], prices['typicalHours']], `${name}.restore.${tier}`);
+      assert.deepEqual(
+        [g.perGB, g.per1000, [...g.typicalHours]],
+        [prices['perGB'], prices['per1000'], prices['typicalHours']],
+        `${name}.restore.${tier}`,
+      );
     }
   }
 });
 
-test('the spec\'s key numbers (glacier-semantics §0) are what the table says', () => {
+test("the spec's key numbers (glacier-semantics §0) are what the table says", () => {
   const p = builtinPricing();
   const da = p.classes['DEEP_ARCHIVE']!;
   const gl = p.classes['GLACIER']!;
@@ -77,7 +83,15 @@ test('loadPricing without a file is the built-in table; with one, the file (unkn
   assert.equal(await loadPricing(), builtinPricing());
   const raw = rawTable();
   raw['region'] = 'eu-west-1';
-  raw['classes']['EXPRESS_ONEZONE'] = { storageGBMonth: 0.11, putPer1000: 0.0025, getPer1000: 0.0002, minDays: 0, minBillableBytes: 0, retrievalPerGB: 0.0015, archived: false };
+  raw['classes']['EXPRESS_ONEZONE'] = {
+    storageGBMonth: 0.11,
+    putPer1000: 0.0025,
+    getPer1000: 0.0002,
+    minDays: 0,
+    minBillableBytes: 0,
+    retrievalPerGB: 0.0015,
+    archived: false,
+  };
   raw['classes']['DEEP_ARCHIVE']['storageGBMonth'] = 0.0018;
   const file = join(tmpDir(t, 'pricing'), 'prices.json');
   writeFileSync(file, JSON.stringify(raw));
@@ -142,15 +156,20 @@ test('a pricing file that is not JSON, or missing, is a one-line usage error', a
   const { file, err } = await loadError(t, '{ "region": "us-east-1",\n oops }');
   assert.equal(err.exitCode, 2);
   assert.match(err.message, new RegExp(`^pricing file ${file}: not valid JSON \\([^\\n]+\\)$`));
-  await assert.rejects(loadPricing(join(tmpDir(t, 'pricing-none'), 'absent.json')), (e: unknown) => e instanceof PermafrostError && e.exitCode === 2 && /absent\.json: cannot read it \(ENOENT\)$/.test(e.message));
+  await assert.rejects(
+    loadPricing(join(tmpDir(t, 'pricing-none'), 'absent.json')),
+    (e: unknown) => e instanceof PermafrostError && e.exitCode === 2 && /absent\.json: cannot read it \(ENOENT\)$/.test(e.message),
+  );
 });
 
 test('any non-finite or negative price is refused, any finite price >= 0 accepted (property)', () => {
   const priced: string[][] = [];
   const raw = rawTable();
   for (const [name, c] of Object.entries(raw['classes'] as Record<string, Json>)) {
-    for (const k of ['storageGBMonth', 'putPer1000', 'getPer1000', 'minDays', 'minBillableBytes', 'retrievalPerGB']) if (k in c) priced.push(['classes', name, k]);
-    for (const tier of RESTORE_TIERS) if (c['restore']?.[tier]) priced.push(['classes', name, 'restore', tier, 'perGB'], ['classes', name, 'restore', tier, 'per1000']);
+    for (const k of ['storageGBMonth', 'putPer1000', 'getPer1000', 'minDays', 'minBillableBytes', 'retrievalPerGB'])
+      if (k in c) priced.push(['classes', name, k]);
+    for (const tier of RESTORE_TIERS)
+      if (c['restore']?.[tier]) priced.push(['classes', name, 'restore', tier, 'perGB'], ['classes', name, 'restore', tier, 'per1000']);
   }
   fc.assert(
     fc.property(fc.constantFrom(...priced), fc.double(), (path, v) => {

@@ -7,15 +7,16 @@ import { builtinPricing, RESTORE_TIERS } from '../../src/pricing/pricing-table.t
 const p = builtinPricing();
 const GiB = 2 ** 30;
 const TiB = 2 ** 40;
-const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 test('1 TiB of 256 MiB volumes from DEEP_ARCHIVE Bulk, kept 7 days (docs/glacier-semantics.md §2.5 example)', () => {
   const q = retrievalQuote(p, 'DEEP_ARCHIVE', 'Bulk', 4096, TiB, 7)!;
   // 4,096 requests at $0.025 per 1,000; 1,024 GB at $0.0025; 1,024 GB of STANDARD ($0.023) for 7/30 of a month
   close(q.requestCost, 0.1024, 'requests');
   close(q.retrievalCost, 2.56, 'retrieval');
-  close(q.restoredCopyCost, 1024 * 0.023 * 7 / 30, 'restored copies');
-  close(q.total, 0.1024 + 2.56 + 1024 * 0.023 * 7 / 30, 'total');
+  close(q.restoredCopyCost, (1024 * 0.023 * 7) / 30, 'restored copies');
+  close(q.total, 0.1024 + 2.56 + (1024 * 0.023 * 7) / 30, 'total');
   assert.deepEqual(q.typicalHours, [0, 48]);
   assert.deepEqual([q.storageClass, q.tier, q.objects, q.bytes], ['DEEP_ARCHIVE', 'Bulk', 4096, TiB]);
 });
@@ -41,16 +42,22 @@ test('no quote for Expedited from DEEP_ARCHIVE, for classes that need no restore
 test('a quote is linear in objects, bytes and days, and its total is the sum of its parts (property)', () => {
   fc.assert(
     fc.property(
-      fc.constantFrom(['GLACIER', 'Expedited'], ['GLACIER', 'Standard'], ['GLACIER', 'Bulk'], ['DEEP_ARCHIVE', 'Standard'], ['DEEP_ARCHIVE', 'Bulk']),
+      fc.constantFrom(
+        ['GLACIER', 'Expedited'],
+        ['GLACIER', 'Standard'],
+        ['GLACIER', 'Bulk'],
+        ['DEEP_ARCHIVE', 'Standard'],
+        ['DEEP_ARCHIVE', 'Bulk'],
+      ),
       fc.nat({ max: 10_000_000 }),
       fc.nat({ max: 2 ** 50 }),
       fc.integer({ min: 1, max: 365 }),
       ([cls, tier], objects, bytes, days) => {
         const q = retrievalQuote(p, cls!, tier as 'Bulk', objects, bytes, days)!;
         const t = p.classes[cls!]!.restore![tier as 'Bulk']!;
-        close(q.requestCost, objects * t.per1000 / 1000, 'requests');
-        close(q.retrievalCost, bytes / GiB * t.perGB, 'retrieval');
-        close(q.restoredCopyCost, bytes / GiB * 0.023 * days / 30, 'copies');
+        close(q.requestCost, (objects * t.per1000) / 1000, 'requests');
+        close(q.retrievalCost, (bytes / GiB) * t.perGB, 'retrieval');
+        close(q.restoredCopyCost, ((bytes / GiB) * 0.023 * days) / 30, 'copies');
         close(q.total, q.requestCost + q.retrievalCost + q.restoredCopyCost, 'total');
       },
     ),

@@ -47,4 +47,3 @@ export const ARCHIVE_BYTES = 512 /* the root */ + 900 * (512 + 4096) + 90 * (5 *
  */
 export const SIG_ENTRIES = 512 + 900 * (1536 + 512) + 90 * (1536 + 6656) + 10 * (1536 + 74_240);
 export const SIGNATURE_BYTES = Math.ceil((SIG_ENTRIES + 1024) / 10240) * 10240;
-

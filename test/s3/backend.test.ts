@@ -18,7 +18,11 @@ import { CORRUPT, FaultProxy, INTERNAL_ERROR, RESET, SLOW_DOWN, TRUNCATE } from 
 import { backendFor, createBucket, envCredentials, getObject, headAll, inspector, openUploads, thawAll } from './helpers.ts';
 
 // the backend takes its credentials from the SDK's default chain: here, the environment
-Object.assign(process.env, envCredentials(), { AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' });
+Object.assign(process.env, envCredentials(), {
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+  AWS_CONFIG_FILE: '/nonexistent',
+});
 
 let moto: MotoServer;
 let proxy: FaultProxy;
@@ -89,7 +93,10 @@ test('every PUT carries a CRC-32C of its bytes in a header (no aws-chunked body)
     assert.equal(r.headers['x-amz-checksum-crc32c'], r.bodyCrc32c, r.path);
     assert.equal(r.headers['content-encoding'], undefined);
   }
-  const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { name: string; checksum: string; size: number; storageClass: string });
+  const records = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; checksum: string; size: number; storageClass: string });
   for (const [i, d] of data.entries()) {
     const rec = records.find((r) => r.name === `obj${i}`)!;
     assert.equal(rec.checksum, await crc32cOf(d));
@@ -99,7 +106,7 @@ test('every PUT carries a CRC-32C of its bytes in a header (no aws-chunked body)
   await backend.close();
 });
 
-test('multipart: parts with their CRC-32C, a FULL_OBJECT checksum that moto computes equal to the file\'s', async () => {
+test("multipart: parts with their CRC-32C, a FULL_OBJECT checksum that moto computes equal to the file's", async () => {
   const bucket = await freshBucket();
   const data = randomBytes(12 * 1024 * 1024 + 12345);
   const { backend } = backendFor(`boto3+s3://${bucket}/mp`, proxy.endpoint, { dataStorageClass: 'DEEP_ARCHIVE' });
@@ -111,7 +118,10 @@ test('multipart: parts with their CRC-32C, a FULL_OBJECT checksum that moto comp
   assert.equal(create[0]!.headers['x-amz-checksum-type'], 'FULL_OBJECT');
   const parts = proxy.seen('UploadPart');
   assert.deepEqual(parts.map((p) => Number(p.query.get('partNumber'))).sort(), [1, 2, 3]);
-  assert.deepEqual(parts.map((p) => p.bodyLength).sort((a, b) => a - b), [2 * 1024 * 1024 + 12345, 5 * 1024 * 1024, 5 * 1024 * 1024]);
+  assert.deepEqual(
+    parts.map((p) => p.bodyLength).sort((a, b) => a - b),
+    [2 * 1024 * 1024 + 12345, 5 * 1024 * 1024, 5 * 1024 * 1024],
+  );
   for (const p of parts) assert.equal(p.headers['x-amz-checksum-crc32c'], p.bodyCrc32c);
   const complete = proxy.seen('CompleteMultipartUpload');
   assert.equal(complete.length, 1);
@@ -182,9 +192,14 @@ test('downloads broken mid-way: get() resumes with a ranged GET, getToFile start
   assert.equal(backend.requestSummary().retries, 3);
   // a download that keeps breaking gives up with one line
   proxy.inject('GetObject', TRUNCATE, 100);
-  await assert.rejects(async () => {
-    for await (const _ of await backend.get('obj')) { /* drain */ }
-  }, (err: Error) => err instanceof BackendError && err.message.startsWith(`cannot read s3://${bucket}/t/obj: `));
+  await assert.rejects(
+    async () => {
+      for await (const _ of await backend.get('obj')) {
+        /* drain */
+      }
+    },
+    (err: Error) => err instanceof BackendError && err.message.startsWith(`cannot read s3://${bucket}/t/obj: `),
+  );
   await backend.close();
 });
 
@@ -210,7 +225,10 @@ test('a multipart upload that fails is aborted: no upload is left open', async (
   proxy.inject((r) => r.operation === 'UploadPart' && r.query.get('partNumber') === '2', INTERNAL_ERROR, 1000);
   await assert.rejects(backend.putFile(file('ab', randomBytes(16 * 1024 * 1024)), VOL, { role: 'volume' }), (err: Error) => {
     assert.ok(err instanceof BackendError);
-    assert.match(err.message, /^cannot upload s3:\/\/backend-test-\d+\/a\/duplicity-full\.20260101T000000Z\.vol1\.difftar\.gz: InternalError \(HTTP 500\)/);
+    assert.match(
+      err.message,
+      /^cannot upload s3:\/\/backend-test-\d+\/a\/duplicity-full\.20260101T000000Z\.vol1\.difftar\.gz: InternalError \(HTTP 500\)/,
+    );
     return true;
   });
   assert.equal(proxy.seen('UploadPart').filter((r) => r.query.get('partNumber') === '2').length, 3);
@@ -228,7 +246,10 @@ test('persistent failures give up after --num-retries tries with a clear error',
   assert.equal(proxy.seen('ListObjectsV2').length, 3);
   proxy.clearFaults();
   proxy.inject('PutObject', RESET, 1000);
-  await assert.rejects(backend.putFile(file('gp', randomBytes(10)), 'x', { role: 'manifest' }), /cannot upload .*x: .*(unreachable|dropped)/);
+  await assert.rejects(
+    backend.putFile(file('gp', randomBytes(10)), 'x', { role: 'manifest' }),
+    /cannot upload .*x: .*(unreachable|dropped)/,
+  );
   assert.equal(proxy.seen('PutObject').length, 3);
   await backend.close();
 });
@@ -242,7 +263,10 @@ test('an archived object cannot be read before it is restored: the error names i
     await assert.rejects(read(), (err: Error) => {
       assert.ok(err instanceof BackendError);
       assert.equal(err.code, 'archived');
-      assert.equal(err.message, `cannot read s3://${bucket}/arch/${VOL}: it is in DEEP_ARCHIVE and not restored: thaw it first (permafrost thaw URL, or restore --thaw), then run again`);
+      assert.equal(
+        err.message,
+        `cannot read s3://${bucket}/arch/${VOL}: it is in DEEP_ARCHIVE and not restored: thaw it first (permafrost thaw URL, or restore --thaw), then run again`,
+      );
       return true;
     });
   }
@@ -270,7 +294,10 @@ test('listing paginates past 1,000 keys and ignores keys outside the prefix; del
   const { backend } = backendFor(`boto3+s3://${bucket}/lp`, proxy.endpoint);
   const listed = await backend.list();
   assert.equal(listed.length, 1005);
-  assert.deepEqual(listed.map((o) => o.name).sort(), keys.map((k) => k.slice(3)));
+  assert.deepEqual(
+    listed.map((o) => o.name).sort(),
+    keys.map((k) => k.slice(3)),
+  );
   assert.equal(backend.requestSummary().requests.list, 2);
   await backend.delete(listed.map((o) => o.name));
   assert.equal(backend.requestSummary().requests.delete, 2);
@@ -283,10 +310,15 @@ test('server-side encryption: AES256 and aws:kms with a key id are requested on 
   const a = backendFor(`boto3+s3://${bucket}/sse`, proxy.endpoint, { serverSideEncryption: { kind: 'AES256' } });
   await a.backend.putFile(file('e1', randomBytes(100)), 'aes', { role: 'volume' });
   await a.backend.putFile(file('e2', randomBytes(6 * 1024 * 1024)), 'aes-mp', { role: 'volume' });
-  const k = backendFor(`boto3+s3://${bucket}/sse`, proxy.endpoint, { serverSideEncryption: { kind: 'aws:kms', keyId: 'alias/permafrost-test' } });
+  const k = backendFor(`boto3+s3://${bucket}/sse`, proxy.endpoint, {
+    serverSideEncryption: { kind: 'aws:kms', keyId: 'alias/permafrost-test' },
+  });
   await k.backend.putFile(file('e3', randomBytes(100)), 'kms', { role: 'manifest' });
   const put = proxy.seen('PutObject');
-  assert.deepEqual(put.map((r) => r.headers['x-amz-server-side-encryption']), ['AES256', 'aws:kms']);
+  assert.deepEqual(
+    put.map((r) => r.headers['x-amz-server-side-encryption']),
+    ['AES256', 'aws:kms'],
+  );
   assert.equal(put[1]!.headers['x-amz-server-side-encryption-aws-kms-key-id'], 'alias/permafrost-test');
   assert.equal(proxy.seen('CreateMultipartUpload')[0]!.headers['x-amz-server-side-encryption'], 'AES256');
   const stored = Object.fromEntries((await headAll(moto.endpoint, bucket)).map((o) => [o.key, o.sse]));

@@ -33,7 +33,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'db2', endpoint: moto.endpoint }, expectCode);
 }
 
-
 test('a truncated cached signature file and a wrong hash in a cached manifest are fetched again from the bucket', async () => {
   const src = join(work, 'src');
   mkdirSync(src);
@@ -49,15 +48,28 @@ test('a truncated cached signature file and a wrong hash in a cached manifest ar
   truncateSync(sig, 64);
   writeFileSync(join(src, 'b.bin'), randomBytes(50_000));
   const inc = await permafrost(['incremental', '--current-time', String(T1 + 3600), src, URL]);
-  assert.match(inc.stdout, new RegExp(`^Cached signature file ${escapeRegExp(sig)} is damaged \\(unexpected end of file\\): replaced with the target's copy$`, 'm'));
+  assert.match(
+    inc.stdout,
+    new RegExp(
+      `^Cached signature file ${escapeRegExp(sig)} is damaged \\(unexpected end of file\\): replaced with the target's copy$`,
+      'm',
+    ),
+  );
 
   writeFileSync(manifest, good.replace(/(Hash SHA1 )[0-9a-f]{40}/, `$1${'0f'.repeat(20)}`), 'latin1');
   const dest = join(work, 'restore');
   const restored = await permafrost(['restore', URL, dest]);
-  assert.match(restored.stdout, new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'));
+  assert.match(
+    restored.stdout,
+    new RegExp(`^Cached manifest ${escapeRegExp(manifest)} differs from the target's: replaced with the target's copy$`, 'm'),
+  );
   assert.equal(readFileSync(manifest, 'latin1'), good);
   assertSameTree(src, dest);
 
   const bucketAfter = (await headAll(moto.endpoint, BUCKET, PREFIX)).map((o) => `${o.key} ${o.size} ${o.crc32c}`);
-  assert.deepEqual(bucketAfter.filter((l) => !l.includes(`.to.`)), bucketBefore, 'the full set in the bucket is untouched');
+  assert.deepEqual(
+    bucketAfter.filter((l) => !l.includes(`.to.`)),
+    bucketBefore,
+    'the full set in the bucket is untouched',
+  );
 });

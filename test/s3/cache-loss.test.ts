@@ -36,7 +36,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'db1', endpoint: proxy.endpoint }, expectCode);
 }
 
-
 test('the next incremental after the cache is lost needs no thaw: no GET touches an archived object', async () => {
   const src = join(work, 'src');
   mkdirSync(src);
@@ -49,7 +48,10 @@ test('the next incremental after the cache is lost needs no thaw: no GET touches
   const archived = new Set(before.filter((o) => o.storageClass === 'DEEP_ARCHIVE').map((o) => o.key));
   const signatures = before.filter((o) => o.key.includes('signatures.')).map((o) => o.key);
   assert.equal(archived.size, 2, JSON.stringify(before));
-  assert.ok(before.every((o) => archived.has(o.key) === o.key.includes('.difftar')), 'volumes archived, metadata STANDARD');
+  assert.ok(
+    before.every((o) => archived.has(o.key) === o.key.includes('.difftar')),
+    'volumes archived, metadata STANDARD',
+  );
 
   rmSync(join(work, 'cache'), { recursive: true });
   writeFileSync(join(src, 'c.bin'), randomBytes(50_000));
@@ -59,7 +61,11 @@ test('the next incremental after the cache is lost needs no thaw: no GET touches
   assert.equal(json.type, 'inc');
 
   const gets = proxy.seen('GetObject').map((q) => decodeURIComponent(q.path).slice(`/${BUCKET}/`.length));
-  assert.deepEqual(gets.filter((k) => archived.has(k)), [], 'no GET of an archived object');
+  assert.deepEqual(
+    gets.filter((k) => archived.has(k)),
+    [],
+    'no GET of an archived object',
+  );
   for (const sig of signatures) assert.ok(gets.includes(sig), `the signature chain is fetched again: ${sig}`);
   assert.equal(json.requests.requests.get, gets.length);
   assert.equal(json.requests.failed, 0, 'no request failed (an archived GET would)');

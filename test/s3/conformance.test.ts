@@ -6,7 +6,11 @@ import { fileCleanup } from '../support/tmp.ts';
 import { backendFor, createBucket, envCredentials } from './helpers.ts';
 
 // the backend takes its credentials from the SDK's default chain: here, the environment
-Object.assign(process.env, envCredentials(), { AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' });
+Object.assign(process.env, envCredentials(), {
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+  AWS_CONFIG_FILE: '/nonexistent',
+});
 
 let moto: MotoServer;
 let bucketNo = 0;

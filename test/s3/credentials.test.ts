@@ -48,7 +48,12 @@ before(async () => {
   const keys = JSON.parse(await motoPython(SETUP, [moto.endpoint])) as Record<string, Key>;
   admin = keys['backup']!;
   reader = keys['reader']!;
-  const c = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: admin.id, secretAccessKey: admin.secret } });
+  const c = new S3Client({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: admin.id, secretAccessKey: admin.secret },
+  });
   await c.send(new CreateBucketCommand({ Bucket: BUCKET }));
   c.destroy();
   work = tmpDir(hooks, 's3-creds');
@@ -64,7 +69,20 @@ function keyEnv(k: Key): Record<string, string> {
 /** A backup to a fresh prefix (so runs do not depend on each other). */
 function backup(extraEnv: Record<string, string>, args: readonly string[] = [], url?: string): Promise<CliResult> {
   const n = ++run;
-  return runCli(['full', '--no-encryption', '--archive-dir', join(work, 'cache'), '--name', `run${n}`, ...args, src, url ?? `boto3+s3://${BUCKET}/run${n}`], hermeticEnv(extraEnv, work));
+  return runCli(
+    [
+      'full',
+      '--no-encryption',
+      '--archive-dir',
+      join(work, 'cache'),
+      '--name',
+      `run${n}`,
+      ...args,
+      src,
+      url ?? `boto3+s3://${BUCKET}/run${n}`,
+    ],
+    hermeticEnv(extraEnv, work),
+  );
 }
 
 function assertOk(r: CliResult, what: string): void {
@@ -86,28 +104,58 @@ test('credentials from the environment', async () => {
 test('credentials from a shared credentials file: a named profile (AWS_PROFILE) and the default one', async () => {
   const creds = join(work, 'credentials');
   const config = join(work, 'config');
-  writeFileSync(creds, `[default]\naws_access_key_id = ${admin.id}\naws_secret_access_key = ${admin.secret}\n\n[nightly]\naws_access_key_id = ${admin.id}\naws_secret_access_key = ${admin.secret}\n`);
+  writeFileSync(
+    creds,
+    `[default]\naws_access_key_id = ${admin.id}\naws_secret_access_key = ${admin.secret}\n\n[nightly]\naws_access_key_id = ${admin.id}\naws_secret_access_key = ${admin.secret}\n`,
+  );
   writeFileSync(config, '[profile nightly]\nregion = us-east-1\n\n[default]\nregion = us-east-1\n');
   const files = { AWS_SHARED_CREDENTIALS_FILE: creds, AWS_CONFIG_FILE: config };
   assertOk(await backup({ ...files, AWS_PROFILE: 'nightly' }, ['--s3-endpoint-url', moto.endpoint]), 'profile nightly');
   assertOk(await backup(files, ['--s3-endpoint-url', moto.endpoint]), 'default profile');
   // a profile that does not exist is not silently replaced by another source
-  assertFails(await backup({ ...files, AWS_PROFILE: 'missing', ...keyEnv(admin) }, ['--s3-endpoint-url', moto.endpoint]), /no AWS credentials found/, 'missing profile');
+  assertFails(
+    await backup({ ...files, AWS_PROFILE: 'missing', ...keyEnv(admin) }, ['--s3-endpoint-url', moto.endpoint]),
+    /no AWS credentials found/,
+    'missing profile',
+  );
 });
 
 test('the endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, and from an s3://host:port/bucket URL', async () => {
   assertOk(await backup({ ...keyEnv(admin), AWS_ENDPOINT_URL_S3: moto.endpoint }), 'AWS_ENDPOINT_URL_S3');
   assertOk(await backup({ ...keyEnv(admin), AWS_ENDPOINT_URL: moto.endpoint }), 'AWS_ENDPOINT_URL');
-  assertOk(await backup(keyEnv(admin), ['--s3-unencrypted-connection'], `s3://127.0.0.1:${moto.port}/${BUCKET}/host-form`), 's3://host:port/bucket');
+  assertOk(
+    await backup(keyEnv(admin), ['--s3-unencrypted-connection'], `s3://127.0.0.1:${moto.port}/${BUCKET}/host-form`),
+    's3://host:port/bucket',
+  );
 });
 
 test('wrong keys, no keys, missing bucket, missing permission: one clear line each, exit 51', async () => {
   const at = ['--s3-endpoint-url', moto.endpoint];
-  assertFails(await backup({ AWS_ACCESS_KEY_ID: 'AKIANOTKNOWN0000000', AWS_SECRET_ACCESS_KEY: 'x' }, at), /does not know the AWS access key ID in use/, 'unknown key id');
-  assertFails(await backup({ AWS_ACCESS_KEY_ID: admin.id, AWS_SECRET_ACCESS_KEY: `${admin.secret}x` }, at), /rejected the request signature: the AWS secret access key does not belong/, 'wrong secret');
-  assertFails(await backup({}, at), /^no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/, 'no credentials');
-  assertFails(await backup(keyEnv(admin), at, 'boto3+s3://no-such-bucket/x'), /^S3 bucket "no-such-bucket" does not exist \(at http:\/\/127\.0\.0\.1:\d+\)$/, 'missing bucket');
-  assertFails(await backup(keyEnv(reader), at), /^access denied to upload s3:\/\/creds-bucket\/run\d+\/permafrost-target\.lock: the credentials lack the permission/, 'no s3:PutObject (the target lock is the first write)');
+  assertFails(
+    await backup({ AWS_ACCESS_KEY_ID: 'AKIANOTKNOWN0000000', AWS_SECRET_ACCESS_KEY: 'x' }, at),
+    /does not know the AWS access key ID in use/,
+    'unknown key id',
+  );
+  assertFails(
+    await backup({ AWS_ACCESS_KEY_ID: admin.id, AWS_SECRET_ACCESS_KEY: `${admin.secret}x` }, at),
+    /rejected the request signature: the AWS secret access key does not belong/,
+    'wrong secret',
+  );
+  assertFails(
+    await backup({}, at),
+    /^no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/,
+    'no credentials',
+  );
+  assertFails(
+    await backup(keyEnv(admin), at, 'boto3+s3://no-such-bucket/x'),
+    /^S3 bucket "no-such-bucket" does not exist \(at http:\/\/127\.0\.0\.1:\d+\)$/,
+    'missing bucket',
+  );
+  assertFails(
+    await backup(keyEnv(reader), at),
+    /^access denied to upload s3:\/\/creds-bucket\/run\d+\/permafrost-target\.lock: the credentials lack the permission/,
+    'no s3:PutObject (the target lock is the first write)',
+  );
 });
 
 test('a bucket in another region: the error names the region and the option to pass', async () => {
@@ -115,8 +163,16 @@ test('a bucket in another region: the error names the region and the option to p
   for (const answer of ['AuthorizationHeaderMalformed', 'PermanentRedirect'] as const) {
     proxy.bucketRegion = { region: 'eu-west-1', answer };
     const at = ['--s3-endpoint-url', proxy.endpoint];
-    assertFails(await backup(keyEnv(admin), at), /^S3 bucket "creds-bucket" is in region eu-west-1, not us-east-1: pass --s3-region-name eu-west-1 \(or set AWS_REGION=eu-west-1\)$/, answer);
-    assertFails(await backup({ ...keyEnv(admin), AWS_REGION: 'ap-south-1' }, at), /is in region eu-west-1, not ap-south-1/, `${answer} with AWS_REGION`);
+    assertFails(
+      await backup(keyEnv(admin), at),
+      /^S3 bucket "creds-bucket" is in region eu-west-1, not us-east-1: pass --s3-region-name eu-west-1 \(or set AWS_REGION=eu-west-1\)$/,
+      answer,
+    );
+    assertFails(
+      await backup({ ...keyEnv(admin), AWS_REGION: 'ap-south-1' }, at),
+      /is in region eu-west-1, not ap-south-1/,
+      `${answer} with AWS_REGION`,
+    );
     assertOk(await backup(keyEnv(admin), [...at, '--s3-region-name', 'eu-west-1']), `${answer}, right region`);
     assertOk(await backup({ ...keyEnv(admin), AWS_REGION: 'eu-west-1' }, at), `${answer}, AWS_REGION`);
   }

@@ -53,7 +53,19 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
       { kind: 'dir', path: 'empty' },
     ],
   });
-  const full = await permafrost(['full', '--no-encryption', '--no-compression', '--s3-use-deep-archive', '--s3-multipart-chunk-size', '5', '--current-time', String(T1), '--json', src, URL]);
+  const full = await permafrost([
+    'full',
+    '--no-encryption',
+    '--no-compression',
+    '--s3-use-deep-archive',
+    '--s3-multipart-chunk-size',
+    '5',
+    '--current-time',
+    String(T1),
+    '--json',
+    src,
+    URL,
+  ]);
   const fullJson = lastJson<{ type: string; volumes: number; requests: RequestSummary }>(full.stdout);
   assert.equal(fullJson.type, 'full');
   // one volume above 5 MiB: one multipart upload; the signature, the manifest and the target lock: three PUTs
@@ -68,9 +80,21 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   writeFileSync(join(src, 'docs/a.txt'), 'alpha, changed\n');
   rmSync(join(src, 'docs/b.bin'));
   writeFileSync(join(src, 'docs/new.txt'), 'new file\n');
-  const inc = await permafrost(['incremental', '--no-encryption', '--no-compression', '--s3-use-deep-archive', '--current-time', String(T2), src, URL]);
+  const inc = await permafrost([
+    'incremental',
+    '--no-encryption',
+    '--no-compression',
+    '--s3-use-deep-archive',
+    '--current-time',
+    String(T2),
+    src,
+    URL,
+  ]);
   // the target lock: a PUT, a GET to read it back, a GET and a HEAD per uploaded object before the manifest, a DELETE
-  assert.match(inc.stdout, /S3 requests: 4 PUT, 0 multipart \(0 parts\), 2 GET, 1 LIST, 2 HEAD, 1 DELETE, 0 restore; 5 PUT-class\. Uploaded 3 objects: 1 in DEEP_ARCHIVE \([^)]*\), 2 in STANDARD/);
+  assert.match(
+    inc.stdout,
+    /S3 requests: 4 PUT, 0 multipart \(0 parts\), 2 GET, 1 LIST, 2 HEAD, 1 DELETE, 0 restore; 5 PUT-class\. Uploaded 3 objects: 1 in DEEP_ARCHIVE \([^)]*\), 2 in STANDARD/,
+  );
 
   // every object: volumes in DEEP_ARCHIVE, manifests and signatures in STANDARD
   const objects = await headAll(moto.endpoint, BUCKET, 'backups/host1/');
@@ -90,7 +114,10 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   assert.deepEqual(statusJson.requests.listed?.byClass['STANDARD']?.objects, 4);
 
   const listing = await permafrost(['list-current-files', URL]);
-  const paths = listing.stdout.trim().split('\n').map((l) => l.replace(/^\S+ \S+ +\d+ [\d:]+ \d+ /, ''));
+  const paths = listing.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/^\S+ \S+ +\d+ [\d:]+ \d+ /, ''));
   assert.deepEqual(paths.sort(), ['.', 'data', 'data/large.bin', 'docs', 'docs/a.txt', 'docs/link', 'docs/new.txt', 'empty'].sort());
 
   // the volumes are archived: a restore stops before reading any and says what to do
@@ -110,7 +137,17 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   // the cache is lost: an incremental still works, because the signatures are not archived
   rmSync(join(work, 'cache'), { recursive: true });
   writeFileSync(join(src, 'docs/after-cache-loss.txt'), 'x\n');
-  const inc2 = await permafrost(['incremental', '--no-encryption', '--no-compression', '--s3-use-deep-archive', '--current-time', String(T2 + 3600), '--json', src, URL]);
+  const inc2 = await permafrost([
+    'incremental',
+    '--no-encryption',
+    '--no-compression',
+    '--s3-use-deep-archive',
+    '--current-time',
+    String(T2 + 3600),
+    '--json',
+    src,
+    URL,
+  ]);
   const inc2Json = lastJson<{ requests: RequestSummary }>(inc2.stdout);
   assert.ok(inc2Json.requests.requests.get >= 2, 'signatures and manifests were fetched again');
 
@@ -118,9 +155,30 @@ test('full, incremental, status, listing and restores through the CLI, with Glac
   await thawAll(moto.endpoint, BUCKET, 'backups/host1/');
   const dupOut = join(work, 'dup-restored');
   mkdirSync(join(work, 'dupcache'));
-  await runCommand(DUP08_PATH, ['restore', '--no-encryption', '--archive-dir', join(work, 'dupcache'), '--name', 'dup', '--s3-endpoint-url', moto.endpoint, URL, dupOut], {
-    env: { ...envCredentials(), AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_DEFAULT_REGION: 'us-east-1' },
-    label: 'duplicity 0.8.22 restore from S3',
-  });
+  await runCommand(
+    DUP08_PATH,
+    [
+      'restore',
+      '--no-encryption',
+      '--archive-dir',
+      join(work, 'dupcache'),
+      '--name',
+      'dup',
+      '--s3-endpoint-url',
+      moto.endpoint,
+      URL,
+      dupOut,
+    ],
+    {
+      env: {
+        ...envCredentials(),
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+        AWS_CONFIG_FILE: '/nonexistent',
+        AWS_DEFAULT_REGION: 'us-east-1',
+      },
+      label: 'duplicity 0.8.22 restore from S3',
+    },
+  );
   assertSameTree(src, dupOut, { owner: false });
 });

@@ -55,7 +55,12 @@ export type Fault =
   /** moto's answer, cut off after half of its body: the connection breaks mid-download */
   | { readonly kind: 'truncate' };
 
-export const INTERNAL_ERROR: Fault = { kind: 'status', status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' };
+export const INTERNAL_ERROR: Fault = {
+  kind: 'status',
+  status: 500,
+  code: 'InternalError',
+  message: 'We encountered an internal error. Please try again.',
+};
 export const SLOW_DOWN: Fault = { kind: 'status', status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
 export const RESET: Fault = { kind: 'reset' };
 export const CORRUPT: Fault = { kind: 'corrupt' };
@@ -101,10 +106,14 @@ export class FaultProxy {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    proxy = new FaultProxy(`http://127.0.0.1:${port}`, () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
+    proxy = new FaultProxy(
+      `http://127.0.0.1:${port}`,
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     t.after(() => proxy!.stop());
     return proxy;
   }
@@ -134,7 +143,12 @@ export class FaultProxy {
     let body = Buffer.concat(chunks);
     const url = new URL(req.url ?? '/', 'http://proxy');
     const operation = classify(req.method ?? 'GET', url, req.headers);
-    const view: RequestView = { operation, query: url.searchParams, path: url.pathname, ...(body.length > 0 && body.length < 4096 ? { body: body.toString('utf8') } : {}) };
+    const view: RequestView = {
+      operation,
+      query: url.searchParams,
+      path: url.pathname,
+      ...(body.length > 0 && body.length < 4096 ? { body: body.toString('utf8') } : {}),
+    };
     const rule = this.#rules.find((r) => r.remaining > 0 && r.match(view));
     if (rule) rule.remaining--;
     const fault = rule?.fault;
@@ -170,9 +184,22 @@ export class FaultProxy {
       if (signed !== undefined && signed !== this.bucketRegion.region) {
         const { region, answer } = this.bucketRegion;
         if (answer === 'PermanentRedirect') {
-          return sendError(res, 301, 'PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', { 'x-amz-bucket-region': region });
+          return sendError(
+            res,
+            301,
+            'PermanentRedirect',
+            'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+            { 'x-amz-bucket-region': region },
+          );
         }
-        return sendError(res, 400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${signed}' is wrong; expecting '${region}'`, { 'x-amz-bucket-region': region }, `<Region>${region}</Region>`);
+        return sendError(
+          res,
+          400,
+          'AuthorizationHeaderMalformed',
+          `The authorization header is malformed; the region '${signed}' is wrong; expecting '${region}'`,
+          { 'x-amz-bucket-region': region },
+          `<Region>${region}</Region>`,
+        );
       }
     }
     const sent = req.headers['x-amz-checksum-crc32c'];
@@ -184,29 +211,26 @@ export class FaultProxy {
 
     const headers = { ...req.headers, 'content-length': String(body.length) };
     await new Promise<void>((resolve, reject) => {
-      const up = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
-        (upRes) => {
-          seen.status = upRes.statusCode ?? 502;
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          if (fault?.kind === 'truncate') {
-            const parts: Buffer[] = [];
-            upRes.on('data', (c: Buffer) => parts.push(c));
-            upRes.on('end', () => {
-              const all = Buffer.concat(parts);
-              res.write(all.subarray(0, all.length >> 1), () => {
-                req.socket.destroy();
-                resolve();
-              });
+      const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes) => {
+        seen.status = upRes.statusCode ?? 502;
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        if (fault?.kind === 'truncate') {
+          const parts: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => parts.push(c));
+          upRes.on('end', () => {
+            const all = Buffer.concat(parts);
+            res.write(all.subarray(0, all.length >> 1), () => {
+              req.socket.destroy();
+              resolve();
             });
-            upRes.on('error', reject);
-            return;
-          }
-          upRes.pipe(res);
-          upRes.on('end', resolve);
+          });
           upRes.on('error', reject);
-        },
-      );
+          return;
+        }
+        upRes.pipe(res);
+        upRes.on('end', resolve);
+        upRes.on('error', reject);
+      });
       up.on('error', reject);
       up.end(body);
     });
@@ -248,7 +272,14 @@ async function crc32cOf(body: Buffer): Promise<string> {
   return Buffer.from(await h.digest()).toString('base64');
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}, extra = ''): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extra = '',
+): void {
   const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>FAULTPROXY</RequestId><HostId>fault-proxy</HostId></Error>`;
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml), ...headers });
   res.end(xml);

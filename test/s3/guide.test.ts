@@ -38,7 +38,11 @@ function guideOptions(fullIfOlderThan: '4W' | '47W'): string[] {
 
 /** `dup ARGS`: duplicity $OPTIONS $OPTIONS_EXTRA ARGS, with the endpoint of the test server. */
 function dup(fullIfOlderThan: '4W' | '47W', args: readonly string[]): Promise<CliResult> {
-  return runCli([...guideOptions(fullIfOlderThan), '--s3-endpoint-url', moto.endpoint, ...args], hermeticEnv(envCredentials(), work), 300_000);
+  return runCli(
+    [...guideOptions(fullIfOlderThan), '--s3-endpoint-url', moto.endpoint, ...args],
+    hermeticEnv(envCredentials(), work),
+    300_000,
+  );
 }
 
 before(async () => {
@@ -65,7 +69,7 @@ function requestLine(r: CliResult): string {
   return line;
 }
 
-test('the guide\'s backup, status, listing, retention and restore commands, run unchanged', async () => {
+test("the guide's backup, status, listing, retention and restore commands, run unchanged", async () => {
   // docker run ... dup /mnt/backup/src/data boto3+s3://bucketname/backup-folder
   const backup = await dup('4W', [src, URL]);
   assert.equal(backup.code, 0, describe(backup));
@@ -86,20 +90,22 @@ test('the guide\'s backup, status, listing, retention and restore commands, run 
   const heads = multipart.length + objects.length - 1;
   assert.match(
     line,
-    new RegExp(`^S3 requests: ${puts} PUT, ${multipart.length} multipart \\(${parts} parts\\), 2 GET, 1 LIST, ${heads} HEAD, 1 DELETE, 0 restore; ${putClass} PUT-class\\. Uploaded 3 objects: 1 in DEEP_ARCHIVE`),
+    new RegExp(
+      `^S3 requests: ${puts} PUT, ${multipart.length} multipart \\(${parts} parts\\), 2 GET, 1 LIST, ${heads} HEAD, 1 DELETE, 0 restore; ${putClass} PUT-class\\. Uploaded 3 objects: 1 in DEEP_ARCHIVE`,
+    ),
   );
   // the cost argument: PUT-class requests follow the volumes, not the 10,001 files
   assert.ok(putClass <= 12, `${putClass} PUT-class requests for ${SMALL_FILES + 1} files`);
-  assert.deepEqual(
-    objects.map((o) => [o.key.replace(/\d{8}T\d{6}Z/g, 'T'), o.storageClass]).sort(),
-    [
-      [`backup-folder/archive-${HOST}-duplicity-full.T.vol1.difftar`, 'DEEP_ARCHIVE'],
-      [`backup-folder/manifest-${HOST}-duplicity-full.T.manifest`, 'STANDARD'],
-      [`backup-folder/signature-${HOST}-duplicity-full-signatures.T.sigtar`, 'STANDARD'],
-    ],
-  );
+  assert.deepEqual(objects.map((o) => [o.key.replace(/\d{8}T\d{6}Z/g, 'T'), o.storageClass]).sort(), [
+    [`backup-folder/archive-${HOST}-duplicity-full.T.vol1.difftar`, 'DEEP_ARCHIVE'],
+    [`backup-folder/manifest-${HOST}-duplicity-full.T.manifest`, 'STANDARD'],
+    [`backup-folder/signature-${HOST}-duplicity-full-signatures.T.sigtar`, 'STANDARD'],
+  ]);
   assert.match(backup.stdout, /^A smallfiles\/d0\/f0\.txt$/m, '--verbosity i lists added files');
-  assert.ok(existsSync(`${logs}/log-20261127-120000.log`) && readFileSync(`${logs}/log-20261127-120000.log`, 'utf8').includes('NOTICE 1'), '--log-file is written');
+  assert.ok(
+    existsSync(`${logs}/log-20261127-120000.log`) && readFileSync(`${logs}/log-20261127-120000.log`, 'utf8').includes('NOTICE 1'),
+    '--log-file is written',
+  );
 
   // a later run of the same command is an incremental (the full is younger than 4W)
   await new Promise((r) => setTimeout(r, 1100));

@@ -106,7 +106,9 @@ export async function thawAll(endpoint: string, bucket: string, prefix = ''): Pr
     const listed = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
     for (const o of listed.Contents ?? []) {
       if (o.StorageClass !== 'GLACIER' && o.StorageClass !== 'DEEP_ARCHIVE') continue;
-      await c.send(new RestoreObjectCommand({ Bucket: bucket, Key: o.Key!, RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Bulk' } } }));
+      await c.send(
+        new RestoreObjectCommand({ Bucket: bucket, Key: o.Key!, RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Bulk' } } }),
+      );
       thawed.push(o.Key!);
     }
     return thawed;
@@ -201,7 +203,17 @@ export async function runUnencrypted(
   opts: { readonly work: string; readonly name: string; readonly endpoint: string; readonly extra?: readonly string[] },
   expectCode = 0,
 ): Promise<CliResult> {
-  const full = [...args, '--no-encryption', ...(opts.extra ?? []), '--archive-dir', join(opts.work, 'cache'), '--name', opts.name, '--s3-endpoint-url', opts.endpoint];
+  const full = [
+    ...args,
+    '--no-encryption',
+    ...(opts.extra ?? []),
+    '--archive-dir',
+    join(opts.work, 'cache'),
+    '--name',
+    opts.name,
+    '--s3-endpoint-url',
+    opts.endpoint,
+  ];
   const r = await runCli(full, hermeticEnv(envCredentials(), opts.work));
   assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describe(r)}`);
   return r;

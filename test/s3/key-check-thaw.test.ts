@@ -34,7 +34,11 @@ function permafrost(args: readonly string[], cache: string, env: Record<string, 
 
 const keyOf = (r: SeenRequest) => decodeURIComponent(r.path.slice(`/${BUCKET}/`.length));
 const restoreRequests = (from: number) => proxy.requests.slice(from).filter((r) => r.operation === 'RestoreObject');
-const gets = (from: number) => proxy.requests.slice(from).filter((r) => r.operation === 'GetObject').map(keyOf);
+const gets = (from: number) =>
+  proxy.requests
+    .slice(from)
+    .filter((r) => r.operation === 'GetObject')
+    .map(keyOf);
 
 /** Exit 31 on one line matching `message`, and not one restore request since `from`. */
 function refusedWithoutRequests(r: CliResult, from: number, message: RegExp): void {
@@ -60,7 +64,9 @@ describe('a passphrase chain in DEEP_ARCHIVE', () => {
   const cache = 'cache-sym';
 
   before(async () => {
-    const r = await permafrost(['full', '--s3-use-deep-archive', '--volsize', '1', '--current-time', String(T1), src, url], cache, { PASSPHRASE: PASS });
+    const r = await permafrost(['full', '--s3-use-deep-archive', '--volsize', '1', '--current-time', String(T1), src, url], cache, {
+      PASSPHRASE: PASS,
+    });
     assert.equal(r.code, 0, describeRun(r));
   });
 
@@ -84,7 +90,11 @@ describe('a passphrase chain in DEEP_ARCHIVE', () => {
   it('thaw --batch-manifest without the passphrase: exit 31, no manifest written', async () => {
     const from = proxy.requests.length;
     const file = join(work, 'batch.csv');
-    refusedWithoutRequests(await permafrost(['thaw', '--batch-manifest', file, url], cache), from, /none given; no restore request was sent$/);
+    refusedWithoutRequests(
+      await permafrost(['thaw', '--batch-manifest', file, url], cache),
+      from,
+      /none given; no restore request was sent$/,
+    );
     assert.ok(!existsSync(file));
   });
 
@@ -117,7 +127,11 @@ describe('a public-key chain in DEEP_ARCHIVE', () => {
       pub.close();
       gpg.close();
     });
-    const r = await permafrost(['full', '--encrypt-key', fpr, '--s3-use-deep-archive', '--volsize', '1', '--current-time', String(T1), src, url], cache, { GNUPGHOME: gpg.dir });
+    const r = await permafrost(
+      ['full', '--encrypt-key', fpr, '--s3-use-deep-archive', '--volsize', '1', '--current-time', String(T1), src, url],
+      cache,
+      { GNUPGHOME: gpg.dir },
+    );
     assert.equal(r.code, 0, describeRun(r));
   });
 
@@ -127,7 +141,11 @@ describe('a public-key chain in DEEP_ARCHIVE', () => {
     let from = proxy.requests.length;
     refusedWithoutRequests(await permafrost(['thaw', url], cache, { GNUPGHOME: pub.dir, PASSPHRASE: KEY_PASS }), from, message);
     from = proxy.requests.length;
-    refusedWithoutRequests(await permafrost(['restore', '--thaw', url, join(work, 'pk-dest')], cache, { GNUPGHOME: pub.dir, PASSPHRASE: KEY_PASS }), from, message);
+    refusedWithoutRequests(
+      await permafrost(['restore', '--thaw', url, join(work, 'pk-dest')], cache, { GNUPGHOME: pub.dir, PASSPHRASE: KEY_PASS }),
+      from,
+      message,
+    );
   });
 
   it('the secret key without its passphrase: exit 31, zero restore requests', async () => {

@@ -43,7 +43,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'db1', endpoint: moto.endpoint, extra: ['--file-prefix-archive', ARCHIVE_PREFIX] }, expectCode);
 }
 
-
 test('a lifecycle rule on the --file-prefix-archive prefix moves only data volumes', async () => {
   const src = join(work, 'src');
   mkdirSync(src);
@@ -72,13 +71,27 @@ test('a lifecycle rule on the --file-prefix-archive prefix moves only data volum
     const volumes = all.filter(isVolume).sort();
     assert.ok(volumes.length >= 3, all.join(' '));
     assert.ok(all.some((n) => n.endsWith('.manifest')) && all.some((n) => n.includes('signatures')));
-    const matched = ((await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: filter }))).Contents ?? []).map((o) => o.Key!.slice(PREFIX.length)).sort();
+    const matched = ((await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: filter }))).Contents ?? [])
+      .map((o) => o.Key!.slice(PREFIX.length))
+      .sort();
     assert.deepEqual(matched, volumes);
-    assert.ok(all.filter((n) => !isVolume(n)).every((n) => !`${PREFIX}${n}`.startsWith(filter)), 'no metadata under the filter');
+    assert.ok(
+      all.filter((n) => !isVolume(n)).every((n) => !`${PREFIX}${n}`.startsWith(filter)),
+      'no metadata under the filter',
+    );
 
     // the transition, as S3 performs it (moto does not run lifecycle rules)
     for (const key of matched) {
-      await c.send(new CopyObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}${key}`, CopySource: `${BUCKET}/${PREFIX}${key}`, StorageClass: 'DEEP_ARCHIVE', ChecksumAlgorithm: 'CRC32C', MetadataDirective: 'COPY' }));
+      await c.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: `${PREFIX}${key}`,
+          CopySource: `${BUCKET}/${PREFIX}${key}`,
+          StorageClass: 'DEEP_ARCHIVE',
+          ChecksumAlgorithm: 'CRC32C',
+          MetadataDirective: 'COPY',
+        }),
+      );
     }
   } finally {
     c.destroy();
@@ -90,10 +103,14 @@ test('a lifecycle rule on the --file-prefix-archive prefix moves only data volum
   await permafrost(['verify', URL, src]);
   rmSync(join(work, 'cache'), { recursive: true });
   writeFileSync(join(src, 'c.bin'), randomBytes(10_000));
-  const inc = lastJson<{ requests: RequestSummary }>((await permafrost(['incremental', '--json', '--current-time', String(T1 + 7200), src, URL])).stdout);
+  const inc = lastJson<{ requests: RequestSummary }>(
+    (await permafrost(['incremental', '--json', '--current-time', String(T1 + 7200), src, URL])).stdout,
+  );
   assert.equal(inc.requests.failed, 0);
   assert.equal(inc.requests.requests.restore, 0);
   // without --s3-use-*, permafrost itself writes STANDARD: the new volume waits for the rule
-  const newest = (await headAll(moto.endpoint, BUCKET, PREFIX)).filter((o) => o.key.includes(`${ARCHIVE_PREFIX}duplicity-inc.`) && o.storageClass === 'STANDARD');
+  const newest = (await headAll(moto.endpoint, BUCKET, PREFIX)).filter(
+    (o) => o.key.includes(`${ARCHIVE_PREFIX}duplicity-inc.`) && o.storageClass === 'STANDARD',
+  );
   assert.equal(newest.length, 1);
 });

@@ -45,7 +45,11 @@ interface Early {
   deleted: boolean;
 }
 
-const stamp = (t: number) => new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+const stamp = (t: number) =>
+  new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 const keys = async () => (await headAll(moto.endpoint, BUCKET, PREFIX)).map((o) => o.key.slice(PREFIX.length)).sort();
 
 test('early deletion of archived volumes: charge shown, --allow-early-deletion required', async () => {
@@ -82,12 +86,20 @@ test('early deletion of archived volumes: charge shown, --allow-early-deletion r
   }
   assert.ok(Math.abs(plan.earlyDeletion.total - total) < 1e-12);
   const listing = await permafrost(['remove-all-but-n-full', '1', '--current-time', String(young), URL]);
-  assert.match(listing.stdout, /3 objects \(\d+ bytes\) to delete are younger than the minimum storage duration of (DEEP_ARCHIVE \(180 days\), GLACIER \(90 days\)|GLACIER \(90 days\), DEEP_ARCHIVE \(180 days\)): deleting now is billed about \$[0-9.e-]+/);
+  assert.match(
+    listing.stdout,
+    /3 objects \(\d+ bytes\) to delete are younger than the minimum storage duration of (DEEP_ARCHIVE \(180 days\), GLACIER \(90 days\)|GLACIER \(90 days\), DEEP_ARCHIVE \(180 days\)): deleting now is billed about \$[0-9.e-]+/,
+  );
   assert.match(listing.stdout, /Rerun command with --force option to actually delete\./);
 
   // 100 days on, only the DEEP_ARCHIVE volumes are still inside their minimum
-  const later = lastJson<Early>((await permafrost(['remove-all-but-n-full', '1', '--json', '--current-time', String(written + 100 * DAY), URL])).stdout);
-  assert.deepEqual(later.earlyDeletion.objects.map((o) => o.storageClass), ['DEEP_ARCHIVE', 'DEEP_ARCHIVE']);
+  const later = lastJson<Early>(
+    (await permafrost(['remove-all-but-n-full', '1', '--json', '--current-time', String(written + 100 * DAY), URL])).stdout,
+  );
+  assert.deepEqual(
+    later.earlyDeletion.objects.map((o) => o.storageClass),
+    ['DEEP_ARCHIVE', 'DEEP_ARCHIVE'],
+  );
 
   // --force alone refuses, and deletes nothing
   const refused = await permafrost(['remove-all-but-n-full', '1', '--force', '--current-time', String(young), URL], 2);
@@ -95,16 +107,24 @@ test('early deletion of archived volumes: charge shown, --allow-early-deletion r
   assert.deepEqual(await keys(), before);
 
   // old enough: --force deletes chains A and B without the extra option
-  const done = lastJson<Early>((await permafrost(['remove-all-but-n-full', '1', '--force', '--json', '--current-time', String(written + 200 * DAY), URL])).stdout);
+  const done = lastJson<Early>(
+    (await permafrost(['remove-all-but-n-full', '1', '--force', '--json', '--current-time', String(written + 200 * DAY), URL])).stdout,
+  );
   assert.equal(done.deleted, true);
   assert.deepEqual(done.earlyDeletion.objects, []);
   const c = stamp(T1 + 10800);
-  assert.deepEqual(await keys(), before.filter((k) => k.includes(`.${c}.`)));
+  assert.deepEqual(
+    await keys(),
+    before.filter((k) => k.includes(`.${c}.`)),
+  );
 
   // a young GLACIER chain goes with --force --allow-early-deletion
   await backup('full', T1 + 14400, ['--s3-use-glacier']);
   await backup('full', T1 + 18000, []);
-  const forced = lastJson<Early>((await permafrost(['remove-all-but-n-full', '1', '--force', '--allow-early-deletion', '--json', '--current-time', String(young), URL])).stdout);
+  const forced = lastJson<Early>(
+    (await permafrost(['remove-all-but-n-full', '1', '--force', '--allow-early-deletion', '--json', '--current-time', String(young), URL]))
+      .stdout,
+  );
   assert.equal(forced.deleted, true);
   assert.equal(forced.earlyDeletion.objects.length, 1);
   assert.equal(forced.earlyDeletion.objects[0]!.storageClass, 'GLACIER');

@@ -14,10 +14,25 @@ import { BackendError } from '../../src/backend/backend.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { raceForLock } from '../support/lock-race.ts';
-import { backupBesideBackup, cleanupBesideBackup, lockTakenOverMidway, LockScenario, retentionBesideBackup, signalReleasesLock, T0, T1, volumeDeletedMidway, type LockTarget } from '../support/lock-scenarios.ts';
+import {
+  backupBesideBackup,
+  cleanupBesideBackup,
+  lockTakenOverMidway,
+  LockScenario,
+  retentionBesideBackup,
+  signalReleasesLock,
+  T0,
+  T1,
+  volumeDeletedMidway,
+  type LockTarget,
+} from '../support/lock-scenarios.ts';
 import { backendFor, createBucket, envCredentials, getObject, hermeticEnv, inspector, openUploads } from './helpers.ts';
 
-Object.assign(process.env, envCredentials(), { AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' });
+Object.assign(process.env, envCredentials(), {
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+  AWS_CONFIG_FILE: '/nonexistent',
+});
 
 const hooks = fileCleanup();
 let moto: MotoServer;
@@ -53,7 +68,13 @@ async function s3Target(work: string, extraEnv: Record<string, string> = {}): Pr
       c.destroy();
     }
   };
-  const target = { url: `boto3+s3://${bucket}/${prefix.slice(0, -1)}`, extraArgs: ['--s3-endpoint-url', moto.endpoint], env: hermeticEnv({ ...envCredentials(), ...extraEnv }, work), names, remove };
+  const target = {
+    url: `boto3+s3://${bucket}/${prefix.slice(0, -1)}`,
+    extraArgs: ['--s3-endpoint-url', moto.endpoint],
+    env: hermeticEnv({ ...envCredentials(), ...extraEnv }, work),
+    names,
+    remove,
+  };
   return { target, bucket };
 }
 
@@ -86,7 +107,10 @@ describe('S3 conditional writes (moto)', () => {
     await backend.close();
   });
 
-  for (const [kind, size] of [['single PUT', 1000], ['multipart upload', 6 * 1024 * 1024 + 17]] as const) {
+  for (const [kind, size] of [
+    ['single PUT', 1000],
+    ['multipart upload', 6 * 1024 * 1024 + 17],
+  ] as const) {
     it(`never replaces an object (${kind}): exists error, the object and no upload left`, async (t) => {
       const bucket = await freshBucket();
       const dir = tmpDir(t, 's3-noover');
@@ -117,7 +141,14 @@ describe('S3 conditional writes (moto)', () => {
     try {
       for (let round = 0; round < 3; round++) {
         // moto's LastModified cannot be set back: the stale lock names a dead process of this host
-        const body = JSON.stringify({ host: (await import('node:os')).hostname(), pid: 999_999_999, operation: 'stale', since: '2027-01-15T08:00:00.000Z', refreshed: 'x', token: `r${round}` });
+        const body = JSON.stringify({
+          host: (await import('node:os')).hostname(),
+          pid: 999_999_999,
+          operation: 'stale',
+          since: '2027-01-15T08:00:00.000Z',
+          refreshed: 'x',
+          token: `r${round}`,
+        });
         await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'p/permafrost-target.lock', Body: body }));
         const results = await raceForLock(dir, round, 4, ['s3', url, moto.endpoint], process.env);
         assert.equal(results.filter((r) => r === 'won').length, 1, results.join('\n'));
@@ -179,7 +210,14 @@ describe('target lock on S3 (moto): writers side by side', () => {
     await s.run('a', ['full', '--current-time', String(T0), s.source, target.url]);
     const c = inspector(moto.endpoint);
     try {
-      const body = JSON.stringify({ host: 'elsewhere', pid: 4242, operation: 'full backup', since: '2027-01-15T08:00:00.000Z', refreshed: 'x', token: 'x' });
+      const body = JSON.stringify({
+        host: 'elsewhere',
+        pid: 4242,
+        operation: 'full backup',
+        since: '2027-01-15T08:00:00.000Z',
+        refreshed: 'x',
+        token: 'x',
+      });
       await c.send(new PutObjectCommand({ Bucket: bucket, Key: 'backups/host1/permafrost-target.lock', Body: body }));
     } finally {
       c.destroy();
@@ -187,7 +225,10 @@ describe('target lock on S3 (moto): writers side by side', () => {
     await s.run('a', ['incremental', '--current-time', String(T1), s.source, target.url], 23);
     await new Promise((r) => setTimeout(r, 3100));
     const r = await s.run('a', ['incremental', '--current-time', String(T1), s.source, target.url]);
-    assert.match(r.stdout + r.stderr, /took over the target lock permafrost-target.lock from full backup on host elsewhere, pid 4242, .*: not refreshed for \d+ seconds \(stale after 2\)/);
+    assert.match(
+      r.stdout + r.stderr,
+      /took over the target lock permafrost-target.lock from full backup on host elsewhere, pid 4242, .*: not refreshed for \d+ seconds \(stale after 2\)/,
+    );
     assert.ok(!(await target.names()).includes('permafrost-target.lock'));
     await s.restoreMatches('b');
   });

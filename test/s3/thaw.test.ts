@@ -129,9 +129,16 @@ test('thaw --dry-run of one file plans only its volumes and prices them; nothing
   assert.ok(plan.toRequest.objects >= 1 && plan.toRequest.objects <= 2, JSON.stringify(plan.volumes));
   assert.ok(plan.volumesInSets >= 25, String(plan.volumesInSets));
   // the incremental did not touch gamma/: its signature file says so, and none of its volumes is planned
-  assert.ok(plan.volumes.every((v) => v.name.startsWith('duplicity-full.')), JSON.stringify(plan.volumes));
-  const changed = lastJson<ThawJson>((await ok(['thaw', '--dry-run', '--json', '--file-to-restore', 'beta/file04.bin', url], cacheOf(url))).stdout);
-  assert.ok(changed.volumes.some((v) => v.name.startsWith('duplicity-inc.')) && changed.volumes.some((v) => v.name.startsWith('duplicity-full.')));
+  assert.ok(
+    plan.volumes.every((v) => v.name.startsWith('duplicity-full.')),
+    JSON.stringify(plan.volumes),
+  );
+  const changed = lastJson<ThawJson>(
+    (await ok(['thaw', '--dry-run', '--json', '--file-to-restore', 'beta/file04.bin', url], cacheOf(url))).stdout,
+  );
+  assert.ok(
+    changed.volumes.some((v) => v.name.startsWith('duplicity-inc.')) && changed.volumes.some((v) => v.name.startsWith('duplicity-full.')),
+  );
   // the price, from the spec's DEEP_ARCHIVE prices, by hand
   const GB = 2 ** 30;
   const gb = plan.toRequest.bytes / GB;
@@ -141,7 +148,10 @@ test('thaw --dry-run of one file plans only its volumes and prices them; nothing
   const bulk = plan.quotes.find((q) => q.tier === 'Bulk')!;
   assert.ok(Math.abs(bulk.total - ((plan.toRequest.objects / 1000) * 0.025 + gb * 0.0025 + copies)) < 1e-12, String(bulk.total));
   // DEEP_ARCHIVE has no Expedited: it is priced as Standard, and says so
-  assert.deepEqual(plan.quotes.find((q) => q.tier === 'Expedited')!.parts.map((p) => p.tier), ['Standard']);
+  assert.deepEqual(
+    plan.quotes.find((q) => q.tier === 'Expedited')!.parts.map((p) => p.tier),
+    ['Standard'],
+  );
 
   const days = await ok(['thaw', '--dry-run', '--tier', 'Bulk', '--days', '1', url], cacheOf(url));
   assert.match(days.stdout, /--days 1 may be too short: the Bulk tier usually takes up to 2 days/);
@@ -160,7 +170,12 @@ test('a single-file thaw requests exactly the volumes the restore then reads; st
   assert.ok(requested.length >= 2, 'the full and the incremental set each hold a version of the file');
   assert.ok(requested.every(isVolumeKey));
   assert.equal(new Set(requested).size, requested.length, 'each volume once');
-  assert.ok(proxy.seen('RestoreObject').slice(before).every((q) => /<Tier>Bulk<\/Tier>/.test(q.bodyText ?? '')));
+  assert.ok(
+    proxy
+      .seen('RestoreObject')
+      .slice(before)
+      .every((q) => /<Tier>Bulk<\/Tier>/.test(q.bodyText ?? '')),
+  );
 
   const from = proxy.requests.length;
   const dest = join(work, 'single.bin');
@@ -174,7 +189,9 @@ test('a single-file thaw requests exactly the volumes the restore then reads; st
   await ok(['thaw', '--file-to-restore', 'beta/file04.bin', url], cache);
   assert.equal(restoreKeys().length, again);
 
-  const st = lastJson<{ volumes: { name: string; storageClass: string; restore: string; expiry?: number }[] }>((await ok(['collection-status', '--json', url], cache)).stdout);
+  const st = lastJson<{ volumes: { name: string; storageClass: string; restore: string; expiry?: number }[] }>(
+    (await ok(['collection-status', '--json', url], cache)).stdout,
+  );
   const vols = st.volumes.filter((v) => isVolumeKey(v.name));
   assert.ok(vols.length >= 25);
   assert.ok(vols.every((v) => v.storageClass === 'DEEP_ARCHIVE'));
@@ -209,7 +226,10 @@ test('restore --thaw without --wait exits 75 while restores run; with --wait it 
   assert.equal(restoreKeys().length, before + requested.length, 'no second request for a restore in progress');
   const heads = proxy.requests.slice(from).filter((q) => q.operation === 'HeadObject' && isVolumeKey(keyOf(q)));
   assert.ok(heads.length > requested.length, 'polled more than once');
-  assert.ok(volumeGets(from).every((g) => g.status === 200), 'no GET before a copy was ready');
+  assert.ok(
+    volumeGets(from).every((g) => g.status === 200),
+    'no GET before a copy was ready',
+  );
   assert.equal(new Set(volumeGets(from).map(keyOf)).size, requested.length, 'every thawed volume read once');
   for (const f of FILES) assert.ok(sameFile(join(dest, f), join(src, f)), f);
   assert.equal(readFileSync(join(dest, 'beta', 'new.txt'), 'utf8'), 'added in the incremental\n');
@@ -222,8 +242,28 @@ test('a restore killed while waiting resumes from its journal without asking aga
   await setRestoreTransition(moto.endpoint, { progression: 'time', seconds: 4 });
   const dest = join(work, 'resumed');
   const before = restoreKeys().length;
-  const args = ['restore', '--thaw', '--wait', '--poll-interval', '1', '--file-to-restore', 'gamma', url, dest, '--no-encryption', '--archive-dir', join(work, cache), '--name', 'host1', '--s3-endpoint-url', proxy.endpoint];
-  const child = spawn(process.execPath, [PERMAFROST_BIN, ...args], { env: hermeticEnv(envCredentials(), work), stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [
+    'restore',
+    '--thaw',
+    '--wait',
+    '--poll-interval',
+    '1',
+    '--file-to-restore',
+    'gamma',
+    url,
+    dest,
+    '--no-encryption',
+    '--archive-dir',
+    join(work, cache),
+    '--name',
+    'host1',
+    '--s3-endpoint-url',
+    proxy.endpoint,
+  ];
+  const child = spawn(process.execPath, [PERMAFROST_BIN, ...args], {
+    env: hermeticEnv(envCredentials(), work),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (b: Buffer) => {
@@ -240,7 +280,9 @@ test('a restore killed while waiting resumes from its journal without asking aga
   await new Promise((r) => child.once('close', r));
   const requested = restoreKeys().slice(before);
   assert.ok(requested.length >= 8, out);
-  const journal = JSON.parse(readFileSync(join(work, cache, 'host1', 'permafrost-thaw.json'), 'utf8')) as { volumes: Record<string, { requests: number }> };
+  const journal = JSON.parse(readFileSync(join(work, cache, 'host1', 'permafrost-thaw.json'), 'utf8')) as {
+    volumes: Record<string, { requests: number }>;
+  };
   assert.deepEqual(Object.keys(journal.volumes).sort(), requested.map((k) => k.slice(prefixOf(url).length)).sort());
   assert.ok(Object.values(journal.volumes).every((v) => v.requests === 1));
 
@@ -268,7 +310,16 @@ test('no Expedited capacity on GLACIER: the requests go as Standard, with a warn
   writeFileSync(join(small, 'x.bin'), randomBytes(300_000));
   await ok(['full', '--s3-use-glacier', small, url], 'cache-glacier');
   // every Expedited request (the SDK's own retries of the 503 included) finds no capacity
-  proxy.inject((q) => q.operation === 'RestoreObject' && /<Tier>Expedited</.test(q.body ?? ''), { kind: 'status', status: 503, code: 'GlacierExpeditedRetrievalNotAvailable', message: 'Glacier expedited retrievals are currently not available, please try again later' }, 1000);
+  proxy.inject(
+    (q) => q.operation === 'RestoreObject' && /<Tier>Expedited</.test(q.body ?? ''),
+    {
+      kind: 'status',
+      status: 503,
+      code: 'GlacierExpeditedRetrievalNotAvailable',
+      message: 'Glacier expedited retrievals are currently not available, please try again later',
+    },
+    1000,
+  );
   const before = proxy.seen('RestoreObject').length;
   const r = await permafrost(['thaw', '--tier', 'Expedited', url], 'cache-glacier');
   assert.equal(r.code, 75, describe(r));
@@ -289,7 +340,11 @@ test('a restored copy that expired before it was read is requested again', async
   const cache = cacheOf(url);
   assert.equal((await permafrost(['thaw', '--file-to-restore', 'alpha/file03.bin', url], cache)).code, 75);
   // the first GET of a volume meets an expired copy, as S3 answers it
-  proxy.inject((q) => q.operation === 'GetObject' && isVolumeKey(decodeURIComponent(q.path)), { kind: 'status', status: 403, code: 'InvalidObjectState', message: "The operation is not valid for the object's storage class" }, 1);
+  proxy.inject(
+    (q) => q.operation === 'GetObject' && isVolumeKey(decodeURIComponent(q.path)),
+    { kind: 'status', status: 403, code: 'InvalidObjectState', message: "The operation is not valid for the object's storage class" },
+    1,
+  );
   const before = restoreKeys().length;
   const dest = join(work, 'expired.bin');
   const r = await ok(['restore', '--thaw', '--wait', '--poll-interval', '1', '--file-to-restore', 'alpha/file03.bin', url, dest], cache);
@@ -324,7 +379,11 @@ test('409 RestoreAlreadyInProgress counts as running: no error, nothing asked ag
   const url = await chain('conflict');
   const cache = cacheOf(url);
   // S3's answer when another client's restore of the object is running (moto answers 200 instead)
-  proxy.inject('RestoreObject', { kind: 'status', status: 409, code: 'RestoreAlreadyInProgress', message: 'Object restore is already in progress' }, 1);
+  proxy.inject(
+    'RestoreObject',
+    { kind: 'status', status: 409, code: 'RestoreAlreadyInProgress', message: 'Object restore is already in progress' },
+    1,
+  );
   const before = restoreKeys().length;
   const r = await permafrost(['thaw', '--json', '--file-to-restore', 'alpha/file06.bin', url], cache);
   assert.equal(r.code, 75, describe(r));

@@ -16,7 +16,20 @@ import { parseManifest } from '../../src/codec/manifest.ts';
 import { startMoto, type MotoServer } from '../support/moto.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { FaultProxy } from './fault-proxy.ts';
-import { createBucket, describe as describeRun, envCredentials, getObject, headAll, hermeticEnv, inspector, runCli, type CliResult, type StoredObject, lastJson, type VerifyJson } from './helpers.ts';
+import {
+  createBucket,
+  describe as describeRun,
+  envCredentials,
+  getObject,
+  headAll,
+  hermeticEnv,
+  inspector,
+  runCli,
+  type CliResult,
+  type StoredObject,
+  lastJson,
+  type VerifyJson,
+} from './helpers.ts';
 import { escapeRegExp } from '../support/regex.ts';
 
 const hooks = fileCleanup();
@@ -33,7 +46,6 @@ before(async () => {
   await createBucket(moto.endpoint, BUCKET);
 });
 
-
 for (const encrypted of [false, true]) {
   test(`${encrypted ? 'encrypted' : 'unencrypted'}: after the cache is lost, verify compares sizes and CRC-32C from the manifests, and catches a same-size replacement`, async () => {
     const work = tmpDir(hooks, `durable-${encrypted ? 'gpg' : 'plain'}`);
@@ -42,7 +54,10 @@ for (const encrypted of [false, true]) {
     const env = hermeticEnv({ ...envCredentials(), ...(encrypted ? { PASSPHRASE } : {}) }, work);
     let cache = join(work, 'cache-1');
     const run = async (args: readonly string[], expectCode = 0, endpoint = moto.endpoint): Promise<CliResult> => {
-      const r = await runCli([...args, ...(encrypted ? [] : ['--no-encryption']), '--archive-dir', cache, '--name', 'd', '--s3-endpoint-url', endpoint], env);
+      const r = await runCli(
+        [...args, ...(encrypted ? [] : ['--no-encryption']), '--archive-dir', cache, '--name', 'd', '--s3-endpoint-url', endpoint],
+        env,
+      );
       assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describeRun(r)}`);
       return r;
     };
@@ -50,7 +65,18 @@ for (const encrypted of [false, true]) {
     mkdirSync(src);
     // a 7 MiB volume in multipart uploads of 5 MiB (S3's FULL_OBJECT CRC-32C), then small ones
     writeFileSync(join(src, 'big.bin'), randomBytes(7_000_000));
-    await run(['full', '--s3-use-deep-archive', '--volsize', '7', '--s3-multipart-chunk-size', '5', '--current-time', String(T1), src, url]);
+    await run([
+      'full',
+      '--s3-use-deep-archive',
+      '--volsize',
+      '7',
+      '--s3-multipart-chunk-size',
+      '5',
+      '--current-time',
+      String(T1),
+      src,
+      url,
+    ]);
     writeFileSync(join(src, 'more.bin'), randomBytes(1_500_000));
     await run(['incremental', '--s3-use-deep-archive', '--volsize', '1', '--current-time', String(T1 + 3600), src, url]);
 
@@ -59,9 +85,15 @@ for (const encrypted of [false, true]) {
     const signatures = objects.filter((o) => o.key.includes('-signatures.'));
     const manifests = objects.filter((o) => o.key.includes('.manifest'));
     assert.ok(volumes.length >= 3 && volumes.every((o) => o.storageClass === 'DEEP_ARCHIVE'), JSON.stringify(objects));
-    assert.ok(volumes.some((o) => o.size > 5 * 1024 * 1024), 'one volume went up in several parts');
+    assert.ok(
+      volumes.some((o) => o.size > 5 * 1024 * 1024),
+      'one volume went up in several parts',
+    );
     assert.equal(manifests.length, 2);
-    assert.ok(objects.every((o) => o.crc32c !== undefined), 'moto keeps a CRC-32C for every object');
+    assert.ok(
+      objects.every((o) => o.crc32c !== undefined),
+      'moto keeps a CRC-32C for every object',
+    );
 
     if (!encrypted) {
       // the manifests hold what S3 reports for each object (moto computes these itself)
@@ -73,7 +105,13 @@ for (const encrypted of [false, true]) {
           const o = [...byName.entries()].find(([n]) => n.startsWith(`${stem}.vol${v.volume}.difftar`))![1];
           assert.deepEqual(v.stored, { size: o.size, crc32c: o.crc32c });
         }
-        const sig = signatures.find((s) => s.key.slice(prefix.length).startsWith(stem.replace(/^duplicity-full\./, 'duplicity-full-signatures.').replace(/^duplicity-inc\./, 'duplicity-new-signatures.')))!;
+        const sig = signatures.find((s) =>
+          s.key
+            .slice(prefix.length)
+            .startsWith(
+              stem.replace(/^duplicity-full\./, 'duplicity-full-signatures.').replace(/^duplicity-inc\./, 'duplicity-new-signatures.'),
+            ),
+        )!;
         assert.deepEqual(parsed.signatureStored, { size: sig.size, crc32c: sig.crc32c });
       }
     }
@@ -89,7 +127,10 @@ for (const encrypted of [false, true]) {
     assert.equal(j.checked.read, manifests.length, 'manifests read whole');
     assert.deepEqual([j.checked.presence, j.checked.size], [0, 0]);
     assert.deepEqual(j.recordsFrom, { manifest: volumes.length + signatures.length, uploadLog: 0 });
-    const got = proxy.seen('GetObject').map((q) => decodeURIComponent(q.path)).sort();
+    const got = proxy
+      .seen('GetObject')
+      .map((q) => decodeURIComponent(q.path))
+      .sort();
     assert.deepEqual(got, manifests.map((o) => `/${BUCKET}/${o.key}`).sort(), 'only the manifests are read');
     assert.equal(proxy.seen('HeadObject').length, volumes.length + signatures.length);
 
@@ -98,8 +139,24 @@ for (const encrypted of [false, true]) {
     const sigVictim = signatures[0]!;
     const c = inspector(moto.endpoint);
     try {
-      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: victim.key, Body: randomBytes(victim.size), ChecksumAlgorithm: 'CRC32C', StorageClass: 'DEEP_ARCHIVE' }));
-      await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: sigVictim.key, Body: randomBytes(sigVictim.size), ChecksumAlgorithm: 'CRC32C', StorageClass: 'STANDARD' }));
+      await c.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: victim.key,
+          Body: randomBytes(victim.size),
+          ChecksumAlgorithm: 'CRC32C',
+          StorageClass: 'DEEP_ARCHIVE',
+        }),
+      );
+      await c.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: sigVictim.key,
+          Body: randomBytes(sigVictim.size),
+          ChecksumAlgorithm: 'CRC32C',
+          StorageClass: 'STANDARD',
+        }),
+      );
     } finally {
       c.destroy();
     }
@@ -109,10 +166,27 @@ for (const encrypted of [false, true]) {
     rmSync(cache, { recursive: true, force: true });
     r = await run(['verify', url, src], 1);
     const name = (key: string) => key.slice(prefix.length);
-    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(name(victim.key))}: CRC-32C ${escapeRegExp(now.get(victim.key)!.crc32c!)} at the target, ${escapeRegExp(victim.crc32c!)} recorded at upload$`, 'm'));
-    assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(name(sigVictim.key))}: CRC-32C ${escapeRegExp(now.get(sigVictim.key)!.crc32c!)} at the target, ${escapeRegExp(sigVictim.crc32c!)} recorded at upload$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Checksum mismatch: ${escapeRegExp(name(victim.key))}: CRC-32C ${escapeRegExp(now.get(victim.key)!.crc32c!)} at the target, ${escapeRegExp(victim.crc32c!)} recorded at upload$`,
+        'm',
+      ),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Checksum mismatch: ${escapeRegExp(name(sigVictim.key))}: CRC-32C ${escapeRegExp(now.get(sigVictim.key)!.crc32c!)} at the target, ${escapeRegExp(sigVictim.crc32c!)} recorded at upload$`,
+        'm',
+      ),
+    );
     assert.match(r.stdout, /0 missing, 2 mismatched or unreadable, 0 extra\./);
-    assert.match(r.stdout, new RegExp(`${volumes.length + signatures.length - 2} by size and CRC-32C recorded at upload \\(${volumes.length + signatures.length} recorded in the manifests, 0 in the cache's upload log\\)`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `${volumes.length + signatures.length - 2} by size and CRC-32C recorded at upload \\(${volumes.length + signatures.length} recorded in the manifests, 0 in the cache's upload log\\)`,
+      ),
+    );
   });
 }
 
@@ -123,7 +197,10 @@ test('manifests without records (written before records existed): the upload log
   const env = hermeticEnv(envCredentials(), work);
   const cacheRoot = join(work, 'cache');
   const run = async (args: readonly string[], expectCode = 0): Promise<CliResult> => {
-    const r = await runCli([...args, '--no-encryption', '--archive-dir', cacheRoot, '--name', 'o', '--s3-endpoint-url', moto.endpoint], env);
+    const r = await runCli(
+      [...args, '--no-encryption', '--archive-dir', cacheRoot, '--name', 'o', '--s3-endpoint-url', moto.endpoint],
+      env,
+    );
     assert.equal(r.code, expectCode, `permafrost ${args.join(' ')}\n${describeRun(r)}`);
     return r;
   };
@@ -136,19 +213,31 @@ test('manifests without records (written before records existed): the upload log
   // in the cache, its upload logged as that version logged it
   const before = await headAll(moto.endpoint, BUCKET, prefix);
   const manifest = before.find((o) => o.key.endsWith('.manifest'))!;
-  const old = Buffer.from((await getObject(moto.endpoint, BUCKET, manifest.key)).toString('latin1').split('\n').filter((l) => !/^\s*Permafrost\w*Stored /.test(l)).join('\n'), 'latin1');
+  const old = Buffer.from(
+    (await getObject(moto.endpoint, BUCKET, manifest.key))
+      .toString('latin1')
+      .split('\n')
+      .filter((l) => !/^\s*Permafrost\w*Stored /.test(l))
+      .join('\n'),
+    'latin1',
+  );
   assert.ok(old.length < manifest.size);
   assert.equal(parseManifest(old).volumes.filter((v) => v.stored).length, 0);
   const c = inspector(moto.endpoint);
   try {
-    await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: manifest.key, Body: old, ChecksumAlgorithm: 'CRC32C', StorageClass: 'STANDARD' }));
+    await c.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: manifest.key, Body: old, ChecksumAlgorithm: 'CRC32C', StorageClass: 'STANDARD' }),
+    );
   } finally {
     c.destroy();
   }
   const rewritten = (await headAll(moto.endpoint, BUCKET, prefix)).find((o) => o.key === manifest.key)!;
   const cache = join(cacheRoot, 'o');
   writeFileSync(join(cache, manifest.key.slice(prefix.length)), old);
-  appendFileSync(join(cache, 'permafrost-uploads.jsonl'), `${JSON.stringify({ name: manifest.key.slice(prefix.length), bucket: BUCKET, key: manifest.key, size: rewritten.size, storageClass: 'STANDARD', checksumAlgorithm: 'CRC32C', checksumType: 'FULL_OBJECT', checksum: rewritten.crc32c })}\n`);
+  appendFileSync(
+    join(cache, 'permafrost-uploads.jsonl'),
+    `${JSON.stringify({ name: manifest.key.slice(prefix.length), bucket: BUCKET, key: manifest.key, size: rewritten.size, storageClass: 'STANDARD', checksumAlgorithm: 'CRC32C', checksumType: 'FULL_OBJECT', checksum: rewritten.crc32c })}\n`,
+  );
 
   let j = lastJson<VerifyJson>((await run(['verify', '--json', url, src])).stdout);
   assert.deepEqual(j.problems, []);
@@ -159,12 +248,23 @@ test('manifests without records (written before records existed): the upload log
   const victim = before.find((o) => o.key.includes('.vol1.'))!;
   const c2 = inspector(moto.endpoint);
   try {
-    await c2.send(new PutObjectCommand({ Bucket: BUCKET, Key: victim.key, Body: randomBytes(victim.size), ChecksumAlgorithm: 'CRC32C', StorageClass: 'DEEP_ARCHIVE' }));
+    await c2.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: victim.key,
+        Body: randomBytes(victim.size),
+        ChecksumAlgorithm: 'CRC32C',
+        StorageClass: 'DEEP_ARCHIVE',
+      }),
+    );
   } finally {
     c2.destroy();
   }
   j = lastJson<VerifyJson>((await run(['verify', '--json', url, src], 1)).stdout);
-  assert.deepEqual(j.problems.map((p) => [p.kind, p.name]), [['checksum', victim.key.slice(prefix.length)]]);
+  assert.deepEqual(
+    j.problems.map((p) => [p.kind, p.name]),
+    [['checksum', victim.key.slice(prefix.length)]],
+  );
 
   // with the cache gone, such a chain can only be checked for presence, and the summary says so
   rmSync(cacheRoot, { recursive: true });

@@ -40,7 +40,6 @@ async function permafrost(args: readonly string[], expectCode = 0): Promise<CliR
   return runUnencrypted(args, { work, name: 'v', endpoint: proxy.endpoint }, expectCode);
 }
 
-
 test('verify checks archived volumes with HEAD against the records made at upload, without downloading them', async () => {
   const src = join(work, 'src');
   mkdirSync(src);
@@ -67,7 +66,10 @@ test('verify checks archived volumes with HEAD against the records made at uploa
   assert.deepEqual(got.sort(), manifests.map((o) => `/${BUCKET}/${o.key}`).sort(), 'only the manifests are read');
   assert.equal(proxy.seen('HeadObject').length, objects.length);
   assert.equal(j.requests.requests.get, manifests.length);
-  assert.equal(j.requests.downloaded.bytes, manifests.reduce((n, o) => n + o.size, 0));
+  assert.equal(
+    j.requests.downloaded.bytes,
+    manifests.reduce((n, o) => n + o.size, 0),
+  );
 
   // --compare-data reads the volumes: archived, so it stops and asks for a thaw
   const refused = await permafrost(['verify', '--compare-data', URL, src], 51);
@@ -77,8 +79,24 @@ test('verify checks archived volumes with HEAD against the records made at uploa
   const [v1, v2, v3] = volumes.map((o) => o.key);
   const c = inspector(moto.endpoint);
   try {
-    await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: v1!, Body: randomBytes(volumes[0]!.size), ChecksumAlgorithm: 'CRC32C', StorageClass: 'DEEP_ARCHIVE' }));
-    await c.send(new PutObjectCommand({ Bucket: BUCKET, Key: v2!, Body: randomBytes(1000), ChecksumAlgorithm: 'CRC32C', StorageClass: 'DEEP_ARCHIVE' }));
+    await c.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: v1!,
+        Body: randomBytes(volumes[0]!.size),
+        ChecksumAlgorithm: 'CRC32C',
+        StorageClass: 'DEEP_ARCHIVE',
+      }),
+    );
+    await c.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: v2!,
+        Body: randomBytes(1000),
+        ChecksumAlgorithm: 'CRC32C',
+        StorageClass: 'DEEP_ARCHIVE',
+      }),
+    );
     await c.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: v3! }));
   } finally {
     c.destroy();
@@ -87,8 +105,17 @@ test('verify checks archived volumes with HEAD against the records made at uploa
   const name = (key: string) => key.slice(PREFIX.length);
   const v1crc = volumes[0]!.crc32c!;
   r = await permafrost(['verify', URL, src], 1);
-  assert.match(r.stdout, new RegExp(`^Checksum mismatch: ${escapeRegExp(name(v1!))}: CRC-32C ${escapeRegExp(after.get(v1!)!.crc32c!)} at the target, ${escapeRegExp(v1crc)} recorded at upload$`, 'm'));
-  assert.match(r.stdout, new RegExp(`^Size mismatch: ${escapeRegExp(name(v2!))}: 1000 bytes at the target, ${volumes[1]!.size} recorded at upload$`, 'm'));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^Checksum mismatch: ${escapeRegExp(name(v1!))}: CRC-32C ${escapeRegExp(after.get(v1!)!.crc32c!)} at the target, ${escapeRegExp(v1crc)} recorded at upload$`,
+      'm',
+    ),
+  );
+  assert.match(
+    r.stdout,
+    new RegExp(`^Size mismatch: ${escapeRegExp(name(v2!))}: 1000 bytes at the target, ${volumes[1]!.size} recorded at upload$`, 'm'),
+  );
   assert.match(r.stdout, /^Missing: volume \d+ of the (full|incremental) set .*, listed in duplicity-.*\.manifest$/m);
   assert.match(r.stdout, /1 missing, 2 mismatched or unreadable, 0 extra\./);
   assert.match(r.stdout, /S3 requests: .*\d+ GET.*\d+ HEAD/);
@@ -101,5 +128,4 @@ test('verify checks archived volumes with HEAD against the records made at uploa
   assert.equal(j.checked.crc32c, objects.length - manifests.length - 3, 'every volume and signature file but the three damaged ones');
   assert.deepEqual([j.checked.read, j.checked.presence], [manifests.length, 0]);
   assert.deepEqual(j.recordsFrom, { manifest: objects.length - manifests.length - 1, uploadLog: 0 });
-
 });

@@ -87,11 +87,23 @@ export function writerCache(chain: Chain, tool: BackupTool): string {
  * The next backup of the chain by `tool`: mutates the source first (except before the first
  * backup), backs up at BACKUP_TIME0 + step hours, then snapshots the source.
  */
-export async function backupStep(chain: Chain, tool: BackupTool, kind: 'full' | 'incremental', extra: Partial<BackupOptions> = {}): Promise<ChainPoint> {
+export async function backupStep(
+  chain: Chain,
+  tool: BackupTool,
+  kind: 'full' | 'incremental',
+  extra: Partial<BackupOptions> = {},
+): Promise<ChainPoint> {
   const step = chain.points.length;
   const mutations = step === 0 ? [] : mutateTree(chain.source, chain.seed, step, MUTATION_MTIME0 + step * 1000);
   const time = BACKUP_TIME0 + step * 3600;
-  const opts = { archiveDir: writerCache(chain, tool), name: chain.name, compression: chain.compression, volsize: chain.volsize, currentTime: time, ...extra };
+  const opts = {
+    archiveDir: writerCache(chain, tool),
+    name: chain.name,
+    compression: chain.compression,
+    volsize: chain.volsize,
+    currentTime: time,
+    ...extra,
+  };
   if (kind === 'full') await tool.full(chain.source, chain.url, opts);
   else await tool.incremental(chain.source, chain.url, opts);
   const snapshot = join(chain.work, `snapshot-${step}`);

@@ -81,7 +81,12 @@ export interface BackupTool {
 export type Dialect = 'duplicity-0.8' | 'duplicity-3';
 
 /** The argv (after the program) for one operation in a dialect. */
-export function commandArgs(dialect: Dialect, verb: string, opts: CommonOptions & Partial<BackupOptions & RestoreOptions & VerifyOptions>, positional: readonly string[]): string[] {
+export function commandArgs(
+  dialect: Dialect,
+  verb: string,
+  opts: CommonOptions & Partial<BackupOptions & RestoreOptions & VerifyOptions>,
+  positional: readonly string[],
+): string[] {
   const args = [verb, '--archive-dir', opts.archiveDir, '--name', opts.name];
   if (opts.passphrase === undefined) args.push('--no-encryption');
   if (opts.compression === false) args.push('--no-compression');
@@ -89,7 +94,8 @@ export function commandArgs(dialect: Dialect, verb: string, opts: CommonOptions 
   if (opts.currentTime !== undefined) args.push('--current-time', String(opts.currentTime));
   if (opts.allowSourceMismatch) args.push('--allow-source-mismatch');
   if (opts.time !== undefined) args.push('--time', String(opts.time));
-  if (opts.fileToRestore !== undefined) args.push(dialect === 'duplicity-3' ? '--path-to-restore' : '--file-to-restore', opts.fileToRestore);
+  if (opts.fileToRestore !== undefined)
+    args.push(dialect === 'duplicity-3' ? '--path-to-restore' : '--file-to-restore', opts.fileToRestore);
   if (opts.force) args.push('--force');
   if (opts.compareData) args.push('--compare-data');
   args.push(...(opts.extraArgs ?? []), ...positional);
@@ -103,9 +109,21 @@ export function commandArgs(dialect: Dialect, verb: string, opts: CommonOptions 
 export function runCommand(
   file: string,
   args: readonly string[],
-  opts: { readonly env?: Readonly<Record<string, string>>; readonly timeoutMs?: number; readonly expectCode?: number | 'any'; readonly label?: string } = {},
+  opts: {
+    readonly env?: Readonly<Record<string, string>>;
+    readonly timeoutMs?: number;
+    readonly expectCode?: number | 'any';
+    readonly label?: string;
+  } = {},
 ): Promise<RunResult> {
-  const env: Record<string, string | undefined> = { ...process.env, TZ: 'UTC', LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8', PASSPHRASE: undefined, ...opts.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    TZ: 'UTC',
+    LC_ALL: 'C.UTF-8',
+    LANG: 'C.UTF-8',
+    PASSPHRASE: undefined,
+    ...opts.env,
+  };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const command = [file, ...args].map(shellQuote).join(' ');
   const timeoutMs = opts.timeoutMs ?? 300_000;
@@ -135,7 +153,11 @@ export function runCommand(
       const expect = opts.expectCode ?? 0;
       if (timedOut) reject(new Error(`${opts.label ?? file}: timed out after ${timeoutMs} ms\n${describe(result)}`));
       else if (expect !== 'any' && result.code !== expect) {
-        reject(new Error(`${opts.label ?? file}: exit code ${result.code}${signal ? ` (${signal})` : ''}, expected ${expect}\n${describe(result)}`));
+        reject(
+          new Error(
+            `${opts.label ?? file}: exit code ${result.code}${signal ? ` (${signal})` : ''}, expected ${expect}\n${describe(result)}`,
+          ),
+        );
       } else resolve(result);
     });
   });

@@ -42,7 +42,7 @@ export interface CompareOptions {
  * - mtimes before 1970 are stored, and so restored, as 0.
  */
 export const DUPLICITY_FORMAT_LIMITS: CompareOptions = Object.freeze({
-  expectedMtime: (m: number) => (Math.max(m , 0)),
+  expectedMtime: (m: number) => Math.max(m, 0),
 });
 
 /**
@@ -51,7 +51,7 @@ export const DUPLICITY_FORMAT_LIMITS: CompareOptions = Object.freeze({
  */
 export const MIXED_CHAIN_LIMITS: CompareOptions = Object.freeze({
   expectedMtime: (m: number) => m,
-  alsoAcceptMtime: (m: number) => (Math.max(m , 0)),
+  alsoAcceptMtime: (m: number) => Math.max(m, 0),
 });
 
 /** permafrost restoring what permafrost wrote: everything exact. */
@@ -106,7 +106,15 @@ export function assertSameTree(expected: string, actual: string, opts: CompareOp
   );
 }
 
-function compareEntry(name: string, eAbs: Buffer, e: BigIntStats, aAbs: Buffer, a: BigIntStats, opts: CompareOptions, isRoot: boolean): string[] {
+function compareEntry(
+  name: string,
+  eAbs: Buffer,
+  e: BigIntStats,
+  aAbs: Buffer,
+  a: BigIntStats,
+  opts: CompareOptions,
+  isRoot: boolean,
+): string[] {
   const out: string[] = [];
   const ek = kindOf(e);
   const ak = kindOf(a);
@@ -142,7 +150,8 @@ function compareEntry(name: string, eAbs: Buffer, e: BigIntStats, aAbs: Buffer, 
     const src = mtimeSeconds(e);
     const em = opts.expectedMtime ? opts.expectedMtime(src) : src;
     const am = mtimeSeconds(a);
-    if (em !== am && !(opts.alsoAcceptMtime && opts.alsoAcceptMtime(src) === am)) out.push(`${name}: mtime ${em}${em !== src ? ` (from ${src})` : ''} expected, got ${am}`);
+    if (em !== am && !(opts.alsoAcceptMtime && opts.alsoAcceptMtime(src) === am))
+      out.push(`${name}: mtime ${em}${em !== src ? ` (from ${src})` : ''} expected, got ${am}`);
   }
   return out;
 }

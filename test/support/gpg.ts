@@ -59,5 +59,9 @@ export function gpgHome(parent: string): GpgHome {
 }
 
 function colons(out: Buffer, kind: string): string[] {
-  return out.toString().split('\n').filter((l) => l.startsWith(`${kind}:`)).map((l) => l.split(':')[9]!);
+  return out
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith(`${kind}:`))
+    .map((l) => l.split(':')[9]!);
 }

@@ -19,11 +19,31 @@ const quiet = { debug() {}, warning() {} };
 const backend: Backend =
   kind === 'file'
     ? new FileBackend(where, `file://${where}`)
-    : new S3Backend(parseS3Url(where), { region: 'us-east-1', dataStorageClass: 'STANDARD', multipartThreshold: 5 << 20, partSize: 5 << 20, partConcurrency: 1, maxAttempts: 3, timeoutMs: 10_000, maxBackoffMs: 50, endpoint: endpoint! }, where, quiet);
+    : new S3Backend(
+        parseS3Url(where),
+        {
+          region: 'us-east-1',
+          dataStorageClass: 'STANDARD',
+          multipartThreshold: 5 << 20,
+          partSize: 5 << 20,
+          partConcurrency: 1,
+          maxAttempts: 3,
+          timeoutMs: 10_000,
+          maxBackoffMs: 50,
+          endpoint: endpoint!,
+        },
+        where,
+        quiet,
+      );
 
 while (!existsSync(startFile)) await new Promise((r) => setTimeout(r, 1));
 try {
-  const lock = await TargetLock.take(backend, { name: 'permafrost-target.lock', operation: 'race', timing: DEFAULT_TARGET_LOCK_TIMING, warn: () => {} });
+  const lock = await TargetLock.take(backend, {
+    name: 'permafrost-target.lock',
+    operation: 'race',
+    timing: DEFAULT_TARGET_LOCK_TIMING,
+    warn: () => {},
+  });
   process.stdout.write('won\n');
   await new Promise((r) => setTimeout(r, Number(holdMs)));
   await lock.assertHeld();

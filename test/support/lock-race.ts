@@ -8,7 +8,13 @@ import { join } from 'node:path';
 
 const CHILD = new URL('./lock-child.ts', import.meta.url).pathname;
 
-export async function raceForLock(work: string, round: number, n: number, target: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function raceForLock(
+  work: string,
+  round: number,
+  n: number,
+  target: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string[]> {
   const start = join(work, `go-${round}`);
   const runs = Array.from({ length: n }, () => {
     const child = spawn(process.execPath, [CHILD, start, '1500', ...target], { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -16,7 +22,9 @@ export async function raceForLock(work: string, round: number, n: number, target
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    return new Promise<string>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`lock child exit ${code}: ${out}${err}`)))));
+    return new Promise<string>((resolve, reject) =>
+      child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`lock child exit ${code}: ${out}${err}`)))),
+    );
   });
   // let every child load and wait for the start file
   await new Promise((r) => setTimeout(r, 1500));

@@ -49,7 +49,20 @@ export class LockScenario {
 
   /** `permafrost args` with cache `cache`, unencrypted, 1 MiB volumes. */
   start(cache: string, args: readonly string[]): StartedRun {
-    return startRun([...args, '--no-encryption', '--volsize', '1', '--archive-dir', join(this.work, 'archive'), '--name', cache, ...this.target.extraArgs], this.target.env);
+    return startRun(
+      [
+        ...args,
+        '--no-encryption',
+        '--volsize',
+        '1',
+        '--archive-dir',
+        join(this.work, 'archive'),
+        '--name',
+        cache,
+        ...this.target.extraArgs,
+      ],
+      this.target.env,
+    );
   }
 
   async run(cache: string, args: readonly string[], expectCode = 0): Promise<Finished> {
@@ -86,11 +99,19 @@ export function assertLockedOut(r: Finished, holder: StartedRun, operation: stri
   assert.equal(r.code, 23, describeFinished(r));
   const lines = outputLines(r);
   assert.equal(lines.length, 1, `one line expected:\n${describeFinished(r)}`);
-  assert.match(lines[0]!, new RegExp(`locked by ${operation} on host ${escapeRegExp(hostname())}, pid ${holder.pid}, since \\d{4}-\\d\\d-\\d\\dT`));
+  assert.match(
+    lines[0]!,
+    new RegExp(`locked by ${operation} on host ${escapeRegExp(hostname())}, pid ${holder.pid}, since \\d{4}-\\d\\d-\\d\\dT`),
+  );
 }
 
 /** Runs `second` while a full backup at T1 is stopped half-way, then lets the backup finish. */
-export async function whileBackupHoldsLock(s: LockScenario, backupCache: string, second: () => Promise<Finished>, operation = 'full backup'): Promise<Finished> {
+export async function whileBackupHoldsLock(
+  s: LockScenario,
+  backupCache: string,
+  second: () => Promise<Finished>,
+  operation = 'full backup',
+): Promise<Finished> {
   const holder = await s.stoppedBackup(backupCache, T1);
   let r: Finished;
   try {
@@ -105,7 +126,11 @@ export async function whileBackupHoldsLock(s: LockScenario, backupCache: string,
 }
 
 export async function backupBesideBackup(s: LockScenario, sameCache: boolean): Promise<void> {
-  await whileBackupHoldsLock(s, 'a', () => s.start(sameCache ? 'a' : 'b', ['full', '--current-time', String(T1), s.source, s.target.url]).done);
+  await whileBackupHoldsLock(
+    s,
+    'a',
+    () => s.start(sameCache ? 'a' : 'b', ['full', '--current-time', String(T1), s.source, s.target.url]).done,
+  );
   await s.restoreMatches('a');
   // the loser's cache knows nothing wrong: its next backup extends the winner's chain
   await s.run('b', ['incremental', '--current-time', String(T2), s.source, s.target.url]);
@@ -146,14 +171,21 @@ export async function volumeDeletedMidway(s: LockScenario): Promise<void> {
  * The lock taken over while the backup is stopped (as after a stall longer than the staleness
  * time): the backup stops with exit 23, writes no manifest, and leaves the new holder's lock alone.
  */
-export async function lockTakenOverMidway(s: LockScenario, replaceLock: (content: string) => Promise<void>, readLock: () => Promise<string>): Promise<void> {
+export async function lockTakenOverMidway(
+  s: LockScenario,
+  replaceLock: (content: string) => Promise<void>,
+  readLock: () => Promise<string>,
+): Promise<void> {
   const holder = await s.stoppedBackup('a', T1);
   const theirs = `${JSON.stringify({ host: 'elsewhere', pid: 4242, operation: 'cleanup --force', since: '2027-01-15T09:30:00.000Z', refreshed: 'x', token: 'theirs' })}\n`;
   await replaceLock(theirs);
   holder.resume();
   const r = await holder.done;
   assert.equal(r.code, 23, describeFinished(r));
-  assert.match(outputLines(r).at(-1)!, /^this run lost the target lock permafrost-target\.lock at .* \(it is now held by cleanup --force on host elsewhere, pid 4242, since 2027-01-15T09:30:00\.000Z\); it stops without writing a manifest$/);
+  assert.match(
+    outputLines(r).at(-1)!,
+    /^this run lost the target lock permafrost-target\.lock at .* \(it is now held by cleanup --force on host elsewhere, pid 4242, since 2027-01-15T09:30:00\.000Z\); it stops without writing a manifest$/,
+  );
   const names = await s.target.names();
   assert.ok(!names.some((n) => n.endsWith('.manifest')), `no manifest expected: ${names.join(' ')}`);
   assert.equal(await readLock(), theirs, "the new holder's lock is left alone");
@@ -180,6 +212,8 @@ export async function signalReleasesLock(s: LockScenario): Promise<void> {
 }
 
 export function timeString(t: number): string {
-  return new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(t * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
-

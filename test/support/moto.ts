@@ -31,7 +31,9 @@ export interface MotoOptions {
 
 export async function startMoto(t: AfterHook, options: MotoOptions = {}): Promise<MotoServer> {
   if (!existsSync(MOTO_SERVER)) {
-    throw new Error(`moto_server is not installed at ${MOTO_SERVER}: run \`bash scripts/install-test-deps.sh\` (it installs moto[server] in .cache/moto)`);
+    throw new Error(
+      `moto_server is not installed at ${MOTO_SERVER}: run \`bash scripts/install-test-deps.sh\` (it installs moto[server] in .cache/moto)`,
+    );
   }
   let lastError: unknown;
   for (let tries = 0; tries < 3; tries++) {
@@ -141,7 +143,10 @@ export function motoPython(script: string, args: readonly string[] = []): Promis
  * RESTORED). `{ progression: 'time', seconds: S }` moves one step per S seconds after the key's
  * last step (its upload, at first); `immediate` (the default) restores at once.
  */
-export async function setRestoreTransition(endpoint: string, transition: { readonly progression: 'immediate' } | { readonly progression: 'time'; readonly seconds: number }): Promise<void> {
+export async function setRestoreTransition(
+  endpoint: string,
+  transition: { readonly progression: 'immediate' } | { readonly progression: 'time'; readonly seconds: number },
+): Promise<void> {
   const res = await fetch(`${endpoint}/moto-api/state-manager/set-transition`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

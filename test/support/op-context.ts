@@ -15,11 +15,21 @@ import type { Reporter } from '../../src/ops/reporter.ts';
 /** Every message an operation gave, as `level: text` lines in order. */
 export class CollectingReporter implements Reporter {
   readonly lines: string[] = [];
-  error(m: string): void { this.lines.push(`error: ${m}`); }
-  warning(m: string): void { this.lines.push(`warning: ${m}`); }
-  notice(m: string): void { this.lines.push(`notice: ${m}`); }
-  info(m: string): void { this.lines.push(`info: ${m}`); }
-  debug(m: string): void { this.lines.push(`debug: ${m}`); }
+  error(m: string): void {
+    this.lines.push(`error: ${m}`);
+  }
+  warning(m: string): void {
+    this.lines.push(`warning: ${m}`);
+  }
+  notice(m: string): void {
+    this.lines.push(`notice: ${m}`);
+  }
+  info(m: string): void {
+    this.lines.push(`info: ${m}`);
+  }
+  debug(m: string): void {
+    this.lines.push(`debug: ${m}`);
+  }
   /** The messages of one level, without the level. */
   at(level: 'error' | 'warning' | 'notice' | 'info' | 'debug'): string[] {
     const p = `${level}: `;

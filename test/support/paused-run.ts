@@ -37,7 +37,11 @@ export function startRun(args: readonly string[], env: Readonly<Record<string, s
     child.on('close', (code, signal) => {
       ended = true;
       clearTimeout(timer);
-      resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code: code ?? 128 + (signal ? constants.signals[signal] : 0),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
   return {
@@ -45,8 +49,12 @@ export function startRun(args: readonly string[], env: Readonly<Record<string, s
     child,
     done,
     finished: () => ended,
-    stop: () => { child.kill('SIGSTOP'); },
-    resume: () => { child.kill('SIGCONT'); },
+    stop: () => {
+      child.kill('SIGSTOP');
+    },
+    resume: () => {
+      child.kill('SIGCONT');
+    },
   };
 }
 

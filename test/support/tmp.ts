@@ -17,7 +17,11 @@ export function fileCleanup(): AfterHook {
   after(async () => {
     for (const fn of fns.reverse()) await fn();
   });
-  return { after: (fn) => { fns.push(fn); } };
+  return {
+    after: (fn) => {
+      fns.push(fn);
+    },
+  };
 }
 
 /**

@@ -33,7 +33,10 @@ describe('hostile tree', () => {
     assert.equal(mtimeSeconds(get('modes/readonly0555').stat), 1_600_000_000, 'directory mtimes are set after their children');
     assert.equal(readFileSync(join(root, 'names/new\nline.txt')).length > 0, true);
     assert.ok(lstatSync(joinBytes(root, Buffer.concat([Buffer.from('names/'), INVALID_UTF8_NAME]))).isFile());
-    assert.ok(entries.some((e) => e.rel.length > 100), 'a path longer than 100 bytes');
+    assert.ok(
+      entries.some((e) => e.rel.length > 100),
+      'a path longer than 100 bytes',
+    );
     if (process.getuid?.() === 0) assert.equal(get('owners/nameless-uid').stat.uid, 4321n);
   });
 
@@ -65,7 +68,10 @@ describe('mutateTree', () => {
       assert.deepEqual(compareTrees(a, b), [], `step ${step} is not deterministic`);
       const diffs = compareTrees(before, a);
       for (const kind of ['content differs', 'type ', 'missing from', 'unexpected', 'mode ', 'symlink target']) {
-        assert.ok(diffs.some((d) => d.includes(kind)), `step ${step} made no "${kind}" change:\n${diffs.join('\n')}`);
+        assert.ok(
+          diffs.some((d) => d.includes(kind)),
+          `step ${step} made no "${kind}" change:\n${diffs.join('\n')}`,
+        );
       }
       assert.ok(lstatSync(join(a, LARGE_FILE)).isFile());
       assert.notEqual(readFileSync(join(a, LARGE_FILE)).compare(readFileSync(join(before, LARGE_FILE))), 0);

@@ -95,7 +95,10 @@ export function buildTree(root: string, spec: TreeSpec): void {
   const rootBytes = Buffer.from(root);
   mkdirSync(root, { recursive: true });
   // Keyed by path so that a directory listed after its children replaces its auto-created parent.
-  const metaByPath = new Map<string, { abs: Buffer; depth: number; kind: string; mode?: number; mtime: number; uid?: number; gid?: number }>();
+  const metaByPath = new Map<
+    string,
+    { abs: Buffer; depth: number; kind: string; mode?: number; mtime: number; uid?: number; gid?: number }
+  >();
 
   const ensureParents = (rel: Buffer): void => {
     const parts = splitRel(rel);
@@ -238,7 +241,14 @@ export function hostileTreeSpec(seed: number, opts: HostileOptions = {}): TreeSp
 
   for (let i = 0; i < smallCount; i++) {
     const size = i % 10 === 0 ? 0 : rng.int(3000);
-    entries.push({ kind: 'file', path: `small/f${String(i).padStart(3, '0')}.txt`, size, seed: seed * 1000 + i, text: true, mtime: spread() });
+    entries.push({
+      kind: 'file',
+      path: `small/f${String(i).padStart(3, '0')}.txt`,
+      size,
+      seed: seed * 1000 + i,
+      text: true,
+      mtime: spread(),
+    });
   }
   entries.push({ kind: 'file', path: LARGE_FILE, size: opts.largeSize ?? 1_572_864 + 12_345, seed: seed + 7, mtime: spread() });
   for (const [name, size] of [
@@ -271,7 +281,13 @@ export function hostileTreeSpec(seed: number, opts: HostileOptions = {}): TreeSp
     INVALID_UTF8_NAME,
   ];
   for (const n of names) {
-    entries.push({ kind: 'file', path: Buffer.concat([Buffer.from('names/'), toBytes(n)]), size: 1 + rng.int(200), seed: rng.next(), text: true });
+    entries.push({
+      kind: 'file',
+      path: Buffer.concat([Buffer.from('names/'), toBytes(n)]),
+      size: 1 + rng.int(200),
+      seed: rng.next(),
+      text: true,
+    });
   }
   entries.push({ kind: 'dir', path: 'names/dir with spaces & ü' });
   entries.push({ kind: 'file', path: 'names/dir with spaces & ü/inner\nfile', content: 'inner\n' });
@@ -491,11 +507,14 @@ export class TreeMutator {
 export function mutateTree(root: string, seed: number, step: number, mtime: number): string[] {
   const m = new TreeMutator(root, seed * 7919 + step, mtime);
   const all = walkTree(root).slice(1);
-  const largest = all.filter((e) => e.stat.isFile()).reduce<WalkEntry | undefined>((a, e) => (a && a.stat.size >= e.stat.size ? a : e), undefined);
+  const largest = all
+    .filter((e) => e.stat.isFile())
+    .reduce<WalkEntry | undefined>((a, e) => (a && a.stat.size >= e.stat.size ? a : e), undefined);
   if (!largest) throw new Error('mutateTree: the tree has no regular file');
   const protectedRel = largest.rel;
   const isProtected = (e: WalkEntry): boolean =>
-    e.rel.equals(protectedRel) || (protectedRel.length > e.rel.length && protectedRel[e.rel.length] === 0x2f && protectedRel.subarray(0, e.rel.length).equals(e.rel));
+    e.rel.equals(protectedRel) ||
+    (protectedRel.length > e.rel.length && protectedRel[e.rel.length] === 0x2f && protectedRel.subarray(0, e.rel.length).equals(e.rel));
   const taken = new Set<string>();
   // Each entry is used by one edit at most, and never below a directory another edit replaced.
   const free = (e: WalkEntry): boolean => {
@@ -516,7 +535,8 @@ export function mutateTree(root: string, seed: number, step: number, mtime: numb
     return e;
   };
   const regular = (e: WalkEntry): boolean => e.stat.isFile() && e.stat.nlink === 1n;
-  const descendants = (d: WalkEntry): number => all.filter((e) => e.rel.length > d.rel.length && e.rel[d.rel.length] === 0x2f && e.rel.subarray(0, d.rel.length).equals(d.rel)).length;
+  const descendants = (d: WalkEntry): number =>
+    all.filter((e) => e.rel.length > d.rel.length && e.rel[d.rel.length] === 0x2f && e.rel.subarray(0, d.rel.length).equals(d.rel)).length;
   const smallDir = (e: WalkEntry): boolean => e.stat.isDirectory() && e.depth >= 1 && descendants(e) <= 30;
   const dirs = all.filter((e) => e.stat.isDirectory() && !isProtected(e));
   // Picked when needed, among the directories that the edits so far left in place.

@@ -14,7 +14,10 @@ const LIST = join(ROOT, 'test/unit-tier.list');
 const ALLOWED_COMMANDS = new Set(['cp', 'mkfifo', 'sh', '/bin/sh']);
 
 function listed(): string[] {
-  return readFileSync(LIST, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return readFileSync(LIST, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** The test-side files `file` reaches by relative imports (src/ is not followed: it starts processes only when configured to). */
@@ -54,8 +57,16 @@ describe('the quick tier (test/unit-tier.list)', () => {
   it('lists existing test files, each once', () => {
     const files = listed();
     assert.ok(files.length > 0);
-    assert.deepEqual(files.filter((f) => !f.startsWith('test/') || !f.endsWith('.test.ts') || !existsSync(join(ROOT, f))), [], 'paths that are not test files');
-    assert.deepEqual(files.filter((f, i) => files.indexOf(f) !== i), [], 'listed twice');
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith('test/') || !f.endsWith('.test.ts') || !existsSync(join(ROOT, f))),
+      [],
+      'paths that are not test files',
+    );
+    assert.deepEqual(
+      files.filter((f, i) => files.indexOf(f) !== i),
+      [],
+      'listed twice',
+    );
   });
 
   it('holds no test that starts duplicity, gpg, python3, moto or the CLI, directly or through a helper', () => {
@@ -63,7 +74,12 @@ describe('the quick tier (test/unit-tier.list)', () => {
   });
 
   it('the check finds such tests (a CLI and duplicity test, a python3 oracle, gpg, moto)', () => {
-    for (const file of ['test/cli/commands.test.ts', 'test/codec/manifest.test.ts', 'test/crypto/encryption.test.ts', 'test/s3/backend.test.ts']) {
+    for (const file of [
+      'test/cli/commands.test.ts',
+      'test/codec/manifest.test.ts',
+      'test/crypto/encryption.test.ts',
+      'test/s3/backend.test.ts',
+    ]) {
       assert.notDeepEqual(violations(file), [], file);
     }
   });

@@ -28,19 +28,21 @@ export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter:
       throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
     }
   }
-  const result = await closing(ctx, async () => backup(ctx, {
-    mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
-    source,
-    volsize: Math.round(o.volsize * 1024 * 1024),
-    ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
-    maxBlocksize: o.maxBlocksize,
-    selection: await selectionFor(o, source, now),
-    dryRun: o.dryRun,
-    allowSourceMismatch: o.allowSourceMismatch,
-    asyncUpload: o.asyncUpload,
-    progressTotals: o.progress,
-    changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
-  }));
+  const result = await closing(ctx, async () =>
+    backup(ctx, {
+      mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
+      source,
+      volsize: Math.round(o.volsize * 1024 * 1024),
+      ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
+      maxBlocksize: o.maxBlocksize,
+      selection: await selectionFor(o, source, now),
+      dryRun: o.dryRun,
+      allowSourceMismatch: o.allowSourceMismatch,
+      asyncUpload: o.asyncUpload,
+      progressTotals: o.progress,
+      changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
+    }),
+  );
   const requests = requestSummaryOf(ctx.backend);
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(backupJson(result), requests))}\n`);
   else {
@@ -48,14 +50,25 @@ export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter:
     if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
   }
   if (result.errors > 0) {
-    reporter.warning(`Backup completed with ${result.errors} error${result.errors === 1 ? '' : 's'}: the files named above were not backed up.`);
+    reporter.warning(
+      `Backup completed with ${result.errors} error${result.errors === 1 ? '' : 's'}: the files named above were not backed up.`,
+    );
     return ExitCode.completedWithErrors;
   }
   return ExitCode.ok;
 }
 
 function backupJson(r: BackupResult): unknown {
-  return { type: r.type, startTime: r.startTime, endTime: r.endTime, volumes: r.volumes, errors: r.errors, elapsedMs: r.elapsedMs, uploadedBytes: r.uploadedBytes, ...r.stats };
+  return {
+    type: r.type,
+    startTime: r.startTime,
+    endTime: r.endTime,
+    volumes: r.volumes,
+    errors: r.errors,
+    elapsedMs: r.elapsedMs,
+    uploadedBytes: r.uploadedBytes,
+    ...r.stats,
+  };
 }
 
 function backupStatistics(r: BackupResult): string {

@@ -16,9 +16,12 @@ export async function runCleanup(cmd: ParsedCommandLine, o: CliOptions, reporter
   }
   if (result.extraneous.length === 0) reporter.notice('No extraneous files found, nothing deleted in cleanup.');
   else {
-    reporter.notice(`${result.deleted ? 'Deleted' : 'Found'} ${result.extraneous.length} file${result.extraneous.length === 1 ? '' : 's'} not part of any complete backup set:`);
+    reporter.notice(
+      `${result.deleted ? 'Deleted' : 'Found'} ${result.extraneous.length} file${result.extraneous.length === 1 ? '' : 's'} not part of any complete backup set:`,
+    );
     for (const n of result.extraneous) reporter.notice(n);
-    if (!result.deleted) reporter.notice('Run duplicity again with the --force option to actually delete.'.replace('duplicity', 'permafrost'));
+    if (!result.deleted)
+      reporter.notice('Run duplicity again with the --force option to actually delete.'.replace('duplicity', 'permafrost'));
   }
   return ExitCode.ok;
 }

@@ -62,7 +62,9 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
 
   const once = values.once?.trim().replace(/\s+/g, ' ');
   if (once !== undefined && !knownPeriod(once, config, env)) {
-    return usageError(`--once ${JSON.stringify(once)}: no such period (${[...new Set([...Object.keys(DEFAULT_PERIODS), ...config.periods.map((p) => p.name)])].join(', ')})`);
+    return usageError(
+      `--once ${JSON.stringify(once)}: no such period (${[...new Set([...Object.keys(DEFAULT_PERIODS), ...config.periods.map((p) => p.name)])].join(', ')})`,
+    );
   }
   if (values.check) {
     await printCheck(config, env);
@@ -124,7 +126,10 @@ async function printCheck(config: DaemonConfig, env: Env): Promise<void> {
   for (const p of config.periods) out.push(`period ${p.name}: ${p.cron}`);
   for (const job of config.jobs) {
     const cmd = await jobCommand(job.what, env);
-    const how = cmd.kind === 'permafrost' ? `permafrost ${[...(wantsJsonSummary(cmd) ? ['--json'] : []), ...cmd.args].join(' ')}` : `sh -c ${cmd.script}`;
+    const how =
+      cmd.kind === 'permafrost'
+        ? `permafrost ${[...(wantsJsonSummary(cmd) ? ['--json'] : []), ...cmd.args].join(' ')}`
+        : `sh -c ${cmd.script}`;
     out.push(`job ${job.n} (${job.periods.join(' ')}): ${redact(how)}`);
   }
   const schedule = new Schedule(config.periods);
@@ -135,7 +140,11 @@ async function printCheck(config: DaemonConfig, env: Env): Promise<void> {
     out.push(`next: ${new Date(next.at).toString()}: ${next.periods.join(', ')}`);
     t = next.at;
   }
-  out.push(`status file: ${config.statusFile}`, `lock file: ${config.lockFile}`, `e-mail: ${config.email ? `${config.email.to.join(', ')} via ${config.email.host}:${config.email.port}${config.reportSuccess ? '' : ' (failures only)'}` : 'off'}`);
+  out.push(
+    `status file: ${config.statusFile}`,
+    `lock file: ${config.lockFile}`,
+    `e-mail: ${config.email ? `${config.email.to.join(', ')} via ${config.email.host}:${config.email.port}${config.reportSuccess ? '' : ' (failures only)'}` : 'off'}`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

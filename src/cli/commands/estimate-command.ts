@@ -37,9 +37,15 @@ export async function runEstimate(cmd: ParsedCommandLine, o: CliOptions, reporte
     throw new UsageError((err as Error).message);
   }
   const prices = pricing.classes[storageClass];
-  if (!prices) throw new PermafrostError(ExitCode.usage, `no prices for storage class ${storageClass} in the pricing table (${pricing.source}); give them with --pricing-file`);
+  if (!prices)
+    throw new PermafrostError(
+      ExitCode.usage,
+      `no prices for storage class ${storageClass} in the pricing table (${pricing.source}); give them with --pricing-file`,
+    );
   if (o.tier !== undefined && prices.archived && !prices.restore?.[o.tier]) {
-    throw new UsageError(`--tier ${o.tier}: ${storageClass} has no ${o.tier} retrievals (it has ${Object.keys(prices.restore ?? {}).join(', ')})`);
+    throw new UsageError(
+      `--tier ${o.tier}: ${storageClass} has no ${o.tier} retrievals (it has ${Object.keys(prices.restore ?? {}).join(', ')})`,
+    );
   }
   await checkSourceDir(source);
   const now = o.currentTime ?? Math.floor(Date.now() / 1000);
@@ -55,7 +61,8 @@ export async function runEstimate(cmd: ParsedCommandLine, o: CliOptions, reporte
     restoreDays: o.days ?? DEFAULT_RESTORE_DAYS,
     ...(o.tier !== undefined ? { tier: o.tier } : {}),
   });
-  if (errors > 0) reporter.warning(`${errors} path${errors === 1 ? '' : 's'} could not be read and ${errors === 1 ? 'is' : 'are'} not counted.`);
+  if (errors > 0)
+    reporter.warning(`${errors} path${errors === 1 ? '' : 's'} could not be read and ${errors === 1 ? 'is' : 'are'} not counted.`);
   if (o.json) process.stdout.write(`${JSON.stringify({ ...estimate, classChosenBy: classReason(o, storageClass), errors }, null, 2)}\n`);
   else process.stdout.write(`${formatEstimate(estimate, classReason(o, storageClass))}\n`);
   return ExitCode.ok;
@@ -72,9 +79,13 @@ export function formatEstimate(e: Estimate, classChosenBy: string): string {
   const f = e.perFile;
   const v = e.volumes;
   const lines: string[] = [];
-  lines.push(`Estimate for ${e.source}: ${count(t.files)} file${t.files === 1 ? '' : 's'}, ${formatBytes(t.bytes)} (${count(t.entries)} entries with directories and links)`);
+  lines.push(
+    `Estimate for ${e.source}: ${count(t.files)} file${t.files === 1 ? '' : 's'}, ${formatBytes(t.bytes)} (${count(t.entries)} entries with directories and links)`,
+  );
   lines.push(`Data in ${e.storageClass} (${classChosenBy}); a backup's manifests and signatures in STANDARD.`);
-  lines.push(`Prices: ${e.pricing.region} list prices of ${e.pricing.asOf} in ${e.pricing.currency} (${e.pricing.source === 'built-in' ? 'built-in table' : e.pricing.source}). Compression is not assumed.`);
+  lines.push(
+    `Prices: ${e.pricing.region} list prices of ${e.pricing.asOf} in ${e.pricing.currency} (${e.pricing.source === 'built-in' ? 'built-in table' : e.pricing.source}). Compression is not assumed.`,
+  );
   lines.push('');
   const rows: [string, string, string][] = [
     ['', 'one object per file', `${formatBytes(e.volsize)} volumes`],
@@ -84,7 +95,11 @@ export function formatEstimate(e: Estimate, classChosenBy: string): string {
     ['  + per-object overhead', formatBytes(f.overheadBytes), formatBytes(v.overheadBytes)],
     ['objects in STANDARD', count(f.metadataObjects), count(v.metadataObjects)],
     ['  their bytes', formatBytes(f.metadataBytes), formatBytes(v.metadataBytes)],
-    ['upload requests', count(f.upload.classRequests + f.upload.standardRequests), count(v.upload.classRequests + v.upload.standardRequests)],
+    [
+      'upload requests',
+      count(f.upload.classRequests + f.upload.standardRequests),
+      count(v.upload.classRequests + v.upload.standardRequests),
+    ],
     ['upload cost, once', usd(f.upload.cost), usd(v.upload.cost)],
     ['storage per month', usd(f.monthly.total), usd(v.monthly.total)],
     ['  data', usd(f.monthly.data), usd(v.monthly.data)],
@@ -97,14 +112,23 @@ export function formatEstimate(e: Estimate, classChosenBy: string): string {
     rows.push([`full restore, ${q.tier}`, usd(q.total), usd(qv.total)]);
     rows.push([`  ready in`, hours(q.typicalHours), hours(qv.typicalHours)]);
   }
-  if (!e.archived) rows.push(['full read (no restore)', usd(f.restore.directRetrievalCost + f.restore.getCost), usd(v.restore.directRetrievalCost + v.restore.getCost)]);
+  if (!e.archived)
+    rows.push([
+      'full read (no restore)',
+      usd(f.restore.directRetrievalCost + f.restore.getCost),
+      usd(v.restore.directRetrievalCost + v.restore.getCost),
+    ]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   const w2 = Math.max(...rows.map((r) => r[2].length));
   for (const [a, b, c] of rows) lines.push(`${a.padEnd(w0)}   ${b.padStart(w1)}   ${c.padStart(w2)}`.trimEnd());
   lines.push('');
-  lines.push(`Volumes: ${count(v.count)} from ${formatBytes(v.archiveBytes)} of tar data (the files, tar headers and padding); signatures ~${formatBytes(v.signatureBytes)}, manifest ~${formatBytes(v.manifestBytes)}.`);
-  lines.push(`Sizes are before compression. gzip (the default) and gpg shrink what compresses: the signatures' tar headers (1.5 KiB a file) almost vanish, leaving about their checksums (${formatBytes(t.signatureChecksumBytes)}).`);
+  lines.push(
+    `Volumes: ${count(v.count)} from ${formatBytes(v.archiveBytes)} of tar data (the files, tar headers and padding); signatures ~${formatBytes(v.signatureBytes)}, manifest ~${formatBytes(v.manifestBytes)}.`,
+  );
+  lines.push(
+    `Sizes are before compression. gzip (the default) and gpg shrink what compresses: the signatures' tar headers (1.5 KiB a file) almost vanish, leaving about their checksums (${formatBytes(t.signatureChecksumBytes)}).`,
+  );
   lines.push(...notes(e, f, v));
   return lines.join('\n');
 }
@@ -112,12 +136,24 @@ export function formatEstimate(e: Estimate, classChosenBy: string): string {
 function notes(e: Estimate, f: LayoutEstimate, v: LayoutEstimate): string[] {
   const out: string[] = [];
   const c = e.storageClass;
-  if (f.overheadBytes > 0) out.push(`Each ${c} object is billed 40 KB on top of its data: 32 KB at the ${c} price and 8 KB at the STANDARD price.`);
-  if (f.billedBytes > f.bytes) out.push(`${c} bills objects smaller than 128 KB as 128 KB: ${formatBytes(f.billedBytes - f.bytes)} more for the files stored one per object.`);
-  if (f.minimum) out.push(`Minimum: ${c} bills ${f.minimum.days} days of storage for every object, even when it is deleted sooner (a new full every month still pays ${f.minimum.days} days of each).`);
-  if (f.restore.tiers.length > 0) out.push(`Full restore: restore requests, retrieval per GB, and the restored copies kept ${e.restoreDays} day${e.restoreDays === 1 ? '' : 's'} (--days) at the STANDARD price; downloading adds GET requests and, outside AWS, data transfer.`);
+  if (f.overheadBytes > 0)
+    out.push(`Each ${c} object is billed 40 KB on top of its data: 32 KB at the ${c} price and 8 KB at the STANDARD price.`);
+  if (f.billedBytes > f.bytes)
+    out.push(
+      `${c} bills objects smaller than 128 KB as 128 KB: ${formatBytes(f.billedBytes - f.bytes)} more for the files stored one per object.`,
+    );
+  if (f.minimum)
+    out.push(
+      `Minimum: ${c} bills ${f.minimum.days} days of storage for every object, even when it is deleted sooner (a new full every month still pays ${f.minimum.days} days of each).`,
+    );
+  if (f.restore.tiers.length > 0)
+    out.push(
+      `Full restore: restore requests, retrieval per GB, and the restored copies kept ${e.restoreDays} day${e.restoreDays === 1 ? '' : 's'} (--days) at the STANDARD price; downloading adds GET requests and, outside AWS, data transfer.`,
+    );
   if (f.upload.cost > 0 && v.upload.cost > 0) {
-    out.push(`One object per file costs ${ratio(f.upload.cost, v.upload.cost)} the uploads and ${ratio(f.monthly.total, v.monthly.total)} the monthly storage of packed volumes.`);
+    out.push(
+      `One object per file costs ${ratio(f.upload.cost, v.upload.cost)} the uploads and ${ratio(f.monthly.total, v.monthly.total)} the monthly storage of packed volumes.`,
+    );
   }
   return out;
 }

@@ -22,7 +22,13 @@ export async function runList(cmd: ParsedCommandLine, o: CliOptions, reporter: R
   for await (const meta of listCurrentFiles(ctx, time)) {
     const name = indexToDisplay(meta.index);
     if (o.json) out.push(JSON.stringify({ path: name, type: meta.type, mtime: meta.mtime, size: meta.size, mode: meta.mode }));
-    else if (viaRecords) reporter.record!('INFO', 10, `${timeToString(Math.max(0, meta.mtime))} ${quotedForLog(name)} ${meta.type}`, `${prettyTime(meta.mtime)} ${name}`);
+    else if (viaRecords)
+      reporter.record!(
+        'INFO',
+        10,
+        `${timeToString(Math.max(0, meta.mtime))} ${quotedForLog(name)} ${meta.type}`,
+        `${prettyTime(meta.mtime)} ${name}`,
+      );
     else out.push(`${prettyTime(meta.mtime)} ${name}`);
     if (out.length >= 1000) flush();
   }

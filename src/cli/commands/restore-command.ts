@@ -26,19 +26,23 @@ export async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter
     return thawed;
   }
   const ctx = thawed.ctx;
-  const result = await closing(ctx, () => restore(ctx, {
-    ...(time !== undefined ? { time } : {}),
-    ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
-    dest,
-    force: o.force,
-    dryRun: o.dryRun,
-    numericOwner: o.numericOwner,
-    restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
-  })).finally(() => thawed.cleanup());
+  const result = await closing(ctx, () =>
+    restore(ctx, {
+      ...(time !== undefined ? { time } : {}),
+      ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+      dest,
+      force: o.force,
+      dryRun: o.dryRun,
+      numericOwner: o.numericOwner,
+      restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
+    }),
+  ).finally(() => thawed.cleanup());
   const requests = requestSummaryOf(ctx.backend);
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requests))}\n`);
   else {
-    reporter.notice(`Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`);
+    reporter.notice(
+      `Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`,
+    );
     if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
   }
   return ExitCode.ok;

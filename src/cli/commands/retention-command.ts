@@ -22,10 +22,15 @@ export async function runRetention(cmd: ParsedCommandLine, o: CliOptions, report
     }
     request = { mode: 'remove-older-than', time };
   } else {
-    request = { mode: cmd.verb === 'remove-all-but-n-full' ? 'remove-all-but-n-full' : 'remove-all-inc-of-but-n-full', count: need(cmd.keepCount, 'count') };
+    request = {
+      mode: cmd.verb === 'remove-all-but-n-full' ? 'remove-all-but-n-full' : 'remove-all-inc-of-but-n-full',
+      count: need(cmd.keepCount, 'count'),
+    };
   }
   const pricing = await loadPricing(o.pricingFile);
-  const result = await closing(ctx, () => retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun, pricing }));
+  const result = await closing(ctx, () =>
+    retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun, pricing }),
+  );
   if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requestSummaryOf(ctx.backend)), null, 2)}\n`);
   return ExitCode.ok;
 }

@@ -6,7 +6,14 @@ import type { TargetContext } from '../../ops/context.ts';
 import { ExitCode, PermafrostError } from '../../ops/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { prettyTime } from '../../ops/status/status.ts';
-import { formatHours, prepareThaw, sendThawRequests, writeBatchManifest, type PreparedThaw, type TierQuote } from '../../ops/thaw/prepare-thaw.ts';
+import {
+  formatHours,
+  prepareThaw,
+  sendThawRequests,
+  writeBatchManifest,
+  type PreparedThaw,
+  type TierQuote,
+} from '../../ops/thaw/prepare-thaw.ts';
 import { countStates, ThawWaiter, type ThawCounts } from '../../ops/thaw/thaw.ts';
 import { hasRestore, isArchivedClass, type RemoteObjectInfo } from '../../backend/backend.ts';
 import { ThawingBackend } from '../../ops/thaw/thawing-backend.ts';
@@ -25,12 +32,26 @@ interface ThawTarget {
 }
 
 function targetOf(o: CliOptions, time: number | undefined): ThawTarget {
-  return { ...(time !== undefined ? { time } : {}), ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}) };
+  return {
+    ...(time !== undefined ? { time } : {}),
+    ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+  };
 }
 
-async function prepare(ctx: TargetContext, o: CliOptions, time: number | undefined, listing?: readonly RemoteObjectInfo[]): Promise<PreparedThaw> {
+async function prepare(
+  ctx: TargetContext,
+  o: CliOptions,
+  time: number | undefined,
+  listing?: readonly RemoteObjectInfo[],
+): Promise<PreparedThaw> {
   const pricing = await loadPricing(o.pricingFile);
-  return prepareThaw(ctx, { ...targetOf(o, time), tier: o.tier ?? 'Standard', ...(o.days !== undefined ? { days: o.days } : {}), pricing, ...(listing ? { listing } : {}) });
+  return prepareThaw(ctx, {
+    ...targetOf(o, time),
+    tier: o.tier ?? 'Standard',
+    ...(o.days !== undefined ? { days: o.days } : {}),
+    pricing,
+    ...(listing ? { listing } : {}),
+  });
 }
 
 /**
@@ -52,7 +73,10 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
     return ExitCode.ok;
   }
   const tally = await sendThawRequests(ctx, prepared);
-  if (tally.sent > 0 && !o.json) reporter.notice(`Sent ${tally.sent} restore request${tally.sent === 1 ? '' : 's'} (${prepared.tier}, copies kept ${prepared.days} day${prepared.days === 1 ? '' : 's'}): ${tally.started} started, ${tally.extended} already restored, ${tally.alreadyRunning} already running.`);
+  if (tally.sent > 0 && !o.json)
+    reporter.notice(
+      `Sent ${tally.sent} restore request${tally.sent === 1 ? '' : 's'} (${prepared.tier}, copies kept ${prepared.days} day${prepared.days === 1 ? '' : 's'}): ${tally.started} started, ${tally.extended} already restored, ${tally.alreadyRunning} already running.`,
+    );
   if (o.wait) {
     const waiter = waiterFor(ctx, o, prepared, reporter);
     await waiter.all();
@@ -61,7 +85,10 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
   if (o.json) printJson(prepared, tally);
   if (counts.ready === counts.total) {
     const thawed = prepared.volumes.some((v) => v.volume.archived);
-    if (!o.json) reporter.notice(`All ${counts.total} volume${counts.total === 1 ? '' : 's'} the restore needs can be read now: run the restore${thawed ? ' before the restored copies expire' : ''}.`);
+    if (!o.json)
+      reporter.notice(
+        `All ${counts.total} volume${counts.total === 1 ? '' : 's'} the restore needs can be read now: run the restore${thawed ? ' before the restored copies expire' : ''}.`,
+      );
     return ExitCode.ok;
   }
   if (!o.json) reporter.notice(inProgressMessage(counts, 'thaw'));
@@ -74,7 +101,12 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
  * restore that would hit archived volumes stops before writing anything, saying what to run.
  * Returns the context to restore with, or an exit code to end with.
  */
-export async function thawForRestore(ctx: TargetContext, o: CliOptions, time: number | undefined, reporter: Reporter): Promise<{ ctx: TargetContext; cleanup: () => Promise<void> } | number> {
+export async function thawForRestore(
+  ctx: TargetContext,
+  o: CliOptions,
+  time: number | undefined,
+  reporter: Reporter,
+): Promise<{ ctx: TargetContext; cleanup: () => Promise<void> } | number> {
   const none = { ctx, cleanup: async () => {} };
   if (!hasRestore(ctx.backend)) return none;
   let listing: RemoteObjectInfo[] | undefined;
@@ -99,7 +131,10 @@ export async function thawForRestore(ctx: TargetContext, o: CliOptions, time: nu
   if (counts.ready < counts.total) reporter.notice(formatPlan(prepared, ctx.backend.displayUrl));
   if (o.dryRun) return none;
   const tally = await sendThawRequests(ctx, prepared);
-  if (tally.sent > 0) reporter.notice(`Sent ${tally.sent} restore request${tally.sent === 1 ? '' : 's'} (${prepared.tier}, copies kept ${prepared.days} day${prepared.days === 1 ? '' : 's'}).`);
+  if (tally.sent > 0)
+    reporter.notice(
+      `Sent ${tally.sent} restore request${tally.sent === 1 ? '' : 's'} (${prepared.tier}, copies kept ${prepared.days} day${prepared.days === 1 ? '' : 's'}).`,
+    );
   const after = countStates(prepared.volumes);
   if (after.ready < after.total && !o.wait) {
     reporter.notice(inProgressMessage(after, 'restore'));
@@ -155,9 +190,14 @@ export function formatPlan(p: PreparedThaw, target: string): string {
     `  ready: ${p.counts.ready}, being restored: ${p.counts.inProgress}, archived: ${p.counts.archived}${classes.size > 0 ? ` (${[...classes].map(([c, n]) => `${n} in ${c}`).join(', ')}; ${formatBytes(p.toRequest.bytes)})` : ''}`,
   ];
   if (p.toRequest.objects > 0) {
-    lines.push(`  cost of restoring the ${p.toRequest.objects} archived volume${p.toRequest.objects === 1 ? '' : 's'} (requests, retrieval, ${p.days} day${p.days === 1 ? '' : 's'} of restored copies):`);
-    for (const q of p.quotes) lines.push(`  ${q.tier === p.tier ? '*' : ' '} ${q.tier.padEnd(10)} ${money(q.total).padStart(10)}   ${waitText(q)}`);
-    lines.push(`  (* the tier used, --tier; list prices ${p.pricing.region} ${p.pricing.asOf}${p.pricing.source === 'built-in' ? '' : ` from ${p.pricing.source}`}; downloads add GET requests, and egress outside AWS)`);
+    lines.push(
+      `  cost of restoring the ${p.toRequest.objects} archived volume${p.toRequest.objects === 1 ? '' : 's'} (requests, retrieval, ${p.days} day${p.days === 1 ? '' : 's'} of restored copies):`,
+    );
+    for (const q of p.quotes)
+      lines.push(`  ${q.tier === p.tier ? '*' : ' '} ${q.tier.padEnd(10)} ${money(q.total).padStart(10)}   ${waitText(q)}`);
+    lines.push(
+      `  (* the tier used, --tier; list prices ${p.pricing.region} ${p.pricing.asOf}${p.pricing.source === 'built-in' ? '' : ` from ${p.pricing.source}`}; downloads add GET requests, and egress outside AWS)`,
+    );
   }
   if (p.counts.archived + p.counts.inProgress > 0) lines.push(`  everything downloaded in about ${formatHours(p.estimatedHours)} at worst`);
   return lines.join('\n');
@@ -165,7 +205,12 @@ export function formatPlan(p: PreparedThaw, target: string): string {
 
 function waitText(q: TierQuote): string {
   const substituted = q.parts.filter((x) => x.tier !== q.tier).map((x) => `${x.storageClass} uses ${x.tier}`);
-  const wait = q.parts.length === 0 ? 'not offered' : q.typicalHours[0] === 0 ? `up to ${formatHours(q.typicalHours[1])}` : `usually ${formatHours(q.typicalHours[0])}–${formatHours(q.typicalHours[1])}`;
+  const wait =
+    q.parts.length === 0
+      ? 'not offered'
+      : q.typicalHours[0] === 0
+        ? `up to ${formatHours(q.typicalHours[1])}`
+        : `usually ${formatHours(q.typicalHours[0])}–${formatHours(q.typicalHours[1])}`;
   return substituted.length > 0 ? `${wait} (${substituted.join(', ')})` : wait;
 }
 
@@ -195,7 +240,13 @@ function printJson(p: PreparedThaw, tally: unknown, extra: object = {}): void {
     toRequest: p.toRequest,
     counts: countStates(p.volumes),
     quotes: p.quotes,
-    volumes: p.volumes.map((v) => ({ name: v.volume.name, size: v.volume.size, storageClass: v.volume.storageClass, state: v.state, ...(v.expiry !== undefined ? { expiry: v.expiry } : {}) })),
+    volumes: p.volumes.map((v) => ({
+      name: v.volume.name,
+      size: v.volume.size,
+      storageClass: v.volume.storageClass,
+      state: v.state,
+      ...(v.expiry !== undefined ? { expiry: v.expiry } : {}),
+    })),
     ...(tally ? { requests: tally } : {}),
     ...extra,
   };

@@ -20,10 +20,12 @@ export async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter:
   const time = timeOption(o, now);
   if (!o.compareData) {
     // without --compare-data nothing is downloaded: the target's objects are checked in place
-    const checked = await closing(ctx, () => verifyTarget(ctx, {
-      ...(time !== undefined ? { time } : {}),
-      ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
-    }));
+    const checked = await closing(ctx, () =>
+      verifyTarget(ctx, {
+        ...(time !== undefined ? { time } : {}),
+        ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+      }),
+    );
     const requests = requestSummaryOf(ctx.backend);
     if (o.json) process.stdout.write(`${JSON.stringify(withRequests(checked, requests))}\n`);
     else if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));

@@ -6,7 +6,14 @@ import { cipherInfo, Compression, Tag, type CipherInfo } from './constants.ts';
 import { OpenPgpError } from './errors.ts';
 import { packetBody, readPacketHeader, readSmallBody, type PacketHeader } from './packet-header.ts';
 import { deriveKey, parseS2K } from './s2k.ts';
-import { BINARY_SIGNATURE, newSignatureHash, parseOnePassSignature, parseSignature, type ParsedSignature, type SignatureVerifier } from './signature.ts';
+import {
+  BINARY_SIGNATURE,
+  newSignatureHash,
+  parseOnePassSignature,
+  parseSignature,
+  type ParsedSignature,
+  type SignatureVerifier,
+} from './signature.ts';
 
 export interface SessionKey {
   readonly cipher: number;
@@ -54,16 +61,30 @@ export async function* decryptMessage(source: AsyncIterable<Buffer>, keys: KeyPr
  * Decrypts to the end and checks the MDC; returns whether there was one. Without a signature
  * verifier the data is not decompressed; with one, it is, to check the signature too.
  */
-export async function verifyMessage(source: AsyncIterable<Buffer>, keys: KeyProvider, opts: DecryptOptions = {}): Promise<{ protected: boolean }> {
+export async function verifyMessage(
+  source: AsyncIterable<Buffer>,
+  keys: KeyProvider,
+  opts: DecryptOptions = {},
+): Promise<{ protected: boolean }> {
   const q = new ChunkQueue(source);
   let isProtected = true;
   try {
-    const body = await openData(q, keys, { ...opts, onUnprotected: () => { isProtected = false; opts.onUnprotected?.(); } });
+    const body = await openData(q, keys, {
+      ...opts,
+      onUnprotected: () => {
+        isProtected = false;
+        opts.onUnprotected?.();
+      },
+    });
     const verifier = keys.signatureVerifier ?? null;
     if (verifier) {
-      for await (const _ of signedPlaintext(new ChunkQueue(body), verifier)) { /* checked at the end */ }
+      for await (const _ of signedPlaintext(new ChunkQueue(body), verifier)) {
+        /* checked at the end */
+      }
     } else {
-      for await (const _ of body) { /* the generator checks the MDC at its end */ }
+      for await (const _ of body) {
+        /* the generator checks the MDC at its end */
+      }
     }
   } finally {
     await q.close();
@@ -77,7 +98,11 @@ async function openData(q: ChunkQueue, keys: KeyProvider, opts: DecryptOptions):
   const pkesks: Buffer[] = [];
   for (;;) {
     const h = await readPacketHeader(q);
-    if (!h) throw new OpenPgpError('format', skesks.length + pkesks.length > 0 ? 'truncated OpenPGP message: no encrypted data' : 'empty file, not an OpenPGP message');
+    if (!h)
+      throw new OpenPgpError(
+        'format',
+        skesks.length + pkesks.length > 0 ? 'truncated OpenPGP message: no encrypted data' : 'empty file, not an OpenPGP message',
+      );
     if (h.tag === Tag.skesk) skesks.push(await readSmallBody(q, h, 1024));
     else if (h.tag === Tag.pkesk) pkesks.push(await readSmallBody(q, h, 8192));
     else if (h.tag === Tag.marker) await readSmallBody(q, h, 64);
@@ -88,13 +113,19 @@ async function openData(q: ChunkQueue, keys: KeyProvider, opts: DecryptOptions):
   }
 }
 
-async function sessionKeys(skesks: Buffer[], pkesks: Buffer[], keys: KeyProvider, opts: DecryptOptions): Promise<{ candidates: SessionKey[]; why: string }> {
+async function sessionKeys(
+  skesks: Buffer[],
+  pkesks: Buffer[],
+  keys: KeyProvider,
+  opts: DecryptOptions,
+): Promise<{ candidates: SessionKey[]; why: string }> {
   const candidates: SessionKey[] = [];
   const why: string[] = [];
   if (pkesks.length > 0) {
     const found = keys.publicKeySessionKeys ? await keys.publicKeySessionKeys(pkesks) : [];
     candidates.push(...found);
-    if (found.length === 0) why.push(`encrypted to public key${pkesks.length > 1 ? 's' : ''} ${pkesks.map(pkeskKeyId).join(', ')}; no matching secret key`);
+    if (found.length === 0)
+      why.push(`encrypted to public key${pkesks.length > 1 ? 's' : ''} ${pkesks.map(pkeskKeyId).join(', ')}; no matching secret key`);
   }
   if (skesks.length > 0) {
     const pass = keys.passphrase ? await keys.passphrase() : null;
@@ -152,7 +183,12 @@ const MDC_LEN = 22;
  * The decrypted body of a SEIPD/SED packet after its random prefix, MDC packet removed. Picks the
  * session key whose quick check (prefix bytes repeated) holds; checks the MDC at the end.
  */
-async function* decipheredBody(q: ChunkQueue, header: PacketHeader, keys: { candidates: SessionKey[]; why: string }, opts: DecryptOptions): AsyncGenerator<Buffer> {
+async function* decipheredBody(
+  q: ChunkQueue,
+  header: PacketHeader,
+  keys: { candidates: SessionKey[]; why: string },
+  opts: DecryptOptions,
+): AsyncGenerator<Buffer> {
   const seipd = header.tag === Tag.seipd;
   const pieces = packetBody(q, header);
   const first: Buffer[] = [];
@@ -172,7 +208,11 @@ async function* decipheredBody(q: ChunkQueue, header: PacketHeader, keys: { cand
   const head = Buffer.concat(first);
   let off = 0;
   if (seipd) {
-    if (head[0] !== 1) throw new OpenPgpError(head.length === 0 ? 'format' : 'unsupported', head.length === 0 ? 'truncated OpenPGP message' : `SEIPD version ${head[0]} is not supported (gpg 2.2 writes version 1)`);
+    if (head[0] !== 1)
+      throw new OpenPgpError(
+        head.length === 0 ? 'format' : 'unsupported',
+        head.length === 0 ? 'truncated OpenPGP message' : `SEIPD version ${head[0]} is not supported (gpg 2.2 writes version 1)`,
+      );
     off = 1;
   }
   const usable = keys.candidates.filter((k) => cipherInfo(k.cipher) !== undefined);
@@ -208,7 +248,12 @@ async function* decipheredBody(q: ChunkQueue, header: PacketHeader, keys: { cand
   yield* holdBackMdc(pieces, decipher, mdc, [tailOfHead, rest]);
 }
 
-async function* holdBackMdc(pieces: AsyncGenerator<Buffer>, decipher: Decipheriv, mdc: ReturnType<typeof createHash> | null, firstPieces: (Buffer | null)[]): AsyncGenerator<Buffer> {
+async function* holdBackMdc(
+  pieces: AsyncGenerator<Buffer>,
+  decipher: Decipheriv,
+  mdc: ReturnType<typeof createHash> | null,
+  firstPieces: (Buffer | null)[],
+): AsyncGenerator<Buffer> {
   let tail = Buffer.alloc(0);
   const feed = function* (ct: Buffer): Generator<Buffer> {
     if (ct.length === 0) return;
@@ -247,7 +292,10 @@ async function* holdBackMdc(pieces: AsyncGenerator<Buffer>, decipher: Decipheriv
   }
   mdc.update(tail.subarray(0, 2));
   if (!timingSafeEqual(mdc.digest(), tail.subarray(2))) {
-    throw new OpenPgpError('integrity', 'integrity check failed: the modification detection code does not match (tampered or corrupt data)');
+    throw new OpenPgpError(
+      'integrity',
+      'integrity check failed: the modification detection code does not match (tampered or corrupt data)',
+    );
   }
 }
 
@@ -299,7 +347,11 @@ async function readSignaturePacket(q: ChunkQueue, h: PacketHeader, state: Signat
     return;
   }
   const sig = parseSignature(body);
-  if (sig.signatureType !== BINARY_SIGNATURE) throw new OpenPgpError('unsupported', `signature type 0x${sig.signatureType.toString(16).padStart(2, '0')} is not supported (gpg --sign writes 0x00, binary)`);
+  if (sig.signatureType !== BINARY_SIGNATURE)
+    throw new OpenPgpError(
+      'unsupported',
+      `signature type 0x${sig.signatureType.toString(16).padStart(2, '0')} is not supported (gpg --sign writes 0x00, binary)`,
+    );
   if (state.signatures.length >= MAX_SIGNATURES) throw new OpenPgpError('format', `more than ${MAX_SIGNATURES} signatures`);
   // a signature before the data (no one-pass packet) is hashed like an announced one
   if (!state.literalSeen) startHash(state, sig.hashAlgo);
@@ -331,7 +383,9 @@ async function* plaintext(q: ChunkQueue, depth: number, sigs: SignatureState | n
     } else if (sigs && (h.tag === Tag.signature || h.tag === Tag.onePassSignature)) {
       await readSignaturePacket(q, h, sigs);
     } else if (h.tag === Tag.signature || h.tag === Tag.onePassSignature || h.tag === Tag.marker || h.tag === Tag.padding) {
-      for await (const _ of packetBody(q, h)) { /* skipped: signatures are not checked here */ }
+      for await (const _ of packetBody(q, h)) {
+        /* skipped: signatures are not checked here */
+      }
     } else {
       throw new OpenPgpError('format', `unexpected packet type ${h.tag} inside the encrypted data`);
     }
@@ -368,7 +422,10 @@ async function* decompressed(body: AsyncGenerator<Buffer>): AsyncGenerator<Buffe
     return;
   }
   if (algo !== Compression.zip && algo !== Compression.zlib) {
-    throw new OpenPgpError('unsupported', algo === Compression.bzip2 ? 'BZIP2 compression is not supported by the built-in decryptor' : `unknown compression algorithm ${algo}`);
+    throw new OpenPgpError(
+      'unsupported',
+      algo === Compression.bzip2 ? 'BZIP2 compression is not supported by the built-in decryptor' : `unknown compression algorithm ${algo}`,
+    );
   }
   const inflate = algo === Compression.zip ? createInflateRaw({ chunkSize: 256 * 1024 }) : createInflate({ chunkSize: 256 * 1024 });
   const piped = pipeline(Readable.from(rest(), { objectMode: false }), inflate, () => {});

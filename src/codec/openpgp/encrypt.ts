@@ -89,7 +89,9 @@ export class OpenPgpEncryptor {
           this.#error ??= err as Error;
         }
       });
-      this.#deflate.on('error', (e) => { this.#error ??= e; });
+      this.#deflate.on('error', (e) => {
+        this.#error ??= e;
+      });
     }
     const date = opts.date ?? Math.floor(Date.now() / 1000);
     if (opts.signer) {
@@ -235,8 +237,14 @@ const DEFLATE_QUEUE = 8 * 1024 * 1024;
 
 async function drained(stream: Deflate | DeflateRaw): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const onDrain = () => { stream.off('error', onError); resolve(); };
-    const onError = (e: Error) => { stream.off('drain', onDrain); reject(e); };
+    const onDrain = () => {
+      stream.off('error', onError);
+      resolve();
+    };
+    const onError = (e: Error) => {
+      stream.off('drain', onDrain);
+      reject(e);
+    };
     stream.once('drain', onDrain);
     stream.once('error', onError);
   });

@@ -17,7 +17,8 @@ export interface PacketHeader {
 export async function readPacketHeader(q: ChunkQueue): Promise<PacketHeader | null> {
   if (!(await q.ensure(1))) return null;
   const b = q.take(1)[0]!;
-  if ((b & 0x80) === 0) throw new OpenPgpError('format', `not an OpenPGP packet (byte 0x${b.toString(16).padStart(2, '0')} at offset ${q.consumed - 1})`);
+  if ((b & 0x80) === 0)
+    throw new OpenPgpError('format', `not an OpenPGP packet (byte 0x${b.toString(16).padStart(2, '0')} at offset ${q.consumed - 1})`);
   if (b & 0x40) {
     const tag = b & 0x3f;
     const len = await readNewLength(q);

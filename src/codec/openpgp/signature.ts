@@ -66,7 +66,10 @@ export function onePassSignaturePacket(signer: Pick<MessageSigner, 'publicKeyAlg
  * The hashed part of a signature made now by `signer`, as gpg 2.2 writes it (issuer fingerprint
  * and creation time hashed, issuer key id not), and the trailer that follows it in the hash.
  */
-export function signatureHashedPart(signer: Pick<MessageSigner, 'publicKeyAlgo' | 'hashAlgo' | 'fingerprint'>, created: number): { hashedPart: Buffer; hashedTail: Buffer } {
+export function signatureHashedPart(
+  signer: Pick<MessageSigner, 'publicKeyAlgo' | 'hashAlgo' | 'fingerprint'>,
+  created: number,
+): { hashedPart: Buffer; hashedTail: Buffer } {
   if (signer.fingerprint.length !== 20) throw new RangeError('a v4 fingerprint is 20 bytes');
   const fpr = subpacket(33, Buffer.concat([Buffer.from([4]), signer.fingerprint]));
   const time = Buffer.alloc(4);
@@ -80,7 +83,13 @@ export function signatureHashedPart(signer: Pick<MessageSigner, 'publicKeyAlgo' 
 /** The signature packet: hashed part, unhashed issuer key id, the digest's first two bytes, the MPIs. */
 export function signaturePacket(hashedPart: Buffer, fingerprint: Buffer, digest: Buffer, mpis: Buffer): Buffer {
   const unhashed = subpacket(16, keyIdOf(fingerprint));
-  const body = Buffer.concat([hashedPart, Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]), unhashed, digest.subarray(0, 2), mpis]);
+  const body = Buffer.concat([
+    hashedPart,
+    Buffer.from([unhashed.length >> 8, unhashed.length & 0xff]),
+    unhashed,
+    digest.subarray(0, 2),
+    mpis,
+  ]);
   return Buffer.concat([definiteHeader(Tag.signature, body.length), body]);
 }
 
@@ -114,7 +123,8 @@ export function parseOnePassSignature(body: Buffer): { hashAlgo: number; keyId: 
 /** A v4 signature packet's fields that say what it covers and who made it. */
 export function parseSignature(body: Buffer): ParsedSignature {
   const version = body[0];
-  if (version !== 4) throw new OpenPgpError('unsupported', `signature packet version ${version} is not supported (gpg 2.2 writes version 4)`);
+  if (version !== 4)
+    throw new OpenPgpError('unsupported', `signature packet version ${version} is not supported (gpg 2.2 writes version 4)`);
   if (body.length < 6) throw new OpenPgpError('format', 'truncated signature packet');
   const hashedLen = body.readUInt16BE(4);
   const hashedEnd = 6 + hashedLen;
@@ -128,7 +138,11 @@ export function parseSignature(body: Buffer): ParsedSignature {
   const visit = (from: number, to: number, hashed: boolean) => {
     for (const { type, data } of subpackets(body, from, to)) {
       if (type === 16 && data.length === 8) issuerKeyId ??= data.toString('hex').toUpperCase();
-      else if (type === 33 && data.length >= 9) fprKeyId ??= data.subarray(data.length - 8).toString('hex').toUpperCase();
+      else if (type === 33 && data.length >= 9)
+        fprKeyId ??= data
+          .subarray(data.length - 8)
+          .toString('hex')
+          .toUpperCase();
       else if (type === 2 && data.length === 4 && hashed) created ??= data.readUInt32BE(0);
     }
   };

@@ -200,13 +200,25 @@ export function batchesBlockLength(blockLen: number): boolean {
  * per MiB of input: the per-block path (rollsum in TypeScript, one md4Into call) cost 1.3 s per
  * GiB more. Needs `batchesBlockLength(blockLen)`.
  */
-export function signatureRecordsInto(buf: Uint8Array, start: number, end: number, blockLen: number, strongLen: number, out: Uint8Array, outOffset: number): void {
-  if (!batchesBlockLength(blockLen)) throw new RangeError(`signature records: block length ${blockLen} is outside ${MIN_BATCH_BLOCK}..1 MiB`);
-  if (!Number.isInteger(strongLen) || strongLen < 1 || strongLen > MD4_DIGEST_LENGTH) throw new RangeError(`signature records: strong sum length ${strongLen} is outside 1..${MD4_DIGEST_LENGTH}`);
-  if (start < 0 || end < start || end > buf.length) throw new RangeError(`signature records: bad range [${start}, ${end}) of ${buf.length} bytes`);
+export function signatureRecordsInto(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  blockLen: number,
+  strongLen: number,
+  out: Uint8Array,
+  outOffset: number,
+): void {
+  if (!batchesBlockLength(blockLen))
+    throw new RangeError(`signature records: block length ${blockLen} is outside ${MIN_BATCH_BLOCK}..1 MiB`);
+  if (!Number.isInteger(strongLen) || strongLen < 1 || strongLen > MD4_DIGEST_LENGTH)
+    throw new RangeError(`signature records: strong sum length ${strongLen} is outside 1..${MD4_DIGEST_LENGTH}`);
+  if (start < 0 || end < start || end > buf.length)
+    throw new RangeError(`signature records: bad range [${start}, ${end}) of ${buf.length} bytes`);
   const record = 4 + strongLen;
   const blocks = Math.ceil((end - start) / blockLen);
-  if (outOffset < 0 || outOffset + blocks * record > out.length) throw new RangeError(`signature records: ${blocks} records do not fit at ${outOffset} of ${out.length}`);
+  if (outOffset < 0 || outOffset + blocks * record > out.length)
+    throw new RangeError(`signature records: ${blocks} records do not fit at ${outOffset} of ${out.length}`);
   const w = wasm ?? (wasm = loadWasm());
   const step = Math.floor(w.inputBytes / blockLen) * blockLen;
   for (let at = start; at < end; at += step) {
@@ -253,7 +265,14 @@ function loadWasm(): Md4Wasm {
     output_area: () => number;
     input_bytes: () => number;
   };
-  return { memory: new Uint8Array(e.memory.buffer), input: e.input_area(), output: e.output_area(), inputBytes: e.input_bytes(), digest: e.md4_blocks, records: e.signature_records };
+  return {
+    memory: new Uint8Array(e.memory.buffer),
+    input: e.input_area(),
+    output: e.output_area(),
+    inputBytes: e.input_bytes(),
+    digest: e.md4_blocks,
+    records: e.signature_records,
+  };
 }
 
 /** The TypeScript MD4: the oracle of the WebAssembly one in tests, and for inputs over 1 MiB. */
@@ -299,7 +318,8 @@ export function md4IntoTs(
   const bitsHigh = Math.floor(length / 0x20000000);
   writeWordLE(tail, tailLen - 8, bitsLow, 4);
   writeWordLE(tail, tailLen - 4, bitsHigh, 4);
-  if (!LITTLE_ENDIAN) for (let i = 0; i < tailLen; i += 4) tailWords[i >> 2] = tail[i]! | (tail[i + 1]! << 8) | (tail[i + 2]! << 16) | (tail[i + 3]! << 24);
+  if (!LITTLE_ENDIAN)
+    for (let i = 0; i < tailLen; i += 4) tailWords[i >> 2] = tail[i]! | (tail[i + 1]! << 8) | (tail[i + 2]! << 16) | (tail[i + 3]! << 24);
   compressWords(tailWords, 0);
   if (tailLen === 128) compressWords(tailWords, 16);
 

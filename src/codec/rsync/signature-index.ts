@@ -15,7 +15,7 @@ import type { ParsedSignature } from './signature.ts';
  * returns does not depend on them.
  */
 function randomOddMultiplier(): number {
-  return (Math.floor(Math.random() * 0x100000000) | 1) | 0;
+  return Math.floor(Math.random() * 0x100000000) | 1 | 0;
 }
 /**
  * Filter bits per block. With 32, about 3% of the positions of unrelated data pass the filter;

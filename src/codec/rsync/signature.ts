@@ -149,7 +149,7 @@ export class SignatureBuilder {
       this.#partialFill = 0;
     }
     if (left >= blockLen) {
-      const record = this.#zeroRecord ??= this.#recordOfZeros();
+      const record = (this.#zeroRecord ??= this.#recordOfZeros());
       for (; left >= blockLen; left -= blockLen) {
         const at = this.#out.reserve(record.length);
         record.copy(this.#out.current, at);

@@ -128,7 +128,8 @@ function checkHeader(h: TarHeader): void {
   }
   if (h.extraPax) {
     for (const [key] of h.extraPax) {
-      if (key.length === 0 || key.includes('=') || key.includes('\0')) throw new RangeError(`invalid PAX record key ${JSON.stringify(key)}`);
+      if (key.length === 0 || key.includes('=') || key.includes('\0'))
+        throw new RangeError(`invalid PAX record key ${JSON.stringify(key)}`);
     }
   }
 }

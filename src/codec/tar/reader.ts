@@ -114,7 +114,13 @@ export class TarReader {
       const raw = decodeUstarBlock(block, where);
       const flag = raw.typeflag;
 
-      if (flag === TYPE_PAX || flag === TYPE_SOLARIS_PAX || flag === TYPE_PAX_GLOBAL || flag === TYPE_GNU_LONGNAME || flag === TYPE_GNU_LONGLINK) {
+      if (
+        flag === TYPE_PAX ||
+        flag === TYPE_SOLARIS_PAX ||
+        flag === TYPE_PAX_GLOBAL ||
+        flag === TYPE_GNU_LONGNAME ||
+        flag === TYPE_GNU_LONGLINK
+      ) {
         metaBytes += raw.size;
         if (raw.size < 0 || metaBytes > this.#maxMetaSize) {
           throw new Error(`tar extended header ${where} too large (${raw.size} bytes)`);

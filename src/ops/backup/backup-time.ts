@@ -21,16 +21,25 @@ export async function newSetTime(ctx: TargetContext, last: number | null): Promi
   if (last === null || now > last) return now;
   const at = ctx.backend.displayUrl;
   if (ctx.clockFixed) {
-    throw new PermafrostError(ExitCode.timeNotAfterLast, `--current-time ${timeToString(now)} is not after the last backup at ${at} (${timeToString(last)}); a new set must be later`);
+    throw new PermafrostError(
+      ExitCode.timeNotAfterLast,
+      `--current-time ${timeToString(now)} is not after the last backup at ${at} (${timeToString(last)}); a new set must be later`,
+    );
   }
   if (last - now >= MAX_WAIT_SECONDS) {
-    throw new PermafrostError(ExitCode.timeNotAfterLast, `the clock (${timeToString(now)}) is behind the last backup at ${at} (${timeToString(last)}); check the system clock`);
+    throw new PermafrostError(
+      ExitCode.timeNotAfterLast,
+      `the clock (${timeToString(now)}) is behind the last backup at ${at} (${timeToString(last)}); check the system clock`,
+    );
   }
   ctx.reporter.info(`The last backup at ${at} ends at ${timeToString(last)}, this very second: waiting for the clock to pass it`);
   const giveUp = Date.now() + (MAX_WAIT_SECONDS + 1) * 1000;
   while ((now = ctx.now()) <= last) {
     if (Date.now() > giveUp) {
-      throw new PermafrostError(ExitCode.timeNotAfterLast, `the clock does not move past the last backup at ${at} (${timeToString(last)}); check the system clock`);
+      throw new PermafrostError(
+        ExitCode.timeNotAfterLast,
+        `the clock does not move past the last backup at ${at} (${timeToString(last)}); check the system clock`,
+      );
     }
     await sleep(1000 - (Date.now() % 1000) + 5);
   }

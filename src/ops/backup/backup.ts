@@ -82,7 +82,12 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
   if (ctx.encryption && !req.dryRun) await ctx.encryption.checkWritable();
   // the target lock first: a second writer is told who holds the target, whatever its cache
   const targetLock = req.dryRun ? null : await takeTargetLock(ctx, req.mode === 'auto' ? 'backup' : `${req.mode} backup`);
-  const unlock = req.dryRun ? async () => {} : await ctx.cache.lock().catch(async (err: unknown) => { await targetLock?.release(); throw err; });
+  const unlock = req.dryRun
+    ? async () => {}
+    : await ctx.cache.lock().catch(async (err: unknown) => {
+        await targetLock?.release();
+        throw err;
+      });
   try {
     const listing = await ctx.backend.list();
     const collection = buildCollection(listing, ctx.prefixes);
@@ -119,10 +124,16 @@ async function checkSameSource(ctx: TargetContext, req: BackupRequest, collectio
   const localdir = canonicalLocaldir(req.source);
   const hint = 'pass --allow-source-mismatch if this is intended';
   if (manifest.hostname !== null && manifest.hostname.length > 0 && manifest.hostname.toString('utf8') !== hostname) {
-    throw new PermafrostError(ExitCode.sourceMismatch, `the chain at ${ctx.backend.displayUrl} was made on host ${JSON.stringify(manifest.hostname.toString('utf8'))}, this is ${JSON.stringify(hostname)}: ${hint}`);
+    throw new PermafrostError(
+      ExitCode.sourceMismatch,
+      `the chain at ${ctx.backend.displayUrl} was made on host ${JSON.stringify(manifest.hostname.toString('utf8'))}, this is ${JSON.stringify(hostname)}: ${hint}`,
+    );
   }
   if (manifest.localdir !== null && manifest.localdir.length > 0 && manifest.localdir.toString('utf8') !== localdir) {
-    throw new PermafrostError(ExitCode.sourceMismatch, `the chain at ${ctx.backend.displayUrl} backs up ${JSON.stringify(manifest.localdir.toString('utf8'))}, not ${JSON.stringify(localdir)}: ${hint}`);
+    throw new PermafrostError(
+      ExitCode.sourceMismatch,
+      `the chain at ${ctx.backend.displayUrl} backs up ${JSON.stringify(manifest.localdir.toString('utf8'))}, not ${JSON.stringify(localdir)}: ${hint}`,
+    );
   }
 }
 
@@ -138,7 +149,10 @@ async function planSet(ctx: TargetContext, req: BackupRequest, collection: Colle
   if (req.mode === 'full') type = 'full';
   else if (!primary) {
     if (req.mode === 'incremental') {
-      throw new PermafrostError(ExitCode.noSignatures, `no backup chain with signatures at ${ctx.backend.displayUrl}: run a full backup first (or omit "incremental")`);
+      throw new PermafrostError(
+        ExitCode.noSignatures,
+        `no backup chain with signatures at ${ctx.backend.displayUrl}: run a full backup first (or omit "incremental")`,
+      );
     }
     type = 'full';
   } else if (req.fullIfOlderThan !== undefined && primary.chain.startTime < req.fullIfOlderThan) {
@@ -153,8 +167,11 @@ async function planSet(ctx: TargetContext, req: BackupRequest, collection: Colle
   return { type, startTime: start, endTime: await newSetTime(ctx, start) };
 }
 
-
-async function previousSignatures(ctx: TargetContext, collection: Collection, decode: ReturnType<typeof remoteDecoder>): Promise<AsyncIterable<SignatureEntry>> {
+async function previousSignatures(
+  ctx: TargetContext,
+  collection: Collection,
+  decode: ReturnType<typeof remoteDecoder>,
+): Promise<AsyncIterable<SignatureEntry>> {
   const sigChain = collection.primary!.signatures;
   const files = [sigChain.full, ...sigChain.incs];
   const streams: AsyncIterable<SignatureEntry>[] = [];
@@ -164,11 +181,25 @@ async function previousSignatures(ctx: TargetContext, collection: Collection, de
   return combineSignatures(streams);
 }
 
-async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, sourceRoot: Buffer, previous: AsyncIterable<SignatureEntry> | null, temp: string, started: number, guard: UploadGuard | null): Promise<BackupResult> {
+async function writeSet(
+  ctx: TargetContext,
+  req: BackupRequest,
+  plan: SetPlan,
+  sourceRoot: Buffer,
+  previous: AsyncIterable<SignatureEntry> | null,
+  temp: string,
+  started: number,
+  guard: UploadGuard | null,
+): Promise<BackupResult> {
   const { reporter } = ctx;
   const naming = { encrypted: ctx.encryption !== null, compressed: ctx.compress };
-  const times: SetTimes = plan.type === 'full' ? { kind: 'full', time: plan.endTime } : { kind: 'inc', startTime: plan.startTime, endTime: plan.endTime };
-  reporter.notice(plan.type === 'full' ? `Starting full backup at ${timeToString(plan.endTime)}` : `Starting incremental backup ${timeToString(plan.startTime)} to ${timeToString(plan.endTime)}`);
+  const times: SetTimes =
+    plan.type === 'full' ? { kind: 'full', time: plan.endTime } : { kind: 'inc', startTime: plan.startTime, endTime: plan.endTime };
+  reporter.notice(
+    plan.type === 'full'
+      ? `Starting full backup at ${timeToString(plan.endTime)}`
+      : `Starting incremental backup ${timeToString(plan.startTime)} to ${timeToString(plan.endTime)}`,
+  );
 
   const queue = new UploadQueue(req.asyncUpload ? 2 : 1);
   const volumeInfos: VolumeInfo[] = [];
@@ -215,7 +246,10 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
     ...(req.changeRules ? { changeRules: req.changeRules } : {}),
-    changedWhileRead: (index, expected, read) => reporter.warning(`${indexToDisplay(index)} changed size while it was read (${expected} bytes listed, ${read} read): stored as read, and read again next time`),
+    changedWhileRead: (index, expected, read) =>
+      reporter.warning(
+        `${indexToDisplay(index)} changed size while it was read (${expected} bytes listed, ${read} read): stored as read, and read again next time`,
+      ),
     fileList: (type, index) => {
       fileListCount++;
       fileListBatch.push(FILELIST_TAGS[type], quote(indexToBytes(index)), NEWLINE);
@@ -237,12 +271,17 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       ...(totals ? { filesTotal: totals.files, bytesTotal: totals.bytes } : {}),
     });
   };
-  const walk = walkSource(sourceRoot, req.selection, (p: Buffer, err: Error) => {
-    errors++;
-    // a directory that cannot be listed comes out empty: its contents must not count as deleted
-    if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
-    reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
-  }, { ids });
+  const walk = walkSource(
+    sourceRoot,
+    req.selection,
+    (p: Buffer, err: Error) => {
+      errors++;
+      // a directory that cannot be listed comes out empty: its contents must not count as deleted
+      if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
+      reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
+    },
+    { ids },
+  );
   try {
     for await (const step of collate(walk, previous)) {
       if (step.current) {
@@ -253,7 +292,18 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       if (step.current && step.previous) {
         const prev = step.previous;
         const stamps = { current: step.current.stamp, previous: prev.stamp, ...(req.changeRules ? { rules: req.changeRules } : {}) };
-        if (prev.meta && isUnchanged(step.current.meta, prev.meta, prev.signature, (u, n) => (u ? ids.uidOf(u) ?? n : n), (g, n) => (g ? ids.gidOf(g) ?? n : n), stamps)) continue;
+        if (
+          prev.meta &&
+          isUnchanged(
+            step.current.meta,
+            prev.meta,
+            prev.signature,
+            (u, n) => (u ? (ids.uidOf(u) ?? n) : n),
+            (g, n) => (g ? (ids.gidOf(g) ?? n) : n),
+            stamps,
+          )
+        )
+          continue;
         if (!prev.meta) {
           await storeNew(step.current);
         } else {
@@ -285,7 +335,14 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       const record = stored.get(v.volume);
       return record ? { ...v, stored: record } : v;
     });
-    await writeManifest(manifestPath, req, withRecords, sigRecord ? { size: sigRecord.size, crc32c: sigRecord.crc32c } : undefined, fileListPath, fileListCount);
+    await writeManifest(
+      manifestPath,
+      req,
+      withRecords,
+      sigRecord ? { size: sigRecord.size, crc32c: sigRecord.crc32c } : undefined,
+      fileListPath,
+      fileListCount,
+    );
     const manifestRemote = manifestName(times, ctx.prefixes, naming);
     if (!req.dryRun) {
       // the lock is still ours and every file of the set is still there, or no manifest
@@ -303,7 +360,16 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
     await queue.settle();
     throw err;
   }
-  return { type: plan.type, startTime: plan.startTime, endTime: plan.endTime, volumes: volumeInfos.length, stats: writer.stats, errors, elapsedMs: Date.now() - started, uploadedBytes };
+  return {
+    type: plan.type,
+    startTime: plan.startTime,
+    endTime: plan.endTime,
+    volumes: volumeInfos.length,
+    stats: writer.stats,
+    errors,
+    elapsedMs: Date.now() - started,
+    uploadedBytes,
+  };
 
   async function storeNew(cur: WalkEntry): Promise<void> {
     if (cur.meta.index.length > 0) reporter.info(`A ${indexToDisplay(cur.meta.index)}`);
@@ -324,7 +390,16 @@ async function writeSet(ctx: TargetContext, req: BackupRequest, plan: SetPlan, s
       await store();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EIO' || code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR' || code === 'ENOTDIR') {
+      if (
+        code === 'ENOENT' ||
+        code === 'EACCES' ||
+        code === 'EPERM' ||
+        code === 'EIO' ||
+        code === 'ELOOP' ||
+        code === 'ENXIO' ||
+        code === 'EISDIR' ||
+        code === 'ENOTDIR'
+      ) {
         errors++;
         errorRoots.push(cur.meta.index);
         reporter.warning(`Error reading ${cur.path.toString('utf8')}: ${code}; skipped`);
@@ -342,9 +417,15 @@ const FILELIST_TAGS = {
   deleted: Buffer.from('    deleted  ', 'latin1'),
 } as const;
 
-
 /** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (docs/duplicity-format.md §2.1). */
-async function writeManifest(dest: string, req: BackupRequest, volumes: VolumeInfo[], signature: StoredRecord | undefined, fileListPath: string, count: number): Promise<void> {
+async function writeManifest(
+  dest: string,
+  req: BackupRequest,
+  volumes: VolumeInfo[],
+  signature: StoredRecord | undefined,
+  fileListPath: string,
+  count: number,
+): Promise<void> {
   const out = createWriteStream(dest);
   out.write(formatDirInfo(Buffer.from(req.hostname ?? os.hostname()), Buffer.from(canonicalLocaldir(req.source))));
   if (signature) out.write(formatSignatureRecord(signature));

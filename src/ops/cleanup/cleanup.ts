@@ -17,7 +17,12 @@ export interface CleanupResult {
  */
 export async function cleanup(ctx: TargetContext, force: boolean): Promise<CleanupResult> {
   const targetLock = force ? await takeTargetLock(ctx, 'cleanup --force') : null;
-  const unlock = force ? await ctx.cache.lock().catch(async (err: unknown) => { await targetLock?.release(); throw err; }) : async () => {};
+  const unlock = force
+    ? await ctx.cache.lock().catch(async (err: unknown) => {
+        await targetLock?.release();
+        throw err;
+      })
+    : async () => {};
   try {
     const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
     const names = new Set<string>();
@@ -34,7 +39,10 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
       if (newest) await checkChainKeys(ctx, newest, 'delete');
       await ctx.backend.delete(extraneous);
       const remaining = await ctx.backend.list();
-      await ctx.cache.prune(remaining.map((o) => o.name), (local) => extraneous.some((n) => n.startsWith(local.replace(/\.gz$/, ''))));
+      await ctx.cache.prune(
+        remaining.map((o) => o.name),
+        (local) => extraneous.some((n) => n.startsWith(local.replace(/\.gz$/, ''))),
+      );
     }
     return { extraneous, deleted: force && extraneous.length > 0 };
   } finally {

@@ -67,8 +67,18 @@ export class TreeTally {
   readonly #minBillableBytes: number;
   readonly #maxBlocksize: number;
   readonly totals: TreeTotals = {
-    entries: 0, files: 0, bytes: 0, largestFile: 0, archiveBytes: 0, signatureBytes: 0, signatureChecksumBytes: 0, fileListBytes: 0, pathBytes: 0,
-    perFileBilledBytes: 0, perFileMultipartFiles: 0, perFileParts: 0,
+    entries: 0,
+    files: 0,
+    bytes: 0,
+    largestFile: 0,
+    archiveBytes: 0,
+    signatureBytes: 0,
+    signatureChecksumBytes: 0,
+    fileListBytes: 0,
+    pathBytes: 0,
+    perFileBilledBytes: 0,
+    perFileMultipartFiles: 0,
+    perFileParts: 0,
   };
 
   /** `minBillableBytes`: the data class's minimum billable object size; `maxBlocksize`: --max-blocksize. */
@@ -84,7 +94,13 @@ export class TreeTally {
     const nonAscii = p.some((b) => b >= 0x80);
     t.entries++;
     t.pathBytes += p.length;
-    const linkPax = meta.type === 'sym' ? paxBytes(meta.linkname.length, meta.linkname.some((b) => b >= 0x80)) : 0;
+    const linkPax =
+      meta.type === 'sym'
+        ? paxBytes(
+            meta.linkname.length,
+            meta.linkname.some((b) => b >= 0x80),
+          )
+        : 0;
     if (meta.type !== 'reg') {
       // volume: `snapshot/PATH[/]`; signatures: the same name under `snapshot/`
       const header = BLOCK + paxBytes('snapshot/'.length + p.length + 1, nonAscii) + linkPax;
@@ -132,12 +148,16 @@ function roundUp(n: number, unit: number): number {
   return Math.ceil(n / unit) * unit;
 }
 
-
 /**
  * Walks the selected tree once (as a backup would: same walker, same selection), counting as it
  * goes; paths that cannot be read are reported and left out.
  */
-export async function scanTree(source: string, selection: Selection, tally: TreeTally, reporter: Reporter): Promise<{ totals: TreeTotals; errors: number }> {
+export async function scanTree(
+  source: string,
+  selection: Selection,
+  tally: TreeTally,
+  reporter: Reporter,
+): Promise<{ totals: TreeTotals; errors: number }> {
   await checkSourceDir(source);
   let errors = 0;
   const root = Buffer.from(path.resolve(source));
@@ -146,7 +166,8 @@ export async function scanTree(source: string, selection: Selection, tally: Tree
     reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
   })) {
     tally.add(e.meta, e.sparse);
-    if ((tally.totals.entries & 4095) === 0) reporter.progress?.({ phase: 'scanning', filesDone: tally.totals.entries, bytesDone: tally.totals.bytes });
+    if ((tally.totals.entries & 4095) === 0)
+      reporter.progress?.({ phase: 'scanning', filesDone: tally.totals.entries, bytesDone: tally.totals.bytes });
   }
   return { totals: tally.totals, errors };
 }
@@ -237,12 +258,23 @@ export interface Estimate {
 /** Prices a scanned tree in both layouts; pure. */
 export function estimateCosts(source: string, tree: TreeTotals, pricing: PricingTable, s: EstimateSettings): Estimate {
   const c = pricing.classes[s.storageClass];
-  if (!c) throw new PermafrostError(ExitCode.usage, `no prices for storage class ${s.storageClass} in the pricing table (${pricing.source}); give them with --pricing-file`);
+  if (!c)
+    throw new PermafrostError(
+      ExitCode.usage,
+      `no prices for storage class ${s.storageClass} in the pricing table (${pricing.source}); give them with --pricing-file`,
+    );
   const standard = pricing.classes[STANDARD_CLASS]!;
   const gb = (bytes: number) => bytes / pricing.gbBytes;
   const per1000 = (n: number, price: number) => (n / 1000) * price;
 
-  const layout = (objects: number, bytes: number, billed: number, uploads: { classRequests: number; standardRequests: number }, metadataObjects: number, metadataBytes: number): LayoutEstimate => {
+  const layout = (
+    objects: number,
+    bytes: number,
+    billed: number,
+    uploads: { classRequests: number; standardRequests: number },
+    metadataObjects: number,
+    metadataBytes: number,
+  ): LayoutEstimate => {
     const storage = monthlyStorage(pricing, s.storageClass, objects, billed)!;
     const metadata = gb(metadataBytes) * standard.storageGBMonth;
     const archivedPart = storage.dataCost + gb(objects * (c.overhead?.archiveRateBytes ?? 0)) * c.storageGBMonth;
@@ -258,7 +290,9 @@ export function estimateCosts(source: string, tree: TreeTotals, pricing: Pricing
       minimum: c.minDays > 0 ? { days: c.minDays, cost: archivedPart * (c.minDays / DAYS_PER_MONTH) } : null,
       restore: {
         tiers: c.archived
-          ? (s.tier ? [s.tier] : RESTORE_TIERS).flatMap((t) => retrievalQuote(pricing, s.storageClass, t, objects, bytes, s.restoreDays) ?? [])
+          ? (s.tier ? [s.tier] : RESTORE_TIERS).flatMap(
+              (t) => retrievalQuote(pricing, s.storageClass, t, objects, bytes, s.restoreDays) ?? [],
+            )
           : [],
         directRetrievalCost: c.archived ? 0 : gb(bytes) * c.retrievalPerGB,
         getCost: per1000(objects, c.getPer1000) + per1000(metadataObjects, standard.getPer1000),
@@ -267,13 +301,21 @@ export function estimateCosts(source: string, tree: TreeTotals, pricing: Pricing
   };
 
   // one object per file: a PUT each, or Create + parts (STANDARD price) + Complete (class price)
-  const perFile = layout(tree.files, tree.bytes, tree.perFileBilledBytes, {
-    classRequests: tree.files,
-    standardRequests: tree.perFileMultipartFiles + tree.perFileParts,
-  }, 0, 0);
+  const perFile = layout(
+    tree.files,
+    tree.bytes,
+    tree.perFileBilledBytes,
+    {
+      classRequests: tree.files,
+      standardRequests: tree.perFileMultipartFiles + tree.perFileParts,
+    },
+    0,
+    0,
+  );
 
   const count = Math.max(1, Math.ceil(tree.archiveBytes / s.volsize));
-  const volumeSizes = count === 1 ? [tree.archiveBytes] : [...Array<number>(count - 1).fill(s.volsize), tree.archiveBytes - (count - 1) * s.volsize];
+  const volumeSizes =
+    count === 1 ? [tree.archiveBytes] : [...Array<number>(count - 1).fill(s.volsize), tree.archiveBytes - (count - 1) * s.volsize];
   const signatureBytes = roundUp(tree.signatureBytes + 2 * BLOCK, RECORD);
   const avgPath = tree.entries > 0 ? tree.pathBytes / tree.entries : 0;
   const manifestBytes = Math.round(200 + Buffer.byteLength(source) + count * (150 + 2 * avgPath) + 20 + tree.fileListBytes);

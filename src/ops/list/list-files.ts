@@ -17,7 +17,11 @@ export async function* listCurrentFiles(ctx: TargetContext, time?: number): Asyn
   const chain = chainAtTime(collection, t);
   if (!chain) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
   const sigChain = collection.signatureChains.find((s) => s.full.startTime === chain.startTime);
-  if (!sigChain) throw new PermafrostError(ExitCode.noSignatures, `the chain starting ${new Date(chain.startTime * 1000).toISOString()} has no signature files`);
+  if (!sigChain)
+    throw new PermafrostError(
+      ExitCode.noSignatures,
+      `the chain starting ${new Date(chain.startTime * 1000).toISOString()} has no signature files`,
+    );
   const files = [sigChain.full, ...sigChain.incs.filter((s) => s.endTime <= t)];
   const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
   const streams: AsyncIterable<SignatureEntry>[] = [];

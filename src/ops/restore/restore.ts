@@ -46,7 +46,10 @@ export function selectSets(ctx: TargetContext, collection: Collection, time: num
   if (time === undefined) return { sets: setsAtTime(latest, latest.endTime), time: latest.endTime };
   const chain = chainAtTime(collection, time)!;
   if (time < chain.startTime && collection.chains[0] === chain) {
-    throw new PermafrostError(ExitCode.noChain, `--time ${timeToString(time)} is before the first backup (${timeToString(chain.startTime)})`);
+    throw new PermafrostError(
+      ExitCode.noChain,
+      `--time ${timeToString(time)} is before the first backup (${timeToString(chain.startTime)})`,
+    );
   }
   return { sets: setsAtTime(chain, time), time };
 }
@@ -56,8 +59,18 @@ export function volumesFor(set: BackupSet, manifest: Manifest, within: PathIndex
   const infos = within.length === 0 ? manifest.volumes : volumesContaining(manifest, within);
   return infos.map((v) => {
     const remote = set.volumes.get(v.volume);
-    if (!remote) throw new PermafrostError(ExitCode.corruptArchive, `volume ${v.volume} of the set ending ${timeToString(set.endTime)} is listed in its manifest but missing at the target`);
-    return { number: v.volume, name: remote.name, sha1: v.hashes.get('SHA1') ?? null, compressed: set.compressed, encrypted: set.encrypted };
+    if (!remote)
+      throw new PermafrostError(
+        ExitCode.corruptArchive,
+        `volume ${v.volume} of the set ending ${timeToString(set.endTime)} is listed in its manifest but missing at the target`,
+      );
+    return {
+      number: v.volume,
+      name: remote.name,
+      sha1: v.hashes.get('SHA1') ?? null,
+      compressed: set.compressed,
+      encrypted: set.encrypted,
+    };
   });
 }
 
@@ -74,29 +87,45 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
 
   const dest = Buffer.from(path.resolve(req.dest));
   if (!req.dryRun && !req.force && !(await isEmptyOrMissingDir(dest))) {
-    const killed = (await holdsKilledRestoreLeftovers(dest)) ? ' and holds temporary files of a killed restore (--force restores into it and removes them)' : ' (use --force to restore into it)';
-    throw new PermafrostError(ExitCode.restoreDestExists, `restore destination ${JSON.stringify(req.dest)} exists and is not empty${killed}`);
+    const killed = (await holdsKilledRestoreLeftovers(dest))
+      ? ' and holds temporary files of a killed restore (--force restores into it and removes them)'
+      : ' (use --force to restore into it)';
+    throw new PermafrostError(
+      ExitCode.restoreDestExists,
+      `restore destination ${JSON.stringify(req.dest)} exists and is not empty${killed}`,
+    );
   }
   if (!req.dryRun && req.force) {
     const removed = await removeKilledRestoreLeftovers(dest);
     if (removed > 0) ctx.reporter.notice(`Removed ${removed} temporary file(s) that a killed restore left in ${JSON.stringify(req.dest)}`);
   }
-  return await readSets(ctx, sets, within, req.dryRun, async (next) => {
-    const writer = new RestoreWriter(Buffer.from(path.resolve(req.dest)), {
-      numericOwner: req.numericOwner,
-      restoreOwnership: req.restoreOwnership,
-      force: req.force,
-    });
-    try {
-      const result = await next({ write: async (meta, data) => { await writer.write(meta, data ?? undefined); } });
-      await writer.finish();
-      return result;
-    } catch (err) {
-      // directories already written keep the attributes they can get; files are all complete
-      await writer.finish().catch(() => {});
-      throw err;
-    }
-  }, skipSets);
+  return await readSets(
+    ctx,
+    sets,
+    within,
+    req.dryRun,
+    async (next) => {
+      const writer = new RestoreWriter(Buffer.from(path.resolve(req.dest)), {
+        numericOwner: req.numericOwner,
+        restoreOwnership: req.restoreOwnership,
+        force: req.force,
+      });
+      try {
+        const result = await next({
+          write: async (meta, data) => {
+            await writer.write(meta, data ?? undefined);
+          },
+        });
+        await writer.finish();
+        return result;
+      } catch (err) {
+        // directories already written keep the attributes they can get; files are all complete
+        await writer.finish().catch(() => {});
+        throw err;
+      }
+    },
+    skipSets,
+  );
 }
 
 /** Receives the restored entries in path order. `data` is null for everything but regular files. */
@@ -128,7 +157,13 @@ export async function readSets(
       const vols = volumesFor(set, manifest, within);
       volumesRead += vols.length;
       if (dryRun) for (const v of vols) ctx.reporter.notice(`Required volume: ${v.name}`);
-      readers.push(new SetReader(ctx.backend, vols, temp, within, { encryption: ctx.encryption, warn: (m) => ctx.reporter.warning(m), recheckHash: volumeHashRecheck(ctx, set, manifest) }));
+      readers.push(
+        new SetReader(ctx.backend, vols, temp, within, {
+          encryption: ctx.encryption,
+          warn: (m) => ctx.reporter.warning(m),
+          recheckHash: volumeHashRecheck(ctx, set, manifest),
+        }),
+      );
     }
     if (dryRun) return { files: 0, bytes: 0, volumesRead, setTime };
     return await run(async (sink) => {

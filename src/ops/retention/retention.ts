@@ -71,7 +71,12 @@ interface SigChain {
 }
 
 /** Decides what a retention verb deletes; pure. `localNames`: the cache directory's file names. */
-export function planRetention(collection: Collection, localNames: readonly string[], prefixes: NamePrefixes, request: RetentionRequest): RetentionPlan {
+export function planRetention(
+  collection: Collection,
+  localNames: readonly string[],
+  prefixes: NamePrefixes,
+  request: RetentionRequest,
+): RetentionPlan {
   const incOnly = request.mode === 'remove-all-inc-of-but-n-full';
   const backupChains = collection.chains;
   const removeTime = request.mode === 'remove-older-than' ? request.time : nthLastFullTime(backupChains, request.count);
@@ -102,19 +107,23 @@ export function planRetention(collection: Collection, localNames: readonly strin
   if (incOnly) oldChains = oldChains.filter((c) => c.incs.length > 0);
   const oldSigChains = sigChains.filter((c) => c.endTime < removeTime && c !== matched?.sig);
   const activeFull = active?.startTime;
-  const keptSignatures = oldChains.length === 0 ? [] : oldSigChains
-    .filter((c) => c.startTime === activeFull)
-    .flatMap((c) => (incOnly ? c.incs : [c.fullName, ...c.incs]).map((n) => (c.location === 'local' ? `${n} (cache)` : n)));
+  const keptSignatures =
+    oldChains.length === 0
+      ? []
+      : oldSigChains
+          .filter((c) => c.startTime === activeFull)
+          .flatMap((c) => (incOnly ? c.incs : [c.fullName, ...c.incs]).map((n) => (c.location === 'local' ? `${n} (cache)` : n)));
 
   const steps: RetentionStep[] = [];
   if (oldChains.length > 0) {
     const deletedLocal = new Set<string>();
     // a set's cache files and its cache signature chain overlap: each file is deleted once
-    const localOnce = (names: string[]) => names.filter((n) => {
-      if (deletedLocal.has(n)) return false;
-      deletedLocal.add(n);
-      return true;
-    });
+    const localOnce = (names: string[]) =>
+      names.filter((n) => {
+        if (deletedLocal.has(n)) return false;
+        deletedLocal.add(n);
+        return true;
+      });
     const ordered: (BackupChain | SigChain)[] = [...oldChains, ...oldSigChains.filter((c) => c.startTime !== activeFull)].reverse();
     for (const chain of ordered) {
       if ('full' in chain) {
@@ -127,14 +136,20 @@ export function planRetention(collection: Collection, localNames: readonly strin
           local.push(...localOnce(localNamesOfSet(set, localNames, prefixes)));
         }
         for (const set of sets) for (const info of setInfos(set)) remoteInfo.set(info.name, info);
-        const message = incOnly ? `Deleting any incremental backup chain rooted at ${prettyTime(chain.endTime)}` : `Deleting complete backup chain ${prettyTime(chain.endTime)}`;
+        const message = incOnly
+          ? `Deleting any incremental backup chain rooted at ${prettyTime(chain.endTime)}`
+          : `Deleting complete backup chain ${prettyTime(chain.endTime)}`;
         steps.push({ kind: 'backup-chain', location: 'remote', endTime: chain.endTime, message, remote, local });
       } else {
         const names = [...chain.incs].reverse();
         if (!incOnly) names.push(chain.fullName);
-        const message = incOnly ? `Deleting any incremental signature chain rooted at ${prettyTime(chain.endTime)}` : `Deleting complete signature chain ${prettyTime(chain.endTime)}`;
-        if (chain.location === 'remote') steps.push({ kind: 'signature-chain', location: 'remote', endTime: chain.endTime, message, remote: names, local: [] });
-        else steps.push({ kind: 'signature-chain', location: 'local', endTime: chain.endTime, message, remote: [], local: localOnce(names) });
+        const message = incOnly
+          ? `Deleting any incremental signature chain rooted at ${prettyTime(chain.endTime)}`
+          : `Deleting complete signature chain ${prettyTime(chain.endTime)}`;
+        if (chain.location === 'remote')
+          steps.push({ kind: 'signature-chain', location: 'remote', endTime: chain.endTime, message, remote: names, local: [] });
+        else
+          steps.push({ kind: 'signature-chain', location: 'local', endTime: chain.endTime, message, remote: [], local: localOnce(names) });
       }
     }
   }
@@ -168,7 +183,8 @@ function matchedPair(chains: readonly BackupChain[], sigChains: readonly SigChai
   const sets = [latest.full, ...latest.incs];
   for (let i = sigChains.length - 1; i >= 0; i--) {
     const sig = sigChains[i]!;
-    if (sig.endTime === latest.endTime || (sets.length >= 2 && sig.endTime === sets[sets.length - 2]!.endTime)) return { chain: latest, sig };
+    if (sig.endTime === latest.endTime || (sets.length >= 2 && sig.endTime === sets[sets.length - 2]!.endTime))
+      return { chain: latest, sig };
   }
   return null;
 }
@@ -255,7 +271,15 @@ export function earlyDeletion(objects: readonly RemoteObjectInfo[], now: number,
     const { remainingDays, charge } = earlyDeletionCharge(pricing, o.storageClass, o.size, now - written);
     if (remainingDays <= 0) continue;
     total += charge;
-    out.push({ name: o.name, storageClass: o.storageClass!, size: o.size, ageDays: Math.max(0, now - written) / 86400, remainingDays, charge, freeAt: written + minDays * 86400 });
+    out.push({
+      name: o.name,
+      storageClass: o.storageClass!,
+      size: o.size,
+      ageDays: Math.max(0, now - written) / 86400,
+      remainingDays,
+      charge,
+      freeAt: written + minDays * 86400,
+    });
   }
   return { objects: out, total, pricesAsOf: pricing.asOf, region: pricing.region };
 }
@@ -284,7 +308,12 @@ export interface RetentionResult {
 export async function retention(ctx: TargetContext, request: RetentionRequest, options: RetentionOptions): Promise<RetentionResult> {
   const deleting = options.force && !options.dryRun;
   const targetLock = deleting ? await takeTargetLock(ctx, `${request.mode} --force`) : null;
-  const unlock = deleting ? await ctx.cache.lock().catch(async (err: unknown) => { await targetLock?.release(); throw err; }) : async () => {};
+  const unlock = deleting
+    ? await ctx.cache.lock().catch(async (err: unknown) => {
+        await targetLock?.release();
+        throw err;
+      })
+    : async () => {};
   try {
     const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
     const plan = planRetention(collection, await cacheNames(ctx.cache.dir), ctx.prefixes, request);
@@ -292,10 +321,14 @@ export async function retention(ctx: TargetContext, request: RetentionRequest, o
     const early = earlyDeletion(plan.remote, ctx.now(), pricing);
     const r = ctx.reporter;
     if (plan.requiredSetTimes.length > 0) {
-      r.warning(`There are backup set(s) at time(s):\n${plan.requiredSetTimes.map(prettyTime).join('\n')}\nWhich can't be deleted because newer sets depend on them.`);
+      r.warning(
+        `There are backup set(s) at time(s):\n${plan.requiredSetTimes.map(prettyTime).join('\n')}\nWhich can't be deleted because newer sets depend on them.`,
+      );
     }
     if (plan.activeChainOlder) {
-      r.warning('Current active backup chain is older than specified time.  However, it will not be deleted.  To remove all your backups, manually purge the repository.');
+      r.warning(
+        'Current active backup chain is older than specified time.  However, it will not be deleted.  To remove all your backups, manually purge the repository.',
+      );
     }
     if (plan.chains.length === 0) {
       r.notice('No old backup sets found, nothing deleted.');
@@ -304,10 +337,16 @@ export async function retention(ctx: TargetContext, request: RetentionRequest, o
     const times = plan.chains.map((c) => prettyTime(c.endTime)).join('\n');
     const many = plan.chains.length !== 1;
     if (early.objects.length > 0) r.notice(earlyDeletionNotice(early, pricing));
-    for (const o of early.objects) r.info(`  ${o.name}: ${o.storageClass}, ${o.size} bytes, ${o.ageDays.toFixed(1)} days old, ${o.remainingDays.toFixed(1)} days to go, $${o.charge.toFixed(6)}`);
-    if (plan.keptSignatures.length > 0) r.info(`Keeping the active chain's signatures (duplicity 0.8.22 would delete them): ${plan.keptSignatures.join(', ')}`);
+    for (const o of early.objects)
+      r.info(
+        `  ${o.name}: ${o.storageClass}, ${o.size} bytes, ${o.ageDays.toFixed(1)} days old, ${o.remainingDays.toFixed(1)} days to go, $${o.charge.toFixed(6)}`,
+      );
+    if (plan.keptSignatures.length > 0)
+      r.info(`Keeping the active chain's signatures (duplicity 0.8.22 would delete them): ${plan.keptSignatures.join(', ')}`);
     if (!options.force) {
-      r.notice(`${many ? 'Found old backup chains at the following times:' : 'Found old backup chain at the following time:'}\n${times}\nRerun command with --force option to actually delete.`);
+      r.notice(
+        `${many ? 'Found old backup chains at the following times:' : 'Found old backup chain at the following time:'}\n${times}\nRerun command with --force option to actually delete.`,
+      );
       for (const s of plan.steps) for (const n of [...s.remote, ...s.local.map((l) => `${l} (cache)`)]) r.info(`Would delete ${n}`);
       return { plan, earlyDeletion: early, deleted: false };
     }

@@ -78,7 +78,13 @@ async function lockStatus(ctx: TargetContext, listing: readonly { readonly name:
   if (!listing.some((o) => o.name === name)) return null;
   const h = await readLockHolder(ctx.backend, name);
   if (!h) return null;
-  return { ...(h.host !== undefined ? { host: h.host } : {}), ...(h.pid !== undefined ? { pid: h.pid } : {}), ...(h.operation !== undefined ? { operation: h.operation } : {}), ...(h.since !== undefined ? { since: h.since } : {}), refreshed: h.modified };
+  return {
+    ...(h.host !== undefined ? { host: h.host } : {}),
+    ...(h.pid !== undefined ? { pid: h.pid } : {}),
+    ...(h.operation !== undefined ? { operation: h.operation } : {}),
+    ...(h.since !== undefined ? { since: h.since } : {}),
+    refreshed: h.modified,
+  };
 }
 
 async function volumeStorage(ctx: TargetContext, collection: Collection): Promise<VolumeStorage[]> {
@@ -91,12 +97,16 @@ async function volumeStorage(ctx: TargetContext, collection: Collection): Promis
     }
   }
   // the listing gives the class; only HEAD tells whether an archived object has a restored copy
-  await forEachLimited(out.map((v, i) => [v, i] as const).filter(([v]) => v.restore === 'archived'), 8, async ([v, i]) => {
-    const info = await ctx.backend.head(v.name);
-    if (!info) return;
-    const seen = thawStateOf(info);
-    out[i] = { ...v, restore: seen.state, ...(seen.expiry !== undefined ? { expiry: seen.expiry } : {}) };
-  });
+  await forEachLimited(
+    out.map((v, i) => [v, i] as const).filter(([v]) => v.restore === 'archived'),
+    8,
+    async ([v, i]) => {
+      const info = await ctx.backend.head(v.name);
+      if (!info) return;
+      const seen = thawStateOf(info);
+      out[i] = { ...v, restore: seen.state, ...(seen.expiry !== undefined ? { expiry: seen.expiry } : {}) };
+    },
+  );
   return out;
 }
 
@@ -104,11 +114,17 @@ async function volumeStorage(ctx: TargetContext, collection: Collection): Promis
 async function missingBySet(ctx: TargetContext, collection: Collection): Promise<Map<BackupSet, MissingVolumes>> {
   const sets = [...collection.chains.flatMap((c) => [c.full, ...c.incs]), ...collection.orphanedSets, ...collection.incompleteSets];
   const out = new Map<BackupSet, MissingVolumes>();
-  await forEachLimited(sets, 8, async (s) => { out.set(s, await missingVolumes(ctx, s)); });
+  await forEachLimited(sets, 8, async (s) => {
+    out.set(s, await missingVolumes(ctx, s));
+  });
   return out;
 }
 
-export function describe(ctx: TargetContext, collection: Collection, missing: ReadonlyMap<BackupSet, MissingVolumes> = new Map()): CollectionStatus {
+export function describe(
+  ctx: TargetContext,
+  collection: Collection,
+  missing: ReadonlyMap<BackupSet, MissingVolumes> = new Map(),
+): CollectionStatus {
   const setStatus = (s: BackupSet) => statusOf(s, missing.get(s));
   const primaryChain = collection.primary?.chain.full;
   const chains = collection.chains.map((c: BackupChain) => ({
@@ -181,18 +197,26 @@ export function formatStatus(st: CollectionStatus): string {
   } else lines.push('No backup chains with active signatures found');
   const damaged = [...st.chains.flatMap((c) => c.sets), ...st.orphanedSets].filter((s) => s.missingVolumes.length > 0);
   if (damaged.length > 0) {
-    lines.push(`Found ${damaged.length} damaged backup set(s), with volumes missing at the target: a restore that needs them fails ("verify" lists them).`);
+    lines.push(
+      `Found ${damaged.length} damaged backup set(s), with volumes missing at the target: a restore that needs them fails ("verify" lists them).`,
+    );
   }
   if (st.orphanedSets.length === 0 && st.incompleteSets.length === 0 && st.orphanedSignatures.length === 0) {
     lines.push('No orphaned or incomplete backup sets found.');
   } else {
     if (st.orphanedSets.length > 0) lines.push(`Also found ${st.orphanedSets.length} backup set(s) not part of any chain.`);
-    if (st.incompleteSets.length > 0) lines.push(`Also found ${st.incompleteSets.length} incomplete backup set(s) (no manifest: an interrupted backup; "cleanup --force" removes them).`);
+    if (st.incompleteSets.length > 0)
+      lines.push(
+        `Also found ${st.incompleteSets.length} incomplete backup set(s) (no manifest: an interrupted backup; "cleanup --force" removes them).`,
+      );
     if (st.orphanedSignatures.length > 0) lines.push(`Also found ${st.orphanedSignatures.length} orphaned signature file(s).`);
   }
   if (st.targetLock) {
     const l = st.targetLock;
-    const who = l.host !== undefined ? `${l.operation ?? 'a run'} on host ${l.host}, pid ${l.pid ?? '?'}, since ${l.since ?? '?'}` : 'an unreadable lock';
+    const who =
+      l.host !== undefined
+        ? `${l.operation ?? 'a run'} on host ${l.host}, pid ${l.pid ?? '?'}, since ${l.since ?? '?'}`
+        : 'an unreadable lock';
     lines.push(`Target lock held by ${who} (last refreshed ${new Date(l.refreshed * 1000).toISOString()}).`);
   }
 
@@ -229,7 +253,8 @@ function chainLines(c: ChainStatus): string[] {
   for (const s of c.sets) {
     const type = s.type === 'full' ? 'Full' : 'Incremental';
     out.push(`${type.padStart(20)}         ${prettyTime(s.endTime)}${String(s.volumes).padStart(18)}`);
-    if (s.missingVolumes.length > 0) out.push(`${' '.repeat(29)}DAMAGED: missing volume${s.missingVolumes.length === 1 ? '' : 's'} ${s.missingVolumes.join(', ')}`);
+    if (s.missingVolumes.length > 0)
+      out.push(`${' '.repeat(29)}DAMAGED: missing volume${s.missingVolumes.length === 1 ? '' : 's'} ${s.missingVolumes.join(', ')}`);
   }
   out.push('-------------------------');
   return out;

@@ -88,7 +88,12 @@ export function priceCollection(collection: Collection, pricing: PricingTable, n
     unpriced.set(cls, { objects: u.objects + 1, bytes: u.bytes + o.size });
   }
   const priced = (objects: readonly RemoteObjectInfo[]) => objects.filter((o) => pricing.classes[classOf(o)] !== undefined);
-  const chargeOf = (objects: readonly RemoteObjectInfo[]) => earlyDeletion(priced(objects).map((o) => ({ ...o, storageClass: classOf(o) })), now, pricing);
+  const chargeOf = (objects: readonly RemoteObjectInfo[]) =>
+    earlyDeletion(
+      priced(objects).map((o) => ({ ...o, storageClass: classOf(o) })),
+      now,
+      pricing,
+    );
 
   const priceGroup = (g: (typeof groups)[number]): GroupCost => {
     const classes = classCosts(priced(g.objects), pricing);
@@ -140,24 +145,35 @@ function classCosts(objects: readonly RemoteObjectInfo[], pricing: PricingTable)
 /** The cost report that follows collection-status's text. */
 export function formatStorageCosts(c: StorageCosts, formatBytes: (n: number) => string): string {
   const lines: string[] = [];
-  lines.push(`Storage costs (${c.pricing.region} list prices of ${c.pricing.asOf} in ${c.pricing.currency}, ${c.pricing.source === 'built-in' ? 'built-in table' : c.pricing.source}):`);
+  lines.push(
+    `Storage costs (${c.pricing.region} list prices of ${c.pricing.asOf} in ${c.pricing.currency}, ${c.pricing.source === 'built-in' ? 'built-in table' : c.pricing.source}):`,
+  );
   const chains = c.groups.filter((g) => g.kind === 'chain');
   for (const g of c.groups) {
-    const title = g.kind === 'chain'
-      ? `Chain ${chains.indexOf(g) + 1} of ${chains.length}${g.primary ? ' (primary)' : ''}, ${prettyTime(g.startTime!)} to ${prettyTime(g.endTime!)}`
-      : 'Not in any chain (interrupted or orphaned)';
+    const title =
+      g.kind === 'chain'
+        ? `Chain ${chains.indexOf(g) + 1} of ${chains.length}${g.primary ? ' (primary)' : ''}, ${prettyTime(g.startTime!)} to ${prettyTime(g.endTime!)}`
+        : 'Not in any chain (interrupted or orphaned)';
     lines.push(`  ${title}: ${usd(g.monthly)} per month${g.earlyDeletion > 0 ? `; deleting it today: ${usd(g.earlyDeletion)}` : ''}`);
     for (const k of g.classes) lines.push(classLine(k, formatBytes, '    '));
   }
   lines.push(`  Total: ${usd(c.monthly)} per month`);
   for (const k of c.byClass) lines.push(classLine(k, formatBytes, '    '));
   if (c.earlyDeletion.objects > 0) {
-    lines.push(`  Deleting everything today would add ${usd(c.earlyDeletion.total)}: ${c.earlyDeletion.objects} object${c.earlyDeletion.objects === 1 ? ' is' : 's are'} younger than ${c.earlyDeletion.objects === 1 ? 'its' : 'their'} class's minimum storage duration, whose rest is billed anyway.`);
+    lines.push(
+      `  Deleting everything today would add ${usd(c.earlyDeletion.total)}: ${c.earlyDeletion.objects} object${c.earlyDeletion.objects === 1 ? ' is' : 's are'} younger than ${c.earlyDeletion.objects === 1 ? 'its' : 'their'} class's minimum storage duration, whose rest is billed anyway.`,
+    );
   } else {
     lines.push('  Deleting everything today would add nothing: no object is inside a minimum storage duration.');
   }
-  for (const u of c.unpriced) lines.push(`  Not priced: ${u.objects} object${u.objects === 1 ? '' : 's'} (${formatBytes(u.bytes)}) in ${u.storageClass}, which the pricing table does not list.`);
-  if (c.assumedStandard > 0) lines.push(`  The target has no storage classes: its ${c.assumedStandard} object${c.assumedStandard === 1 ? ' is' : 's are'} priced as S3 STANDARD.`);
+  for (const u of c.unpriced)
+    lines.push(
+      `  Not priced: ${u.objects} object${u.objects === 1 ? '' : 's'} (${formatBytes(u.bytes)}) in ${u.storageClass}, which the pricing table does not list.`,
+    );
+  if (c.assumedStandard > 0)
+    lines.push(
+      `  The target has no storage classes: its ${c.assumedStandard} object${c.assumedStandard === 1 ? ' is' : 's are'} priced as S3 STANDARD.`,
+    );
   return lines.join('\n');
 }
 

@@ -9,7 +9,16 @@ import { ExitCode, PermafrostError } from '../errors.ts';
 import { planThaw, type ThawPlan } from './thaw-plan.ts';
 import { checkSetKeys } from '../key-check.ts';
 import { loadJournal, saveJournal, type ThawJournal } from './thaw-journal.ts';
-import { countStates, probeVolumes, recordStates, requestRestores, tierFor, type RequestTally, type ThawCounts, type VolumeThaw } from './thaw.ts';
+import {
+  countStates,
+  probeVolumes,
+  recordStates,
+  requestRestores,
+  tierFor,
+  type RequestTally,
+  type ThawCounts,
+  type VolumeThaw,
+} from './thaw.ts';
 
 /** What a download of the restored volumes is assumed to reach, for the time estimate. */
 export const ASSUMED_DOWNLOAD_BYTES_PER_SECOND = 50 * 1024 * 1024;
@@ -67,7 +76,8 @@ export async function prepareThaw(ctx: TargetContext, req: ThawRequestOptions): 
   const toRequest = { objects: archived.length, bytes: archived.reduce((n, v) => n + v.volume.size, 0) };
   const pendingBytes = volumes.filter((v) => v.volume.archived).reduce((n, v) => n + v.volume.size, 0);
   const downloadHours = pendingBytes / ASSUMED_DOWNLOAD_BYTES_PER_SECOND / 3600;
-  const waitHours = (tier: RestoreTier) => (archived.length === 0 && !volumes.some((v) => v.state === 'in-progress') ? 0 : quoteFor(req.pricing, volumes, tier, 1).typicalHours[1]);
+  const waitHours = (tier: RestoreTier) =>
+    archived.length === 0 && !volumes.some((v) => v.state === 'in-progress') ? 0 : quoteFor(req.pricing, volumes, tier, 1).typicalHours[1];
   const estimatedHours = waitHours(req.tier) + downloadHours;
   const days = req.days ?? Math.max(1, Math.ceil(estimatedHours / 24) + 1);
   if (req.days !== undefined && req.days * 24 < estimatedHours) {
@@ -76,7 +86,18 @@ export async function prepareThaw(ctx: TargetContext, req: ThawRequestOptions): 
     );
   }
   const quotes = RESTORE_TIERS.map((tier) => quoteFor(req.pricing, archived, tier, days));
-  return { plan, volumes, journal, tier: req.tier, days, toRequest, quotes, estimatedHours, counts: countStates(volumes), pricing: req.pricing };
+  return {
+    plan,
+    volumes,
+    journal,
+    tier: req.tier,
+    days,
+    toRequest,
+    quotes,
+    estimatedHours,
+    counts: countStates(volumes),
+    pricing: req.pricing,
+  };
 }
 
 function quoteFor(pricing: PricingTable, volumes: readonly VolumeThaw[], tier: RestoreTier, days: number): TierQuote {
@@ -117,8 +138,13 @@ export async function sendThawRequests(ctx: TargetContext, prepared: PreparedTha
 export async function writeBatchManifest(ctx: TargetContext, prepared: PreparedThaw, file: string): Promise<number> {
   await checkSetKeys(ctx, prepared.plan.newestSet, 'thaw');
   const address = hasObjectAddressing(ctx.backend) ? ctx.backend.objectAddress.bind(ctx.backend) : undefined;
-  if (!address) throw new PermafrostError(ExitCode.usage, `--batch-manifest needs an S3 target; ${ctx.backend.displayUrl} has no archive storage`);
-  if (prepared.tier === 'Expedited') throw new PermafrostError(ExitCode.usage, 'S3 Batch Operations restores only with the Standard or Bulk tier: choose --tier Standard or --tier Bulk');
+  if (!address)
+    throw new PermafrostError(ExitCode.usage, `--batch-manifest needs an S3 target; ${ctx.backend.displayUrl} has no archive storage`);
+  if (prepared.tier === 'Expedited')
+    throw new PermafrostError(
+      ExitCode.usage,
+      'S3 Batch Operations restores only with the Standard or Bulk tier: choose --tier Standard or --tier Bulk',
+    );
   const rows: string[] = [];
   for (const v of prepared.volumes) {
     if (v.state !== 'archived') continue;
@@ -129,13 +155,24 @@ export async function writeBatchManifest(ctx: TargetContext, prepared: PreparedT
     await fsp.writeFile(file, rows.join(''), { flag: 'wx' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new PermafrostError(ExitCode.localIo, code === 'EEXIST' ? `--batch-manifest ${file} exists: choose a new file name` : `cannot write --batch-manifest ${file}: ${code ?? (err as Error).message}`);
+    throw new PermafrostError(
+      ExitCode.localIo,
+      code === 'EEXIST'
+        ? `--batch-manifest ${file} exists: choose a new file name`
+        : `cannot write --batch-manifest ${file}: ${code ?? (err as Error).message}`,
+    );
   }
   const now = ctx.now();
   for (const v of prepared.volumes) {
     if (v.state !== 'archived') continue;
     const before = prepared.journal.volumes.get(v.volume.name);
-    prepared.journal.volumes.set(v.volume.name, { requestedAt: now, tier: prepared.tier, days: prepared.days, requests: before?.requests ?? 0, state: 'batch' });
+    prepared.journal.volumes.set(v.volume.name, {
+      requestedAt: now,
+      tier: prepared.tier,
+      days: prepared.days,
+      requests: before?.requests ?? 0,
+      state: 'batch',
+    });
   }
   await saveJournal(ctx.cache.dir, prepared.journal, now);
   return rows.length;

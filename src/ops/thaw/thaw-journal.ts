@@ -52,7 +52,9 @@ export async function loadJournal(cacheDir: string, target: string, warn: (messa
     }
     return { version: 1, target, updatedAt: typeof raw.updatedAt === 'number' ? raw.updatedAt : 0, volumes };
   } catch {
-    warn(`the thaw journal ${path.join(cacheDir, JOURNAL_NAME)} does not parse; starting a new one (the target's restore states still count)`);
+    warn(
+      `the thaw journal ${path.join(cacheDir, JOURNAL_NAME)} does not parse; starting a new one (the target's restore states still count)`,
+    );
     return empty;
   }
 }

@@ -40,7 +40,11 @@ export interface ThawPlan {
  */
 export async function planThaw(
   ctx: TargetContext,
-  req: { readonly time?: number; readonly fileToRestore?: PathIndex; /** the target's listing, when the caller has one */ readonly listing?: readonly RemoteObjectInfo[] },
+  req: {
+    readonly time?: number;
+    readonly fileToRestore?: PathIndex /** the target's listing, when the caller has one */;
+    readonly listing?: readonly RemoteObjectInfo[];
+  },
 ): Promise<ThawPlan> {
   const collection = await syncedCollection(ctx, req.listing);
   const { sets } = selectSets(ctx, collection, req.time);
@@ -60,7 +64,15 @@ export async function planThaw(
       volumes.push(plannedVolume(set.volumes.get(ref.number)!));
     }
   }
-  return { setTime: sets[sets.length - 1]!.endTime, within, sets: sets.length - skip.size, volumes, volumesInSets, bytesInSets, newestSet: sets[sets.length - 1]! };
+  return {
+    setTime: sets[sets.length - 1]!.endTime,
+    within,
+    sets: sets.length - skip.size,
+    volumes,
+    volumesInSets,
+    bytesInSets,
+    newestSet: sets[sets.length - 1]!,
+  };
 }
 
 function plannedVolume(o: RemoteObjectInfo): PlannedVolume {

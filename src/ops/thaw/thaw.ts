@@ -55,13 +55,18 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
  */
 export async function probeVolumes(backend: Backend, volumes: readonly PlannedVolume[]): Promise<VolumeThaw[]> {
   const out: VolumeThaw[] = volumes.map((volume) => ({ volume, state: volume.archived && hasRestore(backend) ? 'archived' : 'readable' }));
-  await forEachLimited(out.filter((v) => v.state === 'archived'), CONCURRENCY, (v) => refreshState(backend, v));
+  await forEachLimited(
+    out.filter((v) => v.state === 'archived'),
+    CONCURRENCY,
+    (v) => refreshState(backend, v),
+  );
   return out;
 }
 
 async function refreshState(backend: Backend, v: VolumeThaw): Promise<void> {
   const info = await backend.head(v.volume.name);
-  if (!info) throw new PermafrostError(ExitCode.corruptArchive, `volume ${v.volume.name} is listed in its manifest but missing at the target`);
+  if (!info)
+    throw new PermafrostError(ExitCode.corruptArchive, `volume ${v.volume.name} is listed in its manifest but missing at the target`);
   const seen = thawStateOf(info);
   v.state = seen.state;
   if (seen.expiry !== undefined) v.expiry = seen.expiry;
@@ -124,7 +129,10 @@ export async function requestRestores(
     let outcome = await request(v.volume.name, { tier, days: settings.days });
     sent++;
     if (outcome === 'tier-unavailable') {
-      if (!expeditedUnavailable) ctx.reporter.warning('Expedited retrieval capacity is not available now (GlacierExpeditedRetrievalNotAvailable): requesting Standard retrievals instead');
+      if (!expeditedUnavailable)
+        ctx.reporter.warning(
+          'Expedited retrieval capacity is not available now (GlacierExpeditedRetrievalNotAvailable): requesting Standard retrievals instead',
+        );
       expeditedUnavailable = true;
       fellBack++;
       tier = 'Standard';
@@ -148,7 +156,10 @@ export async function requestRestores(
         v.state = 'readable';
         break;
       case 'tier-unavailable':
-        throw new PermafrostError(ExitCode.backendError, `cannot restore ${v.volume.name}: no retrieval capacity for the ${tier} tier now; try again later`);
+        throw new PermafrostError(
+          ExitCode.backendError,
+          `cannot restore ${v.volume.name}: no retrieval capacity for the ${tier} tier now; try again later`,
+        );
     }
     if (v.state !== 'readable') {
       const before = journal.volumes.get(v.volume.name);
@@ -243,7 +254,10 @@ export class ThawWaiter {
     if (!v || isReady(v)) return;
     if (!this.#opts.wait) {
       const c = this.counts();
-      throw new PermafrostError(ExitCode.thawInProgress, `thaw in progress: ${v.volume.name} is not restored yet (${c.ready}/${c.total} volumes ready): rerun with --force to continue into the same destination, or add --wait`);
+      throw new PermafrostError(
+        ExitCode.thawInProgress,
+        `thaw in progress: ${v.volume.name} is not restored yet (${c.ready}/${c.total} volumes ready): rerun with --force to continue into the same destination, or add --wait`,
+      );
     }
     if (this.#stopped) throw new PermafrostError(ExitCode.thawInProgress, 'stopped waiting for the thaw');
     await new Promise<void>((resolve, reject) => {
@@ -305,7 +319,9 @@ export class ThawWaiter {
       // archived again: the copy expired, or a request never took; ask once more
       const lost = pending.filter((v) => v.state === 'archived');
       if (lost.length > 0) {
-        this.#ctx.reporter.warning(`${lost.length} volume${lost.length === 1 ? ' is' : 's are'} archived again (a restored copy expired, or a request was lost): requesting ${lost.length === 1 ? 'it' : 'them'} again`);
+        this.#ctx.reporter.warning(
+          `${lost.length} volume${lost.length === 1 ? ' is' : 's are'} archived again (a restored copy expired, or a request was lost): requesting ${lost.length === 1 ? 'it' : 'them'} again`,
+        );
         await requestRestores(this.#ctx, lost, this.#journal, this.#opts);
       }
       await recordStates(this.#ctx, this.#volumes, this.#journal);

@@ -92,11 +92,17 @@ export class ThawingBackend extends BackendWrapper {
       const file = path.join(this.#dir, `ahead-${this.#ahead.size}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
       // a failed download ahead is not an error: the restore reads the volume itself later; a copy
       // found expired is requested again now, so that the wait for it starts at once
-      this.#ahead.set(name, this.inner.getToFile(name, file).then(() => file, async (err: unknown) => {
-        await fsp.rm(file, { force: true });
-        if (this.#expired(err, name)) await this.#waiter.expired(name).catch(() => {});
-        return null;
-      }));
+      this.#ahead.set(
+        name,
+        this.inner.getToFile(name, file).then(
+          () => file,
+          async (err: unknown) => {
+            await fsp.rm(file, { force: true });
+            if (this.#expired(err, name)) await this.#waiter.expired(name).catch(() => {});
+            return null;
+          },
+        ),
+      );
     }
   }
 }

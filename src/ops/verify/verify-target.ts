@@ -130,7 +130,12 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
       volumes++;
       const info = set.volumes.get(v.volume);
       if (!info) {
-        problems.push({ kind: 'missing', name: manifestName, volume: v.volume, message: `Missing: volume ${v.volume} of the ${describeSet(set)}, listed in ${manifestName}` });
+        problems.push({
+          kind: 'missing',
+          name: manifestName,
+          volume: v.volume,
+          message: `Missing: volume ${v.volume} of the ${describeSet(set)}, listed in ${manifestName}`,
+        });
         continue;
       }
       const sha1 = v.hashes.get('SHA1');
@@ -172,9 +177,23 @@ async function checkStored(ctx: TargetContext, c: Check): Promise<Outcome> {
   if (!record) return { by: 'presence' };
   const head = await ctx.backend.head(name, { checksum: true });
   if (!head) return { problem: { kind: 'missing', name, message: `Missing: ${name} (gone since the listing)` } };
-  if (head.size !== record.size) return { problem: { kind: 'size', name, message: `Size mismatch: ${name}: ${head.size} bytes at the target, ${record.size} recorded at upload` } };
+  if (head.size !== record.size)
+    return {
+      problem: {
+        kind: 'size',
+        name,
+        message: `Size mismatch: ${name}: ${head.size} bytes at the target, ${record.size} recorded at upload`,
+      },
+    };
   if (head.crc32c === undefined) return { by: 'size' };
-  if (head.crc32c !== record.crc32c) return { problem: { kind: 'checksum', name, message: `Checksum mismatch: ${name}: CRC-32C ${head.crc32c} at the target, ${record.crc32c} recorded at upload` } };
+  if (head.crc32c !== record.crc32c)
+    return {
+      problem: {
+        kind: 'checksum',
+        name,
+        message: `Checksum mismatch: ${name}: CRC-32C ${head.crc32c} at the target, ${record.crc32c} recorded at upload`,
+      },
+    };
   return { by: 'crc32c' };
 }
 
@@ -185,25 +204,36 @@ async function checkByReading(ctx: TargetContext, c: Check): Promise<Outcome> {
   try {
     for await (const chunk of await ctx.backend.get(name)) hash.update(chunk);
   } catch (err) {
-    if (err instanceof BackendError && err.code === 'not-found') return { problem: { kind: 'missing', name, message: `Missing: ${name} (gone since the listing)` } };
+    if (err instanceof BackendError && err.code === 'not-found')
+      return { problem: { kind: 'missing', name, message: `Missing: ${name} (gone since the listing)` } };
     throw err;
   }
   const actual = hash.digest('hex');
   if (c.sha1 !== undefined && actual !== c.sha1) {
-    return { problem: { kind: 'checksum', name, message: `Checksum mismatch: ${name}: SHA1 ${actual} at the target, ${c.sha1} in the manifest` } };
+    return {
+      problem: { kind: 'checksum', name, message: `Checksum mismatch: ${name}: SHA1 ${actual} at the target, ${c.sha1} in the manifest` },
+    };
   }
   return { by: 'sha1' };
 }
 
 /** Volumes at the target that no manifest of a chain references, with the reason, in listing order. */
-function extraVolumes(listing: readonly RemoteObjectInfo[], collection: Collection, notInManifest: ReadonlySet<string>, ctx: TargetContext): ExtraObject[] {
+function extraVolumes(
+  listing: readonly RemoteObjectInfo[],
+  collection: Collection,
+  notInManifest: ReadonlySet<string>,
+  ctx: TargetContext,
+): ExtraObject[] {
   const why = new Map<string, string>();
   for (const name of notInManifest) why.set(name, "not listed in its set's manifest");
-  for (const s of collection.incompleteSets) for (const v of s.volumes.values()) why.set(v.name, `volume of a ${describeSet(s)} without a manifest: an interrupted backup`);
-  for (const s of collection.orphanedSets) for (const v of s.volumes.values()) why.set(v.name, `volume of an ${describeSet(s)} that extends no chain`);
+  for (const s of collection.incompleteSets)
+    for (const v of s.volumes.values()) why.set(v.name, `volume of a ${describeSet(s)} without a manifest: an interrupted backup`);
+  for (const s of collection.orphanedSets)
+    for (const v of s.volumes.values()) why.set(v.name, `volume of an ${describeSet(s)} that extends no chain`);
   for (const o of collection.strays) {
     const parsed = parseRemoteName(o.name, ctx.prefixes);
-    if (parsed && !parsed.manifest && (parsed.kind === 'full' || parsed.kind === 'inc')) why.set(o.name, 'a second copy of a volume under another name');
+    if (parsed && !parsed.manifest && (parsed.kind === 'full' || parsed.kind === 'inc'))
+      why.set(o.name, 'a second copy of a volume under another name');
   }
   return listing.filter((o) => why.has(o.name)).map((o) => ({ name: o.name, why: why.get(o.name)! }));
 }
@@ -212,13 +242,16 @@ function extraVolumes(listing: readonly RemoteObjectInfo[], collection: Collecti
 function signatureOf(collection: Collection, set: BackupSet): RemoteObjectInfo | null {
   const type = set.type === 'full' ? 'full-sig' : 'new-sig';
   for (const chain of collection.signatureChains) {
-    for (const f of [chain.full, ...chain.incs]) if (f.type === type && f.startTime === set.startTime && f.endTime === set.endTime) return f.info;
+    for (const f of [chain.full, ...chain.incs])
+      if (f.type === type && f.startTime === set.startTime && f.endTime === set.endTime) return f.info;
   }
   return null;
 }
 
 function describeSet(set: BackupSet): string {
-  return set.type === 'full' ? `full set of ${timeToString(set.endTime)}` : `incremental set ${timeToString(set.startTime)} to ${timeToString(set.endTime)}`;
+  return set.type === 'full'
+    ? `full set of ${timeToString(set.endTime)}`
+    : `incremental set ${timeToString(set.startTime)} to ${timeToString(set.endTime)}`;
 }
 
 /** A manifest that cannot be used: missing, archived, corrupt or tampered. Key and permission problems end the run instead. */

@@ -35,9 +35,22 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
   let checked = 0;
   const result = await readSets(ctx, sets, within, false, async (next) => {
     if (!req.compareData) {
-      return next({ async write(_meta, data) { checked++; if (data) for await (const _ of data) { /* read to check */ } } });
+      return next({
+        async write(_meta, data) {
+          checked++;
+          if (data)
+            for await (const _ of data) {
+              /* read to check */
+            }
+        },
+      });
     }
-    const source = new SourceCursor(walkSource(Buffer.from(req.source), req.selection, (p, err) => differences.push(`cannot read ${p.toString('utf8')}: ${(err as Error).message}`)), within);
+    const source = new SourceCursor(
+      walkSource(Buffer.from(req.source), req.selection, (p, err) =>
+        differences.push(`cannot read ${p.toString('utf8')}: ${(err as Error).message}`),
+      ),
+      within,
+    );
     const sink: EntrySink = {
       async write(meta, data) {
         checked++;
@@ -45,7 +58,10 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
         const match = await source.take(meta.index);
         if (!match) {
           differences.push(`in backup, missing from source: ${indexToDisplay(meta.index)}`);
-          if (data) for await (const _ of data) { /* drain */ }
+          if (data)
+            for await (const _ of data) {
+              /* drain */
+            }
           return;
         }
         const diff = await compareEntry(meta, data, match.meta, match.path);
@@ -57,13 +73,23 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
     return r;
   });
   for (const d of differences) ctx.reporter.notice(`Difference found: ${d}`);
-  ctx.reporter.notice(`Verify complete: ${checked} files compared, ${differences.length} difference${differences.length === 1 ? '' : 's'} found.`);
+  ctx.reporter.notice(
+    `Verify complete: ${checked} files compared, ${differences.length} difference${differences.length === 1 ? '' : 's'} found.`,
+  );
   return { filesChecked: checked, differences, volumesRead: result.volumesRead };
 }
 
-async function compareEntry(backup: EntryMeta, data: AsyncIterable<Buffer> | null, source: EntryMeta, sourcePath: Buffer): Promise<string | null> {
+async function compareEntry(
+  backup: EntryMeta,
+  data: AsyncIterable<Buffer> | null,
+  source: EntryMeta,
+  sourcePath: Buffer,
+): Promise<string | null> {
   if (backup.type !== source.type) {
-    if (data) for await (const _ of data) { /* drain */ }
+    if (data)
+      for await (const _ of data) {
+        /* drain */
+      }
     return `type ${backup.type} in backup, ${source.type} in source`;
   }
   let problem: string | null = null;
@@ -86,7 +112,9 @@ async function sameContent(data: AsyncIterable<Buffer>, file: Buffer): Promise<b
   try {
     fh = await fsp.open(file, 'r');
   } catch {
-    for await (const _ of data) { /* drain */ }
+    for await (const _ of data) {
+      /* drain */
+    }
     return false;
   }
   let same = true;

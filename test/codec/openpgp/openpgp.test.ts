@@ -22,12 +22,17 @@ const keys = (p: string | null = PASS): KeyProvider => ({ passphrase: async () =
 // a low S2K count keeps the many small cases fast; the default (255) is exercised once below
 const FAST_S2K = 96;
 
-async function encrypt(plain: Buffer, opts: { compression?: 'zip' | 'zlib' | 'none'; cuts?: number[]; countOctet?: number; hash?: number } = {}): Promise<Buffer> {
+async function encrypt(
+  plain: Buffer,
+  opts: { compression?: 'zip' | 'zlib' | 'none'; cuts?: number[]; countOctet?: number; hash?: number } = {},
+): Promise<Buffer> {
   const out: Buffer[] = [];
   const enc = new OpenPgpEncryptor({
     key: passphraseMessageKey(PASS, AES256, newIteratedS2K(opts.hash ?? SHA256, opts.countOctet ?? FAST_S2K)),
     compression: opts.compression ?? 'zip',
-    output: (chunks) => { for (const c of chunks) out.push(Buffer.from(c)); },
+    output: (chunks) => {
+      for (const c of chunks) out.push(Buffer.from(c));
+    },
   });
   let off = 0;
   for (const cut of opts.cuts ?? []) {
@@ -81,7 +86,10 @@ describe('permafrost writes, gpg 2.2 decrypts', () => {
     const small = join(work, 'small.gpg');
     writeFileSync(small, await encrypt(Buffer.from('manifest\n')));
     // a small file gets a definite length, as gpg writes the manifest
-    assert.match(gpg.run(['--list-packets', small], { passphrase: PASS }).toString(), /encrypted data packet:\n\tlength: \d+\n\tmdc_method: 2/);
+    assert.match(
+      gpg.run(['--list-packets', small], { passphrase: PASS }).toString(),
+      /encrypted data packet:\n\tlength: \d+\n\tmdc_method: 2/,
+    );
   });
 });
 
@@ -120,7 +128,8 @@ describe('gpg 2.2 writes, permafrost decrypts', () => {
     gpg.run(['--yes', '--rfc2440', '--symmetric', '-o', file, src], { passphrase: PASS });
     let warned = 0;
     const parts: Buffer[] = [];
-    for await (const c of decryptMessage(split(readFileSync(file), 4096), keys(), { onUnprotected: () => warned++ })) parts.push(Buffer.from(c));
+    for await (const c of decryptMessage(split(readFileSync(file), 4096), keys(), { onUnprotected: () => warned++ }))
+      parts.push(Buffer.from(c));
     assert.ok(Buffer.concat(parts).equals(plain.subarray(0, 100_000)));
     assert.equal(warned, 1);
     assert.deepEqual(await verifyMessage(split(readFileSync(file), 4096), keys()), { protected: false });
@@ -131,7 +140,25 @@ describe('gpg 2.2 writes, permafrost decrypts', () => {
     const src = join(work, 'signed-plain');
     writeFileSync(src, plain.subarray(0, 50_000));
     const file = join(work, 'signed.gpg');
-    gpg.run(['--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--local-user', fpr, '--sign', '--symmetric', '--passphrase-fd', '0', '-o', file, src], { input: PASS });
+    gpg.run(
+      [
+        '--yes',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        '',
+        '--local-user',
+        fpr,
+        '--sign',
+        '--symmetric',
+        '--passphrase-fd',
+        '0',
+        '-o',
+        file,
+        src,
+      ],
+      { input: PASS },
+    );
     assert.ok((await decrypt(readFileSync(file))).equals(plain.subarray(0, 50_000)));
   });
 });

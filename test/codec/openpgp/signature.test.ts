@@ -38,7 +38,11 @@ interface TestKey {
 const keys: Record<'rsa' | 'ecc' | 'other', TestKey> = {} as Record<'rsa' | 'ecc' | 'other', TestKey>;
 
 before(async () => {
-  for (const [name, algo] of [['rsa', 'rsa'], ['ecc', 'ecc'], ['other', 'rsa']] as const) {
+  for (const [name, algo] of [
+    ['rsa', 'rsa'],
+    ['ecc', 'ecc'],
+    ['other', 'rsa'],
+  ] as const) {
     const fpr = gpg.genKey(`Signer ${name} <${name}@example.com>`, algo, KEY_PASS);
     const locked = await openpgp.readPrivateKey({ binaryKey: gpg.run(['--export-secret-keys', fpr], { passphrase: KEY_PASS }) });
     const secret = await openpgp.decryptKey({ privateKey: locked, passphrase: KEY_PASS });
@@ -46,13 +50,20 @@ before(async () => {
   }
 });
 
-async function encryptSigned(plain: Buffer, signer: MessageSigner, compression: 'zip' | 'zlib' | 'none' = 'zip', cuts: number[] = []): Promise<Buffer> {
+async function encryptSigned(
+  plain: Buffer,
+  signer: MessageSigner,
+  compression: 'zip' | 'zlib' | 'none' = 'zip',
+  cuts: number[] = [],
+): Promise<Buffer> {
   const out: Buffer[] = [];
   const enc = new OpenPgpEncryptor({
     key: passphraseMessageKey(PASS, AES256, newIteratedS2K(SHA256, FAST_S2K)),
     compression,
     signer,
-    output: (chunks) => { for (const c of chunks) out.push(Buffer.from(c)); },
+    output: (chunks) => {
+      for (const c of chunks) out.push(Buffer.from(c));
+    },
   });
   let off = 0;
   for (const cut of cuts) {
@@ -113,12 +124,22 @@ describe('permafrost signs, gpg 2.2 verifies', () => {
     const listing = gpg.run(['--list-packets', file], { passphrase: PASS }).toString();
     const order = [...listing.matchAll(/^:(\w[\w ]*?) packet:/gm)].map((m) => m[1]);
     assert.deepEqual(order, ['symkey enc', 'encrypted data', 'compressed', 'onepass_sig', 'literal data', 'signature'], listing);
-    assert.match(listing, /:signature packet: algo 1, keyid [0-9A-F]{16}\n\tversion 4, created \d+, md5len 0, sigclass 0x00\n\tdigest algo 8/);
+    assert.match(
+      listing,
+      /:signature packet: algo 1, keyid [0-9A-F]{16}\n\tversion 4, created \d+, md5len 0, sigclass 0x00\n\tdigest algo 8/,
+    );
   });
 
-  it('a forged signature (the digest signed is not the data\'s): gpg says BADSIG, permafrost fails with integrity', async () => {
+  it("a forged signature (the digest signed is not the data's): gpg says BADSIG, permafrost fails with integrity", async () => {
     const real = await messageSigner(keys.rsa.secret, 'rsa');
-    const forged: MessageSigner = { ...real, sign: (digest) => { const d = Buffer.from(digest); d[5]! ^= 1; return real.sign(d); } };
+    const forged: MessageSigner = {
+      ...real,
+      sign: (digest) => {
+        const d = Buffer.from(digest);
+        d[5]! ^= 1;
+        return real.sign(d);
+      },
+    };
     const file = join(work, 'forged.gpg');
     const ct = await encryptSigned(Buffer.from('payload'), forged);
     writeFileSync(file, ct);
@@ -134,12 +155,18 @@ describe('permafrost signs, gpg 2.2 verifies', () => {
   it('round trip: any data and chunking, signed and verified', async () => {
     const signer = await messageSigner(keys.ecc.secret, 'ecc');
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 20000 }), fc.array(fc.integer({ min: 1, max: 9000 }), { maxLength: 4 }), fc.constantFrom('zip', 'zlib', 'none'), fc.integer({ min: 1, max: 5000 }), async (data, cuts, compression, pieces) => {
-        const plain = Buffer.from(data);
-        const ct = await encryptSigned(plain, signer, compression as 'zip' | 'zlib' | 'none', cuts);
-        assert.ok((await decrypt(ct, provider(keys.ecc), pieces)).equals(plain));
-        assert.deepEqual(await verifyMessage(split(ct, pieces), provider(keys.ecc)), { protected: true });
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 20000 }),
+        fc.array(fc.integer({ min: 1, max: 9000 }), { maxLength: 4 }),
+        fc.constantFrom('zip', 'zlib', 'none'),
+        fc.integer({ min: 1, max: 5000 }),
+        async (data, cuts, compression, pieces) => {
+          const plain = Buffer.from(data);
+          const ct = await encryptSigned(plain, signer, compression as 'zip' | 'zlib' | 'none', cuts);
+          assert.ok((await decrypt(ct, provider(keys.ecc), pieces)).equals(plain));
+          assert.deepEqual(await verifyMessage(split(ct, pieces), provider(keys.ecc)), { protected: true });
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -157,12 +184,30 @@ describe('gpg 2.2 signs, permafrost verifies', () => {
     for (const name of ['rsa', 'ecc'] as const) {
       const file = join(work, `gpg-sym-signed-${name}.gpg`);
       // the symmetric passphrase and the key's are both PASS-like here: gpg takes one --passphrase-fd
-      gpg.run(['--yes', '--pinentry-mode', 'loopback', '--local-user', keys[name].fpr, '--sign', '--symmetric', '--passphrase-fd', '0', '-o', file, input], { input: KEY_PASS });
+      gpg.run(
+        [
+          '--yes',
+          '--pinentry-mode',
+          'loopback',
+          '--local-user',
+          keys[name].fpr,
+          '--sign',
+          '--symmetric',
+          '--passphrase-fd',
+          '0',
+          '-o',
+          file,
+          input,
+        ],
+        { input: KEY_PASS },
+      );
       const ct = readFileSync(file);
       const symKeys = (k: TestKey | null): KeyProvider => ({ ...provider(k), passphrase: async () => KEY_PASS });
       assert.ok((await decrypt(ct, symKeys(keys[name]))).equals(readFileSync(input)));
       assert.deepEqual(await verifyMessage(split(ct, 8192), symKeys(keys[name])), { protected: true });
-      const err = await failure(decrypt(ct, { ...symKeys(keys.other), signatureVerifier: signatureVerifier('OTHERKEY', async () => [keys.other.public]) }));
+      const err = await failure(
+        decrypt(ct, { ...symKeys(keys.other), signatureVerifier: signatureVerifier('OTHERKEY', async () => [keys.other.public]) }),
+      );
       assert.equal(err.kind, 'integrity');
       assert.match(err.message, new RegExp(`signed by key ${signingKeyId(keys[name].fpr)}, not by --sign-key OTHERKEY`));
       // without a verifier the signature is skipped, as before
@@ -170,16 +215,39 @@ describe('gpg 2.2 signs, permafrost verifies', () => {
     }
   });
 
-  it('gpg --encrypt --sign to a recipient: accepted with the signer\'s public key', async () => {
+  it("gpg --encrypt --sign to a recipient: accepted with the signer's public key", async () => {
     const input = src();
     const file = join(work, 'gpg-pub-signed.gpg');
-    gpg.run(['--yes', '--pinentry-mode', 'loopback', '--local-user', keys.ecc.fpr, '--recipient', keys.rsa.fpr, '--sign', '--encrypt', '--passphrase-fd', '0', '-o', file, input], { input: KEY_PASS });
+    gpg.run(
+      [
+        '--yes',
+        '--pinentry-mode',
+        'loopback',
+        '--local-user',
+        keys.ecc.fpr,
+        '--recipient',
+        keys.rsa.fpr,
+        '--sign',
+        '--encrypt',
+        '--passphrase-fd',
+        '0',
+        '-o',
+        file,
+        input,
+      ],
+      { input: KEY_PASS },
+    );
     const rsaSecret = keys.rsa.secret;
     const k: KeyProvider = {
       publicKeySessionKeys: async (bodies) => {
-        const msg = await openpgp.readMessage({ binaryMessage: Buffer.concat(bodies.flatMap((b) => [definiteHeader(Tag.pkesk, b.length), b])) });
+        const msg = await openpgp.readMessage({
+          binaryMessage: Buffer.concat(bodies.flatMap((b) => [definiteHeader(Tag.pkesk, b.length), b])),
+        });
         const found = await openpgp.decryptSessionKeys({ message: msg, decryptionKeys: rsaSecret });
-        return found.map((f) => ({ cipher: (openpgp.enums.symmetric as unknown as Record<string, number>)[f.algorithm!]!, key: Buffer.from(f.data) }));
+        return found.map((f) => ({
+          cipher: (openpgp.enums.symmetric as unknown as Record<string, number>)[f.algorithm!]!,
+          key: Buffer.from(f.data),
+        }));
       },
       signatureVerifier: signatureVerifier('ecc', async () => [keys.ecc.public]),
     };

@@ -59,7 +59,13 @@ test('big.bin with "MODIFIED" at 70000 gives the VERIFIED commands of docs/dupli
 test('an empty basis gives a slack delta of 64 KiB literals, as duplicity feeds librsync', () => {
   const data = Buffer.alloc(200000, 'abc');
   const commands = decodeDelta(deltaOf(signatureOf(Buffer.alloc(0), 2048), data));
-  assert.deepEqual(formatDeltaCommands(commands), ['LITERAL 65536 (0x43)', 'LITERAL 65536 (0x43)', 'LITERAL 65536 (0x43)', 'LITERAL 3392 (0x42)', 'END']);
+  assert.deepEqual(formatDeltaCommands(commands), [
+    'LITERAL 65536 (0x43)',
+    'LITERAL 65536 (0x43)',
+    'LITERAL 65536 (0x43)',
+    'LITERAL 3392 (0x42)',
+    'END',
+  ]);
   assert.equal(deltaOf(signatureOf(Buffer.alloc(0), 512), Buffer.alloc(0)).toString('hex'), '7273023600');
   assert.equal(deltaOf(signatureOf(Buffer.alloc(0), 512), Buffer.from('hi')).toString('hex'), '72730236' + '02' + '6869' + '00');
 });
@@ -152,7 +158,7 @@ test('a hostile signature piling 200000 blocks on one weak sum neither hangs nor
   assert.deepEqual(await applyDelta(Buffer.alloc(0), delta), data);
 });
 
-test('a signature fed the sums of the delta\'s matches is the same as one computed from scratch, and the delta is unchanged', async () => {
+test("a signature fed the sums of the delta's matches is the same as one computed from scratch, and the delta is unchanged", async () => {
   let reused = 0;
   await fc.assert(
     fc.asyncProperty(basisAndNew, blockLen, fc.oneof(blockLen, fc.constant(-1)), chunkSizes, async ([basis, next], bl, newBl, sizes) => {
@@ -180,14 +186,30 @@ test('a signature fed the sums of the delta\'s matches is the same as one comput
   assert.ok(reused > 100, `only ${reused} blocks reused`);
 });
 
-test('sparse files (runs of zeros): a signature fed the delta\'s matches, zero blocks by zeros(), is the one from scratch', () => {
+test("sparse files (runs of zeros): a signature fed the delta's matches, zero blocks by zeros(), is the one from scratch", () => {
   // as a backup's diff of a sparse file: the encoder sees every byte, the new signature is told
   // of the matches and gets the chunks of zeros through zeros()
   const island = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => ((i * 131 + seed * 7) % 251) + 1));
   // the first 4 KiB match, so windows of zeros are looked up at block boundaries inside a chunk
   // that is not all zeros: there the signature takes the delta's sums for them
-  const basis = Buffer.concat([island(4096, 5), Buffer.alloc(70_000), island(3000, 1), Buffer.alloc(200_000), island(100, 2), Buffer.alloc(5000)]);
-  const next = Buffer.concat([island(4096, 5), Buffer.alloc(20_000), island(700, 3), Buffer.alloc(150_000), island(3000, 1), Buffer.alloc(131_072), island(65_536, 4), Buffer.alloc(9_999)]);
+  const basis = Buffer.concat([
+    island(4096, 5),
+    Buffer.alloc(70_000),
+    island(3000, 1),
+    Buffer.alloc(200_000),
+    island(100, 2),
+    Buffer.alloc(5000),
+  ]);
+  const next = Buffer.concat([
+    island(4096, 5),
+    Buffer.alloc(20_000),
+    island(700, 3),
+    Buffer.alloc(150_000),
+    island(3000, 1),
+    Buffer.alloc(131_072),
+    island(65_536, 4),
+    Buffer.alloc(9_999),
+  ]);
   for (const bl of [512, 2048]) {
     let matches = 0;
     const builder = new SignatureBuilder(bl);

@@ -40,13 +40,15 @@ export const chunkSizes = fc.array(fc.integer({ min: 1, max: 3000 }), { minLengt
  * Data with repetition (small alphabets, repeated runs), so that rolling sums collide and blocks
  * repeat: the cases where matching decisions matter.
  */
-export const basisData = fc.oneof(
-  fc.uint8Array({ maxLength: 20000, size: 'max' }),
-  fc.uint8Array({ maxLength: 20000, max: 3, size: 'max' }),
-  fc
-    .tuple(fc.uint8Array({ minLength: 1, maxLength: 300, size: 'max' }), fc.integer({ min: 1, max: 60 }))
-    .map(([unit, times]) => Buffer.concat(Array.from({ length: times }, () => unit))),
-).map((a) => Buffer.from(a));
+export const basisData = fc
+  .oneof(
+    fc.uint8Array({ maxLength: 20000, size: 'max' }),
+    fc.uint8Array({ maxLength: 20000, max: 3, size: 'max' }),
+    fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 300, size: 'max' }), fc.integer({ min: 1, max: 60 }))
+      .map(([unit, times]) => Buffer.concat(Array.from({ length: times }, () => unit))),
+  )
+  .map((a) => Buffer.from(a));
 
 type Mutation =
   | { kind: 'insert'; at: number; bytes: Uint8Array }
@@ -83,7 +85,12 @@ function applyMutation(data: Buffer, m: Mutation): Buffer {
 
 /** A basis and a new version of it made by a few random edits (or unrelated data). */
 export const basisAndNew: fc.Arbitrary<readonly [Buffer, Buffer]> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(basisData, fc.array(mutation, { maxLength: 6 })).map(([basis, ms]) => [basis, ms.reduce(applyMutation, basis)] as const) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(basisData, fc.array(mutation, { maxLength: 6 }))
+      .map(([basis, ms]) => [basis, ms.reduce(applyMutation, basis)] as const),
+  },
   { weight: 1, arbitrary: fc.tuple(basisData, basisData) },
 );
 

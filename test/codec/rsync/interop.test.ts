@@ -71,8 +71,17 @@ test('signatures are byte-identical to rdiff -H md4 -R rollsum', (t) => {
   requireRdiff();
   const file = workdir(t);
   const cases: [number, number, number][] = [
-    [0, 512, 8], [1, 512, 8], [511, 512, 8], [512, 512, 8], [513, 512, 8], [150000, 512, 8],
-    [100000, 1024, 8], [300001, 2048, 8], [5000, 7, 8], [20000, 333, 16], [4096, 64, 3],
+    [0, 512, 8],
+    [1, 512, 8],
+    [511, 512, 8],
+    [512, 512, 8],
+    [513, 512, 8],
+    [150000, 512, 8],
+    [100000, 1024, 8],
+    [300001, 2048, 8],
+    [5000, 7, 8],
+    [20000, 333, 16],
+    [4096, 64, 3],
   ];
   for (const [length, blockLen, strongLen] of cases) {
     const data = noise(length, length + blockLen);
@@ -91,11 +100,14 @@ test('MD4 agrees with librsync across the padding boundaries (full 16-byte stron
   }
 });
 
-test('deltas are byte-identical to rdiff delta, and each side patches the other\'s deltas', async (t) => {
+test("deltas are byte-identical to rdiff delta, and each side patches the other's deltas", async (t) => {
   requireRdiff();
   const file = workdir(t);
   const samples: (readonly [Buffer, Buffer])[] = fc.sample(basisAndNew, { numRuns: 40, seed: 20240102 });
-  samples.push([bigBin(), bigBinModified()], [noise(300000, 1), Buffer.concat([noise(1000, 9), noise(300000, 1).subarray(5000), noise(70000, 3)])]);
+  samples.push(
+    [bigBin(), bigBinModified()],
+    [noise(300000, 1), Buffer.concat([noise(1000, 9), noise(300000, 1).subarray(5000), noise(70000, 3)])],
+  );
   for (const [i, [basis, next]] of samples.entries()) {
     const blockLen = [512, 64, 16, 1024][i % 4]!;
     const oursSig = signatureOf(basis, blockLen);
@@ -160,7 +172,7 @@ function duplicity(cmd: 'sig' | 'delta' | 'patch', a: string, b: string, out: st
   return readFileSync(out);
 }
 
-test('signatures and deltas are byte-identical to duplicity\'s own librsync calls, empty basis included', (t) => {
+test("signatures and deltas are byte-identical to duplicity's own librsync calls, empty basis included", (t) => {
   const file = workdir(t);
   const cases: [string, Buffer, Buffer][] = [
     ['empty basis, 200000 new bytes', Buffer.alloc(0), noise(200000, 5)],

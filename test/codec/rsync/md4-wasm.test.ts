@@ -22,7 +22,11 @@ test('the committed WebAssembly is what md4.c compiles to (clang and lld, as scr
   const out = join(tmpDir(hooks, 'md4-wasm'), 'md4-wasm-module.ts');
   const r = spawnSync('bash', [join(PROJECT_ROOT, 'scripts/build-md4-wasm.sh'), out], { encoding: 'utf8' });
   assert.equal(r.status, 0, `${r.stderr}(install the compiler with: apt-get install clang lld)`);
-  assert.equal(readFileSync(out, 'utf8'), readFileSync(join(PROJECT_ROOT, 'src/codec/rsync/md4-wasm-module.ts'), 'utf8'), 'md4-wasm-module.ts is stale: run bash scripts/build-md4-wasm.sh');
+  assert.equal(
+    readFileSync(out, 'utf8'),
+    readFileSync(join(PROJECT_ROOT, 'src/codec/rsync/md4-wasm-module.ts'), 'utf8'),
+    'md4-wasm-module.ts is stale: run bash scripts/build-md4-wasm.sh',
+  );
 });
 
 test('the TypeScript MD4 (the oracle below) passes RFC 1320 (md4.test.ts checks md4, which runs the WebAssembly)', () => {
@@ -85,9 +89,15 @@ test('signature records from WebAssembly equal rollsum.ts and the TypeScript MD4
     assert.ok(got.equals(want), `block ${blockLen}, strong ${strongLen}, ${data.length - offset} bytes`);
   };
   fc.assert(
-    fc.property(fc.integer({ min: MIN_BATCH_BLOCK, max: 5000 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 100 }), (blockLen, strongLen, length, offset) => {
-      check(randomBytes(length + offset), blockLen, strongLen, offset);
-    }),
+    fc.property(
+      fc.integer({ min: MIN_BATCH_BLOCK, max: 5000 }),
+      fc.integer({ min: 1, max: 16 }),
+      fc.integer({ min: 0, max: 20_000 }),
+      fc.integer({ min: 0, max: 100 }),
+      (blockLen, strongLen, length, offset) => {
+        check(randomBytes(length + offset), blockLen, strongLen, offset);
+      },
+    ),
     { numRuns: 150 },
   );
   // over the scratch area: several calls, and blocks that do not divide 1 MiB

@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { md4, md4Into } from '../../../src/codec/rsync/md4.ts';
 import { RFC1320 } from './md4-vectors.ts';
 
-
 test('md4 matches the RFC 1320 test suite', () => {
   for (const [input, digest] of RFC1320) assert.equal(md4(Buffer.from(input, 'latin1')).toString('hex'), digest, JSON.stringify(input));
 });

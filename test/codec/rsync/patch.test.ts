@@ -25,10 +25,14 @@ async function patch(basis: Buffer, delta: Uint8Array, sizes: readonly number[] 
     if (offset + length > basis.length) throw new Error(`test basis: read ${offset}+${length} past the end`);
     return Buffer.from(basis.subarray(offset, offset + length));
   };
-  const patcher = new DeltaPatcher(read, async (chunk) => {
-    sinkChunks.push(chunk.length);
-    pieces.push(Buffer.from(chunk));
-  }, basisLength === undefined ? {} : { basisLength });
+  const patcher = new DeltaPatcher(
+    read,
+    async (chunk) => {
+      sinkChunks.push(chunk.length);
+      pieces.push(Buffer.from(chunk));
+    },
+    basisLength === undefined ? {} : { basisLength },
+  );
   for (const c of chunked(delta, sizes)) await patcher.write(c);
   await patcher.end();
   const output = Buffer.concat(pieces);
@@ -103,12 +107,19 @@ test('small copies share read-ahead when the basis length is known, and nothing 
   assert.ok(withLength.reads.length <= 2, `${withLength.reads.length} basis reads for 59 small copies`);
   const withoutLength = await patch(basis, small);
   assert.deepEqual(withoutLength.output, expected);
-  assert.ok(withoutLength.reads.every(([, n]) => n === 512), 'without a basis length nothing past a COPY is read');
+  assert.ok(
+    withoutLength.reads.every(([, n]) => n === 512),
+    'without a basis length nothing past a COPY is read',
+  );
 });
 
 test('invalid deltas are rejected with clear errors', async () => {
   const basis = Buffer.from('0123456789');
-  const rejects = async (delta: string | Buffer, pattern: RegExp, opts: { basisLength?: number; noBasis?: boolean } = {}): Promise<void> => {
+  const rejects = async (
+    delta: string | Buffer,
+    pattern: RegExp,
+    opts: { basisLength?: number; noBasis?: boolean } = {},
+  ): Promise<void> => {
     const bytes = typeof delta === 'string' ? hex(delta) : delta;
     const patcher = new DeltaPatcher(opts.noBasis ? null : async (o, n) => basis.subarray(o, o + n), () => {}, opts);
     await assert.rejects(async () => {
@@ -123,7 +134,8 @@ test('invalid deltas are rejected with clear errors', async () => {
   await rejects(`${MAGIC} 05 6162`, /literal cut off at byte 7, 3 bytes missing/);
   await rejects(`${MAGIC} 42 01`, /operands of opcode 0x42 cut off/);
   await rejects(`${MAGIC} 45 00`, /operands of opcode 0x45 cut off/);
-  for (let op = 0x55; op <= 0xff; op++) await rejects(`${MAGIC} ${op.toString(16)} 00`, new RegExp(`reserved opcode 0x${op.toString(16)} at byte 4`));
+  for (let op = 0x55; op <= 0xff; op++)
+    await rejects(`${MAGIC} ${op.toString(16)} 00`, new RegExp(`reserved opcode 0x${op.toString(16)} at byte 4`));
   await rejects(`${MAGIC} 00 00`, /data after the END command/);
   await rejects(`${MAGIC} 41 00 00`, /zero-length LITERAL/);
   await rejects(`${MAGIC} 45 00 00 00`, /zero-length COPY/);
@@ -166,9 +178,13 @@ test('random bytes after a valid magic either patch or fail with a one-line Erro
   await fc.assert(
     fc.asyncProperty(body, chunkSizes, async (bytes, sizes) => {
       let produced = 0;
-      const patcher = new DeltaPatcher(async (o, n) => basis.subarray(o, o + n), (chunk) => {
-        produced += chunk.length;
-      }, { basisLength: basis.length });
+      const patcher = new DeltaPatcher(
+        async (o, n) => basis.subarray(o, o + n),
+        (chunk) => {
+          produced += chunk.length;
+        },
+        { basisLength: basis.length },
+      );
       try {
         for (const c of chunked(Buffer.concat([hex(MAGIC), bytes]), sizes)) await patcher.write(c);
         await patcher.end();

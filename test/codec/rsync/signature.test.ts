@@ -24,33 +24,43 @@ test('signature sizes match the docs/duplicity-format.md §10.3 sigtar entries',
 
 test('each block entry is rollsum then MD4 prefix of that block (short last block included)', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 3000, size: 'max' }), fc.integer({ min: 1, max: 700 }), fc.integer({ min: 1, max: 16 }), (data, blockLen, strongLen) => {
-      const sig = signatureOf(data, blockLen, strongLen);
-      const entry = 4 + strongLen;
-      const blocks = Math.ceil(data.length / blockLen);
-      assert.equal(sig.length, 12 + blocks * entry);
-      assert.equal(sig.readUInt32BE(0), 0x72730136);
-      assert.equal(sig.readUInt32BE(4), blockLen);
-      assert.equal(sig.readUInt32BE(8), strongLen);
-      for (let i = 0; i < blocks; i++) {
-        const block = data.subarray(i * blockLen, (i + 1) * blockLen);
-        const at = 12 + i * entry;
-        assert.equal(sig.readUInt32BE(at), rollsum(block, 0, block.length));
-        assert.deepEqual(sig.subarray(at + 4, at + entry), md4(block).subarray(0, strongLen));
-      }
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 3000, size: 'max' }),
+      fc.integer({ min: 1, max: 700 }),
+      fc.integer({ min: 1, max: 16 }),
+      (data, blockLen, strongLen) => {
+        const sig = signatureOf(data, blockLen, strongLen);
+        const entry = 4 + strongLen;
+        const blocks = Math.ceil(data.length / blockLen);
+        assert.equal(sig.length, 12 + blocks * entry);
+        assert.equal(sig.readUInt32BE(0), 0x72730136);
+        assert.equal(sig.readUInt32BE(4), blockLen);
+        assert.equal(sig.readUInt32BE(8), strongLen);
+        for (let i = 0; i < blocks; i++) {
+          const block = data.subarray(i * blockLen, (i + 1) * blockLen);
+          const at = 12 + i * entry;
+          assert.equal(sig.readUInt32BE(at), rollsum(block, 0, block.length));
+          assert.deepEqual(sig.subarray(at + 4, at + entry), md4(block).subarray(0, strongLen));
+        }
+      },
+    ),
     { numRuns: 100 },
   );
 });
 
 test('signature output does not depend on how the input is chunked', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 12000, size: 'max' }), fc.integer({ min: 1, max: 1500 }), chunkSizes, (data, blockLen, sizes) => {
-      const builder = new SignatureBuilder(blockLen);
-      for (const c of chunked(data, sizes)) builder.update(c);
-      builder.update(new Uint8Array(0));
-      assert.deepEqual(builder.finish(), signatureOf(data, blockLen));
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 12000, size: 'max' }),
+      fc.integer({ min: 1, max: 1500 }),
+      chunkSizes,
+      (data, blockLen, sizes) => {
+        const builder = new SignatureBuilder(blockLen);
+        for (const c of chunked(data, sizes)) builder.update(c);
+        builder.update(new Uint8Array(0));
+        assert.deepEqual(builder.finish(), signatureOf(data, blockLen));
+      },
+    ),
     { numRuns: 150 },
   );
 });
@@ -59,20 +69,24 @@ test('zeros(n) gives the signature of n zero bytes, wherever the runs of zeros s
   // pieces of data and runs of zeros, fed in any chunking; the reference hashes every byte
   const piece = fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.integer({ min: 1, max: 9000 }));
   fc.assert(
-    fc.property(fc.array(piece, { maxLength: 8 }), fc.oneof(fc.integer({ min: 1, max: 700 }), fc.constant(512), fc.constant(2048)), (pieces, blockLen) => {
-      const builder = new SignatureBuilder(blockLen);
-      const whole: Buffer[] = [];
-      for (const p of pieces) {
-        if (typeof p === 'number') {
-          builder.zeros(p);
-          whole.push(Buffer.alloc(p));
-        } else {
-          builder.update(p);
-          whole.push(Buffer.from(p));
+    fc.property(
+      fc.array(piece, { maxLength: 8 }),
+      fc.oneof(fc.integer({ min: 1, max: 700 }), fc.constant(512), fc.constant(2048)),
+      (pieces, blockLen) => {
+        const builder = new SignatureBuilder(blockLen);
+        const whole: Buffer[] = [];
+        for (const p of pieces) {
+          if (typeof p === 'number') {
+            builder.zeros(p);
+            whole.push(Buffer.alloc(p));
+          } else {
+            builder.update(p);
+            whole.push(Buffer.from(p));
+          }
         }
-      }
-      assert.deepEqual(builder.finish(), signatureOf(Buffer.concat(whole), blockLen));
-    }),
+        assert.deepEqual(builder.finish(), signatureOf(Buffer.concat(whole), blockLen));
+      },
+    ),
     { numRuns: 200 },
   );
 });
@@ -153,7 +167,12 @@ test('parseSignature on random bytes either parses consistently or throws an Err
   const input = fc.oneof(
     fc.uint8Array({ maxLength: 200, size: 'max' }),
     fc
-      .tuple(fc.constantFrom(...magics), fc.oneof(fc.nat(), fc.integer({ min: 1, max: 4096 })), fc.oneof(fc.nat(), fc.integer({ min: 0, max: 40 })), fc.uint8Array({ maxLength: 400, size: 'max' }))
+      .tuple(
+        fc.constantFrom(...magics),
+        fc.oneof(fc.nat(), fc.integer({ min: 1, max: 4096 })),
+        fc.oneof(fc.nat(), fc.integer({ min: 0, max: 40 })),
+        fc.uint8Array({ maxLength: 400, size: 'max' }),
+      )
       .map(([magic, blockLen, strongLen, body]) => {
         const h = Buffer.alloc(12);
         h.writeUInt32BE(magic, 0);

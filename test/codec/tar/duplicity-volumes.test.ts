@@ -31,7 +31,18 @@ const plain = (kind: Parameters<typeof vectorFile>[2]) => readFileSync(vectorPat
 function decrypt(kind: Parameters<typeof vectorFile>[2]): Buffer {
   const r = spawnSync(
     'gpg',
-    ['--homedir', join(vectors, 'gnupg'), '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', 'test', '--decrypt', vectorPath('gpg', kind)],
+    [
+      '--homedir',
+      join(vectors, 'gnupg'),
+      '--batch',
+      '--quiet',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      'test',
+      '--decrypt',
+      vectorPath('gpg', kind),
+    ],
     { maxBuffer: 1 << 26 },
   );
   assert.equal(r.status, 0, `gpg --decrypt: ${r.stderr?.toString()}`);
@@ -76,7 +87,10 @@ describe('full backup volume (docs/duplicity-format.md §10.3)', () => {
     assert.ok(data('multivol_snapshot/exact.bin/').equals(exact));
     assert.deepEqual(data('snapshot/dir/b c.txt'), Buffer.from('spaced\n'));
     const a = entries[1]!.header;
-    assert.deepEqual([a.typeflag, a.mode, a.uid, a.gid, a.mtime, a.uname.toString(), a.gname.toString()], [0x30, 0o644, 0, 0, 1704067200, 'root', 'root']);
+    assert.deepEqual(
+      [a.typeflag, a.mode, a.uid, a.gid, a.mtime, a.uname.toString(), a.gname.toString()],
+      [0x30, 0o644, 0, 0, 1704067200, 'root', 'root'],
+    );
     assert.equal(entries[0]!.header.typeflag, 0x35);
     assert.equal(entries[9]!.header.typeflag, 0x32);
   });

@@ -31,12 +31,20 @@ async function assertSameAsPython(h: TarHeader): Promise<void> {
   const ours = encodeHeader(h);
   const theirs = await py.encodeHeader(h);
   if (!ours.equals(theirs)) {
-    assert.fail(`encodeHeader differs from Python for ${JSON.stringify(show(h))}\nours:   ${ours.toString('hex')}\npython: ${theirs.toString('hex')}`);
+    assert.fail(
+      `encodeHeader differs from Python for ${JSON.stringify(show(h))}\nours:   ${ours.toString('hex')}\npython: ${theirs.toString('hex')}`,
+    );
   }
 }
 
 function show(h: TarHeader): object {
-  return { ...h, name: h.name.toString('hex'), linkname: h.linkname.toString('hex'), uname: h.uname.toString('hex'), gname: h.gname.toString('hex') };
+  return {
+    ...h,
+    name: h.name.toString('hex'),
+    linkname: h.linkname.toString('hex'),
+    uname: h.uname.toString('hex'),
+    gname: h.gname.toString('hex'),
+  };
 }
 
 describe('encodeHeader is byte-identical to Python 3.11 TarInfo.tobuf(PAX_FORMAT)', () => {
@@ -76,7 +84,16 @@ describe('encodeHeader is byte-identical to Python 3.11 TarInfo.tobuf(PAX_FORMAT
     ['vendor PAX record alone', { extraPax: [['PERMAFROST.size', B('12')]] }],
     ['vendor record with a long name and big uid', { name: B('p'.repeat(120)), uid: 8 ** 7, extraPax: [['PERMAFROST.size', B('12')]] }],
     ['vendor record overriding path', { name: B('p'.repeat(120)), extraPax: [['path', B('other')]] }],
-    ['repeated vendor key', { extraPax: [['a', B('1')], ['b', B('2')], ['a', B('3')]] }],
+    [
+      'repeated vendor key',
+      {
+        extraPax: [
+          ['a', B('1')],
+          ['b', B('2')],
+          ['a', B('3')],
+        ],
+      },
+    ],
     ['invalid UTF-8 in a vendor value', { name: B('é'), extraPax: [['x', B([0xff])]] }],
     ['record whose length prefix gains a digit', { name: B('q'.repeat(96)) }],
     ['record length crossing 1000', { name: B('r'.repeat(992)) }],

@@ -143,8 +143,12 @@ describe("Python's tarfile reads what we write", () => {
           assert.deepEqual(stripSlashes(got.name), stripSlashes(want.name));
           assert.deepEqual(got.linkname, want.linkname);
           assert.deepEqual([got.uname, got.gname], [want.uname, want.gname]);
-          assert.deepEqual([got.mode, got.uid, got.gid, got.mtime, got.typeflag], [want.mode, want.uid, want.gid, want.mtime, want.typeflag]);
-          if (want.typeflag === 0x33 || want.typeflag === 0x34) assert.deepEqual([got.devmajor, got.devminor], [want.devmajor, want.devminor]);
+          assert.deepEqual(
+            [got.mode, got.uid, got.gid, got.mtime, got.typeflag],
+            [want.mode, want.uid, want.gid, want.mtime, want.typeflag],
+          );
+          if (want.typeflag === 0x33 || want.typeflag === 0x34)
+            assert.deepEqual([got.devmajor, got.devminor], [want.devmajor, want.devminor]);
           if (got.typeflag === 0x30 || got.typeflag === 0x37 || got.typeflag === 0) assert.deepEqual(got.data, m.data);
           for (const [k, v] of want.extraPax ?? []) assert.deepEqual(got.pax.get(k), v);
         }
@@ -192,7 +196,11 @@ function assertMatchesPython(ours: TarEntry[], theirs: PythonMember[]): void {
       label,
     );
     if (p.typeflag === 0x30) assert.deepEqual(e.data, p.data, label);
-    assert.deepEqual(new Map([...e.pax].filter(([k]) => k !== 'hdrcharset')), new Map([...p.pax].filter(([k]) => k !== 'hdrcharset')), label);
+    assert.deepEqual(
+      new Map([...e.pax].filter(([k]) => k !== 'hdrcharset')),
+      new Map([...p.pax].filter(([k]) => k !== 'hdrcharset')),
+      label,
+    );
   }
 }
 
@@ -295,7 +303,9 @@ describe('end of archive and errors', () => {
   });
 
   test('a signed-char checksum (old Sun tar) is accepted, as Python accepts it', async () => {
-    const h = Buffer.from(encodeHeader({ ...plainHeader('\u00e9t\u00e9'), uname: Buffer.from([0xe9]), extraPax: undefined }).subarray(-512));
+    const h = Buffer.from(
+      encodeHeader({ ...plainHeader('\u00e9t\u00e9'), uname: Buffer.from([0xe9]), extraPax: undefined }).subarray(-512),
+    );
     let signed = 8 * 32;
     for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) signed += h[i]! >= 128 ? h[i]! - 256 : h[i]!;
     h.write(`${signed.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
@@ -307,14 +317,24 @@ describe('end of archive and errors', () => {
   test('a size over maxEntrySize is refused before buffering', async () => {
     const h = encodeHeader({ ...plainHeader('big'), size: 2 ** 40 });
     await assert.rejects(readAll(chunked(h)), /over the limit/);
-    await assert.rejects(readAll(chunked(Buffer.concat(encodeEntry({ ...plainHeader('f'), size: 10 }, Buffer.alloc(10)))), { maxEntrySize: 9 }), /over the limit of 9/);
+    await assert.rejects(
+      readAll(chunked(Buffer.concat(encodeEntry({ ...plainHeader('f'), size: 10 }, Buffer.alloc(10)))), { maxEntrySize: 9 }),
+      /over the limit of 9/,
+    );
   });
 
   test('malformed PAX records', async () => {
     for (const body of ['5 x=\n', '4 x=\n', '7 x=1\n', '6 =12\n', 'ab x=1\n', '11 path=a\n']) {
       const payload = Buffer.from(body, 'latin1');
-      const paxHeader = Buffer.from(encodeHeader({ ...plainHeader('x'), typeflag: 0x78, size: payload.length, uname: Buffer.alloc(0), gname: Buffer.alloc(0) }));
-      const tar = Buffer.concat([paxHeader, payload, Buffer.alloc(512 - payload.length), ...encodeEntry(plainHeader('after'), Buffer.alloc(0))]);
+      const paxHeader = Buffer.from(
+        encodeHeader({ ...plainHeader('x'), typeflag: 0x78, size: payload.length, uname: Buffer.alloc(0), gname: Buffer.alloc(0) }),
+      );
+      const tar = Buffer.concat([
+        paxHeader,
+        payload,
+        Buffer.alloc(512 - payload.length),
+        ...encodeEntry(plainHeader('after'), Buffer.alloc(0)),
+      ]);
       if (body === '5 x=\n') {
         const [e] = await readAll(chunked(tar));
         assert.deepEqual(e?.pax.get('x'), Buffer.alloc(0));
@@ -330,7 +350,11 @@ describe('end of archive and errors', () => {
     for (let i = 0; i < 20; i++) {
       const body = Buffer.from(`20 key${String(i).padStart(4, '0')}=${'v'.repeat(8)}\n`, 'latin1');
       assert.equal(body.length, 20);
-      parts.push(encodeHeader({ ...plainHeader('g'), typeflag: 0x67, size: body.length, uname: Buffer.alloc(0), gname: Buffer.alloc(0) }), body, Buffer.alloc(492));
+      parts.push(
+        encodeHeader({ ...plainHeader('g'), typeflag: 0x67, size: body.length, uname: Buffer.alloc(0), gname: Buffer.alloc(0) }),
+        body,
+        Buffer.alloc(492),
+      );
       parts.push(...encodeEntry(plainHeader(`f${i}`), Buffer.alloc(0)));
     }
     const tar = Buffer.concat(parts);
@@ -367,7 +391,10 @@ describe('hostile input', () => {
   const sample = (() => {
     const parts: Buffer[] = [];
     const add = (h: TarHeader, data: Buffer) => parts.push(...encodeEntry({ ...h, size: data.length }, data));
-    add({ ...plainHeader('é'.repeat(70)), uid: 8 ** 7, mtime: -7, extraPax: [['PERMAFROST.size', Buffer.from('9')]] }, Buffer.from('some data'));
+    add(
+      { ...plainHeader('é'.repeat(70)), uid: 8 ** 7, mtime: -7, extraPax: [['PERMAFROST.size', Buffer.from('9')]] },
+      Buffer.from('some data'),
+    );
     add({ ...plainHeader('dir'), typeflag: 0x35 }, Buffer.alloc(0));
     add({ ...plainHeader('ln'), typeflag: 0x32, linkname: Buffer.from('x'.repeat(120)) }, Buffer.alloc(0));
     add(plainHeader('f'), Buffer.alloc(700, 3));

@@ -4,7 +4,14 @@ import type { EntryType } from '../../../src/core/entry.ts';
 import { entryTypeOfTypeflag, typeflagCarriesData, typeflagOf } from '../../../src/codec/tar/typeflags.ts';
 
 test('entry types map to the typeflags of docs/duplicity-format.md §3.4 and back', () => {
-  const spec: Array<[EntryType, string]> = [['reg', '0'], ['dir', '5'], ['sym', '2'], ['fifo', '6'], ['chr', '3'], ['blk', '4']];
+  const spec: Array<[EntryType, string]> = [
+    ['reg', '0'],
+    ['dir', '5'],
+    ['sym', '2'],
+    ['fifo', '6'],
+    ['chr', '3'],
+    ['blk', '4'],
+  ];
   for (const [type, flag] of spec) {
     assert.equal(typeflagOf(type), flag.charCodeAt(0));
     assert.equal(entryTypeOfTypeflag(flag.charCodeAt(0)), type);

@@ -62,7 +62,11 @@ describe("whole archives are byte-identical to Python's TarFile (entries, then c
       fc.asyncProperty(fc.array(entry, { maxLength: 5 }), async (specs) => {
         await assertSameArchiveAsPython(
           specs.map(({ size, ...e }) =>
-            e.typeflag === 0x30 ? { ...e, data: Buffer.alloc(size, size & 0xff) } : e.typeflag === 0x32 ? { ...e, linkname: Buffer.from('target') } : e,
+            e.typeflag === 0x30
+              ? { ...e, data: Buffer.alloc(size, size & 0xff) }
+              : e.typeflag === 0x32
+                ? { ...e, linkname: Buffer.from('target') }
+                : e,
           ),
         );
       }),
@@ -93,7 +97,10 @@ describe('encodeEntry', () => {
     const data = Buffer.from('hello');
     const parts = encodeEntry({ ...h, size: 5 }, data);
     assert.equal(parts[1], data);
-    assert.equal(parts.reduce((n, p) => n + p.length, 0), 1024);
+    assert.equal(
+      parts.reduce((n, p) => n + p.length, 0),
+      1024,
+    );
   });
 
   test('refuses a size that does not match the data, and data on types readers do not skip', () => {
