@@ -36,5 +36,10 @@ npm run lint
 step "npm run lint:layers (imports point down only: README \"Architecture\")"
 npm run lint:layers
 
+# The quick tier first: a failure there is reported within a minute. The whole suite below runs
+# those files again (about 30 s), so that `npm test` alone stays everything.
+step "npm run test:unit (the quick tier)"
+npm run test:unit
+
 step "npm test (node $(npx --no-install node --version))"
 npm test
