@@ -14,3 +14,35 @@ export function takeTargetLock(ctx: TargetContext, operation: string): Promise<T
     ...(ctx.interrupts ? { onInterrupt: (undo: () => Promise<void>) => ctx.interrupts!.onInterrupt(undo) } : {}),
   });
 }
+
+/** What a writing run holds: the target lock, and the cache's lock; `release` gives both back. */
+export interface WriterLocks {
+  readonly target: TargetLock;
+  release(): Promise<void>;
+}
+
+/**
+ * The locks of a run that writes or deletes at the target: the target's first, so that a second
+ * writer is told who holds the target whatever its cache, then the cache's. Released in the
+ * reverse order, the target lock even when giving back the cache's fails.
+ */
+export async function takeWriterLocks(ctx: TargetContext, operation: string): Promise<WriterLocks> {
+  const target = await takeTargetLock(ctx, operation);
+  let unlockCache: () => Promise<void>;
+  try {
+    unlockCache = await ctx.cache.lock();
+  } catch (err) {
+    await target.release();
+    throw err;
+  }
+  return {
+    target,
+    release: async () => {
+      try {
+        await unlockCache();
+      } finally {
+        await target.release();
+      }
+    },
+  };
+}

@@ -29,7 +29,7 @@ import { checkSourceDir } from '../source-dir.ts';
 import { newSetTime } from './backup-time.ts';
 import { remoteDecoder } from '../remote-decoder.ts';
 import { syncCache } from '../sync-cache.ts';
-import { takeTargetLock } from '../take-target-lock.ts';
+import { takeWriterLocks } from '../take-target-lock.ts';
 import { UploadGuard } from '../../archive/upload-guard.ts';
 import { checkChainKeys } from '../key-check.ts';
 
@@ -80,14 +80,7 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
   const sourceRoot = await checkSourceDir(req.source);
   // fail before any work when the passphrase or a recipient's key is missing
   if (ctx.encryption && !req.dryRun) await ctx.encryption.checkWritable();
-  // the target lock first: a second writer is told who holds the target, whatever its cache
-  const targetLock = req.dryRun ? null : await takeTargetLock(ctx, req.mode === 'auto' ? 'backup' : `${req.mode} backup`);
-  const unlock = req.dryRun
-    ? async () => {}
-    : await ctx.cache.lock().catch(async (err: unknown) => {
-        await targetLock?.release();
-        throw err;
-      });
+  const locks = req.dryRun ? null : await takeWriterLocks(ctx, req.mode === 'auto' ? 'backup' : `${req.mode} backup`);
   try {
     const listing = await ctx.backend.list();
     const collection = buildCollection(listing, ctx.prefixes);
@@ -100,14 +93,13 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     try {
       const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
-      const guard = targetLock ? new UploadGuard(ctx.backend, targetLock) : null;
+      const guard = locks ? new UploadGuard(ctx.backend, locks.target) : null;
       return await writeSet(guard ? { ...ctx, backend: guard } : ctx, req, plan, sourceRoot, previous, temp, started, guard);
     } finally {
       await fsp.rm(temp, { recursive: true, force: true });
     }
   } finally {
-    await unlock();
-    await targetLock?.release();
+    await locks?.release();
   }
 }
 

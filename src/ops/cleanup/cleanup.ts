@@ -1,7 +1,7 @@
 import { hasLeftovers } from '../../backend/backend.ts';
 import { buildCollection } from '../../archive/collection.ts';
 import type { TargetContext } from '../context.ts';
-import { takeTargetLock } from '../take-target-lock.ts';
+import { takeWriterLocks } from '../take-target-lock.ts';
 import { checkChainKeys } from '../key-check.ts';
 
 export interface CleanupResult {
@@ -16,13 +16,7 @@ export interface CleanupResult {
  * with `force`. Never touches a file of a complete chain.
  */
 export async function cleanup(ctx: TargetContext, force: boolean): Promise<CleanupResult> {
-  const targetLock = force ? await takeTargetLock(ctx, 'cleanup --force') : null;
-  const unlock = force
-    ? await ctx.cache.lock().catch(async (err: unknown) => {
-        await targetLock?.release();
-        throw err;
-      })
-    : async () => {};
+  const locks = force ? await takeWriterLocks(ctx, 'cleanup --force') : null;
   try {
     const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
     const names = new Set<string>();
@@ -46,7 +40,6 @@ export async function cleanup(ctx: TargetContext, force: boolean): Promise<Clean
     }
     return { extraneous, deleted: force && extraneous.length > 0 };
   } finally {
-    await unlock();
-    await targetLock?.release();
+    await locks?.release();
   }
 }

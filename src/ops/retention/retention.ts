@@ -8,7 +8,7 @@ import { parseRemoteName, type NamePrefixes } from '../../codec/remote-name.ts';
 import type { TargetContext } from '../context.ts';
 import { ExitCode, PermafrostError } from '../errors.ts';
 import { prettyTime } from '../status/status.ts';
-import { takeTargetLock } from '../take-target-lock.ts';
+import { takeWriterLocks } from '../take-target-lock.ts';
 
 /**
  * duplicity 0.8.22's retention verbs (docs/duplicity-format.md §7.6; dup_main.py remove_old, remove_all_but_n_full;
@@ -307,13 +307,7 @@ export interface RetentionResult {
 /** Runs a retention verb: plans, reports as duplicity does, and deletes with `force`. */
 export async function retention(ctx: TargetContext, request: RetentionRequest, options: RetentionOptions): Promise<RetentionResult> {
   const deleting = options.force && !options.dryRun;
-  const targetLock = deleting ? await takeTargetLock(ctx, `${request.mode} --force`) : null;
-  const unlock = deleting
-    ? await ctx.cache.lock().catch(async (err: unknown) => {
-        await targetLock?.release();
-        throw err;
-      })
-    : async () => {};
+  const locks = deleting ? await takeWriterLocks(ctx, `${request.mode} --force`) : null;
   try {
     const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
     const plan = planRetention(collection, await cacheNames(ctx.cache.dir), ctx.prefixes, request);
@@ -370,8 +364,7 @@ export async function retention(ctx: TargetContext, request: RetentionRequest, o
     }
     return { plan, earlyDeletion: early, deleted: deleting };
   } finally {
-    await unlock();
-    await targetLock?.release();
+    await locks?.release();
   }
 }
 
