@@ -7,6 +7,5 @@ export { defaultCliOptions } from '../command-line/defaults.ts';
 export { knownLongOptions, ownLongOptions } from '../command-line/option-table.ts';
 export { parseVerbosity } from '../command-line/option-values.ts';
 export { parseCommandLine } from '../command-line/parse-command-line.ts';
-export { splitShellWords } from '../command-line/shell-words.ts';
 // duplicity's default --name (the md5 of the URL as typed); one implementation, in the codec
 export { defaultBackupName } from '../codec/backup-name.ts';

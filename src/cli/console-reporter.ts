@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Reporter } from '../ops/reporter.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../command-line/usage-error.ts';
 
 export type LevelName = 'ERROR' | 'WARNING' | 'NOTICE' | 'INFO' | 'DEBUG';
 

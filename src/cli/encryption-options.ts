@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Encryption } from '../crypto/encryption.ts';
 import type { CliOptions } from './command-line.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../command-line/usage-error.ts';
 
 export interface PassphraseOptions {
   readonly env: NodeJS.ProcessEnv;

@@ -13,10 +13,10 @@ import { CorruptVolumeError, VolumeHashError } from '../archive/set-reader.ts';
 import { DamagedCacheError, LockedError } from '../archive/metadata-cache.ts';
 import { BackendError } from '../backend/backend.ts';
 import { TargetUrlError } from '../backend/target-url.ts';
-import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import { ExitCode, PermafrostError } from '../core/errors.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../command-line/usage-error.ts';
 
 export interface ExitReport {
   readonly code: number;

@@ -1,5 +1,5 @@
 /** The text of `permafrost --help`. */
-import { ExitCode } from '../ops/errors.ts';
+import { ExitCode } from '../core/errors.ts';
 
 /** One line per exit code; keyed by ExitCode's names so that a new code cannot go undocumented. */
 const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {

@@ -6,8 +6,6 @@ import cliProgress from 'cli-progress';
 import { formatBytes } from '../core/format-bytes.ts';
 import type { ProgressState, Reporter } from '../ops/reporter.ts';
 
-export { formatBytes };
-
 export interface ProgressStream {
   write(chunk: string): unknown;
   readonly isTTY?: boolean;

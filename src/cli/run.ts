@@ -1,4 +1,4 @@
-import { ExitCode, PermafrostError } from '../ops/errors.ts';
+import { ExitCode, PermafrostError } from '../core/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
 import { ConsoleReporter } from './console-reporter.ts';

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { Selection, type SelectionRule } from '../fs/selection.ts';
 import { parseTimeSpec } from '../codec/time-string.ts';
 import type { CliOptions } from './command-line.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../command-line/usage-error.ts';
 
 /** The selection options, in command-line order, as the walker's rules (filelists are read here). */
 export async function selectionFor(o: CliOptions, source: string, now: number): Promise<Selection> {

@@ -10,7 +10,7 @@ import type { TargetContext } from '../ops/context.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { defaultBackupName, type CliOptions } from './command-line.ts';
 import { encryptionFor } from './encryption-options.ts';
-import { UsageError } from './usage-error.ts';
+import { UsageError } from '../command-line/usage-error.ts';
 
 /** The upload log in the cache: one JSON line per object stored on S3, with its CRC-32C. */
 export const UPLOAD_LOG_NAME = 'permafrost-uploads.jsonl';

@@ -16,7 +16,7 @@ import { isArchivedClass } from '../backend/backend.ts';
 import type { BackupChain, BackupSet } from '../archive/collection.ts';
 import type { Encryption } from '../crypto/encryption.ts';
 import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
+import { ExitCode, PermafrostError } from '../core/errors.ts';
 
 /**
  * What the run is about to do:

@@ -4,7 +4,7 @@ import { decryptMessage } from '../codec/openpgp/decrypt.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import { fileCryptoError } from '../archive/set-reader.ts';
 import type { Encryption } from '../crypto/encryption.ts';
-import { PermafrostError, ExitCode } from './errors.ts';
+import { PermafrostError, ExitCode } from '../core/errors.ts';
 
 /**
  * Turns a remote metadata file into plain bytes according to its name's layers: `.gpg` is

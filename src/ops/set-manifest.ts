@@ -3,7 +3,7 @@ import { compareIndex } from '../core/path-index.ts';
 import type { BackupSet } from '../archive/collection.ts';
 import { readAll } from '../archive/metadata-cache.ts';
 import type { TargetContext } from './context.ts';
-import { ExitCode, PermafrostError } from './errors.ts';
+import { ExitCode, PermafrostError } from '../core/errors.ts';
 import { remoteDecoder } from './remote-decoder.ts';
 
 /**

@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { ExitCode, PermafrostError } from './errors.ts';
+import { ExitCode, PermafrostError } from '../core/errors.ts';
 
 /** The source of a backup (or an estimate) must be a directory: exit 10 otherwise. Returns its absolute path as bytes. */
 export async function checkSourceDir(source: string): Promise<Buffer> {

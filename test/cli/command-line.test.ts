@@ -13,9 +13,9 @@ import {
   type ParseContext,
   type ParsedCommandLine,
 } from '../../src/cli/command-line.ts';
-import { splitShellWords } from '../../src/cli/shell-words.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
-import { ExitCode, PermafrostError } from '../../src/ops/errors.ts';
+import { splitShellWords } from '../../src/command-line/shell-words.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
+import { ExitCode, PermafrostError } from '../../src/core/errors.ts';
 import { removeTree } from '../support/tmp.ts';
 
 // The users' guide (reference/users-guide-duplicity-glacier.txt), verbatim. docker-duplicity runs

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConsoleReporter, formatLogRecord, redact, type TextSink } from '../../src/cli/console-reporter.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
 import { tmpDir } from '../support/tmp.ts';
 
 class Sink implements TextSink {

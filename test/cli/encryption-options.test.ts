@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { encryptionFor, passphraseSource, signPassphraseSource } from '../../src/cli/encryption-options.ts';
 import { parseCommandLine } from '../../src/cli/command-line.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
 import { tmpDir } from '../support/tmp.ts';
 
 const work = tmpDir({ after }, 'enc-options');

@@ -8,8 +8,8 @@ import { TargetUrlError } from '../../src/backend/target-url.ts';
 import { parseCommandLine } from '../../src/cli/command-line.ts';
 import { ConsoleReporter } from '../../src/cli/console-reporter.ts';
 import { exitReportFor, reportFatal } from '../../src/cli/exit.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
-import { ExitCode, PermafrostError } from '../../src/ops/errors.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
+import { ExitCode, PermafrostError } from '../../src/core/errors.ts';
 import { tmpDir } from '../support/tmp.ts';
 
 function thrownBy(fn: () => unknown): unknown {

@@ -1,6 +1,6 @@
 /**
  * Faults, end to end through the CLI: each gets one clear line on stderr (no stack trace at the
- * default verbosity) and its documented exit code (src/ops/errors.ts).
+ * default verbosity) and its documented exit code (src/core/errors.ts).
  *
  * Tests run as root, so permissions alone cannot make a target read-only or a source file
  * unreadable. Real ways are used instead: a read-only bind mount in a private mount namespace

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { knownLongOptions } from '../../src/cli/command-line.ts';
 import { helpText } from '../../src/cli/help.ts';
-import { ExitCode } from '../../src/ops/errors.ts';
+import { ExitCode } from '../../src/core/errors.ts';
 
 test('the help text lists every exit code and the commands', () => {
   const text = helpText();

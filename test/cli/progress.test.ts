@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RateMeter, describeProgress, formatBytes, formatDuration, withProgress, type ProgressStream } from '../../src/cli/progress.ts';
+import { formatBytes } from '../../src/core/format-bytes.ts';
+import { RateMeter, describeProgress, formatDuration, withProgress, type ProgressStream } from '../../src/cli/progress.ts';
 import type { ProgressState, Reporter } from '../../src/ops/reporter.ts';
 
 const MiB = 1024 * 1024;

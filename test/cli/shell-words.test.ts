@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { splitShellWords } from '../../src/cli/shell-words.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
+import { splitShellWords } from '../../src/command-line/shell-words.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
 
 /** How /bin/sh splits `s` into arguments, or undefined when it reports a syntax error. */
 function shWords(s: string): string[] | undefined {

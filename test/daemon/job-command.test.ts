@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { expandOptions, isPlainWords, jobCommand, safeSubstitute, SHELL_PRELUDE, wantsJsonSummary } from '../../src/daemon/job-command.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
 
 function python(script: string, input: unknown): unknown {
   try {

@@ -16,7 +16,7 @@ import { runCommand, fileUrl } from '../support/cli.ts';
 import { gpgHome } from '../support/gpg.ts';
 import { tmpDir } from '../support/tmp.ts';
 import { buildTree, hostileTreeSpec } from '../support/tree.ts';
-import { ExitCode } from '../../src/ops/errors.ts';
+import { ExitCode } from '../../src/core/errors.ts';
 
 const PASS = 'interop pass phrase 7';
 const KEY_PASS = 'secret key pass 9';

@@ -18,7 +18,7 @@ import { fileUrl, runCommand } from '../support/cli.ts';
 import { gpgHome } from '../support/gpg.ts';
 import { tmpDir } from '../support/tmp.ts';
 import { buildTree, hostileTreeSpec } from '../support/tree.ts';
-import { ExitCode } from '../../src/ops/errors.ts';
+import { ExitCode } from '../../src/core/errors.ts';
 
 const PASS = 'symmetric pass 3';
 const KEY_PASS = 'signing key pass 8';

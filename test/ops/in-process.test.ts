@@ -15,7 +15,7 @@ import { OpenPgpError } from '../../src/codec/openpgp/errors.ts';
 import { Encryption } from '../../src/crypto/encryption.ts';
 import { Selection } from '../../src/fs/selection.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
-import { ExitCode, PermafrostError } from '../../src/ops/errors.ts';
+import { ExitCode, PermafrostError } from '../../src/core/errors.ts';
 import { restore, type RestoreRequest } from '../../src/ops/restore/restore.ts';
 import { assertSameTree, EXACT } from '../support/compare.ts';
 import { contextDirs, opContext } from '../support/op-context.ts';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { builtinPricing, loadPricing, parsePricing, RESTORE_TIERS } from '../../src/pricing/pricing-table.ts';
-import { PermafrostError } from '../../src/ops/errors.ts';
+import { PermafrostError } from '../../src/core/errors.ts';
 import { PROJECT_ROOT } from '../support/duplicity.ts';
 import { tmpDir } from '../support/tmp.ts';
 

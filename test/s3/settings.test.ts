@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { s3Settings } from '../../src/cli/target-context.ts';
 import { defaultCliOptions, type CliOptions } from '../../src/cli/command-line.ts';
 import { parseS3Url } from '../../src/backend/s3-url.ts';
-import { UsageError } from '../../src/cli/usage-error.ts';
+import { UsageError } from '../../src/command-line/usage-error.ts';
 
 const MiB = 1024 * 1024;
 

@@ -1,16 +1,16 @@
 /** `full`, `incremental`, `backup`: a backup of SOURCE_DIR to the target, its statistics and --json. */
 import { parseTimeSpec } from '../../codec/time-string.ts';
 import { backup, type BackupResult } from '../../ops/backup/backup.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { checkSourceDir } from '../../ops/source-dir.ts';
 import { prettyTime } from '../../ops/status/status.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
-import { formatBytes } from '../progress.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { targetContext } from '../target-context.ts';
-import { UsageError } from '../usage-error.ts';
+import { UsageError } from '../../command-line/usage-error.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 

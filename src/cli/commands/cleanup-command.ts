@@ -1,6 +1,6 @@
 /** `cleanup`: lists what interrupted or foreign runs left; deletes it with --force. */
 import { cleanup } from '../../ops/cleanup/cleanup.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import { targetContext } from '../target-context.ts';

@@ -3,7 +3,7 @@ import { parseTimeSpec } from '../../codec/time-string.ts';
 import type { TargetContext } from '../../ops/context.ts';
 import type { RequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions } from '../command-line.ts';
-import { UsageError } from '../usage-error.ts';
+import { UsageError } from '../../command-line/usage-error.ts';
 
 export function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new UsageError(`missing ${what}`);

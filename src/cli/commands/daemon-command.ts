@@ -11,7 +11,7 @@ import { startDaemon } from '../../daemon/daemon.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import { exitReportFor } from '../exit.ts';
 
 export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check]

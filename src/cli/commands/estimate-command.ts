@@ -1,14 +1,14 @@
 import { dataStorageClass, MIN_PART_SIZE, MiB } from '../../backend/s3-settings.ts';
 import { estimateCosts, scanTree, TreeTally, type Estimate, type LayoutEstimate } from '../../ops/estimate/estimate.ts';
 import { checkSourceDir } from '../../ops/source-dir.ts';
-import { ExitCode, PermafrostError } from '../../ops/errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import { formatUsd as usd } from '../../pricing/usd.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
-import { formatBytes } from '../progress.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { selectionFor } from '../selection-rules.ts';
-import { UsageError } from '../usage-error.ts';
+import { UsageError } from '../../command-line/usage-error.ts';
 
 /** How long restored copies are priced for when --days is not given (docs/glacier-semantics.md §2.5). */
 export const DEFAULT_RESTORE_DAYS = 7;

@@ -1,7 +1,7 @@
 /** `list-current-files`: one line per path, as text, --json lines or --log-file records. */
 import { indexToDisplay } from '../../core/path-index.ts';
 import { timeToString } from '../../codec/time-string.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import { listCurrentFiles } from '../../ops/list/list-files.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { prettyTime } from '../../ops/status/status.ts';

@@ -1,12 +1,12 @@
 /** `restore`: thaws first when --thaw asks, then restores into the destination. */
 import { indexFromString } from '../../core/path-index.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { restore } from '../../ops/restore/restore.ts';
 import { prettyTime } from '../../ops/status/status.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
-import { formatBytes } from '../progress.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption, withRequests } from './command-steps.ts';
 import { thawForRestore } from './thaw-command.ts';

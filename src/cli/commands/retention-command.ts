@@ -1,12 +1,12 @@
 /** `remove-older-than`, `remove-all-but-n-full`, `remove-all-inc-of-but-n-full`. */
 import { parseTimeSpec } from '../../codec/time-string.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { retention, type RetentionRequest } from '../../ops/retention/retention.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import { targetContext } from '../target-context.ts';
-import { UsageError } from '../usage-error.ts';
+import { UsageError } from '../../command-line/usage-error.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 

@@ -1,12 +1,12 @@
 /** `collection-status` (with --costs, the storage costs too), as text or --json. */
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { collectionStatus, formatStatus } from '../../ops/status/status.ts';
 import { formatStorageCosts, storageCosts } from '../../ops/status/storage-costs.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
-import { formatBytes } from '../progress.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import { indexFromString, indexToDisplay, type PathIndex } from '../../core/path-index.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { TargetContext } from '../../ops/context.ts';
-import { ExitCode, PermafrostError } from '../../ops/errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { prettyTime } from '../../ops/status/status.ts';
 import {
@@ -19,7 +19,7 @@ import { hasRestore, isArchivedClass, type RemoteObjectInfo } from '../../backen
 import { ThawingBackend } from '../../ops/thaw/thawing-backend.ts';
 import { makeRunTempDir } from '../../ops/run-temp-dir.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
-import { formatBytes } from '../progress.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption } from './command-steps.ts';
 

@@ -1,12 +1,12 @@
 /** `verify`: the target's objects checked in place, or with --compare-data against the source. */
 import { indexFromString } from '../../core/path-index.ts';
-import { ExitCode } from '../../ops/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { verify } from '../../ops/verify/verify.ts';
 import { verifyTarget } from '../../ops/verify/verify-target.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
-import { formatBytes } from '../progress.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption, withRequests } from './command-steps.ts';

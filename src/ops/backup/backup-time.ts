@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timeToString } from '../../codec/time-string.ts';
 import type { TargetContext } from '../context.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 
 /**
  * How far the clock may be behind the newest backup and still be waited for: a backup run right

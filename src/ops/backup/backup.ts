@@ -24,7 +24,7 @@ import { IdNames } from '../../fs/ids.ts';
 import type { TargetContext } from '../context.ts';
 import { makeRunTempDir } from '../run-temp-dir.ts';
 import { loadManifest } from '../set-manifest.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { checkSourceDir } from '../source-dir.ts';
 import { newSetTime } from './backup-time.ts';
 import { remoteDecoder } from '../remote-decoder.ts';

@@ -10,7 +10,7 @@ import { DAYS_PER_MONTH, RESTORE_TIERS, STANDARD_CLASS, type PricingTable } from
 import type { RestoreTier } from '../../core/restore-tier.ts';
 import { retrievalQuote, type RetrievalQuote } from '../../pricing/retrieval-quote.ts';
 import { billedSize, monthlyStorage } from '../../pricing/storage-cost.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { checkSourceDir } from '../source-dir.ts';
 import type { Reporter } from '../reporter.ts';
 

@@ -2,7 +2,7 @@ import type { EntryMeta } from '../../core/entry.ts';
 import { chainAtTime } from '../../archive/collection.ts';
 import { combineSignatures, type SignatureEntry } from '../../archive/signature-reader.ts';
 import type { TargetContext } from '../context.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { remoteDecoder } from '../remote-decoder.ts';
 import { syncedCollection } from '../sync-cache.ts';
 

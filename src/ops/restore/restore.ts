@@ -14,7 +14,7 @@ import { holdsKilledRestoreLeftovers, removeKilledRestoreLeftovers } from '../..
 import { SparseFile } from '../../fs/sparse-writer.ts';
 import type { TargetContext } from '../context.ts';
 import { makeRunTempDir } from '../run-temp-dir.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { syncedCollection } from '../sync-cache.ts';
 import { loadManifest, volumeHashRecheck } from '../set-manifest.ts';
 import { setsNotTouching } from '../sets-touching.ts';

@@ -6,7 +6,7 @@ import { builtinPricing, type PricingTable } from '../../pricing/pricing-table.t
 import { buildCollection, type BackupChain, type BackupSet, type Collection } from '../../archive/collection.ts';
 import { parseRemoteName, type NamePrefixes } from '../../codec/remote-name.ts';
 import type { TargetContext } from '../context.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { prettyTime } from '../status/status.ts';
 import { takeWriterLocks } from '../take-target-lock.ts';
 

@@ -5,7 +5,7 @@ import type { PathIndex } from '../../core/path-index.ts';
 import { RESTORE_TIERS, type PricingTable } from '../../pricing/pricing-table.ts';
 import { retrievalQuote, type RetrievalQuote } from '../../pricing/retrieval-quote.ts';
 import type { TargetContext } from '../context.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { planThaw, type ThawPlan } from './thaw-plan.ts';
 import { checkSetKeys } from '../key-check.ts';
 import { loadJournal, saveJournal, type ThawJournal } from './thaw-journal.ts';

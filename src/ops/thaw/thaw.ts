@@ -1,7 +1,7 @@
 import { hasRestore, isArchivedClass, type Backend, type RemoteObjectInfo } from '../../backend/backend.ts';
 import type { RestoreTier } from '../../core/restore-tier.ts';
 import type { TargetContext } from '../context.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import type { PlannedVolume } from './thaw-plan.ts';
 import { saveJournal, type JournalVolume, type ThawJournal } from './thaw-journal.ts';
 

@@ -7,7 +7,7 @@ import { parseRemoteName } from '../../codec/remote-name.ts';
 import { timeToString } from '../../codec/time-string.ts';
 import type { PathIndex } from '../../core/path-index.ts';
 import type { TargetContext } from '../context.ts';
-import { ExitCode, PermafrostError } from '../errors.ts';
+import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { selectSets } from '../restore/restore.ts';
 import { readRemoteManifest, refreshCachedManifest } from '../set-manifest.ts';
 
