@@ -42,7 +42,12 @@ interface Fields {
   readonly eta: string | undefined;
 }
 
-function fields(state: ProgressState, bytesPerSecond: number | undefined): Fields {
+/**
+ * `padded`: numbers at fixed widths (bytes done 8, rate 10, ETA 10), so that a redrawn bar line
+ * keeps its layout instead of jumping as the digits change.
+ */
+function fields(state: ProgressState, bytesPerSecond: number | undefined, padded = false): Fields {
+  const pad = (s: string, n: number): string => (padded ? s.padStart(n) : s);
   const f = fractionDone(state);
   const label = state.itemLabel ?? 'files';
   const hasBytes = state.bytesTotal !== undefined || state.bytesDone > 0;
@@ -53,10 +58,10 @@ function fields(state: ProgressState, bytesPerSecond: number | undefined): Field
     bytes: !hasBytes
       ? undefined
       : state.bytesTotal !== undefined
-        ? `${formatBytes(state.bytesDone)}/${formatBytes(state.bytesTotal)}`
+        ? `${pad(formatBytes(state.bytesDone), 8)}/${formatBytes(state.bytesTotal)}`
         : formatBytes(state.bytesDone),
-    rate: hasBytes && bytesPerSecond !== undefined ? `${formatBytes(Math.round(bytesPerSecond))}/s` : undefined,
-    eta: state.bytesTotal === undefined ? undefined : eta === undefined ? 'ETA -' : `ETA ${formatDuration(eta)}`,
+    rate: !hasBytes ? undefined : bytesPerSecond !== undefined ? pad(`${formatBytes(Math.round(bytesPerSecond))}/s`, 10) : padded ? ' '.repeat(10) : undefined,
+    eta: state.bytesTotal === undefined ? undefined : (eta === undefined ? 'ETA -' : `ETA ${formatDuration(eta)}`).padEnd(padded ? 10 : 0),
   };
 }
 
@@ -74,35 +79,35 @@ const BAR_MIN = 8;
 /**
  * A bar line at most `width - 1` characters (the last column stays free, so that no terminal wraps):
  * `full backup [=====-----]  42%  1.20 GiB/3.00 GiB  45.0 MiB/s  ETA 40s  12/300 files`. When it
- * does not fit, the bar shrinks first, then the item count, the phase, the rate and the bar go, in
- * that order; the percentage, the bytes and the ETA stay.
+ * does not fit, the bar shrinks first, then the phase, the rate and the bar go, in that order; the
+ * percentage, the bytes and the ETA stay. The item count comes last, where there is room for it.
  */
 export function barLine(state: ProgressState, bytesPerSecond: number | undefined, width: number): string {
   const room = Math.max(10, width - 1);
-  const x = fields(state, bytesPerSecond);
+  const x = fields(state, bytesPerSecond, true);
   const f = fractionDone(state);
   const pct = x.percent?.padStart(4);
-  const layouts: { phase: boolean; bar: boolean; rest: (string | undefined)[] }[] = [
-    { phase: true, bar: true, rest: [pct, x.bytes, x.rate, x.eta, x.items] },
-    { phase: true, bar: true, rest: [pct, x.bytes, x.rate, x.eta] },
-    { phase: false, bar: true, rest: [pct, x.bytes, x.rate, x.eta] },
-    { phase: false, bar: true, rest: [pct, x.bytes, x.eta] },
-    { phase: false, bar: false, rest: [pct, x.bytes, x.eta] },
-    { phase: false, bar: false, rest: [pct, x.eta] },
+  const withItems = (line: string): string => (line.length + 2 + x.items.length <= room ? `${line}  ${x.items}` : line.trimEnd());
+  const layouts: { phase: boolean; bar: boolean; numbers: (string | undefined)[] }[] = [
+    { phase: true, bar: true, numbers: [pct, x.bytes, x.rate, x.eta] },
+    { phase: false, bar: true, numbers: [pct, x.bytes, x.rate, x.eta] },
+    { phase: false, bar: true, numbers: [pct, x.bytes, x.eta] },
+    { phase: false, bar: false, numbers: [pct, x.bytes, x.eta] },
+    { phase: false, bar: false, numbers: [pct, x.eta] },
   ];
   for (const l of layouts) {
-    const numbers = join(l.rest);
-    const head = l.phase ? `${state.phase} ` : '';
+    const numbers = join(l.numbers);
     if (!l.bar || f === undefined) {
       const line = join([l.phase ? state.phase : undefined, numbers]);
-      if (line.length <= room) return line;
+      if (line.trimEnd().length <= room) return withItems(line);
       continue;
     }
-    // `[` + bar + `] ` + numbers
+    const head = l.phase ? `${state.phase} ` : '';
+    // head, `[`, the bar, `] `, the numbers
     const barWidth = Math.min(BAR_MAX, room - head.length - numbers.length - 3);
     if (barWidth < BAR_MIN) continue;
     const filled = Math.round(f * barWidth);
-    return `${head}[${'='.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${numbers}`;
+    return withItems(`${head}[${'='.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${numbers}`);
   }
-  return join([pct, x.eta]).slice(0, room);
+  return join([pct, x.eta]).trim().slice(0, room);
 }

@@ -25,7 +25,14 @@ export interface ProgressOptions {
   readonly intervalSeconds?: number;
   /** milliseconds clock, for tests */
   readonly now?: () => number;
+  /**
+   * Whether the inner reporter prints a message of this level (its verbosity): only those clear
+   * the bar, so that per-file messages below the verbosity cost no redraw.
+   */
+  readonly shows?: (level: MessageLevel) => boolean;
 }
+
+export type MessageLevel = 'error' | 'warning' | 'notice' | 'info' | 'debug';
 
 export interface ProgressReporter extends Reporter {
   progress(state: ProgressState): void;
@@ -160,7 +167,6 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
     const rate = meter.rate() ?? meter.finalRate();
     if (tty) {
       draw(t, rate);
-      if (shown === '') stream.write(`\r${barLine(latest, rate, columns())}${ERASE_TO_END}`);
       stream.write('\n');
       shown = '';
     } else if (!latestPrinted) {
@@ -168,24 +174,30 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
     }
   };
 
+  const shows = options.shows ?? (() => true);
   const forward =
-    (fn: (m: string) => void) =>
+    (level: MessageLevel, fn: (m: string) => void) =>
     (message: string): void => {
+      if (shown === '' || !shows(level)) {
+        fn(message);
+        return;
+      }
       clearBar();
       fn(message);
-      if (!stopped && tty) update(now());
+      if (!stopped) update(now());
     };
 
   return {
-    error: forward((m) => inner.error(m)),
-    warning: forward((m) => inner.warning(m)),
-    notice: forward((m) => inner.notice(m)),
-    info: forward((m) => inner.info(m)),
-    debug: forward((m) => inner.debug(m)),
+    error: forward('error', (m) => inner.error(m)),
+    warning: forward('warning', (m) => inner.warning(m)),
+    notice: forward('notice', (m) => inner.notice(m)),
+    info: forward('info', (m) => inner.info(m)),
+    debug: forward('debug', (m) => inner.debug(m)),
     record(level, code, extra, human) {
+      const wasShown = shown !== '';
       clearBar();
       inner.record?.(level, code, extra, human);
-      if (!stopped && tty) update(now());
+      if (wasShown && !stopped) update(now());
     },
     progress(state) {
       inner.progress?.(state);

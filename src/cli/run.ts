@@ -1,7 +1,7 @@
 import { ExitCode, PermafrostError } from '../core/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
-import { ConsoleReporter } from './console-reporter.ts';
+import { ConsoleReporter, Level } from './console-reporter.ts';
 import { withProgress } from './progress.ts';
 import { reportFatal } from './exit.ts';
 import { helpText } from './help.ts';
@@ -31,7 +31,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
     reporter = console;
     if (o.progress) {
-      const p = withProgress(console, { intervalSeconds: o.progressRate });
+      const verbosity = o.verbosity;
+      const p = withProgress(console, { intervalSeconds: o.progressRate, shows: (level) => Level[level] <= verbosity });
       reporter = p;
       stopProgress = () => p.stop();
     }
