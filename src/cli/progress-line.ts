@@ -60,7 +60,13 @@ function fields(state: ProgressState, bytesPerSecond: number | undefined, padded
       : state.bytesTotal !== undefined
         ? `${pad(formatBytes(state.bytesDone), 8)}/${formatBytes(state.bytesTotal)}`
         : formatBytes(state.bytesDone),
-    rate: !hasBytes ? undefined : bytesPerSecond !== undefined ? pad(`${formatBytes(Math.round(bytesPerSecond))}/s`, 10) : padded ? ' '.repeat(10) : undefined,
+    rate: !hasBytes
+      ? undefined
+      : bytesPerSecond !== undefined
+        ? pad(`${formatBytes(Math.round(bytesPerSecond))}/s`, 10)
+        : padded
+          ? ' '.repeat(10)
+          : undefined,
     eta: state.bytesTotal === undefined ? undefined : (eta === undefined ? 'ETA -' : `ETA ${formatDuration(eta)}`).padEnd(padded ? 10 : 0),
   };
 }

@@ -88,11 +88,6 @@ export class RateMeter {
     if (dt < minSpanMs) return undefined;
     return ((this.bytes[n - 1]! - this.bytes[0]!) * 1000) / dt;
   }
-
-  reset(): void {
-    this.times = [];
-    this.bytes = [];
-  }
 }
 
 export function withProgress(inner: Reporter, options: ProgressOptions = {}): ProgressReporter {
@@ -100,14 +95,16 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
   const now = options.now ?? Date.now;
   const tty = stream.isTTY === true;
   const intervalMs = Math.max(1, options.intervalSeconds ?? 3) * 1000;
-  const meter = new RateMeter();
+  // one meter per phase: a restore through a thaw alternates between the two
+  const meters = new Map<string, RateMeter>();
+  let meter = new RateMeter();
   let latest: ProgressState | undefined;
   let stopped = false;
   // terminal: what is on the screen now ('' when nothing), and when it was drawn
   let shown = '';
   let drawnAt = Number.NEGATIVE_INFINITY;
-  // plain lines: when the phase started and the last line was printed, and whether it is current
-  let phaseStartedAt = 0;
+  // plain lines: when the first state came and the last line was printed, and whether it is current
+  let startedAt = 0;
   let lastLineAt: number | undefined;
   let latestPrinted = true;
 
@@ -134,7 +131,7 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
     if (!latest) return;
     if (tty) {
       if (t - drawnAt >= 1000 / REDRAWS_PER_SECOND) draw(t);
-    } else if (t - (lastLineAt ?? phaseStartedAt) >= intervalMs) {
+    } else if (t - (lastLineAt ?? startedAt) >= intervalMs) {
       printLine(t);
     }
   };
@@ -203,10 +200,11 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
       inner.progress?.(state);
       if (stopped) return;
       const t = now();
+      if (!latest) startedAt = t;
       if (latest?.phase !== state.phase) {
-        meter.reset();
-        phaseStartedAt = t;
-        lastLineAt = undefined;
+        const known = meters.get(state.phase);
+        meter = known ?? new RateMeter();
+        if (!known) meters.set(state.phase, meter);
       }
       latest = state;
       latestPrinted = false;

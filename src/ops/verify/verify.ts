@@ -6,6 +6,7 @@ import type { Selection } from '../../fs/selection.ts';
 import type { TargetContext } from '../context.ts';
 import { readSets, selectSets, type EntrySink } from '../restore/restore.ts';
 import { syncedCollection } from '../sync-cache.ts';
+import { restoreTotals } from '../restore/restore-totals.ts';
 
 export interface VerifyRequest {
   readonly time?: number;
@@ -33,7 +34,9 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
   const within = req.fileToRestore ?? ROOT_INDEX;
   const differences: string[] = [];
   let checked = 0;
-  const result = await readSets(ctx, sets, within, false, async (next) => {
+  const progress = { phase: 'verify', totals: ctx.reporter.progress ? await restoreTotals(ctx, collection, sets, within) : null };
+  const readAll = (run: Parameters<typeof readSets>[4]) => readSets(ctx, sets, within, false, run, new Set(), progress);
+  const result = await readAll(async (next) => {
     if (!req.compareData) {
       return next({
         async write(_meta, data) {
