@@ -584,10 +584,11 @@ describe('options', () => {
     let r = await pf.run('full', '--progress', '--current-time', String(T0), src, pf.url);
     assertOk(r);
     assert.doesNotMatch(r.stdout + r.stderr, /\u001b\[/, 'no terminal control sequences');
-    assert.match(r.stdout, new RegExp(`^Progress \\(full backup\\) 100%: ${files}/${files} files`, 'm'));
+    assert.match(r.stderr, new RegExp(`^Progress \\(full backup\\) 100%: ${files}/${files} files`, 'm'));
+    assert.doesNotMatch(r.stdout, /Progress/, 'progress goes to stderr: stdout keeps the command output');
     r = await pf.run('restore', '--progress', pf.url, pf.path('restore'));
     assertOk(r);
-    assert.match(r.stdout, new RegExp(`^Progress \\(restore\\).*: ${files} files`, 'm'));
+    assert.match(r.stderr, new RegExp(`^Progress \\(restore\\) 100%: ${files}/${files} files`, 'm'));
   });
 });
 
