@@ -27,6 +27,12 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   jobFailed: 'daemon (one period run): at least one job failed or was interrupted',
 };
 
+/** The meaning of an exit code, as --help gives it (the message of a --json error document without one). */
+export function exitCodeMeaning(code: number): string {
+  const name = (Object.keys(ExitCode) as (keyof typeof ExitCode)[]).find((n) => ExitCode[n] === code);
+  return name ? EXIT_CODE_MEANINGS[name] : `exit code ${code}`;
+}
+
 export function exitCodeTable(): string {
   const rows = (Object.keys(ExitCode) as (keyof typeof ExitCode)[])
     .map((name) => [ExitCode[name], EXIT_CODE_MEANINGS[name]] as const)
