@@ -39,6 +39,8 @@ export function assertMatchesSchema(name: string, value: unknown, context = ''):
   assert.ok(validate, `no schema docs/schemas/${name}.schema.json`);
   if (!validate(value)) {
     const errors = shared.errorsText(validate.errors, { separator: '\n  ' });
-    assert.fail(`${context ? `${context}: ` : ''}the output does not match ${name}.schema.json:\n  ${errors}\n${JSON.stringify(value).slice(0, 2000)}`);
+    assert.fail(
+      `${context ? `${context}: ` : ''}the output does not match ${name}.schema.json:\n  ${errors}\n${JSON.stringify(value).slice(0, 2000)}`,
+    );
   }
 }
