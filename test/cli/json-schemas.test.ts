@@ -38,7 +38,10 @@ test('every schema file is a valid draft 2020-12 schema with its file name as $i
 
 test('no schema leaves a known shape open: every object says additionalProperties', () => {
   const walk = (node: unknown, where: string): void => {
-    if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+    if (Array.isArray(node)) {
+      for (const [i, n] of node.entries()) walk(n, `${where}[${i}]`);
+      return;
+    }
     if (node === null || typeof node !== 'object') return;
     const o = node as Record<string, unknown>;
     if (o['type'] === 'object') {
