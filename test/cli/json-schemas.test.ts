@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode } from '../../src/core/errors.ts';
-import { PROJECT_ROOT } from '../support/duplicity.ts';
-import { assertMatchesSchema, schemaFiles, schemaValidator } from '../support/json-schemas.ts';
+import { assertMatchesSchema, ROOT as PROJECT_ROOT, schemaFiles, schemaValidator } from '../support/json-schemas.ts';
 
 const DRAFT = 'https://json-schema.org/draft/2020-12/schema';
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PROJECT_ROOT } from '../support/duplicity.ts';
+import { ROOT as PROJECT_ROOT } from '../support/json-schemas.ts';
 
 const ALLOWED = new Set(['src/cli/main.ts', 'src/cli/commands/daemon-command.ts']);
 const WRITERS = /\bprocess\.stdout\b|\bconsole\.(log|info|debug|dir|table|trace)\s*\(/;

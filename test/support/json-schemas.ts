@@ -7,9 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { PROJECT_ROOT } from './duplicity.ts';
+import { fileURLToPath } from 'node:url';
 
-export const SCHEMA_DIR = join(PROJECT_ROOT, 'docs/schemas');
+/** The repository's root (not from duplicity.ts: this helper serves the quick tier, which starts no process). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SCHEMA_DIR = join(ROOT, 'docs/schemas');
 
 /** Every schema file: name (without .schema.json) → parsed JSON. */
 export function schemaFiles(): Map<string, Record<string, unknown>> {
