@@ -174,5 +174,14 @@ describe('--json --progress -v info with the guide options, file://', { concurre
     failed(await pf('list-current-files', empty), 12, 'noChain', /no backup chain found/);
     failed(await pf('incremental', src, empty), 17, 'noSignatures', /run a full backup first/);
     failed(await pf('restore', url, src), 11, 'restoreDestExists', /not empty|exists/);
+    // -v debug after the guide's -v i: the stack of a failure goes to stderr too, never into the document
+    const debug = await pf('-v', 'debug', 'restore', '--time', 'garbage', url, join(work, 'nowhere'));
+    failed(debug, 2, 'usage', /bad time string "garbage"/);
+    assert.match(debug.stderr, /^\s+at /m, 'the stack, at debug');
+  });
+
+  it('-v debug: the debug lines on stderr, the document alone on stdout', async () => {
+    const r = await pf('-v', 'debug', 'collection-status', url);
+    ok(r, 'collection-status');
   });
 });

@@ -80,11 +80,15 @@ for (const tool of TOOLS) {
       ]);
     });
 
-    it('an error (a restore into a directory that is not empty): on stderr, nothing on stdout', async () => {
+    it('errors (a restore into a directory that is not empty, a bad --time): on stderr, nothing on stdout', async () => {
       const r = await tool.run(['restore', ...common(), url(), src]);
       assert.equal(r.code, 11, show(r));
       assert.equal(r.stdout, '', show(r));
       assert.match(r.stderr, /\S/, show(r));
+      const usage = await tool.run(['restore', '--time', 'garbage', ...common(), url(), join(work, 'nowhere')]);
+      assert.equal(usage.code, 2, show(usage));
+      assert.equal(usage.stdout, '', show(usage));
+      assert.match(usage.stderr, /garbage/, show(usage));
     });
   });
 }
