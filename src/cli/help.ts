@@ -96,7 +96,8 @@ Main options:
   --progress                 show progress (a bar on a terminal)
   --verbosity L, -v L        0-9 or error|warning|notice|info|debug (default notice)
   --log-file F               append duplicity's machine-readable log records to F
-  --json                     machine-readable output
+  --json                     stdout: one JSON document (the result, or the error); all else
+                             on stderr (docs/output.md, schemas in docs/schemas/)
   --thaw                     restore: first thaw the archived volumes it reads (plan and cost
                              shown first); exits 75 while they are restored, unless --wait
   --wait                     thaw, restore --thaw: wait until the volumes are readable
