@@ -118,6 +118,8 @@ describe('--json --progress -v info with the guide options, file://', { concurre
   it('collection-status and list-current-files', async () => {
     const st = ok(await pf('collection-status', url), 'collection-status').doc;
     assert.equal((st['chains'] as unknown[]).length, 2);
+    const costs = ok(await pf('collection-status', '--costs', url), 'collection-status').doc as { costs: { assumedStandard: number } };
+    assert.ok(costs.costs.assumedStandard > 0, 'file:// objects have no class: priced as STANDARD');
     const list = ok(await pf('list-current-files', url), 'list-current-files').doc as { files: { path: string }[] };
     assert.deepEqual(
       list.files.map((f) => f.path).filter((p) => p.startsWith('smallfiles/f1')),

@@ -82,6 +82,19 @@ test('the schemas reject what they should: a missing field, a wrong type, an unk
   assert.throws(() => assertMatchesSchema('restore', { ...restore, surprise: 1 }), /additional/);
   // the aliases: full and incremental are the backup document, remove-* the retention plan
   assert.throws(() => assertMatchesSchema('full', restore), /backup|required/);
+  // formats are checked (ajv-formats): the target lock's `since` is an ISO date-time
+  const status = {
+    target: 'file:///t',
+    archiveDir: '/c',
+    chains: [],
+    orphanedSets: [],
+    incompleteSets: [],
+    orphanedSignatures: [],
+    lastFullTime: null,
+  };
+  const lock = { host: 'h', pid: 12, operation: 'backup', refreshed: 1_800_000_000 };
+  assertMatchesSchema('collection-status', { ...status, targetLock: { ...lock, since: '2027-01-15T08:00:00.000Z' } });
+  assert.throws(() => assertMatchesSchema('collection-status', { ...status, targetLock: { ...lock, since: 'yesterday' } }), /date-time/);
 });
 
 test('docs/output.md links every schema', () => {

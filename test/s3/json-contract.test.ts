@@ -84,6 +84,9 @@ test("every verb with the guide's options and --json on S3: one document each, w
   failed(await pf('restore', url, join(work, 'r0')), 51, 'backendError', /archived and not restored/);
   const plan = ok(await pf('thaw', '--dry-run', url), 'thaw') as { counts: { archived: number } };
   assert.equal(plan.counts.archived, 1);
+  const manifest = join(work, 'batch.csv');
+  const batch = ok(await pf('thaw', '--batch-manifest', manifest, url), 'thaw') as { batchManifest: string; rows: number };
+  assert.deepEqual([batch.batchManifest, batch.rows], [manifest, 1]);
   // moto's restore is in progress at the HEAD after the request: 75, with the plan as the document
   const thaw = ok(await pf('thaw', url), 'thaw', 75) as { requests: { sent: number }; counts: { inProgress: number } };
   assert.deepEqual([thaw.requests.sent, thaw.counts.inProgress], [1, 1]);
