@@ -1,7 +1,8 @@
 /**
- * --progress: a bar on a terminal, or a plain line every --progress-rate seconds otherwise (cron
- * mails, docker logs), always on stderr so that stdout keeps the command's own output. It wraps a
- * Reporter: operations keep calling `progress(state)`, messages keep flowing.
+ * --progress: a bar on a terminal (stderr), or a plain line every --progress-rate seconds otherwise
+ * (cron mails, docker logs), a notice like the other messages, so that it goes where duplicity's
+ * goes (stdout, or stderr with --json: docs/output.md) and into --log-file. It wraps a Reporter:
+ * operations keep calling `progress(state)`, messages keep flowing.
  *
  * On a terminal the bar is one line, redrawn in place (`\r`, the line, erase to its end) only when
  * its text changed and at most REDRAWS_PER_SECOND times a second; a message clears it, is printed,
@@ -19,7 +20,7 @@ export interface ProgressStream {
 }
 
 export interface ProgressOptions {
-  /** where progress goes (default process.stderr); a bar is drawn only when it is a TTY */
+  /** where the bar is drawn (default process.stderr), when it is a TTY; else plain lines are notices */
   readonly stream?: ProgressStream;
   /** seconds between plain lines when not on a TTY (duplicity's --progress-rate, default 3) */
   readonly intervalSeconds?: number;
@@ -121,7 +122,7 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
 
   const printLine = (t: number, rate = meter.rate()): void => {
     if (!latest) return;
-    stream.write(`${plainLine(latest, rate)}\n`);
+    inner.notice(plainLine(latest, rate));
     lastLineAt = t;
     latestPrinted = true;
   };
