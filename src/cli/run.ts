@@ -15,14 +15,16 @@ import { runThawCommand } from './commands/thaw-command.ts';
 import { runRetention } from './commands/retention-command.ts';
 import { runEstimate } from './commands/estimate-command.ts';
 import { permafrostVersion } from './version.ts';
+import { fatalHint } from './rerun-command.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function run(argv: readonly string[]): Promise<number> {
   let console: ConsoleReporter | null = null;
   let reporter: Reporter = fallbackReporter;
   let stopProgress = () => {};
+  let cmd: ParsedCommandLine | undefined;
   try {
-    const cmd = parseCommandLine(argv);
+    cmd = parseCommandLine(argv);
     const o = cmd.options;
     console = new ConsoleReporter({
       verbosity: o.verbosity,
@@ -44,7 +46,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     return await dispatch(cmd, o, reporter);
   } catch (err) {
     stopProgress();
-    return reportFatal(err, reporter);
+    return reportFatal(err, reporter, cmd && fatalHint(err, cmd));
   } finally {
     stopProgress();
     console?.close();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ParseContext } from '../../src/command-line/cli-options.ts';
 import { parseCommandLine } from '../../src/command-line/parse-command-line.ts';
 import { UsageError } from '../../src/command-line/usage-error.ts';
 import { editDistance, suggestVerb } from '../../src/command-line/verb-suggestion.ts';
@@ -14,7 +15,7 @@ import { tmpDir } from '../support/tmp.ts';
 const URL = 'file:///backups/x';
 const noDirectories = { env: { HOME: '/home/u' }, isDirectory: () => false };
 
-function refusal(argv: string[], context = noDirectories): string {
+function refusal(argv: string[], context: ParseContext = noDirectories): string {
   try {
     parseCommandLine(argv, context);
   } catch (err) {
