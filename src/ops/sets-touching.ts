@@ -6,8 +6,11 @@ import { remoteDecoder } from './remote-decoder.ts';
 /**
  * The incremental sets among `sets` that hold nothing at or under `within`: their signature file
  * (STANDARD, usually cached) lists every path the increment changed, added or deleted, so a
- * restore of `within` reads nothing from them, and a thaw need not restore their volumes. Without
- * a signature file for a set, or for the whole tree, no set is skipped.
+ * restore of `within` reads nothing from them, and a thaw need not restore their volumes. For the
+ * whole tree that is an increment whose signature file lists nothing: a backup that found no
+ * change still writes one empty volume, as duplicity does (0.8.22 fails a restore when a volume
+ * its manifest lists is missing), and restoring it from Glacier would buy nothing. Without a
+ * signature file for a set, the set is not skipped.
  */
 export async function setsNotTouching(
   ctx: TargetContext,
@@ -16,7 +19,6 @@ export async function setsNotTouching(
   within: PathIndex,
 ): Promise<Set<BackupSet>> {
   const skip = new Set<BackupSet>();
-  if (within.length === 0) return skip;
   const decode = remoteDecoder(ctx.prefixes, ctx.encryption);
   for (const set of sets) {
     if (set.type !== 'inc') continue;
