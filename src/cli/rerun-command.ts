@@ -73,11 +73,13 @@ export function rerunCommand(
   return ['permafrost', ...words.map(quoteShellWord)].join(' ');
 }
 
-/** The words that choose what a thaw or restore covers: --file-to-restore and --time, as given. */
+/** The words that choose what a thaw or restore covers (--file-to-restore, --time) and how it thaws (--tier, --days), as given. */
 export function restoreScopeWords(o: CliOptions): string[] {
   return [
     ...(o.fileToRestore !== undefined ? ['--file-to-restore', o.fileToRestore] : []),
     ...(o.time !== undefined ? ['--time', o.time] : []),
+    ...(o.tier !== undefined ? ['--tier', o.tier] : []),
+    ...(o.days !== undefined ? ['--days', String(o.days)] : []),
   ];
 }
 

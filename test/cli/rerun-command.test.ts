@@ -80,6 +80,8 @@ test('the words that name the target, and only those', () => {
     'dir/it',
     '--time',
     '2D',
+    '--tier',
+    'bulk',
     'boto3+s3://bucket/prefix',
     '/restore/here',
   ]);
@@ -107,7 +109,7 @@ test('the words that name the target, and only those', () => {
     '--passphrase-file',
     '/run/secrets/pass',
   ]);
-  assert.deepEqual(restoreScopeWords(cmd.options), ['--file-to-restore', 'dir/it', '--time', '2D']);
+  assert.deepEqual(restoreScopeWords(cmd.options), ['--file-to-restore', 'dir/it', '--time', '2D', '--tier', 'Bulk']);
   const line = rerunCommand(['thaw', '--dry-run', ...restoreScopeWords(cmd.options)], cmd.options, cmd.url!, [], ENV);
   assert.doesNotMatch(line, /hunter2|gpg-options/);
   assert.equal(line.split(' ')[0], 'permafrost');
@@ -128,6 +130,7 @@ test('the words that name the target, and only those', () => {
     'passphraseFile',
     'fileToRestore',
     'time',
+    'tier',
   ] as const)
     assert.deepEqual(again.options[key], cmd.options[key], key);
   assert.deepEqual(again.options.encryptKeys, ['ops@example.com']);
