@@ -70,15 +70,7 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
   if (o.batchManifest !== undefined) {
     const rows = await writeBatchManifest(ctx, prepared, o.batchManifest);
     if (o.json) printJson(prepared, null, { batchManifest: o.batchManifest, rows });
-    else
-      reporter.notice(
-        batchInstructions(
-          o.batchManifest,
-          rows,
-          prepared,
-          rerunCommand(['restore', '--thaw', '--wait', ...restoreScopeWords(o)], o, ctx.backend.displayUrl, ['DEST_DIR']),
-        ),
-      );
+    else reporter.notice(batchInstructions(o.batchManifest, rows, prepared, restoreAfterBatch(o, ctx.backend.displayUrl)));
     return ExitCode.ok;
   }
   const tally = await sendThawRequests(ctx, prepared);
@@ -220,6 +212,11 @@ function waitText(q: TierQuote): string {
         ? `up to ${formatHours(q.typicalHours[1])}`
         : `usually ${formatHours(q.typicalHours[0])}–${formatHours(q.typicalHours[1])}`;
   return substituted.length > 0 ? `${wait} (${substituted.join(', ')})` : wait;
+}
+
+/** The restore to run once the Batch Operations job has restored the volumes. */
+function restoreAfterBatch(o: CliOptions, url: string): string {
+  return rerunCommand(['restore', '--thaw', '--wait', ...restoreScopeWords(o)], o, url, ['DEST_DIR']);
 }
 
 function batchInstructions(file: string, rows: number, p: PreparedThaw, restoreCommand: string): string {
