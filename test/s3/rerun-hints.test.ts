@@ -4,7 +4,8 @@
  * `permafrost thaw --dry-run ...` command; that command, run by /bin/sh exactly as printed, plans
  * the same volumes as the thaw the user meant. Without the prefixes it carries, the same command
  * finds no backup: the check that the hint is what makes it work. The same for the hint after an
- * archived read (verify --compare-data), and for a path that needs quoting.
+ * archived read (verify --compare-data), and for a path that needs quoting. With the same
+ * options: list-current-files before the first backup (exit 12) and a mistyped command (exit 2).
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -149,4 +150,18 @@ test('the restore a Batch Operations manifest leads to, run as printed with a de
   const run = await shell(hint.replace(/ DEST_DIR$/, ` '${dest}'`));
   assert.equal(run.code, 0, `${hint}\n${describe(run)}`);
   assertSameTree(src, dest, { owner: false });
+});
+
+test("with the guide's options: list-current-files before the first backup exits 12, a mistyped command 2", async () => {
+  const early = await dup(['list-current-files', '--time', '2020-01-01', URL]);
+  assert.equal(early.code, 12, describe(early));
+  assert.match(early.stderr, /^--time 20200101T000000Z is before the first backup \(\d{8}T\d{6}Z\)\n$/);
+  assert.doesNotMatch(early.stdout, /a\.txt/);
+  const typo = await dup(['colection-status', URL]);
+  assert.equal(typo.code, 2, describe(typo));
+  assert.equal(
+    typo.stderr,
+    `Command line error: unknown command "colection-status": did you mean "collection-status"?\nEnter 'permafrost --help' for help.\n`,
+  );
+  assert.equal(typo.stdout, '');
 });
