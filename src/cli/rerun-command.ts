@@ -6,6 +6,7 @@
  * never on a command line (passphrases come from PASSPHRASE or --passphrase-file), and
  * --gpg-options is left out because it may hold one.
  */
+import * as path from 'node:path';
 import { defaults } from '../command-line/defaults.ts';
 import { resolveEnv } from '../command-line/expand-path.ts';
 import { quoteShellWord } from '../command-line/shell-words.ts';
@@ -22,7 +23,7 @@ export function targetOptionWords(o: CliOptions, env: NodeJS.ProcessEnv = proces
   const flag = (name: string, on: boolean) => {
     if (on) words.push(name);
   };
-  value('--archive-dir', o.archiveDir, base.archiveDir);
+  value('--archive-dir', absolute(o.archiveDir), absolute(base.archiveDir));
   value('--name', o.name);
   value('--file-prefix', o.filePrefix, '');
   value('--file-prefix-archive', o.filePrefixArchive, '');
@@ -37,13 +38,18 @@ export function targetOptionWords(o: CliOptions, env: NodeJS.ProcessEnv = proces
   for (const k of o.encryptKeys) value('--encrypt-key', k);
   for (const k of o.hiddenEncryptKeys) value('--hidden-encrypt-key', k);
   value('--sign-key', o.signKey);
-  for (const f of o.keyFiles) value('--key-file', f);
-  value('--passphrase-file', o.passphraseFile);
+  for (const f of o.keyFiles) value('--key-file', absolute(f));
+  value('--passphrase-file', o.passphraseFile !== undefined ? absolute(o.passphraseFile) : undefined);
   value('--gpg-binary', o.gpgBinary);
   flag('--use-agent', o.useAgent);
-  value('--pricing-file', o.pricingFile);
+  value('--pricing-file', o.pricingFile !== undefined ? absolute(o.pricingFile) : undefined);
   value('--current-time', o.currentTime);
   return words;
+}
+
+/** Local paths absolute, so that the command works from another directory too. */
+function absolute(p: string): string {
+  return path.resolve(p);
 }
 
 /** A URL as it may be printed: a password in it (never needed by S3 or file://) is masked. */

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseCommandLine } from '../../src/command-line/parse-command-line.ts';
@@ -134,6 +135,18 @@ test('the words that name the target, and only those', () => {
   ] as const)
     assert.deepEqual(again.options[key], cmd.options[key], key);
   assert.deepEqual(again.options.encryptKeys, ['ops@example.com']);
+});
+
+test('local paths are printed absolute, so the command works from any directory', () => {
+  const cmd = parse(['restore', '--archive-dir', 'cache', '--passphrase-file', 'secrets/pass', '--key-file', 'k.asc', 'file:///b/x', '/d']);
+  assert.deepEqual(targetOptionWords(cmd.options, ENV), [
+    '--archive-dir',
+    join(process.cwd(), 'cache'),
+    '--key-file',
+    join(process.cwd(), 'k.asc'),
+    '--passphrase-file',
+    join(process.cwd(), 'secrets/pass'),
+  ]);
 });
 
 test('defaults are left out; a password in the URL is masked', () => {
