@@ -13,6 +13,7 @@ import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { exitReportFor } from '../exit.ts';
+import { quoteShellWord } from '../../command-line/shell-words.ts';
 
 export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check]
 
@@ -128,7 +129,7 @@ async function printCheck(config: DaemonConfig, env: Env): Promise<void> {
     const cmd = await jobCommand(job.what, env);
     const how =
       cmd.kind === 'permafrost'
-        ? `permafrost ${[...(wantsJsonSummary(cmd) ? ['--json'] : []), ...cmd.args].join(' ')}`
+        ? `permafrost ${[...(wantsJsonSummary(cmd) ? ['--json'] : []), ...cmd.args].map(quoteShellWord).join(' ')}`
         : `sh -c ${cmd.script}`;
     out.push(`job ${job.n} (${job.periods.join(' ')}): ${redact(how)}`);
   }
