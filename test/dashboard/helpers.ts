@@ -10,6 +10,10 @@ import { existsSync } from 'node:fs';
 import { PROJECT_ROOT } from '../support/duplicity.ts';
 import { spawnDaemon, waitFor, type DaemonProcess } from '../daemon/helpers.ts';
 
+/** A parsed answer: the tests check it field by field against the CLI's own --json output. */
+// biome-ignore lint/suspicious/noExplicitAny: one alias for what JSON.parse returns, instead of a cast at every field
+export type Json = any;
+
 export interface Dashboard {
   readonly url: string;
   readonly daemon: DaemonProcess;
@@ -18,8 +22,8 @@ export interface Dashboard {
   get(
     path: string,
     init?: { token?: string; headers?: Record<string, string> },
-  ): Promise<{ status: number; text: string; json: () => any }>;
-  post(path: string, body: unknown, token?: string): Promise<{ status: number; text: string; json: () => any }>;
+  ): Promise<{ status: number; text: string; json: () => Json }>;
+  post(path: string, body: unknown, token?: string): Promise<{ status: number; text: string; json: () => Json }>;
   /** SIGTERM, and the daemon's exit */
   stop(): Promise<{ code: number; stderr: string }>;
 }
@@ -75,7 +79,7 @@ export async function startDashboard(
 
 export interface SseEvent {
   readonly event: string;
-  readonly data: any;
+  readonly data: Json;
 }
 
 /** Reads `/api/events` as a browser's EventSource would; `raw` keeps the text for the secret checks. */
@@ -83,7 +87,7 @@ export function readEvents(url: string, query = ''): { events: SseEvent[]; raw: 
   const events: SseEvent[] = [];
   const abort = new AbortController();
   let raw = '';
-  let openedResolve: () => void;
+  let openedResolve: () => void = () => {};
   const opened = new Promise<void>((r) => {
     openedResolve = r;
   });
