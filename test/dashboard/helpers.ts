@@ -38,7 +38,7 @@ export async function startDashboard(
   const url = await waitFor(
     'the dashboard to listen',
     () => {
-      const m = /dashboard: listening on (http:\/\/\S+)/.exec(daemon.stderr());
+      const m = /dashboard: listening on (http:\/\/[^\s;]+)/.exec(daemon.stderr());
       if (m) return m[1]!;
       if (daemon.child.exitCode !== null) throw new Error(`the daemon ended (${daemon.child.exitCode}):\n${daemon.stderr()}`);
       return undefined;
