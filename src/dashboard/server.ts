@@ -81,6 +81,11 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
+    // the app is served whole by the daemon: nothing may come from, or go to, another origin
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    );
   });
   app.get('/metrics', async (c) => c.body(await metrics!.render(), 200, { 'Content-Type': metrics!.registry.contentType }));
   app.route(
