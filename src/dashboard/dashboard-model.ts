@@ -175,6 +175,13 @@ export class DashboardModel {
     });
   }
 
+  /** The job now running on the target, if any (its cache is being written). */
+  busyWith(t: DashboardTarget): string | null {
+    for (const l of this.#live.values()) if (t.jobs.includes(l.run.job)) return l.run.job;
+    const current = this.#daemon.state().current?.job;
+    return current !== null && current !== undefined && t.jobs.includes(jobName(current)) ? jobName(current) : null;
+  }
+
   /** A run's log lines: live while it runs, then the kept excerpt. */
   async runLog(id: string): Promise<string[] | null> {
     const live = this.#live.get(id);

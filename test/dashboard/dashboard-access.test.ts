@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
 import { baseEnv, runDaemon, waitFor } from '../daemon/helpers.ts';
-import { readEvents, startDashboard } from './helpers.ts';
+import { onceIn, readEvents, startDashboard } from './helpers.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 
@@ -76,6 +76,9 @@ for (const how of ['environment', 'file'] as const) {
     const env = baseEnv(home, {
       PERMAFROST_STATE_DIR: join(home, 'state'),
       ...(how === 'environment' ? { PERMAFROST_UI_TOKEN: TOKEN } : { PERMAFROST_UI_TOKEN_FILE: tokenFile }),
+      // a job that says whether it was given the token (it must not be)
+      JOB_1_WHAT: 'if printenv PERMAFROST_UI_TOKEN >/dev/null; then echo token-seen; else echo token-absent; fi',
+      JOB_1_WHEN: onceIn(3),
     });
     const d = await startDashboard(env, [], '0.0.0.0:0');
     const url = d.url.replace('0.0.0.0', '127.0.0.1');
@@ -104,6 +107,20 @@ for (const how of ['environment', 'file'] as const) {
       await stream.opened;
       stream.close();
       assert.equal(stream.events[0]!.event, 'hello');
+      const bearer = { authorization: `Bearer ${TOKEN}` };
+      const run = await waitFor('the job', async () => {
+        const runs = (await (await get('/api/jobs/1/runs', bearer)).json()) as { runs: { id: string; result: string }[] };
+        return runs.runs.find((r) => r.result === 'OK');
+      });
+      const log = await (await get(`/api/runs/${run.id}/log`, bearer)).text();
+      assert.match(log, /token-absent/);
+      const answers = await Promise.all(
+        ['/api/session', '/api/overview', '/api/history', '/api/jobs/1/runs', '/api/jobs/1/report', '/metrics'].map(async (p) =>
+          (await get(p, bearer)).text(),
+        ),
+      );
+      assert.ok(answers.join('\n').includes('"job":"1"'), 'the check reads real answers');
+      assert.ok(!answers.some((a) => a.includes(TOKEN)), 'the token is in no answer');
     } finally {
       const r = await d.stop();
       assert.equal(r.code, 0);
