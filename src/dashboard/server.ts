@@ -101,8 +101,12 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     }),
   );
   const uiDir = o.uiDir ?? DEFAULT_UI_DIR;
-  if (existsSync(`${uiDir}/index.html`)) app.use('/*', serveStatic({ root: uiDir }));
-  else
+  if (existsSync(`${uiDir}/index.html`)) {
+    app.use('/*', serveStatic({ root: uiDir }));
+    // the app's own paths (/chains, /restore/...) are index.html too; a file or an API path that is not there stays a 404
+    const appPage = serveStatic({ root: uiDir, path: 'index.html' });
+    app.get('/*', (c, next) => (c.req.path.startsWith('/api/') || /\.[a-z0-9]+$/i.test(c.req.path) ? next() : appPage(c, next)));
+  } else
     app.get('/', (c) =>
       c.html('<!doctype html><title>permafrost</title><p>The dashboard UI is not built: run <code>npm run build</code>.</p>\n'),
     );
