@@ -39,6 +39,11 @@ export interface DashboardOptions {
   readonly uiDir?: string;
 }
 
+/** The paths that answer with data: they need the token (the rest is the app's static files). */
+export function isDataPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/') || path === '/metrics' || path.startsWith('/metrics/');
+}
+
 export interface DashboardServer {
   /** `http://host:port` as bound (the port is the real one when 0 was asked for) */
   readonly url: string;
@@ -67,6 +72,10 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   if (o.token !== null) {
     const matches = tokenChecker(o.token);
     app.use('*', async (c, next) => {
+      // The app's own files are the same public build for everyone and hold no data; a browser
+      // cannot send a bearer token when it opens the page, so the app asks for the token and
+      // sends it with every API request. Everything with data (/api/, /metrics) needs it.
+      if (!isDataPath(c.req.path)) return next();
       const given = bearerToken(c.req.header('authorization')) ?? (c.req.path === '/api/events' ? c.req.query('token') : null);
       if (!matches(given)) {
         c.header('WWW-Authenticate', 'Bearer realm="permafrost"');

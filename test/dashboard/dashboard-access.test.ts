@@ -84,7 +84,9 @@ for (const how of ['environment', 'file'] as const) {
     const url = d.url.replace('0.0.0.0', '127.0.0.1');
     const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers });
     try {
-      for (const path of ['/api/session', '/api/overview', '/metrics', '/', '/api/events']) {
+      // the app's page is public (it holds no data, and asks for the token); data is not
+      assert.equal((await get('/')).status, 200);
+      for (const path of ['/api/session', '/api/overview', '/metrics', '/api/events', '/api/targets/x/status', '/api', '/metrics/']) {
         const none = await get(path);
         assert.equal(none.status, 401, path);
         assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
