@@ -12,10 +12,8 @@ import type { JobOutcome } from '../daemon/job-runner.ts';
 import { uploadedBytes, type DashboardModel } from './dashboard-model.ts';
 import type { DashboardTarget } from './targets.ts';
 
-export interface ThawCountsByTarget {
-  /** target URL (without credentials) → state → volumes */
-  (): ReadonlyMap<string, Readonly<Record<string, number>>>;
-}
+/** target URL (without credentials) → state → volumes */
+export type ThawCountsByTarget = () => ReadonlyMap<string, Readonly<Record<string, number>>>;
 
 export class DashboardMetrics {
   readonly registry = new Registry();

@@ -1,7 +1,9 @@
 /**
- * The browser app's files, served in-process from a ui directory made here: files by name, the
- * app's own paths as index.html, nothing outside the directory, no API path turned into a page,
- * the security headers; and the one-line page when the app is not built.
+ * The server in-process, with the daemon's real configuration and event observer (the daemon's
+ * loop is not run; its events are told here): the browser app's files from a ui directory made
+ * here (files by name, the app's own paths as index.html, nothing outside the directory, no API
+ * path turned into a page, the security headers), the one-line page when the app is not built,
+ * and reads that sync a target's cache waiting while a job writes that target.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,9 +18,9 @@ import { targetContext } from '../../src/cli/target-context.ts';
 
 const hooks = fileCleanup();
 
-async function serve(uiDir: string) {
+async function serve(uiDir: string, env: Record<string, string> = {}, events = new DaemonEvents()) {
   const home = tmpDir(hooks, 'dash-static');
-  const config = parseDaemonEnv({ PERMAFROST_STATE_DIR: join(home, 'state') }, home);
+  const config = parseDaemonEnv({ PERMAFROST_STATE_DIR: join(home, 'state'), ...env }, home);
   const server = await startDashboard({
     listen: parseListenAddress('127.0.0.1:0'),
     token: null,
@@ -26,8 +28,8 @@ async function serve(uiDir: string) {
     version: '0.0.0-test',
     daemon: {
       config,
-      env: {},
-      events: new DaemonEvents(),
+      env,
+      events,
       state: () => ({ pid: process.pid, host: 'h', startedAt: new Date().toISOString(), state: 'idle', current: null, nextRun: null }),
       statusDocument: () => ({ version: 1, updatedAt: '', daemon: null, periods: {}, jobs: {} }),
     },
@@ -71,4 +73,44 @@ test('not built: a one-line page saying so', async () => {
   const r = await fetch(`${url}/`);
   assert.equal(r.status, 200);
   assert.match(await r.text(), /The dashboard UI is not built: run <code>npm run build<\/code>/);
+});
+
+test('while a job writes a target, reads that sync its cache answer 409; after it, they run', async () => {
+  const home = tmpDir(hooks, 'dash-busy');
+  const url = `file://${join(home, 'target')}`;
+  const events = new DaemonEvents();
+  const base = await serve(
+    join(home, 'no-ui'),
+    { JOB_1_WHAT: `dup ${join(home, 'src')} ${url} --archive-dir ${join(home, 'cache')}`, JOB_1_WHEN: 'daily' },
+    events,
+  );
+  const id = ((await (await fetch(`${base}/api/overview`)).json()) as { targets: { id: string }[] }).targets[0]!.id;
+  const runId = '00000000-0000-4000-8000-000000000001';
+  events.emit({ type: 'job-start', runId, job: 1, period: 'daily', command: 'dup ...', at: Date.now() });
+  for (const path of [`/api/targets/${id}/files`, `/api/targets/${id}/restore-plan`]) {
+    const r = await fetch(`${base}${path}`);
+    assert.equal(r.status, 409, path);
+    assert.match(((await r.json()) as { error: string }).error, /^job 1 is writing to this target now/);
+  }
+  assert.equal((await fetch(`${base}/api/targets/${id}/status`)).status, 200, 'a listing does not touch the cache');
+  events.emit({
+    type: 'job-end',
+    runId,
+    outcome: {
+      n: 1,
+      period: 'daily',
+      command: 'dup ...',
+      startedAt: 0,
+      finishedAt: 1,
+      durationMs: 1,
+      status: 'ok',
+      exitCode: 0,
+      signal: null,
+      log: '',
+      logBytes: 0,
+    },
+  });
+  const after = await fetch(`${base}/api/targets/${id}/files`);
+  assert.equal(after.status, 404, 'read now: the empty target has no chain');
+  assert.match(((await after.json()) as { error: string }).error, /no backup chain found/);
 });
