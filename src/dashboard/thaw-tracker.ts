@@ -191,8 +191,11 @@ export class ThawTracker {
   ): void {
     const before = this.#followed.get(t.id);
     if (before) {
+      // a second thaw of the same target: the volumes of the first one are still followed
       clearTimeout(before.timer);
       void before.close();
+      const names = new Set(volumes.map((v) => v.volume.name));
+      volumes.push(...before.volumes.filter((v) => !names.has(v.volume.name) && v.state !== 'restored' && v.state !== 'readable'));
     }
     const f: Followed = { thawId, target: t, ...opened, journal, volumes, interval: Math.max(1, t.options.pollInterval) };
     this.#followed.set(t.id, f);
