@@ -16,7 +16,7 @@ import { HistoryStore } from './history-store.ts';
 import { hostForUrl, type ListenAddress } from './listen-address.ts';
 import { DashboardMetrics } from './metrics.ts';
 import { TargetReader } from './target-reader.ts';
-import { discoverTargets } from './targets.ts';
+import { discoverTargets, withoutUrlCredentials } from './targets.ts';
 import { ThawTracker } from './thaw-tracker.ts';
 
 /** dist/ui/, built by `npm run build` next to dist/dashboard/. */
@@ -50,7 +50,9 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
+export async function startDashboard(options: DashboardOptions): Promise<DashboardServer> {
+  // what the daemon redacts, and any credentials written into a URL (a job's command, an error)
+  const o = { ...options, redact: (s: string) => withoutUrlCredentials(options.redact(s)) };
   const history = new HistoryStore(o.stateDir);
   await history.load();
   const targets = await discoverTargets(o.daemon.config, o.daemon.env);

@@ -12,7 +12,7 @@ import { isLoopback, parseListenAddress } from '../../src/dashboard/listen-addre
 import { bearerToken, tokenChecker } from '../../src/dashboard/auth.ts';
 import { parseProgressLine } from '../../src/dashboard/event-hub.ts';
 import { commonPath, EXPIRING_SECONDS, journalState } from '../../src/dashboard/thaw-tracker.ts';
-import { targetId, urlWithoutCredentials } from '../../src/dashboard/targets.ts';
+import { targetId, urlWithoutCredentials, withoutUrlCredentials } from '../../src/dashboard/targets.ts';
 import { HISTORY_FILE, HistoryStore, type Run } from '../../src/dashboard/history-store.ts';
 import { indexToDisplay } from '../../src/core/path-index.ts';
 
@@ -95,6 +95,10 @@ test('targets: id from the URL as written, shown without credentials or query', 
   assert.equal(urlWithoutCredentials('sftp://user:pa55@host/path'), 'sftp://host/path');
   assert.equal(urlWithoutCredentials('s3://KEY:SECRET@bucket/prefix?x=1'), 's3://bucket/prefix');
   assert.equal(urlWithoutCredentials('file:///a@b/c'), 'file:///a@b/c');
+  assert.equal(
+    withoutUrlCredentials('dup /src s3://AK:SK@bucket/p --x sftp://u:p@h/x; mail a@b.c file:///x@y'),
+    'dup /src s3://bucket/p --x sftp://h/x; mail a@b.c file:///x@y',
+  );
 });
 
 test('the history store: bounded, atomic, kept across a restart, logs of dropped runs deleted', async () => {
