@@ -247,7 +247,12 @@ export class DashboardModel {
       }
       case 'report': {
         void this.#history
-          .putReport(e.jobs.map(jobName), { subject: e.subject, body: e.body, sent: e.sent, at: new Date(e.at).toISOString() })
+          .putReport(e.jobs.map(jobName), {
+            subject: e.subject,
+            body: withoutUrlCredentials(e.body),
+            sent: e.sent,
+            at: new Date(e.at).toISOString(),
+          })
           .catch((err: Error) => this.#log(`dashboard: cannot write ${this.#history.file}: ${err.message}`));
         return;
       }
