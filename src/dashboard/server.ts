@@ -13,7 +13,7 @@ import { bearerToken, tokenChecker } from './auth.ts';
 import type { DaemonAccess, TargetOpener } from './daemon-access.ts';
 import { DashboardModel } from './dashboard-model.ts';
 import { HistoryStore } from './history-store.ts';
-import { hostForUrl, type ListenAddress } from './listen-address.ts';
+import { hostForUrl, isLoopback, type ListenAddress } from './listen-address.ts';
 import { DashboardMetrics } from './metrics.ts';
 import { TargetReader } from './target-reader.ts';
 import { discoverTargets, withoutUrlCredentials } from './targets.ts';
@@ -37,6 +37,13 @@ export interface DashboardOptions {
   /** removes the daemon's secrets from a text */
   readonly redact: (s: string) => string;
   readonly uiDir?: string;
+}
+
+/** `127.0.0.1:8080`, `[::1]:8080`, `localhost:8080` (any port): the names a loopback dashboard answers to. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return isLoopback(name);
 }
 
 /** The paths that answer with data: they need the token (the rest is the app's static files). */
@@ -71,6 +78,33 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     o.log(`dashboard: ${c.req.method} ${c.req.path}: ${o.redact(err.message)}`);
     return c.json({ error: o.redact(err.message) }, 500);
   });
+  app.use('*', async (c, next) => {
+    await next();
+    // nothing the dashboard serves may be cached by a proxy or framed by another site
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    // the app is served whole by the daemon: nothing may come from, or go to, another origin
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    );
+  });
+  if (o.token === null) {
+    // Without a token only this machine can connect, but a web page in a local browser could
+    // still reach the port under a name of its own (DNS rebinding): answer loopback names only.
+    app.use('*', async (c, next) => {
+      if (!isLoopbackHost(c.req.header('host')))
+        return c.json({ error: 'this dashboard answers only to 127.0.0.1, [::1] or localhost' }, 403);
+      await next();
+    });
+  }
+  // an action must come from the app (JSON), never from a form another site posts
+  app.use('*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !/^application\/json\b/i.test(c.req.header('content-type') ?? ''))
+      return c.json({ error: 'expected Content-Type: application/json' }, 415);
+    await next();
+  });
   if (o.token !== null) {
     const matches = tokenChecker(o.token);
     app.use('*', async (c, next) => {
@@ -86,18 +120,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       await next();
     });
   }
-  app.use('*', async (c, next) => {
-    await next();
-    // nothing the dashboard serves may be cached by a proxy or framed by another site
-    c.header('Cache-Control', 'no-store');
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('X-Frame-Options', 'DENY');
-    // the app is served whole by the daemon: nothing may come from, or go to, another origin
-    c.header(
-      'Content-Security-Policy',
-      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
-    );
-  });
   app.get('/metrics', async (c) => c.body(await metrics!.render(), 200, { 'Content-Type': metrics!.registry.contentType }));
   app.route(
     '/api',
