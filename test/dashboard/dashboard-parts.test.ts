@@ -15,6 +15,8 @@ import { commonPath, EXPIRING_SECONDS, journalState } from '../../src/dashboard/
 import { targetId, urlWithoutCredentials, withoutUrlCredentials } from '../../src/dashboard/targets.ts';
 import { HISTORY_FILE, HistoryStore, type Run } from '../../src/dashboard/history-store.ts';
 import { indexToDisplay } from '../../src/core/path-index.ts';
+import { withProgress } from '../../src/cli/progress.ts';
+import { silentReporter } from '../../src/ops/reporter.ts';
 
 const hooks = fileCleanup();
 
@@ -60,6 +62,27 @@ test("a job's --progress line as an event", () => {
     eta: null,
   });
   assert.equal(parseProgressLine('Starting full backup'), null);
+});
+
+test("the lines the CLI's --progress really prints (not on a terminal) parse", () => {
+  const lines: string[] = [];
+  const inner = { ...silentReporter, notice: (m: string) => lines.push(m) };
+  let t = 0;
+  const progress = withProgress(inner, { stream: { write: () => true, isTTY: false }, intervalSeconds: 1, now: () => t });
+  for (let i = 1; i <= 4; i++) {
+    t = i * 1000;
+    progress.progress({ phase: 'backup', filesDone: i, bytesDone: i * 1048576, filesTotal: 8, bytesTotal: 8 * 1048576 });
+  }
+  progress.stop();
+  assert.ok(lines.length >= 2, lines.join('\n'));
+  const last = parseProgressLine(lines.at(-1)!);
+  assert.ok(last, lines.at(-1));
+  assert.equal(last.phase, 'backup');
+  assert.equal(last.percent, 50);
+  assert.equal(last.done, '4.00 MiB');
+  assert.equal(last.total, '8.00 MiB');
+  assert.equal(last.rate, '1.00 MiB/s');
+  assert.equal(last.eta, '4s');
 });
 
 test('thaw states from the journal: requested, in-progress, ready, expiring, expired', () => {
