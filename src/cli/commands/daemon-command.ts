@@ -7,7 +7,7 @@
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daemon/config.ts';
-import { startDaemon } from '../../daemon/daemon.ts';
+import { startDaemon, type Daemon } from '../../daemon/daemon.ts';
 import { DaemonEvents } from '../../daemon/daemon-events.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
@@ -102,20 +102,19 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   if (once === undefined && config.jobs.length === 0) log('warning: no job is scheduled (no JOB_<N>_WHEN names a period)');
 
   const events = new DaemonEvents();
+  // the dashboard listens first: an address it cannot use ends the start before any job runs
+  let started: Daemon | undefined;
+  let server: Awaited<ReturnType<typeof startDashboardFor>> = null;
+  if (dashboard !== null) {
+    server = await startDashboardFor(dashboard, { config, env, events, daemon: () => started, log });
+    if (server === null) return ExitCode.usage;
+  }
   const daemon = startDaemon({ config, env, log, events }, once);
+  started = daemon;
   const onSignal = (sig: NodeJS.Signals) => daemon.stop(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  let server: Awaited<ReturnType<typeof startDashboardFor>> = null;
   try {
-    if (dashboard !== null) {
-      server = await startDashboardFor(dashboard, { config, env, events, daemon, log });
-      if (server === null) {
-        daemon.stop('the dashboard cannot start');
-        await daemon.done.catch(() => null);
-        return ExitCode.usage;
-      }
-    }
     let last: Awaited<typeof daemon.done>;
     try {
       last = await daemon.done;
