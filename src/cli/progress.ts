@@ -9,7 +9,7 @@
  * and the bar comes back under it. The line is cut to the terminal's width (progress-line.ts).
  */
 import type { ProgressState, Reporter } from '../ops/reporter.ts';
-import { barLine, plainLine } from './progress-line.ts';
+import { barLine, etaSeconds, fractionDone, plainLine } from './progress-line.ts';
 
 export { etaSeconds, formatDuration, fractionDone, plainLine, barLine } from './progress-line.ts';
 
@@ -49,6 +49,8 @@ const RATE_MIN_SPAN_MS = 1000;
 const SAMPLE_SPACING_MS = 100;
 const REDRAWS_PER_SECOND = 4;
 const ERASE_TO_END = '\u001b[K';
+/** duplicity's log code for progress records (log.InfoCode.upload_progress) */
+const PROGRESS_LOG_CODE = 16;
 
 /** Bytes per second over the recent window, from (time, bytesDone) samples. */
 export class RateMeter {
@@ -122,7 +124,10 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
 
   const printLine = (t: number, rate = meter.rate()): void => {
     if (!latest) return;
-    inner.notice(plainLine(latest, rate));
+    const text = plainLine(latest, rate);
+    // as duplicity's log.TransferProgress: a NOTICE whose --log-file record carries the numbers
+    if (inner.record) inner.record('NOTICE', PROGRESS_LOG_CODE, progressControlLine(latest, rate, t - startedAt), text);
+    else inner.notice(text);
     lastLineAt = t;
     latestPrinted = true;
   };
@@ -218,4 +223,17 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
     },
     stop: finish,
   };
+}
+
+/**
+ * The numbers of duplicity's progress record (log.TransferProgress's control line): bytes done,
+ * seconds elapsed, percent, seconds left, bytes per second, stalled (0 or 1); whole numbers, 0
+ * where unknown.
+ */
+export function progressControlLine(state: ProgressState, bytesPerSecond: number | undefined, elapsedMs: number): string {
+  const f = fractionDone(state);
+  const eta = etaSeconds(state, bytesPerSecond);
+  const stalled = bytesPerSecond === 0 && (f === undefined || f < 1) ? 1 : 0;
+  const whole = (n: number | undefined): number => (n === undefined || !Number.isFinite(n) ? 0 : Math.floor(n));
+  return [state.bytesDone, elapsedMs / 1000, f === undefined ? undefined : f * 100, eta, bytesPerSecond, stalled].map(whole).join(' ');
 }

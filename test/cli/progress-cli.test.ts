@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
@@ -219,8 +219,15 @@ before(() => {
 
 describe('--progress and statistics, as run by a user', () => {
   test('full backup, not on a terminal: progress inside the large file, then the statistics with this run’s times', async () => {
-    const r = await runTimed(process.execPath, permafrostArgs('full', '--progress', '--progress-rate', '1', src, url));
+    const log = join(work, 'full.log');
+    const r = await runTimed(process.execPath, permafrostArgs('full', '--progress', '--progress-rate', '1', '--log-file', log, src, url));
     assert.equal(r.code, 0, describeRun(r));
+    // --log-file: each line as duplicity records its progress (code 16, six whole numbers)
+    const records = [...readFileSync(log, 'utf8').matchAll(/^NOTICE 16 (\d+) \d+ (\d+) \d+ \d+ [01]\n\. (Progress \(full backup\) .*)$/gm)];
+    assert.equal(records.length, progressLines(r, 'full backup').length);
+    const lastRecord = records.at(-1)!;
+    assert.equal(lastRecord[2], '100');
+    assert.ok(Number(lastRecord[1]) >= BIG, lastRecord[0]);
     assert.doesNotMatch(r.raw, /\u001b\[/, 'no terminal control sequences in a pipe');
     const lines = progressLines(r, 'full backup');
     assertProgressInsideLargeFile(r, lines, 1);

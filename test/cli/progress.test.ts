@@ -129,19 +129,35 @@ describe('withProgress', () => {
       now = t;
       p.progress(state({ filesDone: 1, filesTotal: 2, bytesDone: (t / 1000) * MiB, bytesTotal: 10 * MiB }));
     }
+    // notices, recorded as duplicity records progress: code 16 with bytes, seconds, %, ETA, rate, stalled
     assert.deepEqual(inner.lines, [
-      'notice:Progress (full backup) 30%: 1/2 files  3.00 MiB/10.0 MiB  1.00 MiB/s  ETA 7s',
-      'notice:Progress (full backup) 60%: 1/2 files  6.00 MiB/10.0 MiB  1.00 MiB/s  ETA 4s',
+      'record:NOTICE 16 3145728 3 30 7 1048576 0|Progress (full backup) 30%: 1/2 files  3.00 MiB/10.0 MiB  1.00 MiB/s  ETA 7s',
+      'record:NOTICE 16 6291456 6 60 4 1048576 0|Progress (full backup) 60%: 1/2 files  6.00 MiB/10.0 MiB  1.00 MiB/s  ETA 4s',
     ]);
     assert.equal(err.text, '', 'nothing on the terminal stream when it is not a terminal');
     assert.equal(inner.progressCalls, 15, 'the inner reporter still sees every state');
     now = 7100;
     p.progressDone?.();
-    assert.match(inner.lines[2]!, /^notice:Progress \(full backup\) 70%: 1\/2 files {2}7\.00 MiB\/10\.0 MiB {2}10\d\d KiB\/s {2}ETA 3s$/);
+    assert.match(
+      inner.lines[2]!,
+      /^record:NOTICE 16 7340032 7 70 \d \d+ 0\|Progress \(full backup\) 70%: 1\/2 files {2}7\.00 MiB\/10\.0 MiB {2}10\d\d KiB\/s {2}ETA 3s$/,
+    );
     p.notice('statistics');
     p.stop();
     assert.equal(inner.lines.length, 4, 'no progress after the end');
     assert.equal(inner.lines[3], 'notice:statistics');
+  });
+
+  test('without a record method, the lines are plain notices', () => {
+    const lines: string[] = [];
+    const inner: Reporter = { error() {}, warning() {}, info() {}, debug() {}, notice: (m) => lines.push(m) };
+    let now = 0;
+    const p = withProgress(inner, { stream: new FakeStream(false), intervalSeconds: 1, now: () => now });
+    p.progress(state({ filesDone: 0, bytesDone: 0, bytesTotal: 2 * MiB }));
+    now = 1000;
+    p.progress(state({ filesDone: 0, bytesDone: MiB, bytesTotal: 2 * MiB }));
+    p.stop();
+    assert.deepEqual(lines, ['Progress (full backup) 50%: 0 files  1.00 MiB/2.00 MiB  1.00 MiB/s  ETA 1s']);
   });
 
   test('messages pass through unchanged', () => {
@@ -215,10 +231,14 @@ describe('withProgress', () => {
     now = 3000;
     p.progress(state({ phase: 'restore', filesDone: 1, filesTotal: 2, bytesDone: 2 * MiB, bytesTotal: 4 * MiB }));
     p.stop();
-    assert.deepEqual(inner.lines, [
-      'notice:Progress (restore) 25%: 1/2 files  1.00 MiB/4.00 MiB  1.00 MiB/s  ETA 3s',
-      'notice:Progress (thaw) 50%: 1/2 volumes ready',
-      'notice:Progress (restore) 50%: 1/2 files  2.00 MiB/4.00 MiB  683 KiB/s  ETA 3s',
-    ]);
+    assert.deepEqual(
+      inner.lines.map((l) => l.split('|')[1]),
+      [
+        'Progress (restore) 25%: 1/2 files  1.00 MiB/4.00 MiB  1.00 MiB/s  ETA 3s',
+        'Progress (thaw) 50%: 1/2 volumes ready',
+        'Progress (restore) 50%: 1/2 files  2.00 MiB/4.00 MiB  683 KiB/s  ETA 3s',
+      ],
+    );
+    assert.match(inner.lines[1]!, /^record:NOTICE 16 0 2 50 0 0 0\|/, 'a thaw has no bytes, rate or ETA');
   });
 });
