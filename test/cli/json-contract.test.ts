@@ -170,8 +170,10 @@ describe('--json --progress -v info with the guide options, file://', { concurre
     const usage = await runPermafrost([...guide(), '--json', '--no-such-option', 'collection-status', url]);
     failed(usage, 2, 'usage', /no-such-option/);
     assert.match(usage.stderr, /Enter 'permafrost --help' for help\./);
-    // the mistyped verb: a source directory that does not exist
-    failed(await pf('colection-status', url), 10, 'badSource', /colection-status/);
+    // the mistyped verb: a usage error with a suggestion, as a document too
+    failed(await pf('colection-status', url), 2, 'usage', /did you mean "collection-status"\?/);
+    // a source directory that does not exist (a path, not a word close to a verb)
+    failed(await pf(join(work, 'no-such-source'), url), 10, 'badSource', /no-such-source/);
     const empty = fileUrl(join(work, 'empty-target'));
     failed(await pf('list-current-files', empty), 12, 'noChain', /no backup chain found/);
     failed(await pf('incremental', src, empty), 17, 'noSignatures', /run a full backup first/);

@@ -137,8 +137,10 @@ function assertFirstLineSane(r: TimedRun, lines: ProgressLine[], total: number):
   const done = lines.find((l) => l.percent === 100)!;
   assert.ok(first.rate !== undefined && first.eta !== undefined, `the first line has a rate and an ETA:\n${describeRun(r)}`);
   const actualRate = (done.bytes - first.bytes) / ((done.at - first.at) / 1000);
+  // within 8x: the first second includes the worker's start, slow on a loaded machine; the bug this
+  // catches was off by 100x and more (a rate from files done, not bytes)
   assert.ok(
-    first.rate > actualRate / 4 && first.rate < actualRate * 4,
+    first.rate > actualRate / 8 && first.rate < actualRate * 8,
     `first rate ${first.rate} against ${actualRate} B/s measured after it:\n${describeRun(r)}`,
   );
   const left = (done.at - first.at) / 1000;
