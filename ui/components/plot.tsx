@@ -47,7 +47,10 @@ export function Plot({ label, x, series, format, bars = false, height = 220 }: P
         })),
       ],
       axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(format), size: 80 }],
-      scales: { x: { time: true }, y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: { time: true, ...(bars ? { range: padBars } : {}) },
+        y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
     };
@@ -61,6 +64,12 @@ export function Plot({ label, x, series, format, bars = false, height = 220 }: P
   }, [x, series, format, bars, height]);
   if (x.length === 0) return <p class="muted">No data to plot yet.</p>;
   return <div class="plot" ref={box} role="img" aria-label={label} />;
+}
+
+/** Bars are centred on their x: half a step of room at each end, so the first and last are whole. */
+function padBars(_u: uPlot, min: number, max: number): [number, number] {
+  const pad = max > min ? (max - min) / 20 : 3600;
+  return [min - pad, max + pad];
 }
 
 /** Aligns several (time, value) lists on one x axis for uPlot. */

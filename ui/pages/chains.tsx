@@ -222,12 +222,16 @@ function Timeline({ rows, now }: { rows: readonly Row[]; now: number }) {
       role="img"
       aria-label={`Timeline of ${rows.length} sets from ${formatDay(start)}; ${inside} still inside their minimum storage window`}
     >
-      <text x={110} y={14} class="tl-axis">
-        {formatDay(start)}
-      </text>
-      <text x={W - 10} y={14} class="tl-axis" text-anchor="end">
-        {formatDay(end)}
-      </text>
+      {x(now) - 110 > 90 && (
+        <text x={110} y={14} class="tl-axis">
+          {formatDay(start)}
+        </text>
+      )}
+      {W - 10 - x(now) > 90 && (
+        <text x={W - 10} y={14} class="tl-axis" text-anchor="end">
+          {formatDay(end)}
+        </text>
+      )}
       <line x1={x(now)} x2={x(now)} y1={18} y2={H} class="tl-now" />
       <text x={x(now)} y={14} class="tl-axis" text-anchor="middle">
         today
