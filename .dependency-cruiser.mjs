@@ -10,6 +10,7 @@
 /** Top to bottom. */
 const LAYERS = [
   ['cli'],
+  ['dashboard'],
   ['daemon'],
   ['command-line'],
   ['ops'],
@@ -66,5 +67,7 @@ export default {
     parser: 'swc',
     doNotFollow: { path: 'node_modules' },
     moduleSystems: ['es6'],
+    // package subpaths (hono/streaming, @hono/node-server/serve-static) resolve through "exports"
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'] },
   },
 };

@@ -13,7 +13,8 @@ import { secretsOf } from './log-excerpt.ts';
 import { runPeriod, type PeriodRun, type RunContext } from './run-period.ts';
 import { Schedule } from './schedule.ts';
 import { schedulerLoop, systemClock, type Clock } from './scheduler.ts';
-import { StatusFile, type DaemonState } from './status-file.ts';
+import { StatusFile, type DaemonState, type StatusDocument } from './status-file.ts';
+import type { DaemonEvents } from './daemon-events.ts';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -22,6 +23,8 @@ export interface DaemonOptions {
   readonly clock?: Clock;
   /** the host name in reports (default: `hostname -f`, as docker-duplicity's getfqdn) */
   readonly hostname?: string;
+  /** told of jobs, their output, reports and state changes (the dashboard's source) */
+  readonly events?: DaemonEvents;
 }
 
 export interface Daemon {
@@ -29,6 +32,10 @@ export interface Daemon {
   stop(reason: string): void;
   /** the last period run, for --once */
   readonly done: Promise<PeriodRun | null>;
+  /** what the daemon is doing now (as the status file says it) */
+  state(): DaemonState;
+  /** the status file's content: the last run of each job and period, also from earlier daemons */
+  statusDocument(): StatusDocument;
 }
 
 export function startDaemon(o: DaemonOptions, once?: string): Daemon {
@@ -40,12 +47,17 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
   const status = new StatusFile(o.config.statusFile);
   const startedAt = new Date(clock.now()).toISOString();
   let state: DaemonState = { pid: process.pid, host: o.hostname ?? osHostname(), startedAt, state: 'idle', current: null, nextRun: null };
+  /** every change of the state is told to the observer */
+  const setState = (next: DaemonState) => {
+    state = next;
+    o.events?.emit({ type: 'state', state });
+  };
 
   const stop = (reason: string) => {
     if (!abort.signal.aborted) {
       abort.abort();
       o.log(`${reason}: stopping${job ? `; waiting up to ${o.config.stopGraceSeconds}s for the running job` : ''}`);
-      state = { ...state, state: 'stopping' };
+      setState({ ...state, state: 'stopping' });
       if (job) {
         graceTimer = setTimeout(() => {
           forwardNow = true;
@@ -66,7 +78,7 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
 
   const done = (async () => {
     const hostname = o.hostname ?? (await fqdn());
-    state = { ...state, host: hostname };
+    setState({ ...state, host: hostname });
     await status.load();
     const ctx: RunContext = {
       config: o.config,
@@ -82,6 +94,7 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
         if (j && forwardNow) j.terminate();
       },
       daemonState: () => state,
+      ...(o.events ? { events: o.events } : {}),
     };
     try {
       if (once !== undefined) {
@@ -99,7 +112,7 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
         clock,
         signal: abort.signal,
         run: async (period) => {
-          state = { ...state, state: 'running', current: { period, job: null, since: new Date(clock.now()).toISOString() } };
+          setState({ ...state, state: 'running', current: { period, job: null, since: new Date(clock.now()).toISOString() } });
           try {
             await status.setDaemon(state);
             last = await runPeriod(ctx, period);
@@ -108,15 +121,15 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
             // not end the schedule: the next firing tries again.
             o.log(`${period}: the run failed: ${ctx.redact((err as Error).message)}`);
           }
-          state = { ...state, state: abort.signal.aborted ? 'stopping' : 'idle', current: null };
+          setState({ ...state, state: abort.signal.aborted ? 'stopping' : 'idle', current: null });
         },
         onIdle: (next) => {
-          state = {
+          setState({
             ...state,
             state: 'idle',
             current: null,
             nextRun: next ? { at: new Date(next.at).toISOString(), periods: next.periods } : null,
-          };
+          });
           if (next) o.log(`next run: ${next.periods.join(', ')} at ${new Date(next.at).toISOString()}`);
           void status.setDaemon(state).catch((err: Error) => o.log(`cannot write ${status.file}: ${err.message}`));
         },
@@ -124,12 +137,12 @@ export function startDaemon(o: DaemonOptions, once?: string): Daemon {
       return last;
     } finally {
       clearTimeout(graceTimer);
-      state = { ...state, state: 'stopped', current: null, nextRun: null };
+      setState({ ...state, state: 'stopped', current: null, nextRun: null });
       await status.setDaemon(state).catch((err: Error) => o.log(`cannot write ${status.file}: ${err.message}`));
     }
   })();
 
-  return { stop, done };
+  return { stop, done, state: () => state, statusDocument: () => status.document };
 }
 
 /** The fully qualified host name, as Python's socket.getfqdn() gives docker-duplicity. */

@@ -44,6 +44,8 @@ export interface JobRunOptions {
   readonly redact: (s: string) => string;
   /** each output line, as it comes */
   readonly onLine?: (line: string) => void;
+  /** the job's process starts, with its command as shown (redacted) */
+  readonly onStart?: (command: string) => void;
   readonly now?: () => number;
 }
 
@@ -89,6 +91,7 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
       });
     }
     const command = options.redact(cmd.display);
+    options.onStart?.(command);
     // permafrost's own output holds no secret (no message of its own has one; gpg's errors are
     // redacted inside it): redacting it again would cut a word-like passphrase out of its words
     const redactOutput = cmd.kind === 'permafrost' ? (s: string) => s : options.redact;
@@ -162,7 +165,8 @@ export function startJob(job: JobSpec, period: string, options: JobRunOptions): 
 
 function childEnv(env: Readonly<Record<string, string | undefined>>, cmd: JobCommand): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== 'SMTP_PASS') out[k] = v;
+  // the SMTP password and the dashboard's token are the daemon's own: no job needs them
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== 'SMTP_PASS' && k !== 'PERMAFROST_UI_TOKEN') out[k] = v;
   if (cmd.kind === 'shell') {
     out['PERMAFROST_NODE'] = process.execPath;
     out['PERMAFROST_BIN'] = PERMAFROST_BIN;

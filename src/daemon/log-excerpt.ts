@@ -71,6 +71,7 @@ export const SECRET_ENV_NAMES = [
   'FTP_PASSWORD',
   'RSYNC_PASSWORD',
   'PGPASSWORD',
+  'PERMAFROST_UI_TOKEN',
 ] as const;
 
 export function secretsOf(env: Readonly<Record<string, string | undefined>>): (s: string) => string {

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DaemonConfig } from './config.ts';
+import { DEFAULT_SUBJECT } from './config.ts';
+import type { DaemonEvents } from './daemon-events.ts';
 import { startJob, type RunningJob } from './job-runner.ts';
 import { sendMail } from './mailer.ts';
 import { pingFinish, pingStart } from './pings.ts';
@@ -27,6 +29,8 @@ export interface RunContext {
   readonly onJob: (job: RunningJob | null) => void;
   /** what the status file says about the daemon between jobs */
   readonly daemonState: () => DaemonState;
+  /** told of each job's start, output lines and end, and of each report (the dashboard listens) */
+  readonly events?: DaemonEvents;
 }
 
 export type PeriodRun =
@@ -81,7 +85,11 @@ export async function runPeriod(ctx: RunContext, period: string): Promise<Period
         excerptBytes: ctx.config.logExcerptBytes,
         redact: ctx.redact,
         now: ctx.now,
-        onLine: (line) => ctx.log(`[job ${job.n}] ${line}`),
+        onLine: (line) => {
+          ctx.log(`[job ${job.n}] ${line}`);
+          ctx.events?.emit({ type: 'log', runId, job: job.n, line });
+        },
+        onStart: (command) => ctx.events?.emit({ type: 'job-start', runId, job: job.n, period, command, at: ctx.now() }),
       });
       ctx.onJob(running);
       let outcome: Awaited<typeof running.done>;
@@ -96,6 +104,7 @@ export async function runPeriod(ctx: RunContext, period: string): Promise<Period
       notes.push(...(await pingFinish(urls, runId, { hostname: ctx.hostname, outcome })));
       for (const note of notes.filter((n) => n.includes(' failed'))) ctx.log(`${period}: job ${job.n}: ${note}`);
       await ctx.status.recordJob(outcome);
+      ctx.events?.emit({ type: 'job-end', runId, outcome });
       done.push({ outcome, notes });
     }
   } finally {
@@ -114,10 +123,20 @@ export async function runPeriod(ctx: RunContext, period: string): Promise<Period
 
 async function mailReport(ctx: RunContext, report: RunReport): Promise<void> {
   const email = ctx.config.email;
-  if (email === null) return;
-  if (!ctx.config.reportSuccess && !runFailed(report)) return;
-  const subject = reportSubject(email.subject, report);
-  const error = await sendMail(email, subject, ctx.redact(reportBody(report)), ctx.hostname);
+  const wanted = email !== null && (ctx.config.reportSuccess || runFailed(report));
+  const subject = reportSubject(email?.subject ?? DEFAULT_SUBJECT, report);
+  const body = ctx.redact(reportBody(report));
+  ctx.events?.emit({
+    type: 'report',
+    period: report.period,
+    jobs: report.jobs.map((j) => j.outcome.n),
+    subject,
+    body,
+    sent: wanted,
+    at: ctx.now(),
+  });
+  if (!wanted || email === null) return;
+  const error = await sendMail(email, subject, body, ctx.hostname);
   ctx.log(
     error === null
       ? `${report.period}: report sent to ${email.to.join(', ')}: ${subject}`

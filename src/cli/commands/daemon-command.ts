@@ -8,13 +8,15 @@ import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daemon/config.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
+import { DaemonEvents } from '../../daemon/daemon-events.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { exitReportFor } from '../exit.ts';
+import { dashboardSettings, startDashboardFor, type DashboardSettings } from './daemon-dashboard.ts';
 
-export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check]
+export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check] [--listen HOST:PORT [--ui-token-file FILE] [--ui-actions]]
 
 Runs the jobs of the environment (JOB_<N>_WHAT, JOB_<N>_WHEN, as docker-duplicity) on their
 schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks, webhook).
@@ -22,18 +24,29 @@ schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks
   --once PERIOD   run the jobs of PERIOD (daily, weekly, ... or a job's cron expression) now, then
                   exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock
   --check         check the configuration, print each job's command and the next runs, and exit
+  --listen HOST:PORT   also serve the dashboard, its API and /metrics there (PERMAFROST_LISTEN);
+                  an address other than loopback needs a token: PERMAFROST_UI_TOKEN or
+  --ui-token-file FILE (PERMAFROST_UI_TOKEN_FILE)
+  --ui-actions    let the dashboard start thaws, which cost money (PERMAFROST_UI_ACTIONS=1)
   -h, --help      this text
 
-See docs/service.md for the environment reference.`;
+See docs/service.md for the environment reference, docs/dashboard.md for the dashboard.`;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export async function runDaemonCommand(argv: readonly string[], env: Env = process.env): Promise<number> {
-  let values: { once?: string; check?: boolean; help?: boolean };
+  let values: { once?: string; check?: boolean; help?: boolean; listen?: string; 'ui-token-file'?: string; 'ui-actions'?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { once: { type: 'string' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        once: { type: 'string' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        listen: { type: 'string' },
+        'ui-token-file': { type: 'string' },
+        'ui-actions': { type: 'boolean' },
+      },
       allowPositionals: false,
       strict: true,
     }));
@@ -45,6 +58,16 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
     return ExitCode.ok;
   }
   if (values.once !== undefined && values.check) return usageError('--once and --check do not go together');
+  // the dashboard's address and token are checked before anything runs: a refusal is one line, exit 2
+  let dashboard: DashboardSettings | null;
+  try {
+    dashboard = await dashboardSettings(values, env);
+  } catch (err) {
+    process.stderr.write(`permafrost daemon: ${(err as Error).message}\n`);
+    return ExitCode.usage;
+  }
+  if (dashboard !== null && values.once !== undefined)
+    return usageError('--listen does not go with --once (a dashboard needs a running daemon)');
 
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} permafrost daemon: ${line}\n`);
   let config: DaemonConfig;
@@ -68,15 +91,29 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   }
   if (values.check) {
     await printCheck(config, env);
+    if (dashboard !== null)
+      process.stdout.write(
+        `dashboard: http://${values.listen ?? env['PERMAFROST_LISTEN']}${dashboard.token !== null ? ' (token required)' : ''}${dashboard.actionsEnabled ? ', actions enabled' : ''}\n`,
+      );
     return ExitCode.ok;
   }
   if (once === undefined && config.jobs.length === 0) log('warning: no job is scheduled (no JOB_<N>_WHEN names a period)');
 
-  const daemon = startDaemon({ config, env, log }, once);
+  const events = new DaemonEvents();
+  const daemon = startDaemon({ config, env, log, events }, once);
   const onSignal = (sig: NodeJS.Signals) => daemon.stop(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let server: Awaited<ReturnType<typeof startDashboardFor>> = null;
   try {
+    if (dashboard !== null) {
+      server = await startDashboardFor(dashboard, { config, env, events, daemon, log });
+      if (server === null) {
+        daemon.stop('the dashboard cannot start');
+        await daemon.done.catch(() => null);
+        return ExitCode.usage;
+      }
+    }
     let last: Awaited<typeof daemon.done>;
     try {
       last = await daemon.done;
@@ -96,6 +133,7 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await server?.close();
   }
 }
 

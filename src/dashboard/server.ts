@@ -1,0 +1,126 @@
+/**
+ * The dashboard's HTTP server (hono on Node's http module): the browser app from dist/ui/ at `/`,
+ * the JSON API under `/api/`, live events at `/api/events`, and `/metrics`. The daemon command
+ * imports this module only for `--listen`, so the CLI never loads hono or prom-client otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { apiRoutes } from './api.ts';
+import { bearerToken, tokenChecker } from './auth.ts';
+import type { DaemonAccess, TargetOpener } from './daemon-access.ts';
+import { DashboardModel } from './dashboard-model.ts';
+import { HistoryStore } from './history-store.ts';
+import { hostForUrl, type ListenAddress } from './listen-address.ts';
+import { DashboardMetrics } from './metrics.ts';
+import { TargetReader } from './target-reader.ts';
+import { discoverTargets } from './targets.ts';
+import { ThawTracker } from './thaw-tracker.ts';
+
+/** dist/ui/, built by `npm run build` next to dist/dashboard/. */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+
+export interface DashboardOptions {
+  readonly listen: ListenAddress;
+  /** null: no token (only allowed on a loopback address; the daemon command checks) */
+  readonly token: string | null;
+  /** --ui-actions: the dashboard may start thaws (they cost money) */
+  readonly actionsEnabled: boolean;
+  readonly version: string;
+  readonly daemon: DaemonAccess;
+  readonly openTarget: TargetOpener;
+  /** the daemon's state directory: the dashboard's history is kept there */
+  readonly stateDir: string;
+  readonly log: (line: string) => void;
+  /** removes the daemon's secrets from a text */
+  readonly redact: (s: string) => string;
+  readonly uiDir?: string;
+}
+
+export interface DashboardServer {
+  /** `http://host:port` as bound (the port is the real one when 0 was asked for) */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
+  const history = new HistoryStore(o.stateDir);
+  await history.load();
+  const targets = await discoverTargets(o.daemon.config, o.daemon.env);
+  let metrics: DashboardMetrics | null = null;
+  const reader = new TargetReader(
+    o.openTarget,
+    (line) => o.log(o.redact(line)),
+    (t, requests) => metrics?.countRequests(t, requests),
+  );
+  const model = new DashboardModel({ daemon: o.daemon, targets, history, reader, log: o.log, redact: o.redact });
+  const thaws = new ThawTracker({ model, reader, log: o.log, redact: o.redact });
+  metrics = new DashboardMetrics(model, () => thaws.countsByTarget());
+
+  const app = new Hono();
+  app.onError((err, c) => {
+    o.log(`dashboard: ${c.req.method} ${c.req.path}: ${o.redact(err.message)}`);
+    return c.json({ error: o.redact(err.message) }, 500);
+  });
+  if (o.token !== null) {
+    const matches = tokenChecker(o.token);
+    app.use('*', async (c, next) => {
+      const given = bearerToken(c.req.header('authorization')) ?? (c.req.path === '/api/events' ? c.req.query('token') : null);
+      if (!matches(given)) {
+        c.header('WWW-Authenticate', 'Bearer realm="permafrost"');
+        return c.json({ error: given ? 'wrong token' : 'a token is needed: Authorization: Bearer TOKEN' }, 401);
+      }
+      await next();
+    });
+  }
+  app.use('*', async (c, next) => {
+    await next();
+    // nothing the dashboard serves may be cached by a proxy or framed by another site
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+  });
+  app.get('/metrics', async (c) => c.body(await metrics!.render(), 200, { 'Content-Type': metrics!.registry.contentType }));
+  app.route(
+    '/api',
+    apiRoutes({
+      model,
+      reader,
+      thaws,
+      actionsEnabled: o.actionsEnabled,
+      tokenRequired: o.token !== null,
+      version: o.version,
+      redact: o.redact,
+    }),
+  );
+  const uiDir = o.uiDir ?? DEFAULT_UI_DIR;
+  if (existsSync(`${uiDir}/index.html`)) app.use('/*', serveStatic({ root: uiDir }));
+  else
+    app.get('/', (c) =>
+      c.html('<!doctype html><title>permafrost</title><p>The dashboard UI is not built: run <code>npm run build</code>.</p>\n'),
+    );
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: o.listen.host, port: o.listen.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.on('error', (err) => o.log(`dashboard: ${err.message}`));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : o.listen.port;
+  model.start();
+  await thaws.resume();
+  const url = `http://${hostForUrl(o.listen, port)}`;
+  return {
+    url,
+    async close() {
+      model.stop();
+      thaws.stop();
+      await new Promise<void>((resolve) => {
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
