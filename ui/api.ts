@@ -40,7 +40,11 @@ export interface TargetSummary {
   readonly url: string;
   readonly jobs: readonly string[];
   readonly storedBytes: Readonly<Record<string, number>>;
-  readonly monthlyCostUsd: number;
+  readonly monthlyCostUsd: number | null;
+  /** when the daemon last read the target */
+  readonly readAt?: string | null;
+  /** why the daemon could not read the target */
+  readonly error?: string;
 }
 
 export interface Overview {
@@ -264,14 +268,22 @@ export function query(params: Record<string, string | number | readonly string[]
   return s ? `?${s}` : '';
 }
 
+/** A running job's progress line, as the daemon parsed it (`done`, `total`, `rate`, `eta` are for people). */
+export interface ProgressEvent {
+  readonly job: string;
+  readonly phase?: string;
+  readonly percent?: number | null;
+  readonly done?: string | number;
+  readonly total?: string | number | null;
+  readonly rate?: string | number | null;
+  readonly eta?: string | number | null;
+}
+
 export type ServerEvent =
-  | { readonly type: 'job-start'; readonly data: { readonly job: string; readonly run?: string } }
-  | { readonly type: 'job-end'; readonly data: { readonly job: string; readonly run?: string; readonly exitCode?: number } }
-  | {
-      readonly type: 'progress';
-      readonly data: { readonly job: string; readonly done: number; readonly total: number; readonly rate?: number; readonly eta?: number };
-    }
-  | { readonly type: 'log'; readonly data: { readonly job: string; readonly line: string; readonly run?: string } }
+  | { readonly type: 'job-start'; readonly data: { readonly job: string; readonly runId?: string } }
+  | { readonly type: 'job-end'; readonly data: { readonly job: string; readonly runId?: string; readonly run?: Run } }
+  | { readonly type: 'progress'; readonly data: ProgressEvent }
+  | { readonly type: 'log'; readonly data: { readonly job: string; readonly line: string; readonly runId?: string } }
   | { readonly type: 'thaw'; readonly data: { readonly target: string; readonly volume: string; readonly state: string } };
 
 const EVENT_TYPES = ['job-start', 'job-end', 'progress', 'log', 'thaw'] as const;

@@ -1,22 +1,15 @@
 /** Overview: each job's last and next run with alerts, each target's stored bytes and monthly bill, and their history. */
 import { useMemo, useState } from 'preact/hooks';
-import type { History, Job } from '../api.ts';
+import type { History, Job, ProgressEvent } from '../api.ts';
 import { Badge, Bytes, ErrorBox, Section, TableBox, Usd, stateTone } from '../components/common.tsx';
 import { alignSeries, Plot } from '../components/plot.tsx';
 import { formatBytes, formatDuration, formatRelative, formatTime, formatUsd, toSeconds } from '../format.ts';
 import { href, useApi, useEvents } from '../hooks.ts';
 import type { PageProps } from '../main.tsx';
 
-interface Progress {
-  readonly done: number;
-  readonly total: number;
-  readonly rate?: number;
-  readonly eta?: number;
-}
-
 export function OverviewPage({ session, overview, hub }: PageProps) {
   const now = Date.parse(session.now) || Date.now();
-  const [progress, setProgress] = useState<ReadonlyMap<string, Progress>>(new Map());
+  const [progress, setProgress] = useState<ReadonlyMap<string, ProgressEvent>>(new Map());
   useEvents(hub, (e) => {
     if (e.type === 'progress') setProgress((m) => new Map(m).set(e.data.job, e.data));
     else if (e.type === 'job-end')
@@ -112,7 +105,12 @@ export function OverviewPage({ session, overview, hub }: PageProps) {
                       <Bytes n={total} />
                     </td>
                     <td class="num" data-monthly>
-                      <Usd v={t.monthlyCostUsd} />
+                      {t.monthlyCostUsd !== null ? <Usd v={t.monthlyCostUsd} /> : '—'}
+                      {t.error && (
+                        <div>
+                          <Badge tone="bad">cannot read: {t.error}</Badge>
+                        </div>
+                      )}
                     </td>
                   </tr>
                 );
@@ -126,7 +124,7 @@ export function OverviewPage({ session, overview, hub }: PageProps) {
   );
 }
 
-function JobRow({ job, now, progress }: { job: Job; now: number; progress: Progress | undefined }) {
+function JobRow({ job, now, progress }: { job: Job; now: number; progress: ProgressEvent | undefined }) {
   const r = job.lastRun;
   const state = job.running ? 'running' : job.failing ? 'failing' : job.overdue ? 'overdue' : r ? 'ok' : 'not run yet';
   return (
@@ -147,17 +145,26 @@ function JobRow({ job, now, progress }: { job: Job; now: number; progress: Progr
       </td>
       <td>
         <Badge tone={state === 'running' ? 'info' : state === 'ok' ? 'ok' : state === 'not run yet' ? 'neutral' : 'bad'}>{state}</Badge>
-        {progress && progress.total > 0 && (
-          <div class="progress-line">
-            <progress max={progress.total} value={progress.done} aria-label={`Job ${job.name} progress`} />
-            <span class="small">
-              {formatBytes(progress.done)} of {formatBytes(progress.total)}
-              {progress.eta !== undefined && `, ${formatDuration(progress.eta)} left`}
-            </span>
-          </div>
-        )}
+        {progress && <ProgressLine job={job.name} progress={progress} />}
       </td>
     </tr>
+  );
+}
+
+/** A job's latest progress line: a bar when it has a percentage, and its words. */
+function ProgressLine({ job, progress }: { job: string; progress: ProgressEvent }) {
+  const show = (v: string | number | null | undefined) => (typeof v === 'number' ? formatBytes(v) : (v ?? ''));
+  const words = [
+    progress.phase,
+    progress.total ? `${show(progress.done)} of ${show(progress.total)}` : show(progress.done),
+    typeof progress.rate === 'number' ? `${formatBytes(progress.rate)}/s` : progress.rate,
+    typeof progress.eta === 'number' ? `${formatDuration(progress.eta)} left` : progress.eta ? `ETA ${progress.eta}` : null,
+  ].filter(Boolean);
+  return (
+    <div class="progress-line" data-progress={job}>
+      {typeof progress.percent === 'number' && <progress max={100} value={progress.percent} aria-label={`Job ${job} progress`} />}
+      <span class="small">{words.join(', ')}</span>
+    </div>
   );
 }
 
