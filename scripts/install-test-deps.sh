@@ -7,6 +7,8 @@
 #   - PyPI:   duplicity 3.x in a venv at .cache/duplicity3 (only what file:// backups need)
 #   - PyPI:   moto[server] (the S3 test server) and crc32c (so moto computes real CRC-32C values)
 #             in a venv at .cache/moto
+#   - PyPI:   prometheus_client (the official Prometheus text-format parser, for /metrics) in a
+#             venv at .cache/prometheus-client
 # Exits non-zero, saying how to install by hand, when anything cannot be installed.
 set -euo pipefail
 
@@ -17,6 +19,8 @@ dup3_version="${DUPLICITY3_VERSION:-3.2.1}"
 moto_venv="$root/.cache/moto"
 # The moto the S3 tests were written against; override to try another one.
 moto_version="${MOTO_VERSION:-5.2.5}"
+prom_venv="$root/.cache/prometheus-client"
+prom_version="${PROMETHEUS_CLIENT_VERSION:-0.26.0}"
 
 say() { printf '[install-test-deps] %s\n' "$*"; }
 die() {
@@ -134,4 +138,21 @@ install_moto() {
 }
 moto_ok || install_moto
 
-say "ok: $dup08_version (/usr/bin/duplicity), $("$venv/bin/duplicity" --version) ($venv), moto $moto_version ($moto_venv)"
+# --- prometheus_client venv (the dashboard's /metrics test parses with it) -----------------------
+prom_ok() {
+  "$prom_venv/bin/python" -c "import sys, prometheus_client; from prometheus_client.parser import text_string_to_metric_families; from importlib.metadata import version; sys.exit(0 if version('prometheus_client') == '$prom_version' else 1)" 2>/dev/null
+}
+install_prom() {
+  say "creating $prom_venv with prometheus_client==$prom_version"
+  rm -rf "$prom_venv"
+  mkdir -p "$(dirname "$prom_venv")"
+  "$py" -m venv "$prom_venv" || die "python3 -m venv failed" "apt-get install -y python3-venv, then rerun"
+  if ! "$prom_venv/bin/pip" install --quiet --disable-pip-version-check "prometheus_client==$prom_version" || ! prom_ok; then
+    rm -rf "$prom_venv"
+    die "pip could not install prometheus_client $prom_version" \
+      "by hand: $py -m venv $prom_venv && $prom_venv/bin/pip install 'prometheus_client==$prom_version'"
+  fi
+}
+prom_ok || install_prom
+
+say "ok: $dup08_version (/usr/bin/duplicity), $("$venv/bin/duplicity" --version) ($venv), moto $moto_version ($moto_venv), prometheus_client $prom_version ($prom_venv)"

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { DashboardModel } from './dashboard-model.ts';
 import type { HubEvent } from './event-hub.ts';
+import { targetRoutes } from './target-api.ts';
 import type { TargetReader } from './target-reader.ts';
 import type { ThawTracker } from './thaw-tracker.ts';
 
@@ -60,6 +61,8 @@ export function apiRoutes(o: ApiOptions): Hono {
         .reverse(),
     }),
   );
+
+  api.route('/targets', targetRoutes(o));
 
   api.get('/events', (c) =>
     streamSSE(c, async (stream) => {

@@ -54,14 +54,25 @@ export class TargetReader {
   /** Runs `fn` on a fresh context of the target, then closes it and counts its requests. */
   async read<T>(t: DashboardTarget, fn: (ctx: TargetContext, pricing: PricingTable) => Promise<T>): Promise<T> {
     const pricing = await this.pricing(t);
-    const ctx = this.#open(t.rawUrl, t.options, this.#reporter);
+    const opened = this.open(t);
     try {
-      return await fn(ctx, pricing);
+      return await fn(opened.ctx, pricing);
     } finally {
-      await ctx.backend.close().catch(() => undefined);
-      const requests = requestSummaryOf(ctx.backend);
-      if (requests) this.#onRequests(t, requests);
+      await opened.close();
     }
+  }
+
+  /** A context kept open (a thaw being followed); `close` releases it and counts its requests. */
+  open(t: DashboardTarget): { ctx: TargetContext; close: () => Promise<void> } {
+    const ctx = this.#open(t.rawUrl, t.options, this.#reporter);
+    return {
+      ctx,
+      close: async () => {
+        await ctx.backend.close().catch(() => undefined);
+        const requests = requestSummaryOf(ctx.backend);
+        if (requests) this.#onRequests(t, requests);
+      },
+    };
   }
 
   /** Stored bytes by class and the monthly cost, from one listing (collection-status --costs's numbers). */

@@ -17,6 +17,7 @@ import {
 import { countStates, ThawWaiter, type ThawCounts } from '../../ops/thaw/thaw.ts';
 import { hasRestore, isArchivedClass, type RemoteObjectInfo } from '../../backend/backend.ts';
 import { ThawingBackend } from '../../ops/thaw/thawing-backend.ts';
+import { thawJson } from '../../ops/thaw/thaw-json.ts';
 import { makeRunTempDir } from '../../ops/run-temp-dir.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
@@ -228,29 +229,7 @@ function batchInstructions(file: string, rows: number, p: PreparedThaw): string 
 }
 
 function printJson(p: PreparedThaw, tally: unknown, extra: object = {}): void {
-  const out = {
-    setTime: p.plan.setTime,
-    path: indexToDisplay(p.plan.within),
-    sets: p.plan.sets,
-    volumesInSets: p.plan.volumesInSets,
-    bytesInSets: p.plan.bytesInSets,
-    tier: p.tier,
-    days: p.days,
-    estimatedHours: p.estimatedHours,
-    toRequest: p.toRequest,
-    counts: countStates(p.volumes),
-    quotes: p.quotes,
-    volumes: p.volumes.map((v) => ({
-      name: v.volume.name,
-      size: v.volume.size,
-      storageClass: v.volume.storageClass,
-      state: v.state,
-      ...(v.expiry !== undefined ? { expiry: v.expiry } : {}),
-    })),
-    ...(tally ? { requests: tally } : {}),
-    ...extra,
-  };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.stdout.write(`${JSON.stringify(thawJson(p, tally, extra))}\n`);
 }
 
 /** The `thaw` verb: the target's context, then `runThaw`, then the target released. */
