@@ -129,7 +129,8 @@ export interface FileEntry {
 }
 
 export interface FileListing {
-  readonly time: ApiTime;
+  /** null: the latest backup */
+  readonly time: ApiTime | null;
   readonly dir: string;
   readonly entries: readonly FileEntry[];
 }
@@ -169,16 +170,20 @@ export interface RestorePlan {
 
 export interface ThawVolumeState {
   readonly name: string;
+  /** requested, in-progress, ready, expiring, expired */
   readonly state: string;
+  readonly tier?: Tier;
+  readonly requestedAt?: ApiTime;
+  readonly expiry?: ApiTime;
   readonly size?: number;
   readonly storageClass?: string;
-  readonly expiry?: ApiTime;
 }
 
+/** The target's thaw journal: every volume a thaw asked for, and whether the daemon follows it now. */
 export interface ThawStatus {
+  readonly following?: boolean;
   readonly volumes: readonly ThawVolumeState[];
-  readonly tier?: Tier;
-  readonly started?: ApiTime;
+  readonly counts?: Readonly<Record<string, number>>;
 }
 
 export interface History {

@@ -11,7 +11,9 @@ export interface Loaded<T> {
 
 /** GETs `path` (null: nothing yet) and again whenever it changes or `reload()` is called. */
 export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({
+  // the answer is kept with the path it answers: a new path never shows the old path's data
+  const [state, setState] = useState<{ path: string | null; data: T | null; error: string | null; loading: boolean }>({
+    path,
     data: null,
     error: null,
     loading: path !== null,
@@ -19,20 +21,27 @@ export function useApi<T>(path: string | null): Loaded<T> {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (path === null) {
-      setState({ data: null, error: null, loading: false });
+      setState({ path, data: null, error: null, loading: false });
       return;
     }
     let live = true;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    // a reload of the same path keeps showing what it had until the new answer comes
+    setState((s) => (s.path === path ? { ...s, loading: true, error: null } : { path, data: null, error: null, loading: true }));
     api<T>(path).then(
-      (data) => live && setState({ data, error: null, loading: false }),
-      (err: unknown) => live && setState({ data: null, error: err instanceof Error ? err.message : String(err), loading: false }),
+      (data) => live && setState({ path, data, error: null, loading: false }),
+      (err: unknown) => live && setState({ path, data: null, error: err instanceof Error ? err.message : String(err), loading: false }),
     );
     return () => {
       live = false;
     };
   }, [path, tick]);
-  return { ...state, reload: () => setTick((t) => t + 1) };
+  const current = state.path === path;
+  return {
+    data: current ? state.data : null,
+    error: current ? state.error : null,
+    loading: current ? state.loading : path !== null,
+    reload: () => setTick((t) => t + 1),
+  };
 }
 
 export interface Route {

@@ -40,6 +40,8 @@ function App() {
   const [state, setState] = useState<SessionState>({ kind: 'loading' });
   const hub = useMemo(() => new EventHub(), []);
   const load = () => {
+    // (a 401 also clears the stored token, through onUnauthorized: remember whether one was sent)
+    const hadToken = storedToken() !== null;
     api<Session>('api/session').then(
       (session) => {
         if (session.tokenRequired && !storedToken()) setState({ kind: 'token', wrong: false });
@@ -47,7 +49,6 @@ function App() {
       },
       (err: unknown) => {
         if (err instanceof ApiError && err.status === 401) {
-          const hadToken = storedToken() !== null;
           storeToken(null);
           setState({ kind: 'token', wrong: hadToken });
         } else setState({ kind: 'error', message: `The daemon did not answer: ${err instanceof Error ? err.message : String(err)}` });

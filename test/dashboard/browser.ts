@@ -27,7 +27,7 @@ export interface RecordedPage {
   readonly page: Page;
   /** every URL the page requested, in order */
   readonly requests: string[];
-  /** uncaught errors and console errors in the page */
+  /** uncaught errors, console errors, and files other than the API's answers that failed to load */
   readonly errors: string[];
 }
 
@@ -39,8 +39,14 @@ export async function openPage(browser: Browser, viewport = { width: 1280, heigh
   const errors: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  // an API answer of 401 or 404 is something the page handles (the token prompt, "no report yet");
+  // chromium logs each as "Failed to load resource", so those are checked by status instead:
+  // anything else that fails to load (the app's own files) is an error
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/')) errors.push(`HTTP ${r.status()}: ${r.url()}`);
   });
   return { context, page, requests, errors };
 }

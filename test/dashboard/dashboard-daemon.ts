@@ -13,6 +13,8 @@ export interface DashboardDaemon {
   readonly child: ChildProcess;
   /** what the daemon logged so far */
   stderr(): string;
+  /** SIGTERM, and its exit code once it has exited (SIGKILL after 10 s) */
+  stop(): Promise<number | null>;
 }
 
 export async function startDashboardDaemon(
@@ -25,14 +27,15 @@ export async function startDashboardDaemon(
   let stderr = '';
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill('SIGTERM');
     const done = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
-    if (!done) {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    if (!done) child.kill('SIGKILL');
+    return exited;
+  };
+  t.after(async () => {
+    await stop();
   });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the daemon did not listen within ${timeoutMs / 1000} s:\n${stderr}`)), timeoutMs);
@@ -49,7 +52,7 @@ export async function startDashboardDaemon(
       reject(new Error(`the daemon exited (${code}) before it listened:\n${stderr}`));
     });
   });
-  return { url, child, stderr: () => stderr };
+  return { url, child, stderr: () => stderr, stop };
 }
 
 /**

@@ -57,7 +57,8 @@ export function BrowsePage({ overview, params }: PageProps) {
       {listing.data && (
         <>
           <p class="muted" data-listing-time>
-            {plural(listing.data.entries.length, 'entry', 'entries')} as of {formatTime(listing.data.time)}
+            {plural(listing.data.entries.length, 'entry', 'entries')} as of{' '}
+            {listing.data.time === null ? 'the latest backup' : formatTime(listing.data.time)}
           </p>
           <TableBox label="Directory entries">
             <table class="files">

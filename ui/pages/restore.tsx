@@ -244,10 +244,18 @@ function ThawView(props: {
   });
   // events carry changes; the journal is the truth: take it again (and drop what events said) on each load
   useEffect(() => setStates(new Map()), [thaw.data]);
-  const volumes = (thaw.data?.volumes ?? []).map((v) => ({ ...v, state: states.get(v.name) ?? v.state }));
+  // the journal names the volumes; the plan knows their sizes and classes
+  const planned = new Map((props.plan?.volumes ?? []).map((v) => [v.name, v]));
+  const volumes: VolumeRow[] = (thaw.data?.volumes ?? []).map((v) => ({
+    size: planned.get(v.name)?.size,
+    storageClass: planned.get(v.name)?.storageClass,
+    ...v,
+    state: states.get(v.name) ?? v.state,
+  }));
   for (const [name, state] of states) if (!volumes.some((v) => v.name === name)) volumes.push({ name, state });
   const active = volumes.length > 0 && volumes.some((v) => !DONE_STATES.has(v.state));
-  useInterval(thaw.reload, active ? 10_000 : null);
+  // events say when a volume moves; the poll is for a stream that dropped
+  useInterval(thaw.reload, active ? 5_000 : null);
   const plan = props.plan;
   const quote = plan?.quotes.find((q) => q.tier === plan.tier);
   const start = async () => {
@@ -320,8 +328,9 @@ function ThawView(props: {
         <>
           <p data-thaw-summary aria-live="polite">
             {ready} of {plural(volumes.length, 'volume')} ready
-            {thaw.data?.tier ? ` (${thaw.data.tier})` : ''}
-            {thaw.data?.started ? `, started ${formatTime(thaw.data.started)}` : ''}.
+            {thaw.data?.volumes[0]?.tier ? ` (${thaw.data.volumes[0].tier})` : ''}
+            {thaw.data?.volumes[0]?.requestedAt ? `, requested ${formatTime(thaw.data.volumes[0].requestedAt)}` : ''}
+            {thaw.data?.following ? '; the daemon follows it' : ''}.
           </p>
           <progress max={volumes.length} value={ready} aria-label="Volumes ready" />
           <VolumeTable volumes={volumes} label="Thaw state per volume" />
