@@ -21,11 +21,12 @@ export function toSeconds(v: number | string | null | undefined): number | null 
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** `2026-12-07 10:31 UTC`: the reports' zone, so the page and the e-mails agree. */
-export function formatTime(v: number | string | null | undefined): string {
+/** `2026-12-07 10:31 UTC` (with `seconds`: `10:31:05`): the reports' zone, so the page and the e-mails agree. */
+export function formatTime(v: number | string | null | undefined, seconds = false): string {
   const d = toDate(v);
   if (!d) return '—';
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+  const s = seconds ? `:${pad(d.getUTCSeconds())}` : '';
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${s} UTC`;
 }
 
 export function formatDay(v: number | string | null | undefined): string {
@@ -36,7 +37,9 @@ export function formatDay(v: number | string | null | undefined): string {
 /** `41m 12s`, `3h 05m`, `2d 4h`, as the reports write durations. */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
-  const s = Math.max(0, Math.round(seconds));
+  // short runs (a small job, a test) keep a tenth of a second, so that they can be told apart
+  if (seconds < 10) return `${Math.max(0, seconds).toFixed(1)}s`;
+  const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ${pad(Math.floor((s % 3600) / 60))}m`;
@@ -68,6 +71,7 @@ export function formatHours(h: number | readonly [number, number] | null | undef
   if (h === null || h === undefined) return '—';
   if (typeof h === 'number') return h < 1 ? `${Math.round(h * 60)} min` : `${Number(h.toFixed(1))} h`;
   if (h[0] === h[1]) return formatHours(h[0]);
+  if (h[0] === 0) return `up to ${formatHours(h[1])}`;
   const sameUnit = h[0] < 1 === h[1] < 1;
   return `${sameUnit ? formatHours(h[0]).replace(/ (h|min)$/, '') : formatHours(h[0])}–${formatHours(h[1])}`;
 }

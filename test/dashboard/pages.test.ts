@@ -226,6 +226,8 @@ test('Overview: each job last run, result and alerts; each target stored bytes b
   await page.locator('.plot .uplot').first().waitFor();
   assert.equal(await page.locator('.plot').count(), 2);
   await screenshot(page, 'overview');
+  await page.locator('.plot').first().scrollIntoViewIfNeeded();
+  await screenshot(page, 'overview-plots');
   onlyDaemonOrigin(p, daemon.url);
   assert.ok(!(await page.content()).includes(SMTP.pass), 'no secret in the page');
   assert.ok(!(await page.content()).includes(envCredentials()['AWS_SECRET_ACCESS_KEY']!), 'no secret in the page');
@@ -284,8 +286,10 @@ test('Chains: sets, volumes, sizes, storage class and minimum-storage windows as
   await page.getByLabel('remove-all-but-n-full N =').fill('1');
   await page.getByLabel('remove-all-but-n-full N =').press('Enter');
   await page.locator('[data-retention="1"]').waitFor();
-  await page.locator('h2', { hasText: 'current' }).scrollIntoViewIfNeeded();
+  await page.evaluate('window.scrollTo(0, 0)');
   await screenshot(page, 'chains');
+  await page.locator('[data-retention="1"]').scrollIntoViewIfNeeded();
+  await screenshot(page, 'chains-retention');
   onlyDaemonOrigin(p, daemon.url);
   await p.context.close();
 });
@@ -373,6 +377,9 @@ test('Restore: the plan as thaw --dry-run --json says; a thaw started from the p
     .evaluateAll((rows) => rows.filter((r) => r.closest('details') === null).map((r) => r.getAttribute('data-volume')));
   for (const n of names) assert.ok(shown.includes(n), `${n} is followed`);
   assert.match(await txt(page.locator('[data-thaw-summary]')), new RegExp(`^${shown.length} of ${shown.length} volumes? ready`));
+  // the plan, asked again, needs no thaw now
+  await page.locator('[data-plan-readable]').waitFor();
+  assert.equal(await page.locator('[data-start-thaw]').count(), 0);
   // and S3 agrees: the CLI sees them restored
   const after = lastJson<ThawJson & { counts: { ready: number } }>(
     await cli(['thaw', '--dry-run', '--json', '--file-to-restore', 'projects', s3Url]),

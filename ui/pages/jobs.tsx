@@ -93,7 +93,7 @@ function JobView({ job, runId, hub }: { job: Job; runId: string | null; hub: Pag
                   <tr key={r.id} data-run={r.id} class={r.id === selected?.id ? 'selected' : undefined}>
                     <th scope="row">
                       <a href={href('jobs', { job: job.name, run: r.id })} aria-current={r.id === selected?.id ? 'true' : undefined}>
-                        {formatTime(r.start)}
+                        {formatTime(r.start, true)}
                       </a>
                     </th>
                     <td>{r.kind ?? '—'}</td>
@@ -137,7 +137,7 @@ function JobView({ job, runId, hub }: { job: Job; runId: string | null; hub: Pag
 function RunLog({ run }: { run: Run }) {
   const log = useApi<{ lines: readonly string[] }>(`api/runs/${encodeURIComponent(run.id)}/log`);
   return (
-    <Section title={`Log of the run at ${formatTime(run.start)}`}>
+    <Section title={`Log of the run at ${formatTime(run.start, true)}`}>
       {log.error && <ErrorBox message={log.error} />}
       {!log.data && !log.error && <Loading what="the log" />}
       {log.data && (

@@ -79,6 +79,7 @@ export function RestorePage({ session, overview, params, hub }: PageProps) {
       {plan.data && <PlanView plan={plan.data} tier={tier} onTier={(t) => go({ tier: t })} />}
       <ThawView
         key={target.id}
+        onSettled={plan.reload}
         targetId={target.id}
         plan={plan.data}
         request={{ time, paths, tier }}
@@ -228,6 +229,8 @@ const DONE_STATES = new Set(['ready', 'readable', 'restored', 'expiring', 'expir
 
 function ThawView(props: {
   targetId: string;
+  /** called when a thaw has started or every volume of it is ready: the plan changes then */
+  onSettled: () => void;
   plan: RestorePlan | null;
   request: { time: string; paths: readonly string[]; tier: Tier };
   actionsEnabled: boolean;
@@ -254,6 +257,11 @@ function ThawView(props: {
   }));
   for (const [name, state] of states) if (!volumes.some((v) => v.name === name)) volumes.push({ name, state });
   const active = volumes.length > 0 && volumes.some((v) => !DONE_STATES.has(v.state));
+  const wasActive = useRef(false);
+  useEffect(() => {
+    if (wasActive.current && !active) props.onSettled();
+    wasActive.current = active;
+  }, [active]);
   // events say when a volume moves; the poll is for a stream that dropped
   useInterval(thaw.reload, active ? 5_000 : null);
   const plan = props.plan;
@@ -271,6 +279,7 @@ function ThawView(props: {
       setStarted(res.thawId);
       dialog.current?.close();
       thaw.reload();
+      props.onSettled();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
@@ -282,7 +291,7 @@ function ThawView(props: {
     <Section title="Thaw">
       {plan && plan.toRequest.objects > 0 && (
         <>
-          {props.actionsEnabled ? (
+          {active ? null : props.actionsEnabled ? (
             <p>
               <button type="button" class="primary" data-start-thaw onClick={() => dialog.current?.showModal()}>
                 Start thaw…
