@@ -34,8 +34,9 @@ export interface ConsoleReporterOptions {
   readonly logFile?: string;
   /** --log-timestamp: prefix console lines with the time and level name */
   readonly logTimestamp?: boolean;
-  readonly stdout?: TextSink;
-  readonly stderr?: TextSink;
+  /** given by the run's Output (src/cli/output.ts): stdout, or stderr with --json */
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
   readonly now?: () => Date;
 }
 
@@ -87,8 +88,8 @@ export class ConsoleReporter implements Reporter {
 
   constructor(options: ConsoleReporterOptions) {
     this.verbosity = options.verbosity;
-    this.stdout = options.stdout ?? process.stdout;
-    this.stderr = options.stderr ?? process.stderr;
+    this.stdout = options.stdout;
+    this.stderr = options.stderr;
     this.logTimestamp = options.logTimestamp ?? false;
     this.now = options.now ?? (() => new Date());
     if (options.logFile !== undefined) {

@@ -85,7 +85,8 @@ export function reportFatal(err: unknown, reporter: Reporter): number {
   const r = exitReportFor(err);
   if (reporter.record) reporter.record('ERROR', r.code, '', r.message);
   else reporter.error(r.message);
-  if (r.hint) reporter.notice(r.hint);
+  // on stderr with the error, as duplicity prints its usage hint (docs/output.md)
+  if (r.hint) reporter.error(r.hint);
   if (r.detail) reporter.debug(r.detail);
   return r.code;
 }

@@ -27,6 +27,12 @@ const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   jobFailed: 'daemon (one period run): at least one job failed or was interrupted',
 };
 
+/** The meaning of an exit code, as --help gives it (the message of a --json error document without one). */
+export function exitCodeMeaning(code: number): string {
+  const name = (Object.keys(ExitCode) as (keyof typeof ExitCode)[]).find((n) => ExitCode[n] === code);
+  return name ? EXIT_CODE_MEANINGS[name] : `exit code ${code}`;
+}
+
 export function exitCodeTable(): string {
   const rows = (Object.keys(ExitCode) as (keyof typeof ExitCode)[])
     .map((name) => [ExitCode[name], EXIT_CODE_MEANINGS[name]] as const)
@@ -90,7 +96,8 @@ Main options:
   --progress                 show progress (a bar on a terminal)
   --verbosity L, -v L        0-9 or error|warning|notice|info|debug (default notice)
   --log-file F               append duplicity's machine-readable log records to F
-  --json                     machine-readable output
+  --json                     stdout: one JSON document (the result, or the error); all else
+                             on stderr (docs/output.md, schemas in docs/schemas/)
   --thaw                     restore: first thaw the archived volumes it reads (plan and cost
                              shown first); exits 75 while they are restored, unless --wait
   --wait                     thaw, restore --thaw: wait until the volumes are readable

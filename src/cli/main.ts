@@ -12,4 +12,4 @@ for (const stream of [process.stdout, process.stderr]) {
 process.exitCode =
   process.argv[2] === 'daemon'
     ? await (await import('./commands/daemon-command.ts')).runDaemonCommand(process.argv.slice(3))
-    : await run(process.argv.slice(2));
+    : await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });

@@ -3,8 +3,9 @@ import type { Reporter } from '../ops/reporter.ts';
 import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
 import { ConsoleReporter } from './console-reporter.ts';
 import { withProgress } from './progress.ts';
-import { reportFatal } from './exit.ts';
-import { helpText } from './help.ts';
+import { exitReportFor, reportFatal } from './exit.ts';
+import { exitCodeMeaning, helpText } from './help.ts';
+import { asksForJson, CliOutput, type Output, type OutputStreams } from './output.ts';
 import { runBackup } from './commands/backup-command.ts';
 import { runRestore } from './commands/restore-command.ts';
 import { runStatus } from './commands/status-command.ts';
@@ -16,22 +17,31 @@ import { runRetention } from './commands/retention-command.ts';
 import { runEstimate } from './commands/estimate-command.ts';
 import { permafrostVersion } from './version.ts';
 
-/** Runs one command line; returns the exit code. Never throws. */
-export async function run(argv: readonly string[]): Promise<number> {
+/**
+ * Runs one command line; returns the exit code. Never throws. Every byte it prints goes through
+ * one Output over `streams` (docs/output.md: with --json, stdout is one JSON document).
+ */
+export async function run(argv: readonly string[], streams: OutputStreams): Promise<number> {
+  // until the command line parses, --json is read from argv: a usage error is a document too
+  let output = new CliOutput(asksForJson(argv), streams);
   let console: ConsoleReporter | null = null;
-  let reporter: Reporter = fallbackReporter;
+  let reporter: Reporter = fallbackReporter(output);
   let stopProgress = () => {};
   try {
     const cmd = parseCommandLine(argv);
     const o = cmd.options;
+    output = new CliOutput(o.json, streams);
+    reporter = fallbackReporter(output);
     console = new ConsoleReporter({
       verbosity: o.verbosity,
       ...(o.logFile !== undefined ? { logFile: o.logFile } : {}),
       logTimestamp: o.logTimestamp,
+      stdout: output.log,
+      stderr: output.stderr,
     });
     reporter = console;
     if (o.progress) {
-      const p = withProgress(console, { intervalSeconds: o.progressRate });
+      const p = withProgress(console, { intervalSeconds: o.progressRate, stream: output.stderr });
       reporter = p;
       stopProgress = () => p.stop();
     }
@@ -41,46 +51,50 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (s3Options.length > 0 && cmd.url !== undefined && !/^(boto3\+)?s3(\+http)?:\/\//i.test(cmd.url)) {
       reporter.info(`S3 options have no effect on ${cmd.url.split('://')[0]}:// targets: ${s3Options.join(', ')}`);
     }
-    return await dispatch(cmd, o, reporter);
+    return output.finish(await dispatch(cmd, o, reporter, output), exitCodeMeaning);
   } catch (err) {
     stopProgress();
-    return reportFatal(err, reporter);
+    const code = reportFatal(err, reporter);
+    output.failed({ code, message: exitReportFor(err).message });
+    return code;
   } finally {
     stopProgress();
     console?.close();
   }
 }
 
-async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   switch (cmd.verb) {
     case 'help':
-      process.stdout.write(`${helpText()}\n`);
+      // asked for by name: the text on stdout even with --json (docs/output.md)
+      out.help(helpText());
       return ExitCode.ok;
     case 'version':
-      process.stdout.write(`permafrost ${permafrostVersion()}\n`);
+      if (o.json) out.document({ name: 'permafrost', version: permafrostVersion() });
+      else out.text(`permafrost ${permafrostVersion()}`);
       return ExitCode.ok;
     case 'full':
     case 'incremental':
     case 'backup':
-      return runBackup(cmd, o, reporter);
+      return runBackup(cmd, o, reporter, out);
     case 'restore':
-      return runRestore(cmd, o, reporter);
+      return runRestore(cmd, o, reporter, out);
     case 'collection-status':
-      return runStatus(cmd, o, reporter);
+      return runStatus(cmd, o, reporter, out);
     case 'list-current-files':
-      return runList(cmd, o, reporter);
+      return runList(cmd, o, reporter, out);
     case 'verify':
-      return runVerify(cmd, o, reporter);
+      return runVerify(cmd, o, reporter, out);
     case 'cleanup':
-      return runCleanup(cmd, o, reporter);
+      return runCleanup(cmd, o, reporter, out);
     case 'thaw':
-      return runThawCommand(cmd, o, reporter);
+      return runThawCommand(cmd, o, reporter, out);
     case 'remove-older-than':
     case 'remove-all-but-n-full':
     case 'remove-all-inc-of-but-n-full':
-      return runRetention(cmd, o, reporter);
+      return runRetention(cmd, o, reporter, out);
     case 'estimate':
-      return runEstimate(cmd, o, reporter);
+      return runEstimate(cmd, o, reporter, out);
     default:
       throw new PermafrostError(ExitCode.usage, `"${cmd.verb}" is not implemented yet in this version`);
   }
@@ -91,10 +105,13 @@ function s3OptionsGiven(argv: readonly string[]): string[] {
   return [...new Set(argv.filter((a) => a.startsWith('--s3-')).map((a) => a.split('=')[0]!))];
 }
 
-const fallbackReporter: Reporter = {
-  error: (m) => process.stderr.write(`${m}\n`),
-  warning: (m) => process.stderr.write(`${m}\n`),
-  notice: (m) => process.stderr.write(`${m}\n`),
-  info: () => {},
-  debug: () => {},
-};
+/** Until the ConsoleReporter exists (a command line that does not parse): the error and its hint on stderr, as duplicity's. */
+function fallbackReporter(out: Output): Reporter {
+  return {
+    error: (m) => out.stderr.write(`${m}\n`),
+    warning: (m) => out.stderr.write(`${m}\n`),
+    notice: (m) => out.stderr.write(`${m}\n`),
+    info: () => {},
+    debug: () => {},
+  };
+}

@@ -20,7 +20,9 @@ export interface ApiOptions {
   readonly redact: (s: string) => string;
 }
 
-/** Seconds between comments on an idle event stream, so proxies keep it open. */
+/** Events kept for one stream that is slower than the daemon (a log line each, mostly). */
+const MAX_QUEUED_EVENTS = 5000;
+/** Milliseconds between comments on an idle event stream, so proxies keep it open. */
 const KEEPALIVE_MS = 15_000;
 
 export function apiRoutes(o: ApiOptions): Hono {
@@ -70,6 +72,8 @@ export function apiRoutes(o: ApiOptions): Hono {
       let wake: (() => void) | null = null;
       const unsubscribe = model.hub.subscribe((e) => {
         queue.push(e);
+        // a reader that stops reading must not grow the daemon's memory: the oldest events go
+        if (queue.length > MAX_QUEUED_EVENTS) queue.splice(0, queue.length - MAX_QUEUED_EVENTS);
         wake?.();
       });
       stream.onAbort(() => {

@@ -10,7 +10,7 @@ import type { DaemonAccess } from './daemon-access.ts';
 import { EventHub, parseProgressLine } from './event-hub.ts';
 import type { HistoryStore, Run } from './history-store.ts';
 import type { TargetReader, TargetSummary } from './target-reader.ts';
-import { jobName, type DashboardTarget } from './targets.ts';
+import { jobName, withoutUrlCredentials, type DashboardTarget } from './targets.ts';
 
 /** How often the targets are read again without a job (a listing per target). */
 export const REFRESH_MS = 15 * 60_000;
@@ -144,7 +144,7 @@ export class DashboardModel {
               id: '',
               job: name,
               period: fromStatus.period,
-              command: fromStatus.command,
+              command: this.#redact(fromStatus.command),
               start: fromStatus.startedAt,
               end: fromStatus.finishedAt,
               durationSeconds: fromStatus.durationMs / 1000,
@@ -175,6 +175,13 @@ export class DashboardModel {
     });
   }
 
+  /** The job now running on the target, if any (its cache is being written). */
+  busyWith(t: DashboardTarget): string | null {
+    for (const l of this.#live.values()) if (t.jobs.includes(l.run.job)) return l.run.job;
+    const current = this.#daemon.state().current?.job;
+    return current !== null && current !== undefined && t.jobs.includes(jobName(current)) ? jobName(current) : null;
+  }
+
   /** A run's log lines: live while it runs, then the kept excerpt. */
   async runLog(id: string): Promise<string[] | null> {
     const live = this.#live.get(id);
@@ -198,7 +205,7 @@ export class DashboardModel {
           id: e.runId,
           job,
           period: e.period,
-          command: e.command,
+          command: this.#redact(e.command),
           start: new Date(e.at).toISOString(),
           end: null,
           durationSeconds: null,
@@ -207,29 +214,31 @@ export class DashboardModel {
           kind: 'other',
         };
         this.#live.set(e.runId, { run, lines: [] });
-        this.hub.publish({ event: 'job-start', data: { job, runId: e.runId, period: e.period, command: e.command, start: run.start } });
+        this.hub.publish({ event: 'job-start', data: { job, runId: e.runId, period: e.period, command: run.command, start: run.start } });
         return;
       }
       case 'log': {
         const job = jobName(e.job);
+        // the daemon redacted the line as its own log gets it; credentials in a URL go too
+        const line = withoutUrlCredentials(e.line);
         const live = this.#live.get(e.runId);
         if (live) {
-          live.lines.push(e.line);
+          live.lines.push(line);
           if (live.lines.length > LIVE_LOG_LINES) live.lines.splice(0, live.lines.length - LIVE_LOG_LINES);
         }
-        const progress = parseProgressLine(e.line);
+        const progress = parseProgressLine(line);
         if (progress) this.hub.publish({ event: 'progress', data: { job, runId: e.runId, ...progress } });
-        else this.hub.publish({ event: 'log', data: { job, runId: e.runId, line: e.line } });
+        else this.hub.publish({ event: 'log', data: { job, runId: e.runId, line } });
         return;
       }
       case 'job-end': {
         const o = e.outcome;
         const job = jobName(o.n);
-        const run = runOf(e.runId, o);
+        const run = { ...runOf(e.runId, o), command: this.#redact(o.command) };
         this.#live.delete(e.runId);
         const target = this.targets.find((t) => t.jobs.includes(job));
         void this.#history
-          .putRun(run, o.log)
+          .putRun(run, withoutUrlCredentials(o.log))
           .catch((err: Error) => this.#log(`dashboard: cannot write ${this.#history.file}: ${err.message}`));
         for (const fn of this.#onJobEnd) fn(o, target);
         this.hub.publish({ event: 'job-end', data: { job, runId: e.runId, run } });
@@ -238,7 +247,12 @@ export class DashboardModel {
       }
       case 'report': {
         void this.#history
-          .putReport(e.jobs.map(jobName), { subject: e.subject, body: e.body, sent: e.sent, at: new Date(e.at).toISOString() })
+          .putReport(e.jobs.map(jobName), {
+            subject: e.subject,
+            body: withoutUrlCredentials(e.body),
+            sent: e.sent,
+            at: new Date(e.at).toISOString(),
+          })
           .catch((err: Error) => this.#log(`dashboard: cannot write ${this.#history.file}: ${err.message}`));
         return;
       }

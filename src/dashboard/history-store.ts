@@ -59,12 +59,16 @@ const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export class HistoryStore {
   readonly file: string;
   readonly #logDir: string;
+  readonly #maxRuns: number;
+  readonly #maxPoints: number;
   #doc: HistoryDocument = { version: 1, runs: [], points: [], reports: {} };
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, limits: { readonly maxRuns?: number; readonly maxPoints?: number } = {}) {
     this.file = path.join(stateDir, HISTORY_FILE);
     this.#logDir = path.join(stateDir, LOG_DIR);
+    this.#maxRuns = limits.maxRuns ?? MAX_RUNS;
+    this.#maxPoints = limits.maxPoints ?? MAX_POINTS;
   }
 
   /** Reads what an earlier daemon kept; a missing or unreadable file starts empty. */
@@ -108,7 +112,7 @@ export class HistoryStore {
     const i = this.#doc.runs.findIndex((r) => r.id === run.id);
     if (i >= 0) this.#doc.runs[i] = run;
     else this.#doc.runs.push(run);
-    const dropped = this.#doc.runs.splice(0, Math.max(0, this.#doc.runs.length - MAX_RUNS));
+    const dropped = this.#doc.runs.splice(0, Math.max(0, this.#doc.runs.length - this.#maxRuns));
     if (log !== undefined) {
       await fsp.mkdir(this.#logDir, { recursive: true });
       await atomicWrite(path.join(this.#logDir, `${run.id}.log`), log);
@@ -119,7 +123,7 @@ export class HistoryStore {
 
   async addPoint(p: HistoryPoint): Promise<void> {
     this.#doc.points.push(p);
-    this.#doc.points.splice(0, Math.max(0, this.#doc.points.length - MAX_POINTS));
+    this.#doc.points.splice(0, Math.max(0, this.#doc.points.length - this.#maxPoints));
     await this.#save();
   }
 

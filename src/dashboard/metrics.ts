@@ -6,16 +6,13 @@
  * without credentials.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { RequestSummary } from '../backend/request-accounting.ts';
-import { REQUEST_TYPES } from '../backend/request-accounting.ts';
+import { REQUEST_TYPES, type RequestSummary, type RequestType } from '../backend/request-accounting.ts';
 import type { JobOutcome } from '../daemon/job-runner.ts';
 import { uploadedBytes, type DashboardModel } from './dashboard-model.ts';
 import type { DashboardTarget } from './targets.ts';
 
-export interface ThawCountsByTarget {
-  /** target URL (without credentials) → state → volumes */
-  (): ReadonlyMap<string, Readonly<Record<string, number>>>;
-}
+/** target URL (without credentials) → state → volumes */
+export type ThawCountsByTarget = () => ReadonlyMap<string, Readonly<Record<string, number>>>;
 
 export class DashboardMetrics {
   readonly registry = new Registry();
@@ -98,12 +95,12 @@ export class DashboardMetrics {
     const bytes = uploadedBytes(o);
     if (bytes !== undefined) this.#uploaded.inc({ target: t.url }, bytes);
     const requests = o.summary?.['requests'] as RequestSummary | undefined;
-    if (requests?.requests) this.countRequests(t, requests);
+    if (requests?.requests) this.countRequests(t, requests.requests);
   }
 
-  countRequests(t: DashboardTarget, s: RequestSummary): void {
+  countRequests(t: DashboardTarget, byKind: Readonly<Partial<Record<RequestType, number>>>): void {
     for (const kind of REQUEST_TYPES) {
-      const n = s.requests[kind];
+      const n = byKind[kind];
       if (typeof n === 'number' && n > 0) this.#requests.inc({ target: t.url, kind }, n);
     }
   }

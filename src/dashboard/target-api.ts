@@ -44,9 +44,15 @@ export function targetRoutes(o: TargetApiOptions): Hono {
   const { model, reader } = o;
   const api = new Hono();
 
-  const withTarget = async (c: Context, fn: (t: DashboardTarget) => Promise<Response>) => {
+  /**
+   * `syncsCache`: the read brings the local cache in line with the target's listing, which would
+   * drop the files a backup of the target is writing now; such reads wait until its job ends.
+   */
+  const withTarget = async (c: Context, fn: (t: DashboardTarget) => Promise<Response>, syncsCache = false) => {
     const t = model.target(c.req.param('id') ?? '');
     if (!t) return c.json({ error: `no target ${c.req.param('id')} (the targets are those of the daemon's dup jobs)` }, 404);
+    const busy = syncsCache ? model.busyWith(t) : null;
+    if (busy !== null) return c.json({ error: `job ${busy} is writing to this target now: try again when it ends`, busyWith: busy }, 409);
     try {
       return await fn(t);
     } catch (err) {
@@ -120,64 +126,77 @@ export function targetRoutes(o: TargetApiOptions): Hono {
   );
 
   api.get('/:id/files', (c) =>
-    withTarget(c, async (t) => {
-      const dir = cleanPath(c.req.query('dir') ?? '');
-      return c.json(
-        await reader.read(t, async (ctx) => {
-          const time = timeParam(c.req.query('time'), ctx.now());
-          const entries: { name: string; path: string; type: string; size: number; mtime: number }[] = [];
-          for await (const meta of listCurrentFiles(ctx, time)) {
-            if (meta.index.length === 0) continue;
-            const path = indexToDisplay(meta.index);
-            const slash = path.lastIndexOf('/');
-            if ((slash < 0 ? '' : path.slice(0, slash)) !== dir) continue;
-            entries.push({ name: path.slice(slash + 1), path, type: meta.type, size: meta.size, mtime: meta.mtime });
-          }
-          return { time: time === undefined ? null : new Date(time * 1000).toISOString(), dir, entries };
-        }),
-      );
-    }),
+    withTarget(
+      c,
+      async (t) => {
+        const dir = cleanPath(c.req.query('dir') ?? '');
+        return c.json(
+          await reader.read(t, async (ctx) => {
+            const time = timeParam(c.req.query('time'), ctx.now());
+            const entries: { name: string; path: string; type: string; size: number; mtime: number }[] = [];
+            for await (const meta of listCurrentFiles(ctx, time)) {
+              if (meta.index.length === 0) continue;
+              const path = indexToDisplay(meta.index);
+              const slash = path.lastIndexOf('/');
+              if ((slash < 0 ? '' : path.slice(0, slash)) !== dir) continue;
+              entries.push({ name: path.slice(slash + 1), path, type: meta.type, size: meta.size, mtime: meta.mtime });
+            }
+            return { time: time === undefined ? null : new Date(time * 1000).toISOString(), dir, entries };
+          }),
+        );
+      },
+      true,
+    ),
   );
 
   api.get('/:id/restore-plan', (c) =>
-    withTarget(c, async (t) => {
-      const tier = tierParam(c.req.query('tier'));
-      const paths = (c.req.queries('path') ?? []).map(cleanPath);
-      const within = commonPath(paths);
-      return c.json(
-        await reader.read(t, async (ctx, pricing) => {
-          const time = timeParam(c.req.query('time'), ctx.now());
-          const prepared = await prepareThaw(ctx, {
-            ...(time !== undefined ? { time } : {}),
-            ...(within ? { fileToRestore: within } : {}),
-            tier,
-            ...(t.options.days !== undefined ? { days: t.options.days } : {}),
-            pricing,
-          });
-          return thawJson(prepared, null, { paths, costUsd: prepared.quotes.find((q) => q.tier === tier)?.total ?? 0 });
-        }),
-      );
-    }),
+    withTarget(
+      c,
+      async (t) => {
+        const tier = tierParam(c.req.query('tier'));
+        const paths = (c.req.queries('path') ?? []).map(cleanPath);
+        const within = commonPath(paths);
+        return c.json(
+          await reader.read(t, async (ctx, pricing) => {
+            const time = timeParam(c.req.query('time'), ctx.now());
+            const prepared = await prepareThaw(ctx, {
+              ...(time !== undefined ? { time } : {}),
+              ...(within ? { fileToRestore: within } : {}),
+              tier,
+              ...(t.options.days !== undefined ? { days: t.options.days } : {}),
+              pricing,
+            });
+            return thawJson(prepared, null, { paths, costUsd: prepared.quotes.find((q) => q.tier === tier)?.total ?? 0 });
+          }),
+        );
+      },
+      true,
+    ),
   );
 
   api.get('/:id/thaw', (c) => withTarget(c, async (t) => c.json({ target: t.id, ...(await o.thaws.state(t)) })));
 
   api.post('/:id/thaw', (c) =>
-    withTarget(c, async (t) => {
-      if (!o.actionsEnabled) return c.json({ error: ACTIONS_OFF }, 403);
-      let body: { time?: unknown; paths?: unknown; tier?: unknown };
-      try {
-        body = (await c.req.json()) as typeof body;
-      } catch {
-        throw new BadRequest('expected a JSON body {time, paths, tier}');
-      }
-      const tier = tierParam(typeof body.tier === 'string' ? body.tier : undefined);
-      const paths = Array.isArray(body.paths) ? body.paths.map((p) => cleanPath(String(p))) : [];
-      const time = body.time === undefined || body.time === null ? undefined : timeParam(String(body.time), Math.floor(Date.now() / 1000));
-      const within = commonPath(paths);
-      const started = await o.thaws.start(t, { tier, ...(time !== undefined ? { time } : {}), ...(within ? { path: within } : {}) });
-      return c.json(started, 202);
-    }),
+    withTarget(
+      c,
+      async (t) => {
+        if (!o.actionsEnabled) return c.json({ error: ACTIONS_OFF }, 403);
+        let body: { time?: unknown; paths?: unknown; tier?: unknown };
+        try {
+          body = (await c.req.json()) as typeof body;
+        } catch {
+          throw new BadRequest('expected a JSON body {time, paths, tier}');
+        }
+        const tier = tierParam(typeof body.tier === 'string' ? body.tier : undefined);
+        const paths = Array.isArray(body.paths) ? body.paths.map((p) => cleanPath(String(p))) : [];
+        const time =
+          body.time === undefined || body.time === null ? undefined : timeParam(String(body.time), Math.floor(Date.now() / 1000));
+        const within = commonPath(paths);
+        const started = await o.thaws.start(t, { tier, ...(time !== undefined ? { time } : {}), ...(within ? { path: within } : {}) });
+        return c.json(started, 202);
+      },
+      true,
+    ),
   );
 
   return api;

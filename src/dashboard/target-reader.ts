@@ -5,7 +5,7 @@
  * downloaded and no restore requested here (the thaw action is in thaw-tracker.ts).
  */
 import { requestSummaryOf } from '../backend/backend.ts';
-import type { RequestSummary } from '../backend/request-accounting.ts';
+import { REQUEST_TYPES, type RequestType } from '../backend/request-accounting.ts';
 import type { TargetContext } from '../ops/context.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { storageCosts } from '../ops/status/storage-costs.ts';
@@ -26,13 +26,23 @@ export interface TargetSummary {
   readonly error?: string;
 }
 
+/** Told of requests sent to a target, by kind (the metrics count them). */
+export type RequestCounter = (target: DashboardTarget, requests: Readonly<Partial<Record<RequestType, number>>>) => void;
+
+export interface OpenedTarget {
+  readonly ctx: TargetContext;
+  /** counts the requests sent since the last flush */
+  flush(): void;
+  close(): Promise<void>;
+}
+
 export class TargetReader {
   readonly #open: TargetOpener;
   readonly #reporter: Reporter;
-  readonly #onRequests: (target: DashboardTarget, requests: RequestSummary) => void;
+  readonly #onRequests: RequestCounter;
   readonly #pricing = new Map<string, Promise<PricingTable>>();
 
-  constructor(open: TargetOpener, log: (line: string) => void, onRequests: (target: DashboardTarget, requests: RequestSummary) => void) {
+  constructor(open: TargetOpener, log: (line: string) => void, onRequests: RequestCounter) {
     this.#open = open;
     const warn = (m: string) => log(`dashboard: ${m}`);
     this.#reporter = { error: warn, warning: warn, notice() {}, info() {}, debug() {} };
@@ -62,15 +72,31 @@ export class TargetReader {
     }
   }
 
-  /** A context kept open (a thaw being followed); `close` releases it and counts its requests. */
-  open(t: DashboardTarget): { ctx: TargetContext; close: () => Promise<void> } {
+  /**
+   * A context kept open (a thaw being followed): `flush` counts the requests sent since the last
+   * flush, `close` releases it and counts the rest.
+   */
+  open(t: DashboardTarget): OpenedTarget {
     const ctx = this.#open(t.rawUrl, t.options, this.#reporter);
+    const counted: Partial<Record<RequestType, number>> = {};
+    const flush = () => {
+      const s = requestSummaryOf(ctx.backend);
+      if (!s) return;
+      const delta: Partial<Record<RequestType, number>> = {};
+      for (const kind of REQUEST_TYPES) {
+        const n = s.requests[kind] - (counted[kind] ?? 0);
+        if (n <= 0) continue;
+        delta[kind] = n;
+        counted[kind] = s.requests[kind];
+      }
+      if (Object.keys(delta).length > 0) this.#onRequests(t, delta);
+    };
     return {
       ctx,
+      flush,
       close: async () => {
         await ctx.backend.close().catch(() => undefined);
-        const requests = requestSummaryOf(ctx.backend);
-        if (requests) this.#onRequests(t, requests);
+        flush();
       },
     };
   }

@@ -30,6 +30,11 @@ export function urlWithoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1').replace(/\?.*$/, '');
 }
 
+/** Every `scheme://user:password@` in a text (a command line, an error) without its `user:password@`. */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1');
+}
+
 /** A job's name in the dashboard and the metrics: its number N of JOB_<N>_WHAT. */
 export function jobName(n: number): string {
   return String(n);

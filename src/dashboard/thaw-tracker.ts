@@ -16,7 +16,7 @@ import { loadJournal, type JournalVolume, type ThawJournal } from '../ops/thaw/t
 import { thawJson } from '../ops/thaw/thaw-json.ts';
 import { forEachLimited, recordStates, thawStateOf, type VolumeThaw } from '../ops/thaw/thaw.ts';
 import type { DashboardModel } from './dashboard-model.ts';
-import type { TargetReader } from './target-reader.ts';
+import type { OpenedTarget, TargetReader } from './target-reader.ts';
 import type { DashboardTarget } from './targets.ts';
 
 /** A restored copy with less than this left is shown as `expiring`. */
@@ -47,6 +47,7 @@ interface Followed {
   readonly thawId: string;
   readonly target: DashboardTarget;
   readonly ctx: TargetContext;
+  readonly flush: () => void;
   readonly close: () => Promise<void>;
   readonly journal: ThawJournal;
   /** the volumes not yet restored */
@@ -123,6 +124,7 @@ export class ThawTracker {
       });
       const costUsd = prepared.quotes.find((q) => q.tier === prepared.tier)?.total ?? 0;
       const tally = await sendThawRequests(opened.ctx, prepared);
+      opened.flush();
       this.#journals.set(t.id, prepared.journal);
       const thawId = randomUUID();
       this.#log(
@@ -182,17 +184,14 @@ export class ThawTracker {
     return journal;
   }
 
-  #follow(
-    t: DashboardTarget,
-    opened: { ctx: TargetContext; close: () => Promise<void> },
-    journal: ThawJournal,
-    volumes: VolumeThaw[],
-    thawId: string,
-  ): void {
+  #follow(t: DashboardTarget, opened: OpenedTarget, journal: ThawJournal, volumes: VolumeThaw[], thawId: string): void {
     const before = this.#followed.get(t.id);
     if (before) {
+      // a second thaw of the same target: the volumes of the first one are still followed
       clearTimeout(before.timer);
       void before.close();
+      const names = new Set(volumes.map((v) => v.volume.name));
+      volumes.push(...before.volumes.filter((v) => !names.has(v.volume.name) && v.state !== 'restored' && v.state !== 'readable'));
     }
     const f: Followed = { thawId, target: t, ...opened, journal, volumes, interval: Math.max(1, t.options.pollInterval) };
     this.#followed.set(t.id, f);
@@ -222,6 +221,7 @@ export class ThawTracker {
         seen.set(v.volume.name, s.state);
       });
       await recordStates(f.ctx, f.volumes, f.journal);
+      f.flush();
       for (const name of seen.keys()) this.#publish(f.target, name, f.journal);
     } catch (err) {
       this.#log(`dashboard: following the thaw of ${f.target.url}: ${this.#redact((err as Error).message)}`);

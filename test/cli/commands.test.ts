@@ -227,10 +227,7 @@ describe('a chain of three backups', () => {
     }
     const r = await pf.run('list-current-files', '--json', pf.url);
     assertOk(r);
-    const entries = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { path: string; type: string; size: number; mtime: number });
+    const entries = (JSON.parse(r.stdout) as { files: { path: string; type: string; size: number; mtime: number }[] }).files;
     const byPath = new Map(entries.map((e) => [e.path, e]));
     for (const w of walkTree(points[2]!.snapshot)) {
       const e = byPath.get(w.rel.length === 0 ? '.' : w.rel.toString('utf8'));

@@ -111,7 +111,10 @@ describe('console reporter', () => {
 
   test('an unwritable log file is a usage error', (t) => {
     const dir = tmpDir(t, 'console-reporter');
-    assert.throws(() => new ConsoleReporter({ verbosity: 3, logFile: join(dir, 'missing', 'log') }), UsageError);
+    assert.throws(
+      () => new ConsoleReporter({ verbosity: 3, logFile: join(dir, 'missing', 'log'), stdout: new Sink(), stderr: new Sink() }),
+      UsageError,
+    );
   });
 
   test('URL passwords never reach the console or the log file; our own words are left whole', (t) => {

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
 import { baseEnv, runDaemon, waitFor } from '../daemon/helpers.ts';
-import { readEvents, startDashboard } from './helpers.ts';
+import { onceIn, readEvents, startDashboard } from './helpers.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { request } from 'node:http';
 
 const hooks = fileCleanup();
 const TOKEN = 'dashboard-token-4f9a1c';
@@ -28,6 +29,22 @@ test('loopback: no token needed; session says so and actions are off', async () 
     assert.equal((await d.get('/metrics')).status, 200);
     const page = await d.get('/');
     assert.equal(page.status, 200);
+    // another host name for the same port (a DNS-rebinding page) gets nothing
+    const port = new URL(d.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
+      assert.equal((await rawGet(d.url, '/api/session', host)).status, 200, host);
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
+      const r = await rawGet(d.url, '/api/overview', host);
+      assert.equal(r.status, 403, host);
+      assert.match(r.body, /answers only to 127\.0\.0\.1/);
+    }
+    // an action only as JSON: a form posted by another site is refused before anything else
+    const form = await fetch(`${d.url}/api/targets/x/thaw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'tier=Bulk',
+    });
+    assert.equal(form.status, 415);
   } finally {
     assert.equal((await d.stop()).code, 0);
   }
@@ -76,14 +93,20 @@ for (const how of ['environment', 'file'] as const) {
     const env = baseEnv(home, {
       PERMAFROST_STATE_DIR: join(home, 'state'),
       ...(how === 'environment' ? { PERMAFROST_UI_TOKEN: TOKEN } : { PERMAFROST_UI_TOKEN_FILE: tokenFile }),
+      // a job that says whether it was given the token (it must not be)
+      JOB_1_WHAT: 'if printenv PERMAFROST_UI_TOKEN >/dev/null; then echo token-seen; else echo token-absent; fi',
+      JOB_1_WHEN: onceIn(3),
     });
     const d = await startDashboard(env, [], '0.0.0.0:0');
     const url = d.url.replace('0.0.0.0', '127.0.0.1');
     const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers });
     try {
-      for (const path of ['/api/session', '/api/overview', '/metrics', '/', '/api/events']) {
+      // the app's page is public (it holds no data, and asks for the token); data is not
+      assert.equal((await get('/')).status, 200);
+      for (const path of ['/api/session', '/api/overview', '/metrics', '/api/events', '/api/targets/x/status', '/api', '/metrics/']) {
         const none = await get(path);
         assert.equal(none.status, 401, path);
+        assert.match(none.headers.get('content-security-policy') ?? '', /default-src 'self'/);
         assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
         assert.match(await none.text(), /a token is needed/);
         const wrong = await get(path, { authorization: `Bearer ${TOKEN}x` });
@@ -104,6 +127,20 @@ for (const how of ['environment', 'file'] as const) {
       await stream.opened;
       stream.close();
       assert.equal(stream.events[0]!.event, 'hello');
+      const bearer = { authorization: `Bearer ${TOKEN}` };
+      const run = await waitFor('the job', async () => {
+        const runs = (await (await get('/api/jobs/1/runs', bearer)).json()) as { runs: { id: string; result: string }[] };
+        return runs.runs.find((r) => r.result === 'OK');
+      });
+      const log = await (await get(`/api/runs/${run.id}/log`, bearer)).text();
+      assert.match(log, /token-absent/);
+      const answers = await Promise.all(
+        ['/api/session', '/api/overview', '/api/history', '/api/jobs/1/runs', '/api/jobs/1/report', '/metrics'].map(async (p) =>
+          (await get(p, bearer)).text(),
+        ),
+      );
+      assert.ok(answers.join('\n').includes('"job":"1"'), 'the check reads real answers');
+      assert.ok(!answers.some((a) => a.includes(TOKEN)), 'the token is in no answer');
     } finally {
       const r = await d.stop();
       assert.equal(r.code, 0);
@@ -161,6 +198,22 @@ registerHooks({ resolve(specifier, context, next) { const r = next(specifier, co
     'the hook sees hono when the daemon serves',
   );
 });
+
+/** A GET with a Host header of our choosing (fetch sets its own). */
+function rawGet(base: string, path: string, host: string): Promise<{ status: number; body: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => {
+        body += b.toString('utf8');
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -53,12 +53,8 @@ test('file:// target: API and metrics agree with the CLI; history survives a res
 
     // the CLI's view of the same target, now that the job is done
     const status = JSON.parse((await cli(['collection-status', '--costs', '--json', url])).stdout);
-    const files = (await cli(['list-current-files', '--json', url])).stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Json);
+    const files = JSON.parse((await cli(['list-current-files', '--json', url])).stdout).files as Json[];
     const plan = JSON.parse((await cli(['thaw', '--dry-run', '--json', '--file-to-restore', 'docs/deep', url])).stdout);
-    // it prints what it would delete first, then the JSON
     const retention = lastJson<Json>((await cli(['remove-all-but-n-full', '1', '--json', url])).stdout);
     const stdClass = status.costs.byClass.find((c: Json) => c.storageClass === 'STANDARD');
 

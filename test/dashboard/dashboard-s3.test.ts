@@ -162,6 +162,14 @@ test('S3 Deep Archive: reads download no volume and request no restore; POST tha
       .flatMap((f) => f.samples)
       .find((s) => s.name === 'permafrost_thaw_volumes' && s.labels['target'] === urlOne && s.labels['state'] === 'ready');
     assert.equal(readyGauge?.value, plan.toRequest.objects);
+    // the counters: the job's uploads and requests, the dashboard's restore requests once its thaw ended
+    const counter = (name: string, labels: Record<string, string>) =>
+      metrics.flatMap((f) => f.samples).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    const jobOne = (await d.get('/api/jobs/1/runs')).json().runs[0];
+    assert.ok(jobOne.uploadedBytes > 0);
+    assert.equal(counter('permafrost_uploaded_bytes_total', { target: urlOne }), jobOne.uploadedBytes);
+    assert.ok((counter('permafrost_requests_total', { target: urlOne, kind: 'put' }) ?? 0) > 0);
+    assert.equal(counter('permafrost_requests_total', { target: urlOne, kind: 'restore' }), plan.toRequest.objects);
 
     // a thaw of target two, and the daemon stops before it is done
     await setRestoreTransition(moto.endpoint, { progression: 'time', seconds: 4 });

@@ -128,7 +128,8 @@ describe('verify without --compare-data (file://)', () => {
       j.problems.map((p) => [p.kind, p.name]),
       [['manifest', manifest]],
     );
-    assert.match(r.stdout, new RegExp(`^Unreadable manifest: ${escapeRegExp(manifest)}: `, 'm'));
+    // with --json the messages are on stderr (docs/output.md)
+    assert.match(r.stderr, new RegExp(`^Unreadable manifest: ${escapeRegExp(manifest)}: `, 'm'));
   });
 
   it('no chain at the target: exit 12', async () => {

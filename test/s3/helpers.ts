@@ -219,9 +219,9 @@ export async function runUnencrypted(
   return r;
 }
 
-/** The last JSON document a `--json` run printed (progress and notices may come before it). */
+/** The JSON document a `--json` run printed: stdout whole (docs/output.md: nothing else is on it). */
 export function lastJson<T>(stdout: string): T {
-  return JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1)) as T;
+  return JSON.parse(stdout) as T;
 }
 
 /** What `verify --json` prints. */

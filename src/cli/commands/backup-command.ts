@@ -7,6 +7,7 @@ import { checkSourceDir } from '../../ops/source-dir.ts';
 import { prettyTime } from '../../ops/status/status.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import type { Output } from '../output.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { targetContext } from '../target-context.ts';
@@ -14,7 +15,7 @@ import { UsageError } from '../../command-line/usage-error.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 
-export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const url = need(cmd.url, 'target URL');
   const source = need(cmd.localPath, 'source directory');
   const ctx = targetContext(url, o, reporter);
@@ -44,7 +45,7 @@ export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter:
     }),
   );
   const requests = requestSummaryOf(ctx.backend);
-  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(backupJson(result), requests))}\n`);
+  if (o.json) out.document(withRequests(backupJson(result), requests));
   else {
     if (o.printStatistics) reporter.notice(backupStatistics(result));
     if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));

@@ -24,9 +24,11 @@ schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks
   --once PERIOD   run the jobs of PERIOD (daily, weekly, ... or a job's cron expression) now, then
                   exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock
   --check         check the configuration, print each job's command and the next runs, and exit
-  --listen HOST:PORT   also serve the dashboard, its API and /metrics there (PERMAFROST_LISTEN);
-                  an address other than loopback needs a token: PERMAFROST_UI_TOKEN or
-  --ui-token-file FILE (PERMAFROST_UI_TOKEN_FILE)
+  --listen HOST:PORT
+                  also serve the dashboard, its API and /metrics there (PERMAFROST_LISTEN);
+                  any address but loopback needs a token
+  --ui-token-file FILE
+                  the token, from a file (PERMAFROST_UI_TOKEN_FILE); or PERMAFROST_UI_TOKEN
   --ui-actions    let the dashboard start thaws, which cost money (PERMAFROST_UI_ACTIONS=1)
   -h, --help      this text
 

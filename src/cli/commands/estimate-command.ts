@@ -6,6 +6,7 @@ import type { Reporter } from '../../ops/reporter.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import { formatUsd as usd } from '../../pricing/usd.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import type { Output } from '../output.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { UsageError } from '../../command-line/usage-error.ts';
@@ -24,7 +25,7 @@ const CLASS_FLAGS: Readonly<Record<string, string>> = {
 };
 
 /** `permafrost estimate SOURCE_DIR`: scans the tree and prints what backing it up costs. */
-export async function runEstimate(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runEstimate(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const source = cmd.localPath;
   if (source === undefined) throw new UsageError('missing source directory');
   const pricing = await loadPricing(o.pricingFile);
@@ -63,8 +64,8 @@ export async function runEstimate(cmd: ParsedCommandLine, o: CliOptions, reporte
   });
   if (errors > 0)
     reporter.warning(`${errors} path${errors === 1 ? '' : 's'} could not be read and ${errors === 1 ? 'is' : 'are'} not counted.`);
-  if (o.json) process.stdout.write(`${JSON.stringify({ ...estimate, classChosenBy: classReason(o, storageClass), errors }, null, 2)}\n`);
-  else process.stdout.write(`${formatEstimate(estimate, classReason(o, storageClass))}\n`);
+  if (o.json) out.document({ ...estimate, classChosenBy: classReason(o, storageClass), errors }, 2);
+  else out.text(formatEstimate(estimate, classReason(o, storageClass)));
   return ExitCode.ok;
 }
 

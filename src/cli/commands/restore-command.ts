@@ -6,13 +6,14 @@ import { restore } from '../../ops/restore/restore.ts';
 import { prettyTime } from '../../ops/status/status.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import type { Output } from '../output.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption, withRequests } from './command-steps.ts';
 import { thawForRestore } from './thaw-command.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 
-export async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const url = need(cmd.url, 'target URL');
   const dest = need(cmd.localPath, 'restore destination');
   const target = targetContext(url, o, reporter);
@@ -38,7 +39,7 @@ export async function runRestore(cmd: ParsedCommandLine, o: CliOptions, reporter
     }),
   ).finally(() => thawed.cleanup());
   const requests = requestSummaryOf(ctx.backend);
-  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requests))}\n`);
+  if (o.json) out.document(withRequests(result, requests));
   else {
     reporter.notice(
       `Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'}, as of ${prettyTime(result.setTime)}.`,

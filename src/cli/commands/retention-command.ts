@@ -5,12 +5,13 @@ import type { Reporter } from '../../ops/reporter.ts';
 import { retention, type RetentionRequest } from '../../ops/retention/retention.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import type { Output } from '../output.ts';
 import { targetContext } from '../target-context.ts';
 import { UsageError } from '../../command-line/usage-error.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 
-export async function runRetention(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runRetention(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
   let request: RetentionRequest;
   if (cmd.verb === 'remove-older-than') {
@@ -31,6 +32,6 @@ export async function runRetention(cmd: ParsedCommandLine, o: CliOptions, report
   const result = await closing(ctx, () =>
     retention(ctx, request, { force: o.force, allowEarlyDeletion: o.allowEarlyDeletion, dryRun: o.dryRun, pricing }),
   );
-  if (o.json) process.stdout.write(`${JSON.stringify(withRequests(result, requestSummaryOf(ctx.backend)), null, 2)}\n`);
+  if (o.json) out.document(withRequests(result, requestSummaryOf(ctx.backend)), 2);
   return ExitCode.ok;
 }

@@ -6,12 +6,13 @@ import { formatStorageCosts, storageCosts } from '../../ops/status/storage-costs
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import type { Output } from '../output.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 
-export async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
   // --costs: a bad pricing file fails before the target is listed
   const pricing = o.costs ? await loadPricing(o.pricingFile) : undefined;
@@ -21,12 +22,12 @@ export async function runStatus(cmd: ParsedCommandLine, o: CliOptions, reporter:
   });
   const requests = requestSummaryOf(ctx.backend);
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(withRequests(st, requests), null, 2)}\n`);
+    out.document(withRequests(st, requests), 2);
     return ExitCode.ok;
   }
   const text = 'costs' in st ? `${formatStatus(st)}\n\n${formatStorageCosts(st.costs, formatBytes)}` : formatStatus(st);
   if (reporter.record) reporter.record('INFO', 3, '', text);
-  else process.stdout.write(`${text}\n`);
+  else out.text(text);
   if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
   return ExitCode.ok;
 }

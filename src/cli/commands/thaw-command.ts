@@ -21,6 +21,7 @@ import { thawJson } from '../../ops/thaw/thaw-json.ts';
 import { makeRunTempDir } from '../../ops/run-temp-dir.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
+import type { Output } from '../output.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption } from './command-steps.ts';
 
@@ -60,16 +61,22 @@ async function prepare(
  * writes a Batch Operations manifest). With --wait it returns once every volume is readable;
  * otherwise 75 while restores are still running, so that a script can loop on it.
  */
-export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | undefined, reporter: Reporter): Promise<number> {
+export async function runThaw(
+  ctx: TargetContext,
+  o: CliOptions,
+  time: number | undefined,
+  reporter: Reporter,
+  out: Output,
+): Promise<number> {
   const prepared = await prepare(ctx, o, time);
   if (!o.json) reporter.notice(formatPlan(prepared, ctx.backend.displayUrl));
   if (o.dryRun) {
-    if (o.json) printJson(prepared, null);
+    if (o.json) printJson(out, prepared, null);
     return ExitCode.ok;
   }
   if (o.batchManifest !== undefined) {
     const rows = await writeBatchManifest(ctx, prepared, o.batchManifest);
-    if (o.json) printJson(prepared, null, { batchManifest: o.batchManifest, rows });
+    if (o.json) printJson(out, prepared, null, { batchManifest: o.batchManifest, rows });
     else reporter.notice(batchInstructions(o.batchManifest, rows, prepared));
     return ExitCode.ok;
   }
@@ -83,7 +90,7 @@ export async function runThaw(ctx: TargetContext, o: CliOptions, time: number | 
     await waiter.all();
   }
   const counts = countStates(prepared.volumes);
-  if (o.json) printJson(prepared, tally);
+  if (o.json) printJson(out, prepared, tally);
   if (counts.ready === counts.total) {
     const thawed = prepared.volumes.some((v) => v.volume.archived);
     if (!o.json)
@@ -228,12 +235,12 @@ function batchInstructions(file: string, rows: number, p: PreparedThaw): string 
   ].join('\n');
 }
 
-function printJson(p: PreparedThaw, tally: unknown, extra: object = {}): void {
-  process.stdout.write(`${JSON.stringify(thawJson(p, tally, extra))}\n`);
+function printJson(out: Output, p: PreparedThaw, tally: unknown, extra: object = {}): void {
+  out.document(thawJson(p, tally, extra));
 }
 
 /** The `thaw` verb: the target's context, then `runThaw`, then the target released. */
-export async function runThawCommand(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runThawCommand(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const ctx = targetContext(need(cmd.url, 'target URL'), o, reporter);
-  return closing(ctx, () => runThaw(ctx, o, timeOption(o, ctx.now()), reporter));
+  return closing(ctx, () => runThaw(ctx, o, timeOption(o, ctx.now()), reporter, out));
 }

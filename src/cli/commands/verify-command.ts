@@ -6,13 +6,14 @@ import { verify } from '../../ops/verify/verify.ts';
 import { verifyTarget } from '../../ops/verify/verify-target.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import type { Output } from '../output.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
 
-export async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+export async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const url = need(cmd.url, 'target URL');
   const source = need(cmd.localPath, 'source directory');
   const ctx = targetContext(url, o, reporter);
@@ -27,7 +28,7 @@ export async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter:
       }),
     );
     const requests = requestSummaryOf(ctx.backend);
-    if (o.json) process.stdout.write(`${JSON.stringify(withRequests(checked, requests))}\n`);
+    if (o.json) out.document(withRequests(checked, requests));
     else if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
     return checked.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
   }
@@ -38,6 +39,6 @@ export async function runVerify(cmd: ParsedCommandLine, o: CliOptions, reporter:
     source,
     selection: await selectionFor(o, source, now),
   });
-  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (o.json) out.document(result);
   return result.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
 }
