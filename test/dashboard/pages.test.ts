@@ -305,10 +305,11 @@ test('Browse: a directory at the latest time and at the first set, as list-curre
   const truth = JSON.parse(await cli(['collection-status', '--json', fileUrl])) as StatusJson;
   const first = truth.chains[0]!.sets[0]!;
   for (const time of [undefined, first.endTime]) {
-    const lines = (await cli(['list-current-files', '--json', ...(time ? ['--time', String(time)] : []), fileUrl]))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { path: string; type: string; size: number });
+    const lines = (
+      JSON.parse(await cli(['list-current-files', '--json', ...(time ? ['--time', String(time)] : []), fileUrl])) as {
+        files: { path: string; type: string; size: number }[];
+      }
+    ).files;
     const p = await visit(`#/browse?target=${t.id}${time ? `&time=${time}` : ''}&dir=projects`, 'Browse');
     const { page } = p;
     await page.locator('[data-listing-time]').waitFor();
@@ -363,18 +364,16 @@ test('Restore: the plan as thaw --dry-run --json says; a thaw started from the p
   // every volume the plan reads, ready: followed live (events, and the page's poll)
   const names = plan.volumes.filter((v) => v.state === 'archived').map((v) => v.name);
   assert.equal(names.length, plan.toRequest.objects);
-  // (a string: it runs in the page)
-  await page.waitForFunction(
-    `(() => {
-      const rows = [...document.querySelectorAll('table.volumes tr[data-state]')].filter((r) => r.closest('details') === null);
-      return rows.length >= ${names.length} && rows.every((r) => r.getAttribute('data-state') === 'ready');
-    })()`,
-    undefined,
-    { timeout: 90_000 },
+  const thawRows = page.getByRole('region', { name: 'Thaw state per volume' }).locator('tr[data-state]');
+  await waitFor(
+    'every volume of the thaw ready on the page',
+    async () => {
+      const states = await thawRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
+      return states.length >= names.length && states.every((x) => x === 'ready') ? true : undefined;
+    },
+    90_000,
   );
-  const shown = await page
-    .locator('table.volumes tr[data-volume]')
-    .evaluateAll((rows) => rows.filter((r) => r.closest('details') === null).map((r) => r.getAttribute('data-volume')));
+  const shown = await thawRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-volume')));
   for (const n of names) assert.ok(shown.includes(n), `${n} is followed`);
   assert.match(await txt(page.locator('[data-thaw-summary]')), new RegExp(`^${shown.length} of ${shown.length} volumes? ready`));
   // the plan, asked again, needs no thaw now
