@@ -453,6 +453,10 @@ test('token: on a non-loopback address the page asks for the token once, keeps i
     JOB_300_WHEN: 'daily',
     JOB_310_WHEN: 'daily',
     JOB_400_WHEN: 'daily',
+    // a job that writes a line a second, a few seconds after the start: its log is followed live
+    JOB_500_WHAT: 'for i in $(seq 1 40); do echo "working on part $i"; sleep 1; done',
+    JOB_500_WHEN: cronAt([new Date(Date.now() + 6_000)]),
+    PERMAFROST_STOP_GRACE_SECONDS: '1',
     PERMAFROST_STATE_DIR: join(work, 'state-secured'),
     PERMAFROST_UI_TOKEN: token,
   });
@@ -479,6 +483,18 @@ test('token: on a non-loopback address the page asks for the token once, keeps i
   await page.getByRole('heading', { level: 1, name: 'Jobs and logs' }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('permafrost.token')), token);
   await page.locator('.dot-on').waitFor({ timeout: 10_000 });
+  // the running job's log grows on the page without a reload (events through ?token=)
+  await page.getByRole('link', { name: /Job 500/ }).click();
+  await page.getByRole('heading', { name: /^Live log of the run at / }).waitFor({ timeout: 30_000 });
+  const live = page.locator('[data-run-log]');
+  await live.filter({ hasText: 'working on part 2' }).waitFor({ timeout: 20_000 });
+  const loads = p.requests.length;
+  await live.filter({ hasText: 'working on part 5' }).waitFor({ timeout: 20_000 });
+  assert.ok(
+    p.requests.slice(loads).every((u) => !u.includes('/log')),
+    'the new lines came as events, not by reading the log again',
+  );
+  await screenshot(page, 'jobs-live-log');
   assert.ok(!(await page.content()).includes(token), 'the token is not in the page');
   const withToken = p.requests.filter((u) => u.includes(token));
   assert.ok(

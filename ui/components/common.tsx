@@ -77,12 +77,14 @@ export function stateTone(state: string): Tone {
     case 'in-progress':
     case 'requested':
     case 'running':
+    case 'RUNNING':
       return 'info';
     case 'expiring':
     case 'archived':
       return 'warn';
     case 'expired':
     case 'ERROR':
+    case 'INTERRUPTED':
     case 'error':
     case 'failed':
       return 'bad';

@@ -193,7 +193,13 @@ function ChainView(props: { chain: ChainStatus; index: number; status: TargetSta
                   <td class="num" data-early>
                     {set.earlyDeletionUsdIfDeletedNow !== undefined ? <Usd v={set.earlyDeletionUsdIfDeletedNow} /> : '—'}
                   </td>
-                  <td data-verify>{verify ? <Badge tone={/ok|pass/i.test(verify) ? 'ok' : 'bad'}>{verify}</Badge> : 'not verified'}</td>
+                  <td data-verify>
+                    {verify ? (
+                      <Badge tone={/ok|pass/i.test(verify) ? 'ok' : 'bad'}>{verify}</Badge>
+                    ) : (
+                      <span title="the daemon knows no verify result for this set">—</span>
+                    )}
+                  </td>
                 </tr>
               );
             })}

@@ -67,7 +67,6 @@ function JobView({ job, runId, hub }: { job: Job; runId: string | null; hub: Pag
           <dd>{formatTime(job.lastSuccess)}</dd>
         </dl>
       </Section>
-      {job.running && <LiveLog job={job.name} hub={hub} />}
       <Section title="Runs">
         {runs.error && <ErrorBox message={runs.error} />}
         {!runs.data && !runs.error && <Loading what="the runs" />}
@@ -116,7 +115,7 @@ function JobView({ job, runId, hub }: { job: Job; runId: string | null; hub: Pag
           <Plot label={`Duration of each run of job ${job.name}`} x={durations.x} series={durations.series} format={formatDuration} bars />
         </Section>
       )}
-      {selected && <RunLog run={selected} />}
+      {selected && <RunLog key={`${selected.id} ${selected.result}`} run={selected} hub={hub} />}
       <Section title="Last report e-mail">
         {report.error && <p class="muted">{report.error}</p>}
         {report.data && (
@@ -134,46 +133,53 @@ function JobView({ job, runId, hub }: { job: Job; runId: string | null; hub: Pag
   );
 }
 
-function RunLog({ run }: { run: Run }) {
+/**
+ * A run's log: what the daemon kept, and while the run is running, each new line as the daemon
+ * sends it (the view follows the end unless scrolled up).
+ */
+function RunLog({ run, hub }: { run: Run; hub: PageProps['hub'] }) {
+  const running = run.result === 'RUNNING';
   const log = useApi<{ lines: readonly string[] }>(`api/runs/${encodeURIComponent(run.id)}/log`);
+  const [live, setLive] = useState<readonly string[]>([]);
+  const box = useRef<HTMLPreElement>(null);
+  const follow = useRef(true);
+  useEvents(hub, (e) => {
+    if (running && e.type === 'log' && e.data.runId === run.id) setLive((l) => [...l, e.data.line].slice(-LIVE_LINES));
+  });
+  // lines that came as events before the kept log was read are in both: show them once
+  const kept = log.data?.lines ?? [];
+  const lines = [...kept, ...live.slice(overlap(kept, live))];
+  useEffect(() => {
+    const el = box.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+  }, [lines.length]);
   return (
-    <Section title={`Log of the run at ${formatTime(run.start, true)}`}>
+    <Section title={`${running ? 'Live log' : 'Log'} of the run at ${formatTime(run.start, true)}`}>
       {log.error && <ErrorBox message={log.error} />}
       {!log.data && !log.error && <Loading what="the log" />}
       {log.data && (
-        <pre class="log" data-run-log={run.id}>
-          {log.data.lines.length > 0 ? log.data.lines.join('\n') : '(empty)'}
+        <pre
+          class="log"
+          ref={box}
+          data-run-log={run.id}
+          onScroll={(e) => {
+            const el = e.currentTarget;
+            follow.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+          }}
+        >
+          {lines.length > 0 ? lines.join('\n') : running ? 'Waiting for output…' : '(empty)'}
         </pre>
       )}
     </Section>
   );
 }
 
-function LiveLog({ job, hub }: { job: string; hub: PageProps['hub'] }) {
-  const [lines, setLines] = useState<readonly string[]>([]);
-  const box = useRef<HTMLPreElement>(null);
-  const follow = useRef(true);
-  useEvents(hub, (e) => {
-    if (e.type === 'log' && e.data.job === job) setLines((l) => [...l, e.data.line].slice(-LIVE_LINES));
-  });
-  useEffect(() => {
-    const el = box.current;
-    if (el && follow.current) el.scrollTop = el.scrollHeight;
-  }, [lines]);
-  return (
-    <Section title="Live log">
-      <pre
-        class="log live"
-        ref={box}
-        data-live-log
-        aria-live="off"
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          follow.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
-        }}
-      >
-        {lines.length > 0 ? lines.join('\n') : 'Waiting for output…'}
-      </pre>
-    </Section>
-  );
+/** How many lines at the start of `live` are already the last lines of `kept`. */
+function overlap(kept: readonly string[], live: readonly string[]): number {
+  for (let n = Math.min(kept.length, live.length); n > 0; n--) {
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = kept[kept.length - n + i] === live[i];
+    if (same) return n;
+  }
+  return 0;
 }
