@@ -4,17 +4,39 @@
 // The published entry point runs the compiled CLI. Node >= 22 is required (see package.json).
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
-  process.stderr.write(
-    `permafrost: Node.js >= 22 is required (this is ${process.version}); run it through npx or npm scripts to use the bundled Node 24\n`,
-  );
-  process.exit(2);
-}
-try {
-  await import('../dist/cli/main.js');
-} catch (err) {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
-    process.stderr.write('permafrost: not built yet; run "npm install" (or "npm run build") in the project first\n');
+  // An older Node from the PATH (Debian 12's default, `./bin/permafrost.js`): run the project's
+  // own Node 24 (the `node` devDependency) when it is installed, else say what to do.
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const bundled = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(bundled)) {
+    process.stderr.write(
+      `permafrost: Node.js >= 22 is required (this is ${process.version}); run "npm install" in the project (it brings Node 24), or install Node 24\n`,
+    );
     process.exit(2);
   }
-  throw err;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(bundled, ['--max-semi-space-size=2', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Ctrl-C and a terminal hangup reach the child directly (same process group): wait for it. A
+  // SIGTERM is sent to this pid alone (kill, a service manager): pass it on, once, so that the run
+  // gives up its target lock (a second signal would end it at once).
+  process.on('SIGINT', () => {});
+  process.on('SIGHUP', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else process.exit(code ?? 1);
+  });
+} else {
+  try {
+    await import('../dist/cli/main.js');
+  } catch (err) {
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+      process.stderr.write('permafrost: not built yet; run "npm install" (or "npm run build") in the project first\n');
+      process.exit(2);
+    }
+    throw err;
+  }
 }

@@ -38,7 +38,7 @@ export function s3Error(err: unknown, c: S3ErrorContext): BackendError {
     case 'InvalidObjectState':
       return new BackendError(
         'archived',
-        `cannot ${c.action} ${c.what}: it is in ${e.StorageClass ?? 'an archive storage class'} and not restored: thaw it first (permafrost thaw URL, or restore --thaw), then run again`,
+        `cannot ${c.action} ${c.what}: it is in ${e.StorageClass ?? 'an archive storage class'} and not restored: thaw it first (the thaw command, or restore --thaw), then run again`,
         opts,
       );
     case 'NoSuchBucket':

@@ -79,10 +79,11 @@ function isSystemCallError(err: unknown): err is NodeJS.ErrnoException {
 
 /**
  * Tells the user why the run ends and returns the exit code. The message is logged as duplicity
- * does a fatal error (`ERROR <code>` in --log-file); the stack goes to debug.
+ * does a fatal error (`ERROR <code>` in --log-file); the stack goes to debug. `hint`, from the
+ * command line, replaces the error type's own pointer.
  */
-export function reportFatal(err: unknown, reporter: Reporter): number {
-  const r = exitReportFor(err);
+export function reportFatal(err: unknown, reporter: Reporter, hint?: string): number {
+  const r = { ...exitReportFor(err), ...(hint !== undefined ? { hint } : {}) };
   if (reporter.record) reporter.record('ERROR', r.code, '', r.message);
   else reporter.error(r.message);
   // on stderr with the error, as duplicity prints its usage hint (docs/output.md)

@@ -16,6 +16,7 @@ import { runThawCommand } from './commands/thaw-command.ts';
 import { runRetention } from './commands/retention-command.ts';
 import { runEstimate } from './commands/estimate-command.ts';
 import { permafrostVersion } from './version.ts';
+import { fatalHint } from './rerun-command.ts';
 
 /**
  * Runs one command line; returns the exit code. Never throws. Every byte it prints goes through
@@ -27,8 +28,9 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
   let console: ConsoleReporter | null = null;
   let reporter: Reporter = fallbackReporter(output);
   let stopProgress = () => {};
+  let cmd: ParsedCommandLine | undefined;
   try {
-    const cmd = parseCommandLine(argv);
+    cmd = parseCommandLine(argv);
     const o = cmd.options;
     output = new CliOutput(o.json, streams);
     reporter = fallbackReporter(output);
@@ -54,7 +56,7 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
     return output.finish(await dispatch(cmd, o, reporter, output), exitCodeMeaning);
   } catch (err) {
     stopProgress();
-    const code = reportFatal(err, reporter);
+    const code = reportFatal(err, reporter, cmd && fatalHint(err, cmd));
     output.failed({ code, message: exitReportFor(err).message });
     return code;
   } finally {

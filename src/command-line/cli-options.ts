@@ -186,6 +186,8 @@ export interface ParsedCommandLine {
 export interface ParseContext {
   readonly env?: NodeJS.ProcessEnv;
   readonly homedir?: string;
+  /** whether a path is an existing directory (a source named like a mistyped command); default: stat */
+  readonly isDirectory?: (path: string) => boolean;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };

@@ -11,15 +11,17 @@
  * no verb abbreviations, and it does not keep the relative order of different options, which
  * duplicity's selection options depend on.
  */
+import { statSync } from 'node:fs';
 import { looksLikeUrl } from '../backend/target-url.ts';
 import { parsePythonSafeInt } from '../codec/python-int.ts';
 import { ExitCode, PermafrostError } from '../core/errors.ts';
 import type { ParseContext, ParsedCommandLine, Verb } from './cli-options.ts';
 import { defaults } from './defaults.ts';
-import { expandPath, resolveEnv } from './expand-path.ts';
+import { expandPath, resolveEnv, type Env } from './expand-path.ts';
 import type { State } from './option-kinds.ts';
 import { scan } from './scan.ts';
 import { UsageError } from './usage-error.ts';
+import { suggestVerb } from './verb-suggestion.ts';
 
 /** duplicity 0.8.22's commands: a unique prefix of one of these is that command. */
 const DUPLICITY_COMMANDS = [
@@ -54,6 +56,19 @@ function pickCommand(word: string): Verb | 'replicate' | undefined {
   return possible[0];
 }
 
+/**
+ * A first word that is no command but close to one, and not an existing directory, is a typo:
+ * exit 2 with the command it resembles, instead of a backup of a source that does not exist.
+ */
+function refuseMistypedCommand(word: string, env: Env, context: ParseContext): void {
+  if (looksLikeUrl(word)) return;
+  const meant = suggestVerb(word, [...DUPLICITY_COMMANDS.filter((c) => c !== 'replicate'), ...OWN_COMMANDS]);
+  if (meant === undefined) return;
+  const isDirectory = context.isDirectory ?? ((p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() === true);
+  if (isDirectory(expandPath(word, env))) return;
+  throw commandError(`unknown command "${word}": did you mean "${meant}"?`);
+}
+
 export function parseCommandLine(argv: readonly string[], context: ParseContext = {}): ParsedCommandLine {
   const env = resolveEnv(context);
   const s: State = { o: defaults(env), env, ignored: new Set(), warnings: [] };
@@ -65,6 +80,7 @@ export function parseCommandLine(argv: readonly string[], context: ParseContext 
   if (args.length > 0) {
     verb = pickCommand(args[0]!);
     if (verb) args.shift();
+    else refuseMistypedCommand(args[0]!, env, context);
   }
   if (verb === 'replicate') throw commandError('replicate is not supported by permafrost');
   if (verb === 'help' || verb === 'version') return { verb, positionals: args, options: s.o, ignored, warnings: s.warnings };

@@ -75,3 +75,13 @@ export function splitShellWords(s: string): string[] {
   if (inWord) words.push(word);
   return words;
 }
+
+/**
+ * One word as a POSIX shell reads it back unchanged (the inverse of splitShellWords): left bare
+ * when it holds only characters no shell treats specially, else in single quotes, with each
+ * single quote written as `'\''`.
+ */
+export function quoteShellWord(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpDir } from '../support/tmp.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DEPCRUISE = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruiser.mjs');
+const DEPCRUISE = join(ROOT, 'node_modules/.bin/depcruise');
 const CONFIG = join(ROOT, '.dependency-cruiser.mjs');
 
 function cruise(cwd: string): Promise<{ code: number; out: string }> {

@@ -67,6 +67,8 @@ test('--once on a period without jobs does nothing (exit 0); --check lists perio
   const e = env({
     JOB_1_WHAT: 'echo hi',
     JOB_1_WHEN: 'daily',
+    JOB_2_WHAT: "dup collection-status --name 'job two' file:///srv/backups/two",
+    JOB_2_WHEN: 'weekly',
     CRONTAB_DAILY: '15 3 * * *',
     EMAIL_FROM: 'a@x',
     EMAIL_TO: 'b@x',
@@ -79,6 +81,8 @@ test('--once on a period without jobs does nothing (exit 0); --check lists perio
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /^period daily: 15 3 \* \* \*$/m);
   assert.match(c.stdout, /^job 1 \(daily\): sh -c echo hi$/m);
+  // shell-quoted, so that the line runs as printed
+  assert.match(c.stdout, /^job 2 \(weekly\): permafrost collection-status --name 'job two' file:\/\/\/srv\/backups\/two$/m);
   assert.match(c.stdout, /^next: .* 03:15:00 GMT\+0000 .*: daily$/m);
   assert.match(c.stdout, /^e-mail: b@x via smtp:25 \(failures only\)$/m);
 });

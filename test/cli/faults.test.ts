@@ -286,6 +286,13 @@ describe('archive faults', () => {
     assertFails(await pf.run('restore', '--time', String(T0 - 1), pf.url, dest), 12, /--time .* is before the first backup/);
     assertFails(await pf.run('restore', '--time', '2000-01-01', pf.url, dest), 12, /before the first backup \(20270115T080000Z\)/);
     assert.ok(!existsSync(dest));
+    // list-current-files names the same state as restore: none before the first backup
+    const early = await pf.run('list-current-files', '--time', '2000-01-01', pf.url);
+    assertFails(early, 12, /^--time 20000101T000000Z is before the first backup \(20270115T080000Z\)$/);
+    assert.equal(early.stdout, '');
+    const first = await pf.run('list-current-files', '--time', String(T0), pf.url);
+    assertOk(first);
+    assert.match(first.stdout, / a\.txt$/m);
   });
 
   it('a volume whose SHA1 does not match its manifest: exit 21, the volume named, nothing restored from it', async (t) => {

@@ -38,6 +38,10 @@ test('loopback: no token needed; session says so and actions are off', async () 
       assert.equal(r.status, 403, host);
       assert.match(r.body, /answers only to 127\.0\.0\.1/);
     }
+    // a second daemon on the same port: says why and exits 2 before its schedule starts
+    const second = await runDaemon(['--listen', `127.0.0.1:${port}`], baseEnv(home, { PERMAFROST_STATE_DIR: join(home, 'state2') }));
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /error: the dashboard cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
     // an action only as JSON: a form posted by another site is refused before anything else
     const form = await fetch(`${d.url}/api/targets/x/thaw`, {
       method: 'POST',

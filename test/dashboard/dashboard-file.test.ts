@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { lastJson, runCli, type CliResult } from '../s3/helpers.ts';
+import { assertMatchesSchema } from '../support/json-schemas.ts';
 import { baseEnv, waitFor } from '../daemon/helpers.ts';
 import { helpAndType, onceIn, parsePrometheus, readEvents, startDashboard, type Json } from './helpers.ts';
 
@@ -91,6 +92,7 @@ test('file:// target: API and metrics agree with the CLI; history survives a res
     };
     apiStatus.chains = apiStatus.chains.map((c: Json) => ({ ...c, sets: c.sets.map(setExtras) }));
     assert.deepEqual(apiStatus, status);
+    assertMatchesSchema('collection-status', apiStatus, '/status without its additions');
     assert.equal(status.chains.length, 2);
     assert.deepEqual(
       status.chains[1].sets.map((s: Json) => s.type),
@@ -123,10 +125,12 @@ test('file:// target: API and metrics agree with the CLI; history survives a res
     assert.deepEqual(paths, ['docs/deep']);
     assert.equal(costUsd, 0);
     assert.deepEqual(planShape, plan);
+    assertMatchesSchema('thaw', planShape, '/restore-plan without its additions');
 
     // retention preview: remove-all-but-n-full 1 (listing only) and the sets it would delete
     const preview = (await d.get(`/api/targets/${id}/retention?keepFull=1`)).json();
     assert.deepEqual(preview.retention, retention);
+    assertMatchesSchema('remove-all-but-n-full', preview.retention, '/retention');
     assert.equal(preview.keepFull, 1);
     assert.equal(preview.deletes.length, 1);
     assert.equal(preview.deletes[0].kind, 'full');

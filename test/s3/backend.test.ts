@@ -265,7 +265,7 @@ test('an archived object cannot be read before it is restored: the error names i
       assert.equal(err.code, 'archived');
       assert.equal(
         err.message,
-        `cannot read s3://${bucket}/arch/${VOL}: it is in DEEP_ARCHIVE and not restored: thaw it first (permafrost thaw URL, or restore --thaw), then run again`,
+        `cannot read s3://${bucket}/arch/${VOL}: it is in DEEP_ARCHIVE and not restored: thaw it first (the thaw command, or restore --thaw), then run again`,
       );
       return true;
     });

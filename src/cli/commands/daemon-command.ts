@@ -7,13 +7,14 @@
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daemon/config.ts';
-import { startDaemon } from '../../daemon/daemon.ts';
+import { startDaemon, type Daemon } from '../../daemon/daemon.ts';
 import { DaemonEvents } from '../../daemon/daemon-events.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { exitReportFor } from '../exit.ts';
+import { quoteShellWord } from '../../command-line/shell-words.ts';
 import { dashboardSettings, startDashboardFor, type DashboardSettings } from './daemon-dashboard.ts';
 
 export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check] [--listen HOST:PORT [--ui-token-file FILE] [--ui-actions]]
@@ -102,20 +103,19 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   if (once === undefined && config.jobs.length === 0) log('warning: no job is scheduled (no JOB_<N>_WHEN names a period)');
 
   const events = new DaemonEvents();
+  // the dashboard listens first: an address it cannot use ends the start before any job runs
+  let started: Daemon | undefined;
+  let server: Awaited<ReturnType<typeof startDashboardFor>> = null;
+  if (dashboard !== null) {
+    server = await startDashboardFor(dashboard, { config, env, events, daemon: () => started, log });
+    if (server === null) return ExitCode.usage;
+  }
   const daemon = startDaemon({ config, env, log, events }, once);
+  started = daemon;
   const onSignal = (sig: NodeJS.Signals) => daemon.stop(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  let server: Awaited<ReturnType<typeof startDashboardFor>> = null;
   try {
-    if (dashboard !== null) {
-      server = await startDashboardFor(dashboard, { config, env, events, daemon, log });
-      if (server === null) {
-        daemon.stop('the dashboard cannot start');
-        await daemon.done.catch(() => null);
-        return ExitCode.usage;
-      }
-    }
     let last: Awaited<typeof daemon.done>;
     try {
       last = await daemon.done;
@@ -168,7 +168,7 @@ async function printCheck(config: DaemonConfig, env: Env): Promise<void> {
     const cmd = await jobCommand(job.what, env);
     const how =
       cmd.kind === 'permafrost'
-        ? `permafrost ${[...(wantsJsonSummary(cmd) ? ['--json'] : []), ...cmd.args].join(' ')}`
+        ? `permafrost ${[...(wantsJsonSummary(cmd) ? ['--json'] : []), ...cmd.args].map(quoteShellWord).join(' ')}`
         : `sh -c ${cmd.script}`;
     out.push(`job ${job.n} (${job.periods.join(' ')}): ${redact(how)}`);
   }

@@ -8,6 +8,8 @@ import type { DaemonConfig } from '../../daemon/config.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import type { DaemonEvents } from '../../daemon/daemon-events.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
+import type { DaemonState } from '../../daemon/status-file.ts';
+import { hostname } from 'node:os';
 import { loadToken } from '../../dashboard/auth.ts';
 import { parseListenAddress, type ListenAddress } from '../../dashboard/listen-address.ts';
 import type { DashboardServer } from '../../dashboard/server.ts';
@@ -57,7 +59,14 @@ export async function dashboardSettings(
 /** Starts the server; null (after a one-line log) when it cannot listen. */
 export async function startDashboardFor(
   s: DashboardSettings,
-  d: { config: DaemonConfig; env: Env; events: DaemonEvents; daemon: Daemon; log: (line: string) => void },
+  d: {
+    config: DaemonConfig;
+    env: Env;
+    events: DaemonEvents;
+    /** the daemon, once started (the dashboard listens before it starts) */
+    daemon: () => Daemon | undefined;
+    log: (line: string) => void;
+  },
 ): Promise<DashboardServer | null> {
   const envRedact = secretsOf(d.env);
   const token = s.token;
@@ -66,6 +75,14 @@ export async function startDashboardFor(
     return token === null ? out : out.split(token).join('[redacted]');
   };
   const { startDashboard } = await import('../../dashboard/server.ts');
+  const notYet: DaemonState = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    state: 'idle',
+    current: null,
+    nextRun: null,
+  };
   try {
     const server = await startDashboard({
       listen: s.listen,
@@ -76,8 +93,9 @@ export async function startDashboardFor(
         config: d.config,
         env: d.env,
         events: d.events,
-        state: () => d.daemon.state(),
-        statusDocument: () => d.daemon.statusDocument(),
+        state: () => d.daemon()?.state() ?? notYet,
+        statusDocument: () =>
+          d.daemon()?.statusDocument() ?? { version: 1, updatedAt: notYet.startedAt, daemon: null, periods: {}, jobs: {} },
       },
       openTarget: (url, options, reporter) => targetContext(url, options, reporter, d.env as NodeJS.ProcessEnv),
       stateDir: d.config.stateDir,

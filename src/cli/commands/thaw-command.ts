@@ -24,6 +24,7 @@ import { formatBytes } from '../../core/format-bytes.ts';
 import type { Output } from '../output.ts';
 import { targetContext } from '../target-context.ts';
 import { closing, need, timeOption } from './command-steps.ts';
+import { rerunCommand, restoreScopeWords } from '../rerun-command.ts';
 
 /** Polls back off up to this, unless --poll-interval asks for longer (docs/glacier-semantics.md §9.4 item 16: 15–60 min for Standard/Bulk). */
 const MAX_POLL_SECONDS = 15 * 60;
@@ -77,7 +78,7 @@ export async function runThaw(
   if (o.batchManifest !== undefined) {
     const rows = await writeBatchManifest(ctx, prepared, o.batchManifest);
     if (o.json) printJson(out, prepared, null, { batchManifest: o.batchManifest, rows });
-    else reporter.notice(batchInstructions(o.batchManifest, rows, prepared));
+    else reporter.notice(batchInstructions(o.batchManifest, rows, prepared, restoreAfterBatch(o, ctx.backend.displayUrl)));
     return ExitCode.ok;
   }
   const tally = await sendThawRequests(ctx, prepared);
@@ -126,14 +127,13 @@ export async function thawForRestore(
   const counts = countStates(prepared.volumes);
   if (!o.thaw) {
     if (counts.ready === counts.total) return none;
-    const what = o.fileToRestore !== undefined ? ` --file-to-restore ${o.fileToRestore}` : '';
     if (counts.archived === 0) {
       reporter.notice(inProgressMessage(counts, 'restore'));
       return ExitCode.thawInProgress;
     }
     throw new PermafrostError(
       ExitCode.backendError,
-      `${counts.archived} of the ${counts.total} volumes this restore reads are archived and not restored: add --thaw (and --wait), or see the plan and its cost first with: permafrost thaw --dry-run${what} ${ctx.backend.displayUrl}`,
+      `${counts.archived} of the ${counts.total} volumes this restore reads are archived and not restored: add --thaw (and --wait), or see the plan and its cost first with: ${rerunCommand(['thaw', '--dry-run', ...restoreScopeWords(o)], o, ctx.backend.displayUrl)}`,
     );
   }
   if (counts.ready < counts.total) reporter.notice(formatPlan(prepared, ctx.backend.displayUrl));
@@ -222,7 +222,12 @@ function waitText(q: TierQuote): string {
   return substituted.length > 0 ? `${wait} (${substituted.join(', ')})` : wait;
 }
 
-function batchInstructions(file: string, rows: number, p: PreparedThaw): string {
+/** The restore to run once the Batch Operations job has restored the volumes. */
+function restoreAfterBatch(o: CliOptions, url: string): string {
+  return rerunCommand(['restore', '--thaw', '--wait', ...restoreScopeWords(o)], o, url, ['DEST_DIR']);
+}
+
+function batchInstructions(file: string, rows: number, p: PreparedThaw, restoreCommand: string): string {
   const tier = p.tier.toUpperCase();
   return [
     `Wrote ${rows} volume${rows === 1 ? '' : 's'} to the S3 Batch Operations manifest ${file} (no restore requests were sent).`,
@@ -231,7 +236,7 @@ function batchInstructions(file: string, rows: number, p: PreparedThaw): string 
     `  aws s3control create-job --account-id ACCOUNT --operation '{"S3InitiateRestoreObject":{"ExpirationInDays":${p.days},"GlacierJobTier":"${tier}"}}' \\`,
     `    --manifest '{"Spec":{"Format":"S3BatchOperations_CSV_20180820","Fields":["Bucket","Key"]},"Location":{"ObjectArn":"arn:aws:s3:::MANIFEST-BUCKET/${path.basename(file)}","ETag":"ETAG"}}' \\`,
     `    --report '{"Enabled":false}' --priority 10 --role-arn ROLE-ARN --no-confirmation-required`,
-    'Then `permafrost restore --thaw --wait ...` waits for the copies and restores (it requests only volumes still archived).',
+    `Then \`${restoreCommand}\` waits for the copies and restores into DEST_DIR (it requests only volumes still archived).`,
   ].join('\n');
 }
 

@@ -5,6 +5,7 @@ import type { TargetContext } from '../context.ts';
 import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { remoteDecoder } from '../remote-decoder.ts';
 import { syncedCollection } from '../sync-cache.ts';
+import { refuseTimeBeforeFirstBackup } from '../before-first-backup.ts';
 
 /**
  * The paths present at a time, from the signature chain alone (duplicity's list-current-files):
@@ -16,6 +17,7 @@ export async function* listCurrentFiles(ctx: TargetContext, time?: number): Asyn
   const t = time ?? Number.POSITIVE_INFINITY;
   const chain = chainAtTime(collection, t);
   if (!chain) throw new PermafrostError(ExitCode.noChain, `no backup chain found at ${ctx.backend.displayUrl}`);
+  if (time !== undefined) refuseTimeBeforeFirstBackup(collection, chain, time);
   const sigChain = collection.signatureChains.find((s) => s.full.startTime === chain.startTime);
   if (!sigChain)
     throw new PermafrostError(

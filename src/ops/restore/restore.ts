@@ -18,6 +18,7 @@ import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { syncedCollection } from '../sync-cache.ts';
 import { loadManifest, volumeHashRecheck } from '../set-manifest.ts';
 import { setsNotTouching } from '../sets-touching.ts';
+import { refuseTimeBeforeFirstBackup } from '../before-first-backup.ts';
 
 export interface RestoreRequest {
   /** Restore the state at this time (default: now, i.e. the latest). */
@@ -45,12 +46,7 @@ export function selectSets(ctx: TargetContext, collection: Collection, time: num
   // No --time means the latest backup, not "now": a rescue system's clock may be behind the backups'.
   if (time === undefined) return { sets: setsAtTime(latest, latest.endTime), time: latest.endTime };
   const chain = chainAtTime(collection, time)!;
-  if (time < chain.startTime && collection.chains[0] === chain) {
-    throw new PermafrostError(
-      ExitCode.noChain,
-      `--time ${timeToString(time)} is before the first backup (${timeToString(chain.startTime)})`,
-    );
-  }
+  refuseTimeBeforeFirstBackup(collection, chain, time);
   return { sets: setsAtTime(chain, time), time };
 }
 

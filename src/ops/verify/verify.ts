@@ -6,6 +6,7 @@ import type { Selection } from '../../fs/selection.ts';
 import type { TargetContext } from '../context.ts';
 import { readSets, selectSets, type EntrySink } from '../restore/restore.ts';
 import { syncedCollection } from '../sync-cache.ts';
+import { setsNotTouching } from '../sets-touching.ts';
 
 export interface VerifyRequest {
   readonly time?: number;
@@ -33,7 +34,10 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
   const within = req.fileToRestore ?? ROOT_INDEX;
   const differences: string[] = [];
   let checked = 0;
-  const result = await readSets(ctx, sets, within, false, async (next) => {
+  // the sets a restore skips hold nothing to compare, and a thaw leaves their volumes archived
+  const skipSets = await setsNotTouching(ctx, collection, sets, within);
+  const readAll = (run: Parameters<typeof readSets>[4]) => readSets(ctx, sets, within, false, run, skipSets);
+  const result = await readAll(async (next) => {
     if (!req.compareData) {
       return next({
         async write(_meta, data) {
