@@ -495,6 +495,14 @@ test('token: on a non-loopback address the page asks for the token once, keeps i
     'the new lines came as events, not by reading the log again',
   );
   await screenshot(page, 'jobs-live-log');
+  // this daemon runs without --ui-actions: the Restore page shows the plan and its cost, and no way to start it
+  const status = JSON.parse(await cli(['collection-status', '--json', s3Url])) as StatusJson;
+  const firstSet = status.chains[0]!.sets[0]!.endTime;
+  await page.goto(`${secured.url}/#/restore?target=${targets.get(s3Url)!.id}&time=${firstSet}`);
+  await page.locator('[data-plan-requests]').waitFor();
+  assert.ok(Number(await txt(page.locator('[data-plan-requests]'))) > 0, 'the first chain is still in Deep Archive');
+  await page.locator('[data-actions-off]').waitFor();
+  assert.equal(await page.locator('[data-start-thaw]').count(), 0);
   assert.ok(!(await page.content()).includes(token), 'the token is not in the page');
   const withToken = p.requests.filter((u) => u.includes(token));
   assert.ok(
