@@ -41,6 +41,8 @@ export interface SetWriterOptions {
   /** which parts of the stamp the next backup compares (decides what counts as racy) */
   readonly changeRules?: ChangeRules;
   readonly changedWhileRead?: ChangedWhileReadSink;
+  /** told the bytes of each read of a source file (64 KiB at most), for progress inside large files */
+  readonly onRead?: (bytes: number) => void;
 }
 
 /**
@@ -64,6 +66,7 @@ export class SetWriter {
   readonly #fileList: FileListSink;
   readonly #rules: ChangeRules;
   readonly #changedWhileRead: ChangedWhileReadSink | undefined;
+  readonly #onRead: ((bytes: number) => void) | undefined;
   readonly #readBuf = Buffer.allocUnsafe(CHUNK);
 
   constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: SetWriterOptions) {
@@ -73,6 +76,7 @@ export class SetWriter {
     this.#fileList = opts.fileList;
     this.#rules = opts.changeRules ?? DEFAULT_CHANGE_RULES;
     this.#changedWhileRead = opts.changedWhileRead;
+    this.#onRead = opts.onRead;
   }
 
   /**
@@ -215,6 +219,7 @@ export class SetWriter {
         const bytesRead = fs.readSync(fd, this.#readBuf, 0, CHUNK, null);
         if (bytesRead === 0) break;
         total += bytesRead;
+        this.#onRead?.(bytesRead);
         const chunk = this.#readBuf.subarray(0, bytesRead);
         // only sparse files are looked at: a comparison stops at the first byte that is not zero
         const out = transform(chunk, sparse && ZERO_CHUNK.subarray(0, bytesRead).equals(chunk));

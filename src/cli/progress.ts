@@ -1,10 +1,17 @@
 /**
- * --progress: a bar on a terminal, or a plain line every few seconds otherwise (cron mails, docker
- * logs). It wraps a Reporter: operations keep calling `progress(state)`, messages keep flowing.
+ * --progress: a bar on a terminal (stderr), or a plain line every --progress-rate seconds otherwise
+ * (cron mails, docker logs), a notice like the other messages, so that it goes where duplicity's
+ * goes (stdout, or stderr with --json: docs/output.md) and into --log-file. It wraps a Reporter:
+ * operations keep calling `progress(state)`, messages keep flowing.
+ *
+ * On a terminal the bar is one line, redrawn in place (`\r`, the line, erase to its end) only when
+ * its text changed and at most REDRAWS_PER_SECOND times a second; a message clears it, is printed,
+ * and the bar comes back under it. The line is cut to the terminal's width (progress-line.ts).
  */
-import cliProgress from 'cli-progress';
-import { formatBytes } from '../core/format-bytes.ts';
 import type { ProgressState, Reporter } from '../ops/reporter.ts';
+import { barLine, etaSeconds, fractionDone, plainLine } from './progress-line.ts';
+
+export { etaSeconds, formatDuration, fractionDone, plainLine, barLine } from './progress-line.ts';
 
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -13,22 +20,37 @@ export interface ProgressStream {
 }
 
 export interface ProgressOptions {
-  /** where the bar is drawn (default process.stderr); a bar is drawn only when it is a TTY */
+  /** where the bar is drawn (default process.stderr), when it is a TTY; else plain lines are notices */
   readonly stream?: ProgressStream;
   /** seconds between plain lines when not on a TTY (duplicity's --progress-rate, default 3) */
   readonly intervalSeconds?: number;
   /** milliseconds clock, for tests */
   readonly now?: () => number;
+  /**
+   * Whether the inner reporter prints a message of this level (its verbosity): only those clear
+   * the bar, so that per-file messages below the verbosity cost no redraw.
+   */
+  readonly shows?: (level: MessageLevel) => boolean;
 }
+
+export type MessageLevel = 'error' | 'warning' | 'notice' | 'info' | 'debug';
 
 export interface ProgressReporter extends Reporter {
   progress(state: ProgressState): void;
-  /** Ends the bar (or prints the last plain line); call it before exiting. */
+  /** Ends the bar (or prints the last plain line); call it before exiting. Idempotent. */
   stop(): void;
 }
 
 /** Throughput is measured over this much recent history, so that it follows changes. */
 const RATE_WINDOW_MS = 10_000;
+/** A rate (and so an ETA) is shown once data has been measured for this long. */
+const RATE_MIN_SPAN_MS = 1000;
+/** Samples closer together than this replace each other: the window holds at most ~100. */
+const SAMPLE_SPACING_MS = 100;
+const REDRAWS_PER_SECOND = 4;
+const ERASE_TO_END = '\u001b[K';
+/** duplicity's log code for progress records (log.InfoCode.upload_progress) */
+const PROGRESS_LOG_CODE = 16;
 
 /** Bytes per second over the recent window, from (time, bytesDone) samples. */
 export class RateMeter {
@@ -36,8 +58,14 @@ export class RateMeter {
   private bytes: number[] = [];
 
   add(timeMs: number, bytesDone: number): void {
-    this.times.push(timeMs);
-    this.bytes.push(bytesDone);
+    const n = this.times.length;
+    if (n >= 2 && timeMs - this.times[n - 2]! < SAMPLE_SPACING_MS) {
+      this.times[n - 1] = timeMs;
+      this.bytes[n - 1] = bytesDone;
+    } else {
+      this.times.push(timeMs);
+      this.bytes.push(bytesDone);
+    }
     let drop = 0;
     while (this.times.length - drop > 2 && timeMs - this.times[drop + 1]! >= RATE_WINDOW_MS) drop++;
     if (drop > 0) {
@@ -46,163 +74,166 @@ export class RateMeter {
     }
   }
 
-  /** undefined until two samples at least 0.5 s apart exist */
+  /** undefined until the samples span RATE_MIN_SPAN_MS */
   rate(): number | undefined {
+    return this.#rateOver(RATE_MIN_SPAN_MS);
+  }
+
+  /** The rate however short the span (the last line of a short run), undefined without one. */
+  finalRate(): number | undefined {
+    return this.#rateOver(1);
+  }
+
+  #rateOver(minSpanMs: number): number | undefined {
     const n = this.times.length;
     if (n < 2) return undefined;
     const dt = this.times[n - 1]! - this.times[0]!;
-    if (dt < 500) return undefined;
+    if (dt < minSpanMs) return undefined;
     return ((this.bytes[n - 1]! - this.bytes[0]!) * 1000) / dt;
-  }
-}
-
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
-}
-
-/** Fraction done, by bytes when their total is known, else by files; undefined without totals. */
-export function fractionDone(state: ProgressState): number | undefined {
-  if (state.bytesTotal !== undefined && state.bytesTotal > 0) return Math.min(1, state.bytesDone / state.bytesTotal);
-  if (state.filesTotal !== undefined && state.filesTotal > 0) return Math.min(1, state.filesDone / state.filesTotal);
-  if (state.bytesTotal === 0 || state.filesTotal === 0) return 1;
-  return undefined;
-}
-
-/** Seconds left, only when the byte total is known and data is moving. */
-export function etaSeconds(state: ProgressState, bytesPerSecond: number | undefined): number | undefined {
-  if (state.bytesTotal === undefined || bytesPerSecond === undefined || bytesPerSecond <= 0) return undefined;
-  return Math.max(0, state.bytesTotal - state.bytesDone) / bytesPerSecond;
-}
-
-/** The text after the bar: counts, sizes, throughput, ETA. */
-export function describeProgress(state: ProgressState, bytesPerSecond: number | undefined): string {
-  const parts: string[] = [];
-  parts.push(state.filesTotal !== undefined ? `${state.filesDone}/${state.filesTotal} files` : `${state.filesDone} files`);
-  parts.push(
-    state.bytesTotal !== undefined ? `${formatBytes(state.bytesDone)}/${formatBytes(state.bytesTotal)}` : formatBytes(state.bytesDone),
-  );
-  if (bytesPerSecond !== undefined) parts.push(`${formatBytes(Math.round(bytesPerSecond))}/s`);
-  const eta = etaSeconds(state, bytesPerSecond);
-  if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
-  return parts.join('  ');
-}
-
-/** Control characters in file names must not reach the terminal. */
-function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
-function plainLine(state: ProgressState, rate: number | undefined): string {
-  const f = fractionDone(state);
-  const pct = f === undefined ? '' : ` ${Math.floor(f * 100)}%`;
-  return `Progress (${state.phase})${pct}: ${describeProgress(state, rate)}`;
-}
-
-/**
- * cli-progress re-renders from a timer that would keep the process alive if an operation failed
- * before stop(); an unref'd timer cannot.
- */
-class UnrefBar extends cliProgress.SingleBar {
-  override render(): void {
-    super.render();
-    (this as unknown as { timer: NodeJS.Timeout | null }).timer?.unref();
   }
 }
 
 export function withProgress(inner: Reporter, options: ProgressOptions = {}): ProgressReporter {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;
+  const tty = stream.isTTY === true;
   const intervalMs = Math.max(1, options.intervalSeconds ?? 3) * 1000;
-  const meter = new RateMeter();
+  // one meter per phase: a restore through a thaw alternates between the two
+  const meters = new Map<string, RateMeter>();
+  let meter = new RateMeter();
   let latest: ProgressState | undefined;
-  let bar: UnrefBar | undefined;
+  let stopped = false;
+  // terminal: what is on the screen now ('' when nothing), and when it was drawn
+  let shown = '';
+  let drawnAt = Number.NEGATIVE_INFINITY;
+  // plain lines: when the first state came and the last line was printed, and whether it is current
+  let startedAt = 0;
   let lastLineAt: number | undefined;
   let latestPrinted = true;
-  let stopped = false;
 
-  const drawLine = (width: number): string => {
-    if (!latest) return '';
-    const f = fractionDone(latest);
-    const head =
-      f === undefined
-        ? latest.phase
-        : `${latest.phase} [${'='.repeat(Math.round(f * 30)).padEnd(30, '-')}] ${String(Math.floor(f * 100)).padStart(3)}%`;
-    const line = `${head}  ${describeProgress(latest, meter.rate())}`;
-    const path = latest.currentPath ? `  ${printable(latest.currentPath)}` : '';
-    const room = Math.max(0, width - 1);
-    return (line + path).length > room ? (line + path).slice(0, room) : line + path;
+  const columns = (): number => (stream.columns !== undefined && stream.columns > 0 ? stream.columns : 80);
+
+  const draw = (t: number, rate = meter.rate()): void => {
+    if (!latest) return;
+    const text = barLine(latest, rate, columns());
+    if (text === shown) return;
+    stream.write(`\r${text}${ERASE_TO_END}`);
+    shown = text;
+    drawnAt = t;
   };
 
-  const clearBarLine = (): void => {
-    if (bar) stream.write('\r\u001b[2K');
+  const printLine = (t: number, rate = meter.rate()): void => {
+    if (!latest) return;
+    const text = plainLine(latest, rate);
+    // as duplicity's log.TransferProgress: a NOTICE whose --log-file record carries the numbers
+    if (inner.record) inner.record('NOTICE', PROGRESS_LOG_CODE, progressControlLine(latest, rate, t - startedAt), text);
+    else inner.notice(text);
+    lastLineAt = t;
+    latestPrinted = true;
   };
 
+  /** What is due at `t`: a redraw at most every 1/REDRAWS_PER_SECOND s, a plain line every interval. */
+  const update = (t: number): void => {
+    if (!latest) return;
+    if (tty) {
+      if (t - drawnAt >= 1000 / REDRAWS_PER_SECOND) draw(t);
+    } else if (t - (lastLineAt ?? startedAt) >= intervalMs) {
+      printLine(t);
+    }
+  };
+
+  // Stalls (an upload, a thaw) must still show: the rate decays, and a plain line keeps coming.
+  const timer = setInterval(
+    () => {
+      if (stopped || !latest) return;
+      const t = now();
+      meter.add(t, latest.bytesDone);
+      update(t);
+    },
+    tty ? 1000 / REDRAWS_PER_SECOND : Math.min(intervalMs, 1000),
+  );
+  timer.unref();
+
+  const clearBar = (): void => {
+    if (shown === '') return;
+    stream.write(`\r${ERASE_TO_END}`);
+    shown = '';
+  };
+
+  const finish = (): void => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    if (!latest) return;
+    const t = now();
+    meter.add(t, latest.bytesDone);
+    const rate = meter.rate() ?? meter.finalRate();
+    if (tty) {
+      draw(t, rate);
+      stream.write('\n');
+      shown = '';
+    } else if (!latestPrinted) {
+      printLine(t, rate);
+    }
+  };
+
+  const shows = options.shows ?? (() => true);
   const forward =
-    (fn: (m: string) => void) =>
+    (level: MessageLevel, fn: (m: string) => void) =>
     (message: string): void => {
-      clearBarLine();
+      if (shown === '' || !shows(level)) {
+        fn(message);
+        return;
+      }
+      clearBar();
       fn(message);
+      if (!stopped) update(now());
     };
 
-  const wrapped: ProgressReporter = {
-    error: forward((m) => inner.error(m)),
-    warning: forward((m) => inner.warning(m)),
-    notice: forward((m) => inner.notice(m)),
-    info: forward((m) => inner.info(m)),
-    debug: forward((m) => inner.debug(m)),
+  return {
+    error: forward('error', (m) => inner.error(m)),
+    warning: forward('warning', (m) => inner.warning(m)),
+    notice: forward('notice', (m) => inner.notice(m)),
+    info: forward('info', (m) => inner.info(m)),
+    debug: forward('debug', (m) => inner.debug(m)),
     record(level, code, extra, human) {
-      clearBarLine();
+      const wasShown = shown !== '';
+      clearBar();
       inner.record?.(level, code, extra, human);
+      if (wasShown && !stopped) update(now());
     },
     progress(state) {
       inner.progress?.(state);
       if (stopped) return;
-      latest = state;
       const t = now();
-      meter.add(t, state.bytesDone);
-      if (stream.isTTY) {
-        if (!bar) {
-          bar = new UnrefBar({
-            stream: stream as NodeJS.WritableStream,
-            format: (_o, params) => drawLine(params.maxWidth),
-            forceRedraw: true,
-            // a crash before stop() must not leave the terminal without a cursor
-            hideCursor: false,
-            fps: 5,
-          });
-          bar.start(state.bytesTotal ?? 0, state.bytesDone);
-        } else {
-          bar.update(state.bytesDone);
-        }
-        return;
+      if (!latest) startedAt = t;
+      if (latest?.phase !== state.phase) {
+        const known = meters.get(state.phase);
+        meter = known ?? new RateMeter();
+        if (!known) meters.set(state.phase, meter);
       }
+      latest = state;
       latestPrinted = false;
-      if (lastLineAt === undefined) {
-        lastLineAt = t;
-        return;
-      }
-      if (t - lastLineAt >= intervalMs) {
-        lastLineAt = t;
-        latestPrinted = true;
-        inner.notice(plainLine(state, meter.rate()));
-      }
+      meter.add(t, state.bytesDone);
+      update(t);
     },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      if (bar) {
-        bar.stop();
-        bar = undefined;
-      } else if (latest && !latestPrinted) {
-        inner.notice(plainLine(latest, meter.rate()));
-      }
+    progressDone() {
+      finish();
+      inner.progressDone?.();
     },
+    stop: finish,
   };
-  return wrapped;
+}
+
+/**
+ * The numbers of duplicity's progress record (log.TransferProgress's control line): bytes done,
+ * seconds elapsed, percent, seconds left, bytes per second, stalled (0 or 1); whole numbers, 0
+ * where unknown.
+ */
+export function progressControlLine(state: ProgressState, bytesPerSecond: number | undefined, elapsedMs: number): string {
+  const f = fractionDone(state);
+  const eta = etaSeconds(state, bytesPerSecond);
+  const stalled = bytesPerSecond === 0 && (f === undefined || f < 1) ? 1 : 0;
+  const whole = (n: number | undefined): number => (n === undefined || !Number.isFinite(n) ? 0 : Math.floor(n));
+  return [state.bytesDone, elapsedMs / 1000, f === undefined ? undefined : f * 100, eta, bytesPerSecond, stalled].map(whole).join(' ');
 }

@@ -1,7 +1,7 @@
 import { ExitCode, PermafrostError } from '../core/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
-import { ConsoleReporter } from './console-reporter.ts';
+import { ConsoleReporter, Level } from './console-reporter.ts';
 import { withProgress } from './progress.ts';
 import { exitReportFor, reportFatal } from './exit.ts';
 import { exitCodeMeaning, helpText } from './help.ts';
@@ -43,7 +43,12 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
     });
     reporter = console;
     if (o.progress) {
-      const p = withProgress(console, { intervalSeconds: o.progressRate, stream: output.stderr });
+      const verbosity = o.verbosity;
+      const p = withProgress(console, {
+        intervalSeconds: o.progressRate,
+        stream: output.stderr,
+        shows: (level) => Level[level] <= verbosity,
+      });
       reporter = p;
       stopProgress = () => p.stop();
     }

@@ -10,6 +10,8 @@ export interface ProgressState {
   readonly filesTotal?: number;
   readonly bytesTotal?: number;
   readonly currentPath?: string;
+  /** what filesDone counts (default `files`; a thaw counts `volumes`) */
+  readonly itemLabel?: string;
 }
 
 export interface Reporter {
@@ -29,6 +31,11 @@ export interface Reporter {
    */
   record?(level: 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR', code: number, extra: string, human: string): void;
   progress?(state: ProgressState): void;
+  /**
+   * The operation's work is over (its last state was sent): the progress display ends here, so
+   * that the summary printed next comes after it.
+   */
+  progressDone?(): void;
 }
 
 /** Discards everything: for library use and tests that do not look at messages. */

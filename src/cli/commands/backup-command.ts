@@ -4,7 +4,7 @@ import { backup, type BackupResult } from '../../ops/backup/backup.ts';
 import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { checkSourceDir } from '../../ops/source-dir.ts';
-import { prettyTime } from '../../ops/status/status.ts';
+import { statisticsTimeLines } from '../statistics-times.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import type { Output } from '../output.ts';
@@ -74,12 +74,9 @@ function backupJson(r: BackupResult): unknown {
 
 function backupStatistics(r: BackupResult): string {
   const s = r.stats;
-  const secs = (r.elapsedMs / 1000).toFixed(2);
   return [
     '--------------[ Backup Statistics ]--------------',
-    `StartTime ${r.startTime}.00 (${prettyTime(r.startTime)})`,
-    `EndTime ${r.endTime}.00 (${prettyTime(r.endTime)})`,
-    `ElapsedTime ${secs} (${secs} seconds)`,
+    ...statisticsTimeLines(r.startedAt, r.endedAt),
     `Type ${r.type === 'full' ? 'full' : 'incremental'}`,
     `DeltaEntries ${s.entries}`,
     `NewFiles ${s.newFiles}`,

@@ -89,6 +89,7 @@ export async function runThaw(
   if (o.wait) {
     const waiter = waiterFor(ctx, o, prepared, reporter);
     await waiter.all();
+    reporter.progressDone?.();
   }
   const counts = countStates(prepared.volumes);
   if (o.json) printJson(out, prepared, tally);
@@ -170,7 +171,7 @@ function waiterFor(ctx: TargetContext, o: CliOptions, prepared: PreparedThaw, re
     maxPollSeconds: MAX_POLL_SECONDS,
     onProgress: (c: ThawCounts) => {
       reporter.notice(`Thaw: ${c.ready} of ${c.total} volumes ready${c.inProgress > 0 ? ` (${c.inProgress} being restored)` : ''}`);
-      reporter.progress?.({ phase: 'thaw', filesDone: c.ready, bytesDone: 0 });
+      reporter.progress?.({ phase: 'thaw', filesDone: c.ready, filesTotal: c.total, itemLabel: 'volumes ready', bytesDone: 0 });
     },
   });
 }

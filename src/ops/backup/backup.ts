@@ -32,6 +32,7 @@ import { syncCache } from '../sync-cache.ts';
 import { takeWriterLocks } from '../take-target-lock.ts';
 import { UploadGuard } from '../../archive/upload-guard.ts';
 import { checkChainKeys } from '../key-check.ts';
+import { ProgressTicker } from '../progress-ticker.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -66,6 +67,9 @@ export interface BackupResult {
   readonly stats: SetWriterStats;
   /** Source files that could not be read and were skipped. */
   readonly errors: number;
+  /** wall clock (ms) when this run began and ended: the statistics' StartTime and EndTime */
+  readonly startedAt: number;
+  readonly endedAt: number;
   readonly elapsedMs: number;
   readonly uploadedBytes: number;
 }
@@ -237,6 +241,14 @@ async function writeSet(
   };
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
+    ...(reporter.progress
+      ? {
+          onRead: (n: number) => {
+            bytesRead += n;
+            ticker.tick();
+          },
+        }
+      : {}),
     ...(req.changeRules ? { changeRules: req.changeRules } : {}),
     changedWhileRead: (index, expected, read) =>
       reporter.warning(
@@ -253,16 +265,16 @@ async function writeSet(
   const errorRoots: PathIndex[] = [];
   const ids = new IdNames();
   const totals = req.progressTotals && reporter.progress ? await scanTotals(sourceRoot, req.selection, ids) : null;
+  // bytes done: read from the source, or passed over in files found unchanged
   let filesSeen = 0;
-  let bytesSeen = 0;
-  const progress = () => {
-    reporter.progress?.({
-      phase: plan.type === 'full' ? 'full backup' : 'incremental backup',
-      filesDone: filesSeen,
-      bytesDone: bytesSeen,
-      ...(totals ? { filesTotal: totals.files, bytesTotal: totals.bytes } : {}),
-    });
-  };
+  let bytesRead = 0;
+  let bytesUnchanged = 0;
+  const ticker = new ProgressTicker(reporter, () => ({
+    phase: plan.type === 'full' ? 'full backup' : 'incremental backup',
+    filesDone: filesSeen,
+    bytesDone: bytesRead + bytesUnchanged,
+    ...(totals ? { filesTotal: totals.files, bytesTotal: totals.bytes } : {}),
+  }));
   const walk = walkSource(
     sourceRoot,
     req.selection,
@@ -278,8 +290,7 @@ async function writeSet(
     for await (const step of collate(walk, previous)) {
       if (step.current) {
         filesSeen++;
-        if (step.current.meta.type === 'reg') bytesSeen += step.current.meta.size;
-        if ((filesSeen & 63) === 0) progress();
+        ticker.tick();
       }
       if (step.current && step.previous) {
         const prev = step.previous;
@@ -294,8 +305,10 @@ async function writeSet(
             (g, n) => (g ? (ids.gidOf(g) ?? n) : n),
             stamps,
           )
-        )
+        ) {
+          if (step.current.meta.type === 'reg') bytesUnchanged += step.current.meta.size;
           continue;
+        }
         if (!prev.meta) {
           await storeNew(step.current);
         } else {
@@ -311,7 +324,7 @@ async function writeSet(
         await writer.deleted(idx, step.previous.meta.type === 'reg');
       }
     }
-    progress();
+    ticker.send();
     await volumes.finish();
     flushFileList();
     fileList.end();
@@ -352,6 +365,8 @@ async function writeSet(
     await queue.settle();
     throw err;
   }
+  ticker.done();
+  const endedAt = Date.now();
   return {
     type: plan.type,
     startTime: plan.startTime,
@@ -359,7 +374,9 @@ async function writeSet(
     volumes: volumeInfos.length,
     stats: writer.stats,
     errors,
-    elapsedMs: Date.now() - started,
+    startedAt: started,
+    endedAt,
+    elapsedMs: endedAt - started,
     uploadedBytes,
   };
 

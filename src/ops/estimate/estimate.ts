@@ -169,6 +169,8 @@ export async function scanTree(
     if ((tally.totals.entries & 4095) === 0)
       reporter.progress?.({ phase: 'scanning', filesDone: tally.totals.entries, bytesDone: tally.totals.bytes });
   }
+  reporter.progress?.({ phase: 'scanning', filesDone: tally.totals.entries, bytesDone: tally.totals.bytes });
+  reporter.progressDone?.();
   return { totals: tally.totals, errors };
 }
 

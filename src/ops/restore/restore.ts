@@ -19,6 +19,8 @@ import { syncedCollection } from '../sync-cache.ts';
 import { loadManifest, volumeHashRecheck } from '../set-manifest.ts';
 import { setsNotTouching } from '../sets-touching.ts';
 import { refuseTimeBeforeFirstBackup } from '../before-first-backup.ts';
+import { ProgressTicker } from '../progress-ticker.ts';
+import { restoreTotals, type RestoreTotals } from './restore-totals.ts';
 
 export interface RestoreRequest {
   /** Restore the state at this time (default: now, i.e. the latest). */
@@ -121,6 +123,7 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
       }
     },
     skipSets,
+    { phase: 'restore', totals: ctx.reporter.progress && !req.dryRun ? await restoreTotals(ctx, collection, sets, within) : null },
   );
 }
 
@@ -141,6 +144,8 @@ export async function readSets(
   run: (next: (sink: EntrySink) => Promise<RestoreResult>) => Promise<RestoreResult>,
   /** sets known to hold nothing under `within` (see setsNotTouching): none of their volumes is read */
   skipSets: ReadonlySet<BackupSet> = new Set(),
+  /** how progress is shown: the phase's name, and what will be written when known */
+  progress: { phase: string; totals: RestoreTotals | null } = { phase: 'restore', totals: null },
 ): Promise<RestoreResult> {
   const readers: SetReader[] = [];
   const temp = await makeRunTempDir(ctx.tempRoot, 'restore');
@@ -162,9 +167,26 @@ export async function readSets(
       );
     }
     if (dryRun) return { files: 0, bytes: 0, volumesRead, setTime };
-    return await run(async (sink) => {
+    return await run(async (finalSink) => {
       let files = 0;
       let bytes = 0;
+      // bytes handed to the sink so far, counted as they stream (progress inside large files)
+      let streamed = 0;
+      const ticker = new ProgressTicker(ctx.reporter, () => ({
+        phase: progress.phase,
+        filesDone: files,
+        bytesDone: streamed,
+        ...(progress.totals ? { filesTotal: progress.totals.files, bytesTotal: progress.totals.bytes } : {}),
+      }));
+      const counting = async function* (data: AsyncIterable<Buffer>) {
+        for await (const chunk of data) {
+          yield chunk;
+          streamed += chunk.length;
+          ticker.tick();
+        }
+      };
+      const sink: EntrySink = ticker.active ? { write: (meta, data) => finalSink.write(meta, data && counting(data)) } : finalSink;
+      ticker.send();
       for (;;) {
         const heads = await Promise.all(readers.map((r) => r.peek()));
         let min: PathIndex | null = null;
@@ -178,9 +200,10 @@ export async function readSets(
         if (written !== null) {
           files++;
           bytes += written;
-          ctx.reporter.progress?.({ phase: 'restore', filesDone: files, bytesDone: bytes, currentPath: indexToDisplay(min) });
+          ticker.tick();
         }
       }
+      ticker.done();
       if (files === 0 && within.length > 0) {
         throw new PermafrostError(ExitCode.noChain, `${indexToDisplay(within)} is not in the backup at ${timeToString(setTime)}`);
       }

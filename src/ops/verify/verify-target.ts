@@ -9,6 +9,7 @@ import type { PathIndex } from '../../core/path-index.ts';
 import type { TargetContext } from '../context.ts';
 import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { selectSets } from '../restore/restore.ts';
+import { ProgressTicker } from '../progress-ticker.ts';
 import { readRemoteManifest, refreshCachedManifest } from '../set-manifest.ts';
 
 export interface TargetVerifyRequest {
@@ -143,9 +144,37 @@ export async function verifyTarget(ctx: TargetContext, req: TargetVerifyRequest)
     }
   }
 
+  let objectsDone = 0;
+  let bytesDone = 0;
+  const bytesTotal = checks.reduce((sum, c) => sum + c.info.size, 0);
+  const ticker = new ProgressTicker(ctx.reporter, () => ({
+    phase: 'verify',
+    filesDone: objectsDone,
+    filesTotal: checks.length,
+    itemLabel: 'objects',
+    bytesDone,
+    bytesTotal,
+  }));
+  const counted = (check: (c: Check) => Promise<Outcome>) => async (c: Check) => {
+    const outcome = await check(c);
+    objectsDone++;
+    bytesDone += c.info.size;
+    ticker.tick();
+    return outcome;
+  };
+  ticker.send();
   const outcomes = records
-    ? await mapLimit(checks, HEAD_CONCURRENCY, (c) => checkStored(ctx, c))
-    : await mapLimit(checks, READ_CONCURRENCY, (c) => checkByReading(ctx, c));
+    ? await mapLimit(
+        checks,
+        HEAD_CONCURRENCY,
+        counted((c) => checkStored(ctx, c)),
+      )
+    : await mapLimit(
+        checks,
+        READ_CONCURRENCY,
+        counted((c) => checkByReading(ctx, c)),
+      );
+  ticker.done();
   const checked = { sha1: 0, crc32c: 0, size: 0, presence: 0, read: 0 };
   const recordsFrom = { manifest: 0, uploadLog: 0 };
   outcomes.forEach((o, i) => {

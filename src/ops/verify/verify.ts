@@ -7,6 +7,7 @@ import type { TargetContext } from '../context.ts';
 import { readSets, selectSets, type EntrySink } from '../restore/restore.ts';
 import { syncedCollection } from '../sync-cache.ts';
 import { setsNotTouching } from '../sets-touching.ts';
+import { restoreTotals } from '../restore/restore-totals.ts';
 
 export interface VerifyRequest {
   readonly time?: number;
@@ -36,7 +37,8 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
   let checked = 0;
   // the sets a restore skips hold nothing to compare, and a thaw leaves their volumes archived
   const skipSets = await setsNotTouching(ctx, collection, sets, within);
-  const readAll = (run: Parameters<typeof readSets>[4]) => readSets(ctx, sets, within, false, run, skipSets);
+  const progress = { phase: 'verify', totals: ctx.reporter.progress ? await restoreTotals(ctx, collection, sets, within) : null };
+  const readAll = (run: Parameters<typeof readSets>[4]) => readSets(ctx, sets, within, false, run, skipSets, progress);
   const result = await readAll(async (next) => {
     if (!req.compareData) {
       return next({
