@@ -16,7 +16,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+# the dashboard's browser app (served by `daemon --listen`): esbuild bundles ui/ into dist/ui/
+COPY ui ./ui
+COPY scripts/build-ui.mjs ./scripts/
+RUN npx tsc -p tsconfig.json && node scripts/build-ui.mjs
 
 # --- deps: the runtime dependencies only --------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -2,7 +2,7 @@
 # Installs what the test suite needs besides node_modules, on Debian 12, as root. Idempotent: it
 # only runs apt-get when a package is missing, and only builds the duplicity 3.x venv when the one
 # in .cache/duplicity3 does not run.
-#   - Debian: duplicity (0.8.22, the format reference), gnupg, librsync-dev, python3-venv, rdiff,
+#   - Debian: duplicity (0.8.22, the format reference), gnupg, librsync-dev, python3-venv, rdiff, chromium,
 #             python3-boto3 (duplicity 0.8.22's boto3+s3 backend: the S3 oracle and interop tests)
 #   - PyPI:   duplicity 3.x in a venv at .cache/duplicity3 (only what file:// backups need)
 #   - PyPI:   moto[server] (the S3 test server) and crc32c (so moto computes real CRC-32C values)
@@ -36,8 +36,9 @@ installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = i
 command -v dpkg-query >/dev/null || die "this is not a Debian system (no dpkg-query)" \
   "install by hand: duplicity 0.8.22, gnupg, librsync (rdiff), python3 with venv"
 
-# clang and lld rebuild the WebAssembly MD4 from its C source, so a test can check the committed build
-required=(duplicity gnupg librsync-dev python3-venv python3-boto3 clang lld)
+# clang and lld rebuild the WebAssembly MD4 from its C source, so a test can check the committed build;
+# chromium (and a font for its screenshots) runs the dashboard's browser tests (test/dashboard/, playwright-core)
+required=(duplicity gnupg librsync-dev python3-venv python3-boto3 clang lld chromium fonts-dejavu-core)
 missing=()
 for p in "${required[@]}"; do installed "$p" || missing+=("$p"); done
 # rdiff (librsync's command-line tool) derives test values; Debian 12 calls it rdiff, other
