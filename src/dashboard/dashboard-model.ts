@@ -48,6 +48,7 @@ export class DashboardModel {
   readonly #summaries = new Map<string, TargetSummary>();
   readonly #live = new Map<string, LiveRun>();
   readonly #schedules = new Map<string, Schedule>();
+  readonly #refreshing = new Map<string, Promise<void>>();
   readonly #startedAt = Date.now();
   readonly #onJobEnd: ((outcome: JobOutcome, target: DashboardTarget | undefined) => void)[] = [];
   #unsubscribe: (() => void) | null = null;
@@ -109,8 +110,21 @@ export class DashboardModel {
     for (const t of this.targets) await this.refresh(t);
   }
 
-  /** Reads one target's stored bytes and cost; a point for the plots when they changed or an hour passed. */
-  async refresh(t: DashboardTarget): Promise<void> {
+  /**
+   * Reads one target's stored bytes and cost; a point for the plots when they changed or an hour
+   * passed. Readings of one target run one after the other: two at once (the timer and a job's
+   * end) could finish out of order and leave the older figure standing.
+   */
+  refresh(t: DashboardTarget): Promise<void> {
+    const next = (this.#refreshing.get(t.id) ?? Promise.resolve()).then(() => this.#read(t));
+    this.#refreshing.set(t.id, next);
+    void next.finally(() => {
+      if (this.#refreshing.get(t.id) === next) this.#refreshing.delete(t.id);
+    });
+    return next;
+  }
+
+  async #read(t: DashboardTarget): Promise<void> {
     try {
       const s = await this.#reader.summary(t);
       this.#summaries.set(t.id, s);
