@@ -5,16 +5,19 @@
  * parsed, so a typo in OPTIONS fails the container's start, not a backup at night.
  */
 import { homedir } from 'node:os';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daemon/config.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
+import { assessHealth, readStatusDocument } from '../../daemon/health.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
+import { waitForStateDirs } from '../../daemon/state-dir.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { exitReportFor } from '../exit.ts';
 
-export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check]
+export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check] [--health]
 
 Runs the jobs of the environment (JOB_<N>_WHAT, JOB_<N>_WHEN, as docker-duplicity) on their
 schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks, webhook).
@@ -22,6 +25,8 @@ schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks
   --once PERIOD   run the jobs of PERIOD (daily, weekly, ... or a job's cron expression) now, then
                   exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock
   --check         check the configuration, print each job's command and the next runs, and exit
+  --health        from the status file: exit 0 when healthy, 1 when a job's last run failed or a
+                  run is overdue (the image's HEALTHCHECK)
   -h, --help      this text
 
 See docs/service.md for the environment reference.`;
@@ -29,11 +34,16 @@ See docs/service.md for the environment reference.`;
 type Env = Readonly<Record<string, string | undefined>>;
 
 export async function runDaemonCommand(argv: readonly string[], env: Env = process.env): Promise<number> {
-  let values: { once?: string; check?: boolean; help?: boolean };
+  let values: { once?: string; check?: boolean; health?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { once: { type: 'string' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        once: { type: 'string' },
+        check: { type: 'boolean' },
+        health: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: false,
       strict: true,
     }));
@@ -45,16 +55,18 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
     return ExitCode.ok;
   }
   if (values.once !== undefined && values.check) return usageError('--once and --check do not go together');
+  if (values.health && (values.once !== undefined || values.check)) return usageError('--health goes alone');
 
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} permafrost daemon: ${line}\n`);
   let config: DaemonConfig;
   try {
     config = parseDaemonEnv(env, homedir());
-    await checkJobs(config, env);
+    if (!values.health) await checkJobs(config, env);
   } catch (err) {
     if (err instanceof DaemonConfigError) {
       for (const p of err.problems) process.stderr.write(`permafrost daemon: ${secretsOf(env)(p)}\n`);
-      return ExitCode.usage;
+      // A health check answers 0 or 1 only (Docker reserves 2).
+      return values.health ? ExitCode.differences : ExitCode.usage;
     }
     throw err;
   }
@@ -66,11 +78,16 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
       `--once ${JSON.stringify(once)}: no such period (${[...new Set([...Object.keys(DEFAULT_PERIODS), ...config.periods.map((p) => p.name)])].join(', ')})`,
     );
   }
+  if (values.health) return printHealth(config);
   if (values.check) {
     await printCheck(config, env);
     return ExitCode.ok;
   }
   if (once === undefined && config.jobs.length === 0) log('warning: no job is scheduled (no JOB_<N>_WHEN names a period)');
+
+  const dirs = [dirname(config.statusFile), dirname(config.lockFile)];
+  const ready = await waitForStateDirs(dirs, { wait: once === undefined, log });
+  if (ready !== 'ready') return ready === 'stopped' ? ExitCode.ok : ExitCode.localIo;
 
   const daemon = startDaemon({ config, env, log }, once);
   const onSignal = (sig: NodeJS.Signals) => daemon.stop(sig);
@@ -146,6 +163,12 @@ async function printCheck(config: DaemonConfig, env: Env): Promise<void> {
     `e-mail: ${config.email ? `${config.email.to.join(', ')} via ${config.email.host}:${config.email.port}${config.reportSuccess ? '' : ' (failures only)'}` : 'off'}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function printHealth(config: DaemonConfig): Promise<number> {
+  const health = assessHealth(config, config.statusFile, await readStatusDocument(config.statusFile), Date.now());
+  process.stdout.write(health.healthy ? 'healthy\n' : `unhealthy: ${health.problems.join('; ')}\n`);
+  return health.healthy ? ExitCode.ok : ExitCode.differences;
 }
 
 function usageError(message: string): number {
