@@ -166,7 +166,8 @@ fi
 
 # --- the project's image, from the Dockerfile as it is ------------------------------------------
 say "podman build --build-arg NODE_IMAGE=$standin -t $image ."
-build "$work/image-build.log" --build-arg "NODE_IMAGE=$standin" -t "$image" "$root"
+# --format docker: the OCI format has no HEALTHCHECK (docker build always writes this format).
+build "$work/image-build.log" --format docker --build-arg "NODE_IMAGE=$standin" -t "$image" "$root"
 # compose.yaml names the image permafrost:latest; the compose test starts that tag without building.
 podman tag "$image" localhost/permafrost:latest
 # Images of earlier days (and dangling layers) are not kept.
