@@ -43,7 +43,7 @@ export async function waitForStateDirs(
   if (found.length === 0) return 'ready';
   for (const p of found) o.log(`error: ${p}`);
   if (!o.wait) return 'failed';
-  o.log('waiting until it is writable: no job runs until then (checked every 15 s)');
+  o.log(`waiting until it is writable: no job runs until then (checked every ${(o.intervalMs ?? 15_000) / 1000} s)`);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGTERM', onSignal);
@@ -52,7 +52,14 @@ export async function waitForStateDirs(
     while (found.length > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, o.intervalMs ?? 15_000);
-        stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        stop.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
       if (stop.signal.aborted) return 'stopped';
       found = await problems();

@@ -113,7 +113,10 @@ async function startSmtp(): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
       const c = connect(smtpPort, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
       c.once('error', () => resolve(false));
     });
     if (up) return;
