@@ -23,7 +23,8 @@ Runs the jobs of the environment (JOB_<N>_WHAT, JOB_<N>_WHEN, as docker-duplicit
 schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks, webhook).
 
   --once PERIOD   run the jobs of PERIOD (daily, weekly, ... or a job's cron expression) now, then
-                  exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock
+                  exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock,
+                  52 when the state folder cannot be written
   --check         check the configuration, print each job's command and the next runs, and exit
   --health        from the status file: exit 0 when healthy, 1 when a job's last run failed or a
                   run is overdue (the image's HEALTHCHECK)
