@@ -233,3 +233,17 @@ test("compose.yaml mirrors the guide's docker-compose example, and the daemon ac
   assert.match(r.stdout, /^period daily: 0 2 \* \* MON-SAT$/m);
   assert.match(r.stdout, /^e-mail: user@nobody\.com via smtp:25$/m);
 });
+
+test('package-lock.json gives every package its registry URL ("resolved"), so npm ci in the image build resolves nothing', () => {
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; resolved?: string; integrity?: string; link?: boolean }>;
+  };
+  const missing = Object.entries(lock.packages)
+    .filter(
+      ([path, e]) =>
+        path !== '' && !e.link && e.version !== undefined && !/^https:\/\/registry\.npmjs\.org\/.+\.tgz$/.test(e.resolved ?? ''),
+    )
+    .map(([path]) => path);
+  assert.deepEqual(missing, [], 'entries without "resolved" (a user .npmrc with omit-lockfile-registry-resolved=true wrote them)');
+  assert.match(readFileSync(join(PROJECT_ROOT, '.npmrc'), 'utf8'), /^omit-lockfile-registry-resolved=false$/m);
+});
