@@ -45,6 +45,8 @@ const COMPOSE = {
   prepare: 'mkdir -p config logs state && chown 1000:1000 config logs state',
   up: 'docker compose up -d',
   once: 'docker compose exec backup permafrost daemon --once daily',
+  check: 'docker compose exec backup permafrost daemon --check',
+  logs: 'docker compose logs -f backup',
   status: 'docker compose exec backup cat /var/lib/permafrost/status.json',
   health: 'docker inspect --format "{{.State.Health.Status}}" srcname',
   stop: 'docker compose stop',
@@ -200,7 +202,7 @@ const CREDENTIALS = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRE
 // --- the image itself ---------------------------------------------------------------------------
 test('the image: runs as uid 1000 (node), tini is PID 1, no build tools (compiler, make, python, npm, yarn, corepack, git, tsc, C headers)', async () => {
   const r = await ok(
-    `podman run --rm ${IMAGE} sh -c 'id -u; id -un; cat /proc/1/comm; for t in gcc cc c++ g++ make python3 python perl5 npm npx yarn corepack git tsc; do command -v $t || true; done; ls /usr/local/include 2>/dev/null || true; ls /opt/permafrost/node_modules/typescript 2>/dev/null || true'`,
+    `podman run --rm ${IMAGE} sh -c 'id -u; id -un; cat /proc/1/comm; for t in gcc cc c++ g++ make python3 python npm npx yarn corepack git tsc; do command -v $t || true; done; ls /usr/local/include 2>/dev/null || true; ls /opt/permafrost/node_modules/typescript 2>/dev/null || true'`,
     shimDir,
   );
   const [uid, user, pid1, ...rest] = r.stdout.trim().split('\n');
@@ -359,6 +361,11 @@ test('compose: a second run makes an incremental; the status file and the health
   assert.equal(health.code, 0, `healthy: ${health.stdout}${health.stderr}`);
   const inspect = await ok(COMPOSE.health, project);
   assert.equal(inspect.stdout.trim(), 'healthy');
+  const check = await ok(COMPOSE.check, project);
+  assert.match(check.stdout, /^job 200 \(daily\): permafrost --json .* \/mnt\/backup\/src boto3\+s3:\/\/bucket\/backup-path$/m);
+  // logs -f follows until interrupted: 5 s of it
+  const logs = await sh(`timeout 5 ${COMPOSE.logs} || true`, project);
+  assert.match(logs.stdout + logs.stderr, /permafrost daemon: next run: daily at /);
   const top = await ok('podman exec srcname sh -c "cat /proc/1/comm; id -u"', project);
   assert.deepEqual(top.stdout.trim().split('\n'), ['tini', '1000']);
 });
