@@ -170,17 +170,20 @@ say "podman build --build-arg NODE_IMAGE=$standin -t $image ."
 build "$work/image-build.log" --format docker --build-arg "NODE_IMAGE=$standin" -t "$image" "$root"
 # compose.yaml names the image permafrost:latest; the compose test starts that tag without building.
 podman tag "$image" localhost/permafrost:latest
-# Images of earlier days (and dangling layers) are not kept.
+# Images of earlier days are not kept, nor untagged layers older than a day: the newer ones are
+# the build cache of the stages (build, deps) that the image does not reference.
 for old in $(podman images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/permafrost-test/' | grep -v -e "$base_key\$" -e "$base\$" || true); do
   podman rmi --force "$old" >/dev/null 2>&1 || true
 done
-podman image prune --force >/dev/null 2>&1 || true
+podman image prune --force --filter until=24h >/dev/null 2>&1 || true
 say "built $image: $(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}')"
 
 # --- the checks ---------------------------------------------------------------------------------
 say "checks (test/image/service.image.ts)"
 export PERMAFROST_TEST_IMAGE="$image" PERMAFROST_IMAGE_TOOLS="$tools"
-if ! "$node" --test --test-concurrency=1 --test-reporter="$root/test/image/pass-fail-reporter.ts" test/image/*.image.ts; then
+# A check that hangs is stopped (each may take 5 minutes, all of them 15).
+if ! timeout --kill-after=30 900 "$node" --test --test-concurrency=1 --test-timeout=300000 \
+  --test-reporter="$root/test/image/pass-fail-reporter.ts" test/image/*.image.ts; then
   die "the image test failed (the FAIL lines above say which check)" \
     "podman's state: CONTAINERS_CONF=$CONTAINERS_CONF CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF podman ps -a"
 fi
