@@ -165,7 +165,7 @@ EOF
 fi
 
 # --- the project's image, from the Dockerfile as it is ------------------------------------------
-say "podman build --build-arg NODE_IMAGE=$standin -t $image ."
+say "podman build --format docker --build-arg NODE_IMAGE=$standin -t $image ."
 # --format docker: the OCI format has no HEALTHCHECK (docker build always writes this format).
 build "$work/image-build.log" --format docker --build-arg "NODE_IMAGE=$standin" -t "$image" "$root"
 # compose.yaml names the image permafrost:latest; the compose test starts that tag without building.
