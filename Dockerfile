@@ -47,8 +47,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 # `dup`, as in docker-duplicity: permafrost with OPTIONS and OPTIONS_EXTRA before the arguments
-# (bin/dup.js: expanded by the shell as the daemon's jobs are). For `docker run IMAGE dup ...` and
-# for shell jobs; the daemon runs plain `dup` jobs itself.
+# (bin/dup.js: expanded by the shell as the daemon's jobs are; a failing `$(...)` stops it). For
+# `docker run IMAGE dup ...`; the daemon's jobs have a `dup` of their own.
 RUN ln -s /opt/permafrost/bin/permafrost.js /usr/local/bin/permafrost \
  && ln -s /opt/permafrost/bin/dup.js /usr/local/bin/dup \
  && mkdir -p /var/lib/permafrost /mnt/backup/src /mnt/backup/config /home/node/.cache/duplicity \
@@ -70,7 +70,7 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 # be a volume too (compose.yaml mounts ./config at /mnt/backup/config for it).
 VOLUME ["/var/lib/permafrost"]
 USER node
-# Unhealthy when a job's last run failed, a run is overdue, or the daemon is not running (docs/service.md).
+# Unhealthy when a job's last run failed, a run is overdue, or there is no status file (docs/service.md).
 HEALTHCHECK --interval=5m --timeout=30s --start-period=1m --retries=1 \
   CMD ["node", "/opt/permafrost/bin/permafrost.js", "daemon", "--health"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
