@@ -1,7 +1,7 @@
 /**
- * The daemon's state folders (status file, run lock) must be writable before anything runs. In a
- * container they are often bind mounts that Docker created as root, while the image runs as uid
- * 1000. Exiting would make `restart: unless-stopped` start the container again and again; so the
+ * The daemon's state folders (status file, run lock) and its jobs' cache and log folders must be
+ * writable before anything runs. In a container they are often bind mounts that Docker created as
+ * root, while the image runs as uid 1000. Exiting would make `restart: unless-stopped` start the container again and again; so the
  * service says once what is wrong and how to fix it, then waits (unhealthy: no status file) and
  * starts by itself once the folder is writable. `daemon --once` exits 52 instead.
  */
@@ -64,7 +64,7 @@ export async function waitForStateDirs(
       if (stop.signal.aborted) return 'stopped';
       found = await problems();
     }
-    o.log('the state folder is writable now: starting');
+    o.log('writable now: starting');
     return 'ready';
   } finally {
     process.off('SIGTERM', onSignal);

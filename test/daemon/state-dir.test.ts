@@ -71,3 +71,20 @@ test('the service on a state folder it cannot write: says so once, keeps running
   assert.equal(await d.exited, 0, d.stderr());
   assert.equal(d.stderr().match(/cannot write/g)?.length, 1, 'said once');
 });
+
+test("a dup job's cache (--archive-dir) or log folder it cannot write: the same, checked at start", async () => {
+  const { env, state } = rootOwnedState();
+  chmodSync(state, 0o777); // the state folder is fine this time
+  const config = join(state, '..', 'config');
+  mkdirSync(config, { mode: 0o755 });
+  const d = daemonAsUid1000(['--once', 'daily'], {
+    ...env,
+    JOB_200_WHAT: 'dup $SRC $DST',
+    SRC: state,
+    DST: `file://${join(state, '..', 'target')}`,
+    OPTIONS: `--no-encryption --archive-dir ${config}`,
+  });
+  assert.equal(await d.exited, 52, d.stderr());
+  assert.match(d.stderr(), LINE(config));
+  assert.equal(d.stderr().match(/cannot write/g)?.length, 1);
+});

@@ -11,6 +11,7 @@ import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daem
 import { startDaemon } from '../../daemon/daemon.ts';
 import { assessHealth, readStatusDocument } from '../../daemon/health.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
+import { jobFolders } from '../../daemon/job-folders.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
 import { waitForStateDirs } from '../../daemon/state-dir.ts';
@@ -86,7 +87,7 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   }
   if (once === undefined && config.jobs.length === 0) log('warning: no job is scheduled (no JOB_<N>_WHEN names a period)');
 
-  const dirs = [dirname(config.statusFile), dirname(config.lockFile)];
+  const dirs = [dirname(config.statusFile), dirname(config.lockFile), ...(await jobFolders(config, env))];
   const ready = await waitForStateDirs(dirs, { wait: once === undefined, log });
   if (ready !== 'ready') return ready === 'stopped' ? ExitCode.ok : ExitCode.localIo;
 
