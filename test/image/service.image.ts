@@ -10,7 +10,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../support/duplicity.ts';
@@ -410,42 +410,35 @@ test('compose: SIGTERM to a busy daemon: the job gets the grace period, then SIG
   assert.match(got.body, /interrupted/i);
 });
 
-test('a state folder owned by root: one clear line, no exit (no restart loop), unhealthy; it starts once the folder is chowned', async () => {
-  const dir = tmpDir(hooks, 'image-rootstate');
-  const state = join(dir, 'state');
-  mkdirSync(state);
-  chownSync(state, 0, 0);
-  await ok(
-    `podman rm -f -t 0 rootstate >/dev/null 2>&1 || true; podman run -d --name rootstate -v "${state}:/var/lib/permafrost" ${IMAGE}`,
-    dir,
-  );
-  try {
-    await waitFor(
-      'the message',
-      async () => (/waiting until it is writable/.test((await sh('podman logs rootstate 2>&1', dir)).stdout) ? true : null),
-      20_000,
-    );
-    const logs = (await sh('podman logs rootstate 2>&1', dir)).stdout;
-    const lines = logs.split('\n').filter((l) => l.includes('cannot write /var/lib/permafrost'));
-    assert.equal(lines.length, 1, logs);
+test('compose up without making the folders first: docker creates them as root; one line each with the fix, no exit (no restart loop), unhealthy; it starts once they are chowned', async () => {
+  const fresh = tmpDir(hooks, 'image-compose-fresh');
+  copyFileSync(join(PROJECT_ROOT, 'compose.yaml'), join(fresh, 'compose.yaml'));
+  writeFileSync(join(fresh, 'compose.test.yaml'), override());
+  mkdirSync(join(fresh, 'data'));
+  await ok('podman rm -f -t 0 srcname >/dev/null 2>&1 || true', fresh);
+  await ok(COMPOSE.up, fresh);
+  const logs = () => sh('podman logs srcname 2>&1', fresh).then((r) => r.stdout);
+  await waitFor('the message', async () => (/waiting until it is writable/.test(await logs()) ? true : null), 30_000);
+  const said = await logs();
+  for (const folder of ['/var/lib/permafrost', '/mnt/backup/config', '/logfiles']) {
+    const lines = said.split('\n').filter((l) => l.includes(`cannot write ${folder}:`));
+    assert.equal(lines.length, 1, said);
     assert.match(
       lines[0]!,
-      /EACCES \(owned by uid 0, this process runs as uid 1000\); fix: on the host, `chown -R 1000:1000` the folder mounted at \/var\/lib\/permafrost/,
+      new RegExp(
+        `EACCES \\(owned by uid 0, this process runs as uid 1000\\); fix: on the host, \`chown -R 1000:1000\` the folder mounted at ${folder}$`,
+      ),
     );
-    const running = await ok('podman inspect --format "{{.State.Status}}" rootstate', dir);
-    assert.equal(running.stdout.trim(), 'running');
-    const health = await sh('podman healthcheck run rootstate', dir);
-    assert.notEqual(health.code, 0, 'unhealthy');
-    chownSync(state, 1000, 1000);
-    await waitFor(
-      'the start',
-      async () => (/writable now: starting/.test((await sh('podman logs rootstate 2>&1', dir)).stdout) ? true : null),
-      30_000,
-    );
-    await waitFor('the status file', () => (existsSync(join(state, 'status.json')) ? true : null), 10_000);
-    const healthy = await sh('podman healthcheck run rootstate', dir);
-    assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
-  } finally {
-    await sh('podman rm -f -t 0 rootstate >/dev/null 2>&1 || true', dir);
   }
+  await sleep(2000);
+  const running = await ok('podman inspect --format "{{.State.Status}} {{.RestartCount}}" srcname', fresh);
+  assert.equal(running.stdout.trim(), 'running 0');
+  const health = await sh('podman healthcheck run srcname', fresh);
+  assert.notEqual(health.code, 0, 'unhealthy');
+  await ok('chown 1000:1000 config logs state', fresh);
+  await waitFor('the start', async () => (/writable now: starting/.test(await logs()) ? true : null), 30_000);
+  await waitFor('the status file', () => (existsSync(join(fresh, 'state', 'status.json')) ? true : null), 10_000);
+  const healthy = await sh('podman healthcheck run srcname', fresh);
+  assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
+  await ok('podman rm -f -t 0 srcname', fresh);
 });
