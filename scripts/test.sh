@@ -43,3 +43,9 @@ npm run test:unit
 
 step "npm test (node $(npx --no-install node --version))"
 npm test
+
+# The container image, built and run (podman, moto, aiosmtpd; about 3 minutes, less with warm caches).
+step "the image test (bash scripts/test-image.sh)"
+image_started=$(date +%s)
+bash scripts/test-image.sh
+printf 'the image test took %s s\n' "$(($(date +%s) - image_started))"

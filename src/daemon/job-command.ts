@@ -11,9 +11,10 @@
  * A plain `dup` command runs permafrost directly (no shell), so the daemon can ask a backup for
  * its `--json` summary.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { parseCommandLine } from '../command-line/parse-command-line.ts';
 import { splitShellWords } from '../command-line/shell-words.ts';
+import { failedSubstitutions, markSubstitutions } from './substitutions.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,26 +34,50 @@ export function safeSubstitute(template: string, env: Env): string {
  * OPTIONS or OPTIONS_EXTRA as words: the shell's `echo` of the string, split at white space.
  * The string reaches the shell through the environment, not its command line. Unlike the image,
  * unquoted `*` and `?` are not matched against files (`set -f`): an `--exclude` pattern stays a
- * pattern.
+ * pattern. A command substitution that fails (`$(hostname -f)` without a resolvable name) fails
+ * the expansion, naming it and its stderr: an empty word would change the file prefixes.
  */
-export async function expandOptions(raw: string, env: Env): Promise<string[]> {
+export async function expandOptions(raw: string, env: Env, name = 'OPTIONS'): Promise<string[]> {
   if (raw.trim() === '') return [];
   if (!/[$`'"\\*?[~{]/.test(raw)) return raw.trim().split(/\s+/);
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(
-      '/bin/sh',
-      ['-c', 'set -f; eval "echo $PERMAFROST_EXPAND_WORDS"'],
-      { env: { ...cleanEnv(env), PERMAFROST_EXPAND_WORDS: raw }, timeout: 30_000, maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`cannot expand ${JSON.stringify(raw)}: ${(stderr || err.message).trim().split('\n')[0]}`));
-        else resolve(stdout);
-      },
-    );
+  const marked = markSubstitutions(raw);
+  const { code, stdout, stderr, fd3 } = await runShell('set -f; eval "echo $PERMAFROST_EXPAND_WORDS"', {
+    ...cleanEnv(env),
+    PERMAFROST_EXPAND_WORDS: marked.script,
   });
-  return out
+  const firstLine = stderr.trim().split('\n')[0] ?? '';
+  const failed = failedSubstitutions(fd3, marked.found);
+  if (failed.length > 0)
+    throw new Error(`${name}: ${failed.join(', ')}${firstLine ? `: ${firstLine}` : ''}; not run with an empty word in its place`);
+  if (code !== 0) throw new Error(`cannot expand ${name} ${JSON.stringify(raw)}: ${firstLine || `sh exited with ${code}`}`);
+  return stdout
     .trim()
     .split(/\s+/)
     .filter((w) => w !== '');
+}
+
+/** /bin/sh -c script, with a pipe on fd 3 for the substitutions' reports. */
+function runShell(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string; fd3: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], timeout: 30_000 });
+    const chunks: [Buffer[], Buffer[], Buffer[]] = [[], [], []];
+    let size = 0;
+    [child.stdout!, child.stderr!, child.stdio[3] as NodeJS.ReadableStream].forEach((stream, k) => {
+      stream.on('data', (b: Buffer) => {
+        size += b.length;
+        if (size > 1 << 20) child.kill();
+        else chunks[k]!.push(b);
+      });
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const [out, err, fd3] = chunks.map((c) => Buffer.concat(c).toString('utf8')) as [string, string, string];
+      resolve({ code, stdout: out, stderr: err, fd3 });
+    });
+  });
 }
 
 export type JobCommand =
@@ -66,7 +91,10 @@ const DUP_WORDS = new Set(['dup', 'backup', 'restore']);
 /** The command a JOB_<N>_WHAT stands for, in this environment (OPTIONS expanded now: `$(date)` is the run's). */
 export async function jobCommand(what: string, env: Env): Promise<JobCommand> {
   const expanded = safeSubstitute(what, env).trim();
-  const dupOptions = [...(await expandOptions(env['OPTIONS'] ?? '', env)), ...(await expandOptions(env['OPTIONS_EXTRA'] ?? '', env))];
+  const dupOptions = [
+    ...(await expandOptions(env['OPTIONS'] ?? '', env, 'OPTIONS')),
+    ...(await expandOptions(env['OPTIONS_EXTRA'] ?? '', env, 'OPTIONS_EXTRA')),
+  ];
   const words = isPlainWords(expanded) ? splitShellWords(expanded) : null;
   if (words !== null && words.length > 0 && DUP_WORDS.has(words[0]!)) {
     const rest = words.slice(1);

@@ -24,8 +24,20 @@ export async function sendMail(settings: EmailSettings, subject: string, text: s
     await transport.sendMail({ from: settings.from, to: [...settings.to], subject, text });
     return null;
   } catch (err) {
-    return (err as Error).message.split('\n')[0] ?? 'unknown error';
+    const message = (err as Error).message.split('\n')[0] ?? 'unknown error';
+    return `${message}${loopbackHint(settings.host, err)}`;
   } finally {
     transport.close();
   }
+}
+
+/**
+ * In a container on a bridge network, localhost is the container itself, where no mail server
+ * listens: a report sent there is never delivered. Said with the error, which alone reads like a
+ * server that is down.
+ */
+export function loopbackHint(host: string, err: unknown): string {
+  const loopback = /^(localhost|127(\.\d+){3}|::1|\[::1\])$/i.test(host);
+  if (!loopback || !/ECONNREFUSED/.test(`${(err as NodeJS.ErrnoException).code} ${(err as Error).message}`)) return '';
+  return ` (SMTP_HOST=${host} is this machine, or inside a container that container itself, unless it shares the host's network: set SMTP_HOST to your mail relay)`;
 }

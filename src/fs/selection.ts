@@ -220,6 +220,15 @@ export class Selection {
     return Selection.fromRules(rules, sourceRoot, { type, dev: st.dev });
   }
 
+  /**
+   * This selection with `name` (a full name as candidates spell it) and everything below it
+   * excluded ahead of every rule: for what must never be backed up, such as the backup's own cache.
+   */
+  excluding(name: string): Selection {
+    const rule: SelectionFunction = { test: (c) => (c.name === name ? 0 : null), excludes: true, description: `excluded: ${name}` };
+    return new Selection([rule, ...this.#functions], this.rootName, true, [...this.markerNames]);
+  }
+
   /** The decoded full name of a child, given its parent's name (os.path.join semantics). */
   childName(parentName: string, component: Buffer): string {
     return (parentName.endsWith('/') ? parentName : `${parentName}/`) + decodeFsName(component);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
@@ -47,13 +47,21 @@ test('Dockerfile: multi-stage, every base image pinned to an exact version, the 
   assert.ok(st.length >= 2, 'multi-stage');
   for (const stage of st) {
     let image = args(stage[0]!)[0]!;
+    if (image === 'scratch') continue;
     image = image.replace(/^\$\{?([A-Za-z_]+)\}?$/, (_m, name: string) => initialArg(name) ?? image);
     const digest = /@sha256:[0-9a-f]{64}$/.test(image);
     const tag = /:([^:/@]+)$/.exec(image)?.[1];
     assert.ok(digest || (tag !== undefined && /^\d+\.\d+\.\d+/.test(tag)), `base image ${image} is pinned to an exact version or digest`);
     assert.notEqual(tag, 'latest');
   }
-  const runtime = st.at(-1)!;
+  // The runtime's files are assembled in the stage `files`, then copied whole into the last one.
+  const last = st.at(-1)!;
+  assert.deepEqual(args(last[0]!), ['scratch', 'AS', 'runtime']);
+  assert.deepEqual(
+    last.filter((i): i is Copy => i instanceof Copy).map((c) => [c.getFromFlag()?.getValue(), ...args(c)]),
+    [['files', '/', '/']],
+  );
+  const runtime = st.find((s) => /AS files$/i.test(s[0]!.getArgumentsContent() ?? ''))!;
   const copies = runtime
     .filter((i): i is Copy => i instanceof Copy)
     .map((c) => ({ from: c.getFromFlag()?.getValue() ?? null, src: args(c)[0] }));
@@ -79,9 +87,13 @@ test('Dockerfile: non-root user, tini as the entrypoint, the daemon as the comma
   const entryJson = JSON.parse(entry.getArgumentsContent()!) as string[];
   assert.equal(entryJson[0], '/usr/bin/tini', 'exec form, tini first (signals reach the daemon)');
   assert.ok(
-    runtime.some((i) => i.getKeyword() === 'RUN' && /apt-get install[^&]*\btini\b/.test(i.getArgumentsContent() ?? '')),
+    dockerfile
+      .getInstructions()
+      .some((i) => i.getKeyword() === 'RUN' && /apt-get install[^&]*\btini\b/.test(i.getArgumentsContent() ?? '')),
     "Debian's tini is installed",
   );
+  const health = runtime.filter((i) => i.getKeyword() === 'HEALTHCHECK').at(-1)!;
+  assert.match(health.getArgumentsContent()!, /CMD \["node", "\/opt\/permafrost\/bin\/permafrost\.js", "daemon", "--health"\]$/);
   const cmd = JSON.parse(
     runtime
       .filter((i) => i.getKeyword() === 'CMD')
@@ -105,6 +117,11 @@ test('Dockerfile: no secret in ENV or ARG; apt without recommends and without le
     if (kw === 'RUN' && /apt-get install/.test(i.getArgumentsContent() ?? '')) {
       const body = i.getArgumentsContent()!;
       assert.match(body, /--no-install-recommends/);
+      const stage = stages().find((st) => st.includes(i))!;
+      assert.ok(
+        stage.some((x) => x.getKeyword() === 'ARG' && x.getArgumentsContent() === 'DEBIAN_FRONTEND=noninteractive'),
+        'DEBIAN_FRONTEND=noninteractive for apt (an ARG: not left in the image)',
+      );
       assert.match(body, /apt-get update/);
       assert.match(body, /rm -rf \/var\/lib\/apt\/lists/);
     }
@@ -115,46 +132,31 @@ test('Dockerfile: no secret in ENV or ARG; apt without recommends and without le
   for (const p of ['.git', 'node_modules', '.cache', 'dist']) assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
 });
 
-test("the image's dup script: OPTIONS and OPTIONS_EXTRA expanded and split as docker-duplicity's dup, then the arguments", () => {
+test("the image's dup (bin/dup.js): OPTIONS and OPTIONS_EXTRA expanded as the daemon's jobs, a failing substitution refused", () => {
   const run = stages()
-    .at(-1)!
-    .find((i) => i.getKeyword() === 'RUN' && /\/usr\/local\/bin\/dup/.test(i.getArgumentsContent() ?? ''))!;
-  const printf = /printf '%s\\n' ((?:'[^']*' ?)+)> \/usr\/local\/bin\/dup/.exec(run.getArgumentsContent()!)!;
-  const dir = tmpDir(hooks, 'dup-script');
-  // The script as the RUN line writes it, then a `permafrost` that prints its arguments.
-  execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${printf[1]} > ${dir}/dup && chmod 755 ${dir}/dup`]);
-  writeFileSync(join(dir, 'permafrost'), '#!/bin/sh\nfor a in "$@"; do printf "<%s>\\n" "$a"; done\n');
-  chmodSync(join(dir, 'permafrost'), 0o755);
-  mkdirSync(join(dir, 'cwd'));
-  writeFileSync(join(dir, 'cwd', 'x.tmp'), '');
-  const out = execFileSync(join(dir, 'dup'), ['remove-all-but-n-full', '7', 'file:///d', '--force'], {
-    cwd: join(dir, 'cwd'),
-    env: {
-      PATH: `${dir}:/usr/bin:/bin`,
-      HOME: '/home/x',
-      OPTIONS: '--archive-dir $HOME/c --log-file /l/log-$(echo 42).log --exclude *.tmp',
-      OPTIONS_EXTRA: '--name "a b"',
-    },
+    .flat()
+    .find((i) => i.getKeyword() === 'RUN' && /\/usr\/local\/bin\/dup\b/.test(i.getArgumentsContent() ?? ''))!;
+  assert.match(run.getArgumentsContent()!, /ln -s \/opt\/permafrost\/bin\/dup\.js \/usr\/local\/bin\/dup/);
+  const dup = join(PROJECT_ROOT, 'bin', 'dup.js');
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpDir(hooks, 'dup-home') };
+  // `$(echo i)` must have become `i`: `--verbosity $(echo` would be refused (exit 2).
+  const out = execFileSync(process.execPath, [dup, '--version'], {
+    env: { ...env, OPTIONS: '--verbosity $(echo i)', OPTIONS_EXTRA: '--name "a b"' },
   }).toString();
+  assert.match(out, /^permafrost \d/);
+  let failed: { status: number; stderr: Buffer } | undefined;
+  try {
+    execFileSync(process.execPath, [dup, '--version'], {
+      env: { ...env, OPTIONS_EXTRA: '--file-prefix-archive archive-$(echo no name >&2; exit 1)-' },
+      stdio: 'pipe',
+    });
+  } catch (err) {
+    failed = err as { status: number; stderr: Buffer };
+  }
+  assert.equal(failed?.status, 2);
   assert.equal(
-    out,
-    [
-      '--archive-dir',
-      '/home/x/c',
-      '--log-file',
-      '/l/log-42.log',
-      '--exclude',
-      '*.tmp',
-      '--name',
-      'a',
-      'b',
-      'remove-all-but-n-full',
-      '7',
-      'file:///d',
-      '--force',
-    ]
-      .map((a) => `<${a}>\n`)
-      .join(''),
+    failed?.stderr.toString(),
+    'dup: OPTIONS_EXTRA: $(echo no name >&2; exit 1) failed (exit 1): no name; not run with an empty word in its place\n',
   );
 });
 
@@ -165,15 +167,15 @@ const GUIDE_ENV: Readonly<Record<string, string>> = {
   JOB_300_WHAT: 'dup remove-all-but-n-full 7 $$DST --force',
   JOB_300_WHEN: 'daily',
   DST: 'boto3+s3://bucket/backup-path',
-  SMTP_HOST: 'localhost',
   EMAIL_FROM: 'user@nobody.com',
   EMAIL_TO: 'user@nobody.com',
+  // the guide's, but for the cache: /mnt/backup/src/config lies inside SRC
   OPTIONS:
-    '--s3-use-deep-archive --no-encryption --archive-dir /mnt/backup/src/config --s3-use-multiprocessing --volsize 1024 --verbosity i --log-file /logfiles/log-$$(date "+%Y%m%d-%H%M%S").log --full-if-older-than 4W --asynchronous-upload',
+    '--s3-use-deep-archive --no-encryption --archive-dir /mnt/backup/config --s3-use-multiprocessing --volsize 1024 --verbosity i --log-file /logfiles/log-$$(date "+%Y%m%d-%H%M%S").log --full-if-older-than 4W --asynchronous-upload',
   OPTIONS_EXTRA:
     '--s3-european-buckets --s3-multipart-chunk-size 10 --s3-use-new-style --metadata-sync-mode partial --file-prefix-archive archive-$$(hostname -f)- --file-prefix-manifest manifest-$$(hostname -f)- --file-prefix-signature signature-$$(hostname -f)-',
 };
-const GUIDE_MOUNTS = ['/mnt/backup/src/config', '/mnt/backup/src/data:ro', '/logfiles'];
+const GUIDE_MOUNTS = ['/mnt/backup/config', '/mnt/backup/src/data:ro', '/logfiles'];
 
 interface ComposeService {
   image?: string;
@@ -188,6 +190,8 @@ test("compose.yaml mirrors the guide's docker-compose example, and the daemon ac
   const svc = compose.services['backup']!;
   assert.equal(svc.hostname, 'srcname.backup');
   for (const [k, v] of Object.entries(GUIDE_ENV)) assert.equal(svc.environment?.[k], v, `${k} as in the guide`);
+  // The guide's SMTP_HOST: localhost is the container itself on compose's network: never delivered.
+  assert.doesNotMatch(svc.environment?.['SMTP_HOST'] ?? '', /^(localhost|127\.|::1)/, 'SMTP_HOST is not the container itself');
   for (const m of GUIDE_MOUNTS)
     assert.ok(
       svc.volumes?.some((v) => v.endsWith(`:${m}`)),
@@ -227,5 +231,19 @@ test("compose.yaml mirrors the guide's docker-compose example, and the daemon ac
   );
   assert.match(r.stdout, /^job 300 \(daily\): permafrost .* remove-all-but-n-full 7 boto3\+s3:\/\/bucket\/backup-path --force$/m);
   assert.match(r.stdout, /^period daily: 0 2 \* \* MON-SAT$/m);
-  assert.match(r.stdout, /^e-mail: user@nobody\.com via localhost:25$/m);
+  assert.match(r.stdout, /^e-mail: user@nobody\.com via smtp:25$/m);
+});
+
+test('package-lock.json gives every package its registry URL ("resolved"), so npm ci in the image build resolves nothing', () => {
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; resolved?: string; integrity?: string; link?: boolean }>;
+  };
+  const missing = Object.entries(lock.packages)
+    .filter(
+      ([path, e]) =>
+        path !== '' && !e.link && e.version !== undefined && !/^https:\/\/registry\.npmjs\.org\/.+\.tgz$/.test(e.resolved ?? ''),
+    )
+    .map(([path]) => path);
+  assert.deepEqual(missing, [], 'entries without "resolved" (a user .npmrc with omit-lockfile-registry-resolved=true wrote them)');
+  assert.match(readFileSync(join(PROJECT_ROOT, '.npmrc'), 'utf8'), /^omit-lockfile-registry-resolved=false$/m);
 });

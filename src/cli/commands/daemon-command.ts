@@ -5,25 +5,30 @@
  * parsed, so a typo in OPTIONS fails the container's start, not a backup at night.
  */
 import { homedir } from 'node:os';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DaemonConfigError, parseDaemonEnv, type DaemonConfig } from '../../daemon/config.ts';
 import { startDaemon, type Daemon } from '../../daemon/daemon.ts';
 import { DaemonEvents } from '../../daemon/daemon-events.ts';
+import { assessHealth, readStatusDocument } from '../../daemon/health.ts';
 import { jobCommand, wantsJsonSummary } from '../../daemon/job-command.ts';
+import { jobFolders } from '../../daemon/job-folders.ts';
 import { secretsOf } from '../../daemon/log-excerpt.ts';
 import { DEFAULT_PERIODS, Schedule } from '../../daemon/schedule.ts';
+import { waitForStateDirs } from '../../daemon/state-dir.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { exitReportFor } from '../exit.ts';
 import { quoteShellWord } from '../../command-line/shell-words.ts';
 import { dashboardSettings, startDashboardFor, type DashboardSettings } from './daemon-dashboard.ts';
 
-export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check] [--listen HOST:PORT [--ui-token-file FILE] [--ui-actions]]
+export const DAEMON_USAGE = `Usage: permafrost daemon [--once PERIOD] [--check] [--health] [--listen HOST:PORT [--ui-token-file FILE] [--ui-actions]]
 
 Runs the jobs of the environment (JOB_<N>_WHAT, JOB_<N>_WHEN, as docker-duplicity) on their
 schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks, webhook).
 
   --once PERIOD   run the jobs of PERIOD (daily, weekly, ... or a job's cron expression) now, then
-                  exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock
+                  exit: 0 when every job succeeded, 60 when one failed, 23 when another run holds the lock,
+                  52 when the state folder cannot be written
   --check         check the configuration, print each job's command and the next runs, and exit
   --listen HOST:PORT
                   also serve the dashboard, its API and /metrics there (PERMAFROST_LISTEN);
@@ -31,6 +36,8 @@ schedule, in the foreground, and reports each run (EMAIL_*, SMTP_*, healthchecks
   --ui-token-file FILE
                   the token, from a file (PERMAFROST_UI_TOKEN_FILE); or PERMAFROST_UI_TOKEN
   --ui-actions    let the dashboard start thaws, which cost money (PERMAFROST_UI_ACTIONS=1)
+  --health        from the status file: exit 0 when healthy, 1 when a job's last run failed or a
+                  run is overdue (the image's HEALTHCHECK)
   -h, --help      this text
 
 See docs/service.md for the environment reference, docs/dashboard.md for the dashboard.`;
@@ -38,17 +45,26 @@ See docs/service.md for the environment reference, docs/dashboard.md for the das
 type Env = Readonly<Record<string, string | undefined>>;
 
 export async function runDaemonCommand(argv: readonly string[], env: Env = process.env): Promise<number> {
-  let values: { once?: string; check?: boolean; help?: boolean; listen?: string; 'ui-token-file'?: string; 'ui-actions'?: boolean };
+  let values: {
+    once?: string;
+    check?: boolean;
+    health?: boolean;
+    help?: boolean;
+    listen?: string;
+    'ui-token-file'?: string;
+    'ui-actions'?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         once: { type: 'string' },
         check: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        health: { type: 'boolean' },
         listen: { type: 'string' },
         'ui-token-file': { type: 'string' },
         'ui-actions': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
       strict: true,
@@ -71,16 +87,18 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
   }
   if (dashboard !== null && values.once !== undefined)
     return usageError('--listen does not go with --once (a dashboard needs a running daemon)');
+  if (values.health && (values.once !== undefined || values.check)) return usageError('--health goes alone');
 
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} permafrost daemon: ${line}\n`);
   let config: DaemonConfig;
   try {
     config = parseDaemonEnv(env, homedir());
-    await checkJobs(config, env);
+    if (!values.health) await checkJobs(config, env);
   } catch (err) {
     if (err instanceof DaemonConfigError) {
       for (const p of err.problems) process.stderr.write(`permafrost daemon: ${secretsOf(env)(p)}\n`);
-      return ExitCode.usage;
+      // A health check answers 0 or 1 only (Docker reserves 2).
+      return values.health ? ExitCode.differences : ExitCode.usage;
     }
     throw err;
   }
@@ -92,6 +110,7 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
       `--once ${JSON.stringify(once)}: no such period (${[...new Set([...Object.keys(DEFAULT_PERIODS), ...config.periods.map((p) => p.name)])].join(', ')})`,
     );
   }
+  if (values.health) return printHealth(config);
   if (values.check) {
     await printCheck(config, env);
     if (dashboard !== null)
@@ -110,6 +129,13 @@ export async function runDaemonCommand(argv: readonly string[], env: Env = proce
     server = await startDashboardFor(dashboard, { config, env, events, daemon: () => started, log });
     if (server === null) return ExitCode.usage;
   }
+  const dirs = [dirname(config.statusFile), dirname(config.lockFile), ...(await jobFolders(config, env))];
+  const ready = await waitForStateDirs(dirs, { wait: once === undefined, log });
+  if (ready !== 'ready') {
+    await server?.close();
+    return ready === 'stopped' ? ExitCode.ok : ExitCode.localIo;
+  }
+
   const daemon = startDaemon({ config, env, log, events }, once);
   started = daemon;
   const onSignal = (sig: NodeJS.Signals) => daemon.stop(sig);
@@ -186,6 +212,12 @@ async function printCheck(config: DaemonConfig, env: Env): Promise<void> {
     `e-mail: ${config.email ? `${config.email.to.join(', ')} via ${config.email.host}:${config.email.port}${config.reportSuccess ? '' : ' (failures only)'}` : 'off'}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function printHealth(config: DaemonConfig): Promise<number> {
+  const health = assessHealth(config, config.statusFile, await readStatusDocument(config.statusFile), Date.now());
+  process.stdout.write(health.healthy ? 'healthy\n' : `unhealthy: ${health.problems.join('; ')}\n`);
+  return health.healthy ? ExitCode.ok : ExitCode.differences;
 }
 
 function usageError(message: string): number {

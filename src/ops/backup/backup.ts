@@ -27,6 +27,7 @@ import { loadManifest } from '../set-manifest.ts';
 import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import { checkSourceDir } from '../source-dir.ts';
 import { newSetTime } from './backup-time.ts';
+import { excludeCacheInSource } from './cache-in-source.ts';
 import { remoteDecoder } from '../remote-decoder.ts';
 import { syncCache } from '../sync-cache.ts';
 import { takeWriterLocks } from '../take-target-lock.ts';
@@ -82,6 +83,7 @@ export interface BackupResult {
 export async function backup(ctx: TargetContext, req: BackupRequest): Promise<BackupResult> {
   const started = Date.now();
   const sourceRoot = await checkSourceDir(req.source);
+  const selection = await excludeCacheInSource(req.selection, req.source, ctx.cache.dir, ctx.reporter);
   // fail before any work when the passphrase or a recipient's key is missing
   if (ctx.encryption && !req.dryRun) await ctx.encryption.checkWritable();
   const locks = req.dryRun ? null : await takeWriterLocks(ctx, req.mode === 'auto' ? 'backup' : `${req.mode} backup`);
@@ -98,7 +100,16 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     try {
       const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
       const guard = locks ? new UploadGuard(ctx.backend, locks.target) : null;
-      return await writeSet(guard ? { ...ctx, backend: guard } : ctx, req, plan, sourceRoot, previous, temp, started, guard);
+      return await writeSet(
+        guard ? { ...ctx, backend: guard } : ctx,
+        { ...req, selection },
+        plan,
+        sourceRoot,
+        previous,
+        temp,
+        started,
+        guard,
+      );
     } finally {
       await fsp.rm(temp, { recursive: true, force: true });
     }
