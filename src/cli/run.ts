@@ -14,6 +14,7 @@ import { runCleanup } from './commands/cleanup-command.ts';
 import { runThawCommand } from './commands/thaw-command.ts';
 import { runRetention } from './commands/retention-command.ts';
 import { runEstimate } from './commands/estimate-command.ts';
+import { runIfSharded } from './commands/sharded-command.ts';
 import { permafrostVersion } from './version.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -52,6 +53,8 @@ export async function run(argv: readonly string[]): Promise<number> {
 }
 
 async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter): Promise<number> {
+  const sharded = await runIfSharded(cmd, o, reporter);
+  if (sharded !== null) return sharded;
   switch (cmd.verb) {
     case 'help':
       process.stdout.write(`${helpText()}\n`);

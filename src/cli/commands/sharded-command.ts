@@ -1,0 +1,241 @@
+/**
+ * The one place where a command meets a sharded target (docs/shards.md): a backup with
+ * `--shards`, and a read of a target that has a shard catalogue, go to ops/shards; every other
+ * command is left to its own module. Verbs that do not understand shards yet refuse a sharded
+ * target with a message naming the shard URLs, rather than reading its root as an empty target.
+ */
+import { indexFromString, indexToDisplay } from '../../core/path-index.ts';
+import { ExitCode } from '../../core/errors.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
+import type { Reporter } from '../../ops/reporter.ts';
+import { checkSourceDir } from '../../ops/source-dir.ts';
+import { prettyTime } from '../../ops/status/status.ts';
+import { CATALOGUE_NAME, CONTROL_FOLDER, shardCacheName, shardFolder, subUrl } from '../../ops/shards/layout.ts';
+import { shardedBackup } from '../../ops/shards/sharded-backup.ts';
+import { shardedListCurrentFiles, shardedStatus, shardedVerifyTarget, type ShardedStatus } from '../../ops/shards/sharded-read.ts';
+import { shardedRestore } from '../../ops/shards/sharded-restore.ts';
+import type { ShardedTarget } from '../../ops/shards/sharded-target.ts';
+import { requireShardIndex, shardIndexFrom } from '../../ops/shards/shard-index.ts';
+import { timeToString, parseTimeSpec } from '../../codec/time-string.ts';
+import { UsageError } from '../../command-line/usage-error.ts';
+import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
+import { selectionFor } from '../selection-rules.ts';
+import { targetContext } from '../target-context.ts';
+import { need, timeOption } from './command-steps.ts';
+
+const BACKUP_VERBS = new Set(['full', 'incremental', 'backup']);
+const READ_VERBS = new Set(['restore', 'list-current-files', 'collection-status', 'verify']);
+const REFUSED_VERBS = new Set(['cleanup', 'thaw', 'remove-older-than', 'remove-all-but-n-full', 'remove-all-inc-of-but-n-full']);
+
+/** Runs the command on a sharded target; null when the command is not about one (the caller runs it as usual). */
+export async function runIfSharded(
+  cmd: ParsedCommandLine,
+  o: CliOptions,
+  reporter: Reporter,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number | null> {
+  if (cmd.url === undefined) return null;
+  const isBackup = BACKUP_VERBS.has(cmd.verb);
+  if (!isBackup && !READ_VERBS.has(cmd.verb) && !REFUSED_VERBS.has(cmd.verb)) return null;
+  if (o.shards === undefined && !(await hasCatalogue(cmd.url, o, reporter))) return null;
+  if (o.shards === undefined && isBackup)
+    throw new UsageError(`${cmd.url} is a sharded target (it has ${CONTROL_FOLDER}/${CATALOGUE_NAME}): give --shards N`);
+  if (REFUSED_VERBS.has(cmd.verb) || (cmd.verb === 'restore' && o.thaw))
+    throw new UsageError(
+      `${cmd.verb}${o.thaw ? ' --thaw' : ''} does not handle sharded targets yet: run it on each shard, ${subUrl(cmd.url, 'shard-<i>-of-<N>')}`,
+    );
+  const target = shardedTarget(cmd.url, o, reporter);
+  try {
+    switch (cmd.verb) {
+      case 'full':
+      case 'incremental':
+      case 'backup':
+        return await backupShard(cmd, o, reporter, target, env);
+      case 'restore':
+        return await restoreShards(cmd, o, reporter, target, env);
+      case 'list-current-files':
+        return await listShards(o, target);
+      case 'collection-status':
+        return await statusShards(o, target);
+      default:
+        return await verifyShards(cmd, o, reporter, target);
+    }
+  } finally {
+    await target.close();
+  }
+}
+
+async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Promise<boolean> {
+  const control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter).backend;
+  try {
+    return (await control.conditional.read(CATALOGUE_NAME)) !== null;
+  } finally {
+    await control.close();
+  }
+}
+
+function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedTarget & { close(): Promise<void> } {
+  const control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter);
+  return {
+    control: control.backend.conditional,
+    controlUrl: control.backend.displayUrl,
+    reporter,
+    now: control.now,
+    openShard: (index, shards) =>
+      targetContext(subUrl(url, shardFolder(index, shards)), { ...o, name: shardCacheName(o.name, index, shards) }, reporter),
+    close: () => control.backend.close(),
+  };
+}
+
+async function backupShard(
+  cmd: ParsedCommandLine,
+  o: CliOptions,
+  reporter: Reporter,
+  target: ShardedTarget,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const shards = o.shards!;
+  const index = requireShardIndex(o.shardIndex, env, shards);
+  const source = need(cmd.localPath, 'source directory');
+  await checkSourceDir(source);
+  const now = target.now();
+  let fullIfOlderThan: number | undefined;
+  if (o.fullIfOlderThan !== undefined) {
+    try {
+      fullIfOlderThan = parseTimeSpec(o.fullIfOlderThan, now, { timeSeparator: o.timeSeparator });
+    } catch (err) {
+      throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
+    }
+  }
+  const r = await shardedBackup(target, {
+    shards,
+    index,
+    backup: {
+      mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
+      source,
+      volsize: Math.round(o.volsize * 1024 * 1024),
+      ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
+      maxBlocksize: o.maxBlocksize,
+      selection: await selectionFor(o, source, now),
+      dryRun: o.dryRun,
+      allowSourceMismatch: o.allowSourceMismatch,
+      asyncUpload: o.asyncUpload,
+      progressTotals: o.progress,
+      changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
+    },
+  });
+  const summary = {
+    generation: r.generation,
+    shard: r.index,
+    shards: r.shards,
+    run: r.run,
+    complete: r.complete,
+    planMadeHere: r.planMadeHere,
+    planMs: Math.round(r.planMs),
+    catalogueMs: Math.round(r.catalogueMs),
+    ...(r.result
+      ? {
+          type: r.result.type,
+          startTime: r.result.startTime,
+          endTime: r.result.endTime,
+          volumes: r.result.volumes,
+          errors: r.result.errors,
+          elapsedMs: r.result.elapsedMs,
+          uploadedBytes: r.result.uploadedBytes,
+          ...r.result.stats,
+        }
+      : {}),
+  };
+  if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else if (r.result)
+    reporter.notice(
+      `Shard ${r.index} of ${r.shards}, generation ${r.generation}: ${r.result.type === 'full' ? 'full' : 'incremental'} of ${r.result.stats.entries} entries, ${formatBytes(r.result.uploadedBytes)} stored${r.complete ? '; the generation is complete' : ''}`,
+    );
+  if (r.result && r.result.errors > 0) {
+    reporter.warning(
+      `Backup completed with ${r.result.errors} error${r.result.errors === 1 ? '' : 's'}: the files named above were not backed up.`,
+    );
+    return ExitCode.completedWithErrors;
+  }
+  return ExitCode.ok;
+}
+
+async function restoreShards(
+  cmd: ParsedCommandLine,
+  o: CliOptions,
+  reporter: Reporter,
+  target: ShardedTarget,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const dest = need(cmd.localPath, 'restore destination');
+  const time = timeOption(o, target.now());
+  const index = shardIndexFrom(o.shardIndex, env)?.index;
+  const result = await shardedRestore(target, {
+    ...(time !== undefined ? { time } : {}),
+    ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
+    ...(index !== undefined ? { index } : {}),
+    jobs: o.jobs,
+    dest,
+    force: o.force,
+    dryRun: o.dryRun,
+    numericOwner: o.numericOwner,
+    restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else
+    reporter.notice(
+      `Restored ${result.files} entries (${formatBytes(result.bytes)}) from ${result.volumesRead} volume${result.volumesRead === 1 ? '' : 's'} of generation ${result.generation} (shard${result.shards.length === 1 ? '' : 's'} ${result.shards.join(', ')}), as of ${prettyTime(result.setTime)}.`,
+    );
+  return ExitCode.ok;
+}
+
+async function listShards(o: CliOptions, target: ShardedTarget): Promise<number> {
+  const time = timeOption(o, target.now());
+  const out: string[] = [];
+  const flush = () => {
+    if (out.length > 0) process.stdout.write(`${out.join('\n')}\n`);
+    out.length = 0;
+  };
+  for await (const meta of shardedListCurrentFiles(target, time)) {
+    const name = indexToDisplay(meta.index);
+    out.push(
+      o.json
+        ? JSON.stringify({ path: name, type: meta.type, mtime: meta.mtime, size: meta.size, mode: meta.mode })
+        : `${prettyTime(meta.mtime)} ${name}`,
+    );
+    if (out.length >= 1000) flush();
+  }
+  flush();
+  return ExitCode.ok;
+}
+
+async function statusShards(o: CliOptions, target: ShardedTarget): Promise<number> {
+  const st = await shardedStatus(target);
+  process.stdout.write(o.json ? `${JSON.stringify(st, null, 2)}\n` : `${formatShardedStatus(st)}\n`);
+  return ExitCode.ok;
+}
+
+export function formatShardedStatus(st: ShardedStatus): string {
+  const lines = [
+    `Sharded target: ${st.generations.length} generation(s); a restore uses ${st.current === null ? 'none (no complete generation)' : `generation ${st.current}`}`,
+  ];
+  for (const g of st.generations) {
+    lines.push(
+      `Generation ${g.generation}: ${g.shards} shards, started ${timeToString(g.started)}, ${g.state === 'complete' ? `complete ${timeToString(g.complete!)}` : `INCOMPLETE: shards ${g.missing.join(', ')} have no full`}`,
+    );
+    for (const [shard, d] of Object.entries(g.done).sort((a, b) => Number(a[0]) - Number(b[0])))
+      lines.push(`  ${shardFolder(Number(shard), g.shards)}: full ${timeToString(d.full)}, last set ${timeToString(d.last)}`);
+  }
+  lines.push('Each shard is an ordinary target: collection-status <URL>/shard-<i>-of-<N> shows its chains.');
+  return lines.join('\n');
+}
+
+async function verifyShards(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, target: ShardedTarget): Promise<number> {
+  need(cmd.localPath, 'source directory');
+  if (o.compareData || o.fileToRestore !== undefined)
+    throw new UsageError('verify --compare-data and --file-to-restore do not handle sharded targets yet: run them on each shard URL');
+  const r = await shardedVerifyTarget(target, timeOption(o, target.now()));
+  if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else reporter.notice(`Verified generation ${r.generation}: ${r.shards.length} shards, ${r.differences} problem(s)`);
+  return r.differences > 0 ? ExitCode.differences : ExitCode.ok;
+}
