@@ -1,0 +1,229 @@
+/**
+ * A sharded backup on file:// through the CLI, with N real worker processes side by side told
+ * their index by JOB_COMPLETION_INDEX: the whole-target restore equals the source; real duplicity
+ * 0.8.22 restores each shard-<i>-of-<N> chain and their union is the tree; incrementals keep the
+ * generation's plan; a generation with a worker never started or killed (kill -9) is not what a
+ * restore returns, and rerunning that index completes it; shards are balanced on a skewed tree.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync, writeFileSync, utimesSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileUrl, runCommand } from '../support/cli.ts';
+import { assertSameTree } from '../support/compare.ts';
+import { DUP08_PATH, requireDuplicity } from '../support/duplicity.ts';
+import { runPermafrost } from '../support/permafrost.ts';
+import { fileCleanup, tmpDir } from '../support/tmp.ts';
+import { buildTree } from '../support/tree.ts';
+import { walkTree } from '../support/walk.ts';
+import {
+  assertOk,
+  backupWorkers,
+  catalogueOf,
+  common,
+  HOUR,
+  skewedTree,
+  snapshot,
+  startWorker,
+  T0,
+  waitForFiles,
+  workerEnv,
+  type ShardedSetup,
+} from './harness.ts';
+
+const t = fileCleanup();
+const N = 3;
+
+function setupIn(work: string): ShardedSetup & { remote: string } {
+  const remote = join(work, 'remote');
+  return { url: fileUrl(remote), remote, archiveDir: join(work, 'archive'), env: {} };
+}
+
+describe('sharded backups on file://', () => {
+  it("N workers (JOB_COMPLETION_INDEX) back up a skewed tree in balanced shards; the restore and duplicity's restores of each shard equal it", async () => {
+    requireDuplicity();
+    const work = tmpDir(t, 'shards-file');
+    const s = setupIn(work);
+    const src = join(work, 'src');
+    skewedTree(src);
+    const runs = await backupWorkers(s, [0, 1, 2], N, ['full', '--json', '--current-time', String(T0), src, s.url]);
+    runs.forEach((r, i) => assertOk(r, `worker ${i}`));
+    const outs = runs.map(
+      (r) =>
+        JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+          generation: number;
+          complete: boolean;
+          planMadeHere: boolean;
+          sourceBytes: number;
+          entries: number;
+        },
+    );
+    assert.deepEqual(
+      outs.map((o) => o.generation),
+      [1, 1, 1],
+    );
+    assert.equal(outs.filter((o) => o.planMadeHere).length, 1, 'one worker made the plan');
+    assert.equal(outs.filter((o) => o.complete).length >= 1, true);
+    assert.deepEqual(readdirSync(s.remote).sort(), ['permafrost-shards', 'shard-0-of-3', 'shard-1-of-3', 'shard-2-of-3']);
+    // balance: one directory holds about half the bytes, yet no shard holds more than 1/N + 15%
+    const total = outs.reduce((a, o) => a + o.sourceBytes, 0);
+    for (const o of outs) assert.ok(o.sourceBytes <= (total / N) * 1.15, `shard sizes ${outs.map((x) => x.sourceBytes).join(', ')}`);
+
+    const dest = join(work, 'restored');
+    assertOk(await runPermafrost(['restore', ...common(s), '--jobs', '3', s.url, dest]), 'restore');
+    assertSameTree(src, dest, {}, 'whole-target restore');
+
+    // duplicity 0.8.22 restores each shard's chain on its own; one after another into one
+    // directory (--force), the last restores every shared directory's mtime again
+    const union = join(work, 'union');
+    for (let i = 0; i < N; i++) {
+      const alone = join(work, `dup-${i}`);
+      await runCommand(
+        DUP08_PATH,
+        ['restore', '--no-encryption', '--archive-dir', join(work, 'dupcache'), `${s.url}/shard-${i}-of-${N}`, alone],
+        { label: 'duplicity 0.8.22' },
+      );
+      assert.ok(walkTree(alone).length > 1, `shard ${i} restores something`);
+      await runCommand(
+        DUP08_PATH,
+        ['restore', '--force', '--no-encryption', '--archive-dir', join(work, 'dupcache'), `${s.url}/shard-${i}-of-${N}`, union],
+        { label: 'duplicity 0.8.22' },
+      );
+    }
+    assertSameTree(src, union, {}, "union of duplicity's shard restores");
+
+    // list-current-files: every path once, in one listing
+    const list = await runPermafrost(['list-current-files', '--json', ...common(s), s.url]);
+    assertOk(list, 'list');
+    const listed = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { path: string }).path)
+      .sort();
+    const expected = walkTree(src)
+      .map((e) => (e.rel.length === 0 ? '.' : e.rel.toString()))
+      .sort();
+    assert.deepEqual(listed, expected);
+
+    // verify (no downloads) of every shard, as one target
+    assertOk(await runPermafrost(['verify', ...common(s), s.url, src]), 'verify');
+
+    // an Indexed Job restore: each worker restores its shard into the shared destination
+    const shared = join(work, 'by-index');
+    const byIndex = await Promise.all(
+      [0, 1, 2].map((i) => runPermafrost(['restore', '--force', ...common(s), s.url, shared], workerEnv(s, 'JOB_COMPLETION_INDEX', i))),
+    );
+    byIndex.forEach((r, i) => assertOk(r, `restore worker ${i}`));
+    assertSameTree(src, shared, { dirMtime: false }, "restores by index (shared directories' mtimes are the last writer's)");
+    const noForce = await runPermafrost(['restore', ...common(s), s.url, join(work, 'x')], workerEnv(s, 'JOB_COMPLETION_INDEX', 0));
+    assert.equal(noForce.code, 2, noForce.stderr);
+  });
+
+  it('incrementals keep the plan; a generation missing a worker is never restored, and rerunning that index completes it', async () => {
+    const work = tmpDir(t, 'shards-gen');
+    const s = setupIn(work);
+    const src = join(work, 'src');
+    skewedTree(src);
+    const args = (time: number, verb?: string) => [...(verb ? [verb] : []), '--current-time', String(time), src, s.url];
+
+    // generation 1 with worker 2 never started: incomplete, nothing to restore
+    for (const r of await backupWorkers(s, [0, 1], N, args(T0, 'full'))) assertOk(r, 'gen 1 worker');
+    const none = await runPermafrost(['restore', ...common(s), s.url, join(work, 'none')]);
+    assert.equal(none.code, 12, none.stderr);
+    assert.match(none.stderr, /no complete generation/);
+    assert.equal(
+      none.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => /Error|error/.test(l)).length <= 1,
+      true,
+    );
+    // the retried index joins generation 1 and completes it
+    for (const r of await backupWorkers(s, [2], N, args(T0 + 60))) assertOk(r, 'gen 1 worker 2');
+    assert.notEqual(catalogueOf(s.remote).generations[0]!.complete, undefined);
+    const plan1 = readdirSync(join(s.remote, 'permafrost-shards')).sort();
+
+    // an incremental after a change: a new directory (decided by name hash) and a changed file
+    buildTree(src, {
+      entries: [
+        { kind: 'file', path: 'new/a.bin', size: 30_000, seed: 7, mtime: T0 + 100 },
+        { kind: 'file', path: 'huge/part-003', size: 1234, seed: 9, mtime: T0 + 100 },
+      ],
+    });
+    utimesSync(src, T0 + 100, T0 + 100);
+    utimesSync(join(src, 'huge'), T0 + 100, T0 + 100);
+    for (const r of await backupWorkers(s, [0, 1, 2], N, args(T0 + HOUR))) assertOk(r, 'incremental');
+    assert.deepEqual(readdirSync(join(s.remote, 'permafrost-shards')).sort(), plan1, 'no new plan for incrementals');
+    assert.equal(catalogueOf(s.remote).generations.length, 1);
+    const afterInc = join(work, 'snap-inc');
+    snapshot(src, afterInc);
+    const r1 = join(work, 'r1');
+    assertOk(await runPermafrost(['restore', ...common(s), s.url, r1]), 'restore after incremental');
+    assertSameTree(afterInc, r1, {}, 'restore of the incrementals');
+
+    // a new full generation whose worker 1 is killed (kill -9) mid-upload
+    rmSync(join(src, 'new'), { recursive: true });
+    mkdirSync(join(src, 'gen2'));
+    for (let i = 0; i < 6; i++) writeFileSync(join(src, 'gen2', `big-${i}`), Buffer.alloc(6 << 20, i + 1));
+    utimesSync(src, T0 + 200, T0 + 200);
+    const full2 = ['full', '--volsize', '1', '--current-time', String(T0 + 2 * HOUR), src, s.url];
+    const [w0] = await backupWorkers(s, [0], N, full2);
+    assertOk(w0!, 'gen 2 worker 0');
+    const victim = startWorker(s, 1, N, full2);
+    await waitForFiles(join(s.remote, 'shard-1-of-3'), 6);
+    victim.kill('SIGKILL');
+    await new Promise((r) => victim.once('exit', r));
+    for (const r of await backupWorkers(s, [2], N, full2)) assertOk(r, 'gen 2 worker 2');
+    const cat = catalogueOf(s.remote);
+    assert.equal(cat.generations.length, 2);
+    assert.equal(cat.generations[1]!.complete, undefined);
+    assert.deepEqual(Object.keys(cat.generations[1]!.done).sort(), ['0', '2']);
+    const status = await runPermafrost(['collection-status', ...common(s), s.url]);
+    assertOk(status, 'status');
+    assert.match(status.stdout, /Generation 2: 3 shards, .*INCOMPLETE: shards 1 have no full/);
+    assert.match(status.stdout, /a restore uses generation 1/);
+    const r2 = join(work, 'r2');
+    const restored = await runPermafrost(['restore', ...common(s), s.url, r2]);
+    assertOk(restored, 'restore with generation 2 incomplete');
+    assert.match(restored.stdout + restored.stderr, /Generation 2 is incomplete/);
+    assertSameTree(afterInc, r2, {}, 'an incomplete generation is not restored');
+
+    // the engine reruns index 1: it redoes its own shard only, and the generation is complete
+    const rerun = await backupWorkers(s, [1], N, ['--current-time', String(T0 + 2 * HOUR + 60), '--volsize', '1', src, s.url]);
+    assertOk(rerun[0]!, 'rerun of index 1');
+    assert.match(rerun[0]!.stdout + rerun[0]!.stderr, /full in generation 2/);
+    assert.notEqual(catalogueOf(s.remote).generations[1]!.complete, undefined);
+    const r3 = join(work, 'r3');
+    assertOk(await runPermafrost(['restore', ...common(s), s.url, r3]), 'restore of generation 2');
+    assertSameTree(src, r3, {}, 'generation 2');
+    // --time picks the older generation
+    const r4 = join(work, 'r4');
+    assertOk(await runPermafrost(['restore', '--time', String(T0 + HOUR + 1), ...common(s), s.url, r4]), 'restore --time');
+    assertSameTree(afterInc, r4, {}, 'generation 1 by --time');
+  });
+
+  it('refuses a worker without an index, an index not below N, and a plain backup of a sharded target (exit 2, one line)', async () => {
+    const work = tmpDir(t, 'shards-usage');
+    const s = setupIn(work);
+    const src = join(work, 'src');
+    buildTree(src, { entries: [{ kind: 'file', path: 'a', content: 'x' }] });
+    const noIndex = await runPermafrost(['full', '--shards', '3', ...common(s), src, s.url], {
+      JOB_COMPLETION_INDEX: '',
+      AWS_BATCH_JOB_ARRAY_INDEX: '',
+    });
+    assert.equal(noIndex.code, 2);
+    assert.equal(noIndex.stderr.trim().split('\n').length, 1, noIndex.stderr);
+    assert.match(noIndex.stderr, /needs this worker's index/);
+    const tooBig = await runPermafrost(['full', '--shards', '3', ...common(s), src, s.url], workerEnv(s, 'AWS_BATCH_JOB_ARRAY_INDEX', 3));
+    assert.equal(tooBig.code, 2);
+    assert.match(tooBig.stderr, /shard index 3 \(from AWS_BATCH_JOB_ARRAY_INDEX\) is out of range/);
+    assert.equal(existsSync(s.remote), false, 'nothing written');
+    assertOk((await backupWorkers(s, [0], 1, ['full', src, s.url]))[0]!, 'one shard');
+    const plain = await runPermafrost(['full', ...common(s), src, s.url]);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /is a sharded target/);
+    const thaw = await runPermafrost(['cleanup', ...common(s), s.url]);
+    assert.equal(thaw.code, 2);
+    assert.match(thaw.stderr, /does not handle sharded targets yet/);
+  });
+});
