@@ -47,7 +47,7 @@ describe('sharded backups on file://', () => {
     const src = join(work, 'src');
     skewedTree(src);
     const runs = await backupWorkers(s, [0, 1, 2], N, ['full', '--json', '--current-time', String(T0), src, s.url]);
-    runs.forEach((r, i) => assertOk(r, `worker ${i}`));
+    for (const [i, r] of runs.entries()) assertOk(r, `worker ${i}`);
     const outs = runs.map(
       (r) =>
         JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
@@ -113,7 +113,7 @@ describe('sharded backups on file://', () => {
     const byIndex = await Promise.all(
       [0, 1, 2].map((i) => runPermafrost(['restore', '--force', ...common(s), s.url, shared], workerEnv(s, 'JOB_COMPLETION_INDEX', i))),
     );
-    byIndex.forEach((r, i) => assertOk(r, `restore worker ${i}`));
+    for (const [i, r] of byIndex.entries()) assertOk(r, `restore worker ${i}`);
     assertSameTree(src, shared, { dirMtime: false }, "restores by index (shared directories' mtimes are the last writer's)");
     const noForce = await runPermafrost(['restore', ...common(s), s.url, join(work, 'x')], workerEnv(s, 'JOB_COMPLETION_INDEX', 0));
     assert.equal(noForce.code, 2, noForce.stderr);
