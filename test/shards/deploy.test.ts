@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { PersistentVolumeClaim, ServiceAccount } from 'kubernetes-models/v1';
 import { parseCommandLine } from '../../src/command-line/parse-command-line.ts';
-import { PROJECT_ROOT } from '../support/duplicity.ts';
 
-const DEPLOY = join(PROJECT_ROOT, 'deploy');
+const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
 interface Validating {
   validate(): void;
