@@ -202,6 +202,31 @@ describe('sharded backups on file://', () => {
     assertSameTree(afterInc, r4, {}, 'generation 1 by --time');
   });
 
+  it('a worker killed after its full was stored but before it was recorded records that full when rerun, making no new one', async () => {
+    const work = tmpDir(t, 'shards-resume');
+    const s = setupIn(work);
+    const src = join(work, 'src');
+    skewedTree(src);
+    for (const r of await backupWorkers(s, [0, 1, 2], N, ['full', '--current-time', String(T0), src, s.url])) assertOk(r, 'worker');
+    // the state a kill -9 between the manifest's upload and the catalogue's update leaves
+    const catalogue = catalogueOf(s.remote);
+    const g = catalogue.generations[0]!;
+    delete g.done['1'];
+    delete g.complete;
+    writeFileSync(join(s.remote, 'permafrost-shards', 'catalogue.json'), JSON.stringify(catalogue));
+    const before = readdirSync(join(s.remote, 'shard-1-of-3')).sort();
+    const rerun = await backupWorkers(s, [1], N, ['--current-time', String(T0 + 60), src, s.url]);
+    assertOk(rerun[0]!, 'rerun');
+    assert.match(rerun[0]!.stdout + rerun[0]!.stderr, /is at the target already; recording it/);
+    assert.deepEqual(readdirSync(join(s.remote, 'shard-1-of-3')).sort(), before, 'no new set');
+    const after = catalogueOf(s.remote).generations[0]!;
+    assert.notEqual(after.complete, undefined);
+    assert.deepEqual(after.done['1'], { full: T0, last: T0 });
+    const dest = join(work, 'restored');
+    assertOk(await runPermafrost(['restore', ...common(s), s.url, dest]), 'restore');
+    assertSameTree(src, dest, {}, 'restore');
+  });
+
   it('refuses a worker without an index, an index not below N, and a plain backup of a sharded target (exit 2, one line)', async () => {
     const work = tmpDir(t, 'shards-usage');
     const s = setupIn(work);
