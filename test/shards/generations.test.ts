@@ -9,6 +9,7 @@ import { EMPTY_CATALOGUE, withGeneration, withShardDone, type Catalogue } from '
 import { missingShards, pickGeneration } from '../../src/ops/shards/generation-choice.ts';
 import { decideShardRun } from '../../src/ops/shards/shard-run.ts';
 import { requireShardIndex, shardIndexFrom } from '../../src/ops/shards/shard-index.ts';
+import { generationsToRemove } from '../../src/ops/shards/sharded-retention.ts';
 
 const T = 1_800_000_000;
 
@@ -140,5 +141,33 @@ describe('the shard index', () => {
       ExitCode.usage,
     );
     assert.equal(requireShardIndex(undefined, { AWS_BATCH_JOB_ARRAY_INDEX: '3' }, 4), 3);
+  });
+});
+
+describe('retention by generation', () => {
+  // generations 1-3 complete (each ending an hour after it started), 4 incomplete
+  let c = EMPTY_CATALOGUE;
+  for (const g of [1, 2, 3, 4]) {
+    c = gen(c, g, 2, T + g * 10_000);
+    for (const s of g === 4 ? [0] : [0, 1])
+      c = withShardDone(c, g, s, { full: T + g * 10_000, last: T + g * 10_000 + 3600 }, T + g * 10_000 + 3600);
+  }
+  const numbers = (r: ReturnType<typeof generationsToRemove>) => [r.keep?.generation, r.remove.map((g) => g.generation)];
+
+  it('keeps the N newest complete generations and everything newer', () => {
+    assert.deepEqual(numbers(generationsToRemove(c.generations, { mode: 'remove-all-but-n-full', count: 1 })), [3, [1, 2]]);
+    assert.deepEqual(numbers(generationsToRemove(c.generations, { mode: 'remove-all-but-n-full', count: 3 })), [1, []]);
+    assert.deepEqual(numbers(generationsToRemove(c.generations, { mode: 'remove-all-but-n-full', count: 9 })), [1, []]);
+  });
+
+  it('remove-older-than keeps the oldest complete generation ending at or after the time, and never the newest complete one', () => {
+    assert.deepEqual(numbers(generationsToRemove(c.generations, { mode: 'remove-older-than', time: T })), [1, []]);
+    assert.deepEqual(numbers(generationsToRemove(c.generations, { mode: 'remove-older-than', time: T + 23_600 })), [2, [1]]);
+    assert.deepEqual(numbers(generationsToRemove(c.generations, { mode: 'remove-older-than', time: T + 10 ** 9 })), [3, [1, 2]]);
+  });
+
+  it('removes nothing without a complete generation', () => {
+    const only = gen(EMPTY_CATALOGUE, 1, 2, T);
+    assert.deepEqual(numbers(generationsToRemove(only.generations, { mode: 'remove-all-but-n-full', count: 1 })), [undefined, []]);
   });
 });

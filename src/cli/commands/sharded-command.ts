@@ -14,6 +14,9 @@ import { CATALOGUE_NAME, CONTROL_FOLDER, shardCacheName, shardFolder, subUrl } f
 import { shardedBackup } from '../../ops/shards/sharded-backup.ts';
 import { shardedListCurrentFiles, shardedStatus, shardedVerifyTarget, type ShardedStatus } from '../../ops/shards/sharded-read.ts';
 import { shardedRestore } from '../../ops/shards/sharded-restore.ts';
+import { shardedRetention } from '../../ops/shards/sharded-retention.ts';
+import type { RetentionRequest } from '../../ops/retention/retention.ts';
+import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { ShardedTarget } from '../../ops/shards/sharded-target.ts';
 import { requireShardIndex, shardIndexFrom } from '../../ops/shards/shard-index.ts';
 import { timeToString, parseTimeSpec } from '../../codec/time-string.ts';
@@ -24,8 +27,16 @@ import { targetContext } from '../target-context.ts';
 import { need, timeOption } from './command-steps.ts';
 
 const BACKUP_VERBS = new Set(['full', 'incremental', 'backup']);
-const READ_VERBS = new Set(['restore', 'list-current-files', 'collection-status', 'verify']);
-const REFUSED_VERBS = new Set(['cleanup', 'thaw', 'remove-older-than', 'remove-all-but-n-full', 'remove-all-inc-of-but-n-full']);
+const READ_VERBS = new Set([
+  'restore',
+  'list-current-files',
+  'collection-status',
+  'verify',
+  'remove-older-than',
+  'remove-all-but-n-full',
+  'remove-all-inc-of-but-n-full',
+]);
+const REFUSED_VERBS = new Set(['cleanup', 'thaw']);
 
 /** Runs the command on a sharded target; null when the command is not about one (the caller runs it as usual). */
 export async function runIfSharded(
@@ -57,6 +68,10 @@ export async function runIfSharded(
         return await listShards(o, target);
       case 'collection-status':
         return await statusShards(o, target);
+      case 'remove-older-than':
+      case 'remove-all-but-n-full':
+      case 'remove-all-inc-of-but-n-full':
+        return await retentionShards(cmd, o, target);
       default:
         return await verifyShards(cmd, o, reporter, target);
     }
@@ -228,6 +243,34 @@ export function formatShardedStatus(st: ShardedStatus): string {
   }
   lines.push('Each shard is an ordinary target: collection-status <URL>/shard-<i>-of-<N> shows its chains.');
   return lines.join('\n');
+}
+
+async function retentionShards(cmd: ParsedCommandLine, o: CliOptions, target: ShardedTarget): Promise<number> {
+  let request: RetentionRequest;
+  if (cmd.verb === 'remove-older-than') {
+    try {
+      request = {
+        mode: 'remove-older-than',
+        time: parseTimeSpec(need(cmd.removeTime, 'time'), target.now(), { timeSeparator: o.timeSeparator }),
+      };
+    } catch (err) {
+      throw new UsageError(`remove-older-than: ${(err as Error).message}`);
+    }
+  } else {
+    request = {
+      mode: cmd.verb === 'remove-all-but-n-full' ? 'remove-all-but-n-full' : 'remove-all-inc-of-but-n-full',
+      count: need(cmd.keepCount, 'count'),
+    };
+  }
+  const pricing = await loadPricing(o.pricingFile);
+  const result = await shardedRetention(target, request, {
+    force: o.force,
+    allowEarlyDeletion: o.allowEarlyDeletion,
+    dryRun: o.dryRun,
+    pricing,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  return ExitCode.ok;
 }
 
 async function verifyShards(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, target: ShardedTarget): Promise<number> {
