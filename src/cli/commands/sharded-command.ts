@@ -14,6 +14,8 @@ import { CATALOGUE_NAME, CONTROL_FOLDER, shardCacheName, shardFolder, subUrl } f
 import { shardedBackup } from '../../ops/shards/sharded-backup.ts';
 import { shardedListCurrentFiles, shardedStatus, shardedVerifyTarget, type ShardedStatus } from '../../ops/shards/sharded-read.ts';
 import { shardedRestore } from '../../ops/shards/sharded-restore.ts';
+import type { TargetContext } from '../../ops/context.ts';
+import { runShardedThaw, thawShardsForRestore } from './sharded-thaw-command.ts';
 import { shardedRetention } from '../../ops/shards/sharded-retention.ts';
 import type { RetentionRequest } from '../../ops/retention/retention.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
@@ -28,6 +30,7 @@ import { need, timeOption } from './command-steps.ts';
 
 const BACKUP_VERBS = new Set(['full', 'incremental', 'backup']);
 const READ_VERBS = new Set([
+  'thaw',
   'restore',
   'list-current-files',
   'collection-status',
@@ -36,7 +39,7 @@ const READ_VERBS = new Set([
   'remove-all-but-n-full',
   'remove-all-inc-of-but-n-full',
 ]);
-const REFUSED_VERBS = new Set(['cleanup', 'thaw']);
+const REFUSED_VERBS = new Set(['cleanup']);
 
 /** Runs the command on a sharded target; null when the command is not about one (the caller runs it as usual). */
 export async function runIfSharded(
@@ -51,10 +54,8 @@ export async function runIfSharded(
   if (o.shards === undefined && !(await hasCatalogue(cmd.url, o, reporter))) return null;
   if (o.shards === undefined && isBackup)
     throw new UsageError(`${cmd.url} is a sharded target (it has ${CONTROL_FOLDER}/${CATALOGUE_NAME}): give --shards N`);
-  if (REFUSED_VERBS.has(cmd.verb) || (cmd.verb === 'restore' && o.thaw))
-    throw new UsageError(
-      `${cmd.verb}${o.thaw ? ' --thaw' : ''} does not handle sharded targets yet: run it on each shard, ${subUrl(cmd.url, 'shard-<i>-of-<N>')}`,
-    );
+  if (REFUSED_VERBS.has(cmd.verb))
+    throw new UsageError(`${cmd.verb} does not handle sharded targets yet: run it on each shard, ${subUrl(cmd.url, 'shard-<i>-of-<N>')}`);
   const target = shardedTarget(cmd.url, o, reporter);
   try {
     switch (cmd.verb) {
@@ -63,7 +64,9 @@ export async function runIfSharded(
       case 'backup':
         return await backupShard(cmd, o, reporter, target, env);
       case 'restore':
-        return await restoreShards(cmd, o, reporter, target, env);
+        return await restoreShards(cmd, o, reporter, target, env, cmd.url);
+      case 'thaw':
+        return await runShardedThaw(o, reporter, target, cmd.url, timeOption(o, target.now()));
       case 'list-current-files':
         return await listShards(o, target);
       case 'collection-status':
@@ -89,9 +92,10 @@ async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Pro
   }
 }
 
-function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedTarget & { close(): Promise<void> } {
+function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedTarget & { probe: TargetContext; close(): Promise<void> } {
   const control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter);
   return {
+    probe: control,
     control: control.backend.conditional,
     controlUrl: control.backend.displayUrl,
     reporter,
@@ -179,13 +183,17 @@ async function restoreShards(
   cmd: ParsedCommandLine,
   o: CliOptions,
   reporter: Reporter,
-  target: ShardedTarget,
+  target: ShardedTarget & { probe: TargetContext },
   env: NodeJS.ProcessEnv,
+  url: string,
 ): Promise<number> {
   const dest = need(cmd.localPath, 'restore destination');
   const time = timeOption(o, target.now());
   const index = shardIndexFrom(o.shardIndex, env)?.index;
+  const thawed = await thawShardsForRestore(o, reporter, target, url, time, target.probe);
+  if (typeof thawed === 'number') return thawed;
   const result = await shardedRestore(target, {
+    ...(thawed.readThrough ? { readThrough: thawed.readThrough } : {}),
     ...(time !== undefined ? { time } : {}),
     ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
     ...(index !== undefined ? { index } : {}),
@@ -195,7 +203,7 @@ async function restoreShards(
     dryRun: o.dryRun,
     numericOwner: o.numericOwner,
     restoreOwnership: !o.doNotRestoreOwnership && process.geteuid?.() === 0,
-  });
+  }).finally(() => thawed.cleanup());
   if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else
     reporter.notice(

@@ -14,6 +14,7 @@ import { restore, type RestoreRequest, type RestoreResult } from '../restore/res
 import { chooseGeneration, shardTime } from './generation-choice.ts';
 import { shardOf } from './plan.ts';
 import type { ShardedTarget } from './sharded-target.ts';
+import type { TargetContext } from '../context.ts';
 
 export interface ShardedRestoreRequest extends Omit<RestoreRequest, 'time' | 'onEntry'> {
   readonly time?: number;
@@ -21,6 +22,8 @@ export interface ShardedRestoreRequest extends Omit<RestoreRequest, 'time' | 'on
   readonly jobs: number;
   /** restore only this shard (an Indexed Job's worker); the destination is shared, so it needs `force` */
   readonly index?: number;
+  /** what a shard's restore reads through (restore --thaw: a backend that waits for thawed volumes) */
+  readonly readThrough?: (shard: number, ctx: TargetContext) => TargetContext;
 }
 
 export interface ShardedRestoreResult extends RestoreResult {
@@ -67,9 +70,10 @@ export async function shardedRestore(target: ShardedTarget, req: ShardedRestoreR
   // the shards would race to create the destination itself
   if (!req.dryRun && owner === 'shared' && shards.length > 1) await fsp.mkdir(path.resolve(req.dest), { recursive: true });
   const results = await inParallel(shards, req.jobs, async (s, k) => {
-    const ctx = target.openShard(s, n);
+    const opened = target.openShard(s, n);
+    const ctx = req.readThrough ? req.readThrough(s, opened) : opened;
     try {
-      const { index: _i, jobs: _j, ...plain } = req;
+      const { index: _i, jobs: _j, readThrough: _r, ...plain } = req;
       // one shard finds the others' files in the destination: checked once above, so force here
       return await restore(ctx, { ...plain, time: times[k]!, force: true, onEntry: keepShared });
     } finally {
