@@ -83,10 +83,15 @@ export async function runIfSharded(
   }
 }
 
+/**
+ * Whether the target has a shard catalogue: a listing of the control folder alone (on S3 one
+ * ListObjectsV2 of its prefix), never a GET or HEAD, so a plain target's command makes no read it
+ * did not make before.
+ */
 async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Promise<boolean> {
   const control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter).backend;
   try {
-    return (await control.conditional.read(CATALOGUE_NAME)) !== null;
+    return (await control.list()).some((x) => x.name === CATALOGUE_NAME);
   } finally {
     await control.close();
   }
