@@ -105,8 +105,16 @@ describe('sharded backups on file://', () => {
       .sort();
     assert.deepEqual(listed, expected);
 
-    // verify (no downloads) of every shard, as one target
+    // verify (no downloads) of every shard, as one target; and --compare-data against the source
     assertOk(await runPermafrost(['verify', ...common(s), s.url, src]), 'verify');
+    assertOk(await runPermafrost(['verify', '--compare-data', ...common(s), s.url, src]), 'verify --compare-data');
+    const changed = join(work, 'changed');
+    snapshot(src, changed);
+    writeFileSync(join(changed, 'd3', 'f2.txt'), 'not what was backed up');
+    utimesSync(join(changed, 'd3', 'f2.txt'), T0, T0);
+    const differs = await runPermafrost(['verify', '--compare-data', ...common(s), s.url, changed]);
+    assert.equal(differs.code, 1, differs.stdout + differs.stderr);
+    assert.match(differs.stdout + differs.stderr, /d3\/f2\.txt/);
 
     // an Indexed Job restore: each worker restores its shard into the shared destination
     const shared = join(work, 'by-index');
@@ -169,11 +177,18 @@ describe('sharded backups on file://', () => {
     const full2 = ['full', '--volsize', '1', '--current-time', String(T0 + 2 * HOUR), src, s.url];
     const [w0] = await backupWorkers(s, [0], N, full2);
     assertOk(w0!, 'gen 2 worker 0');
+    const already = readdirSync(join(s.remote, 'shard-1-of-3')).length;
     const victim = startWorker(s, 1, N, full2);
-    await waitForFiles(join(s.remote, 'shard-1-of-3'), 6);
+    // killed once it has uploaded some volumes of its new full
+    await waitForFiles(join(s.remote, 'shard-1-of-3'), already + 3);
     victim.kill('SIGKILL');
     await new Promise((r) => victim.once('exit', r));
     for (const r of await backupWorkers(s, [2], N, full2)) assertOk(r, 'gen 2 worker 2');
+    // what the killed worker left is found by cleanup of the whole target, in its shard's folder
+    const leftovers = await runPermafrost(['cleanup', '--json', ...common(s), s.url]);
+    assertOk(leftovers, 'cleanup');
+    const found = (JSON.parse(leftovers.stdout.trim().split('\n').at(-1)!) as { extraneous: string[] }).extraneous;
+    assert.ok(found.length > 0 && found.every((f) => f.startsWith('shard-1-of-3/')), found.join(' '));
     const cat = catalogueOf(s.remote);
     assert.equal(cat.generations.length, 2);
     assert.equal(cat.generations[1]!.complete, undefined);
@@ -247,8 +262,8 @@ describe('sharded backups on file://', () => {
     const plain = await runPermafrost(['full', ...common(s), src, s.url]);
     assert.equal(plain.code, 2);
     assert.match(plain.stderr, /is a sharded target/);
-    const thaw = await runPermafrost(['cleanup', ...common(s), s.url]);
-    assert.equal(thaw.code, 2);
-    assert.match(thaw.stderr, /does not handle sharded targets yet/);
+    const oneShard = await runPermafrost(['verify', '--file-to-restore', 'a', ...common(s), s.url, src]);
+    assert.equal(oneShard.code, 2);
+    assert.match(oneShard.stderr, /does not handle sharded targets yet/);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The one place where a command meets a sharded target (docs/shards.md): a backup with
- * `--shards`, and a read of a target that has a shard catalogue, go to ops/shards; every other
- * command is left to its own module. Verbs that do not understand shards yet refuse a sharded
- * target with a message naming the shard URLs, rather than reading its root as an empty target.
+ * `--shards`, and any other verb given a target that has a shard catalogue, go to ops/shards;
+ * every other command is left to its own module. What does not handle shards yet (verify
+ * --file-to-restore, thaw --batch-manifest) refuses with a message naming the shard URLs, rather
+ * than reading the target's root as an empty target.
  */
 import { indexFromString, indexToDisplay } from '../../core/path-index.ts';
 import { ExitCode } from '../../core/errors.ts';
@@ -12,7 +13,14 @@ import { checkSourceDir } from '../../ops/source-dir.ts';
 import { prettyTime } from '../../ops/status/status.ts';
 import { CATALOGUE_NAME, CONTROL_FOLDER, shardCacheName, shardFolder, subUrl } from '../../ops/shards/layout.ts';
 import { shardedBackup } from '../../ops/shards/sharded-backup.ts';
-import { shardedListCurrentFiles, shardedStatus, shardedVerifyTarget, type ShardedStatus } from '../../ops/shards/sharded-read.ts';
+import {
+  shardedListCurrentFiles,
+  shardedStatus,
+  shardedVerifyCompare,
+  shardedVerifyTarget,
+  type ShardedStatus,
+} from '../../ops/shards/sharded-read.ts';
+import { shardedCleanup } from '../../ops/shards/sharded-cleanup.ts';
 import { shardedRestore } from '../../ops/shards/sharded-restore.ts';
 import type { TargetContext } from '../../ops/context.ts';
 import { runShardedThaw, thawShardsForRestore } from './sharded-thaw-command.ts';
@@ -30,6 +38,7 @@ import { need, timeOption } from './command-steps.ts';
 
 const BACKUP_VERBS = new Set(['full', 'incremental', 'backup']);
 const READ_VERBS = new Set([
+  'cleanup',
   'thaw',
   'restore',
   'list-current-files',
@@ -39,7 +48,6 @@ const READ_VERBS = new Set([
   'remove-all-but-n-full',
   'remove-all-inc-of-but-n-full',
 ]);
-const REFUSED_VERBS = new Set(['cleanup']);
 
 /** Runs the command on a sharded target; null when the command is not about one (the caller runs it as usual). */
 export async function runIfSharded(
@@ -50,12 +58,10 @@ export async function runIfSharded(
 ): Promise<number | null> {
   if (cmd.url === undefined) return null;
   const isBackup = BACKUP_VERBS.has(cmd.verb);
-  if (!isBackup && !READ_VERBS.has(cmd.verb) && !REFUSED_VERBS.has(cmd.verb)) return null;
+  if (!isBackup && !READ_VERBS.has(cmd.verb)) return null;
   if (o.shards === undefined && !(await hasCatalogue(cmd.url, o, reporter))) return null;
   if (o.shards === undefined && isBackup)
     throw new UsageError(`${cmd.url} is a sharded target (it has ${CONTROL_FOLDER}/${CATALOGUE_NAME}): give --shards N`);
-  if (REFUSED_VERBS.has(cmd.verb))
-    throw new UsageError(`${cmd.verb} does not handle sharded targets yet: run it on each shard, ${subUrl(cmd.url, 'shard-<i>-of-<N>')}`);
   const target = shardedTarget(cmd.url, o, reporter);
   try {
     switch (cmd.verb) {
@@ -65,6 +71,8 @@ export async function runIfSharded(
         return await backupShard(cmd, o, reporter, target, env);
       case 'restore':
         return await restoreShards(cmd, o, reporter, target, env, cmd.url);
+      case 'cleanup':
+        return await cleanupShards(o, reporter, target);
       case 'thaw':
         return await runShardedThaw(o, reporter, target, cmd.url, timeOption(o, target.now()));
       case 'list-current-files':
@@ -287,11 +295,33 @@ async function retentionShards(cmd: ParsedCommandLine, o: CliOptions, target: Sh
 }
 
 async function verifyShards(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, target: ShardedTarget): Promise<number> {
-  need(cmd.localPath, 'source directory');
-  if (o.compareData || o.fileToRestore !== undefined)
-    throw new UsageError('verify --compare-data and --file-to-restore do not handle sharded targets yet: run them on each shard URL');
-  const r = await shardedVerifyTarget(target, timeOption(o, target.now()));
+  const source = need(cmd.localPath, 'source directory');
+  if (o.fileToRestore !== undefined)
+    throw new UsageError('verify --file-to-restore does not handle sharded targets yet: run it on the shard URL that holds the path');
+  const time = timeOption(o, target.now());
+  if (o.compareData) {
+    const r = await shardedVerifyCompare(target, time, source, await selectionFor(o, source, target.now()));
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else
+      reporter.notice(
+        `Compared generation ${r.generation} with ${source}: ${r.filesChecked} entries, ${r.volumesRead} volumes read, ${r.differences.length} difference(s)`,
+      );
+    return r.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
+  }
+  const r = await shardedVerifyTarget(target, time);
   if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else reporter.notice(`Verified generation ${r.generation}: ${r.shards.length} shards, ${r.differences} problem(s)`);
   return r.differences > 0 ? ExitCode.differences : ExitCode.ok;
+}
+
+async function cleanupShards(o: CliOptions, reporter: Reporter, target: ShardedTarget): Promise<number> {
+  const result = await shardedCleanup(target, o.force && !o.dryRun);
+  if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else if (result.extraneous.length === 0) reporter.notice('No extraneous files found in any shard, nothing deleted in cleanup.');
+  else {
+    reporter.notice(`${result.deleted ? 'Deleted' : 'Found'} ${result.extraneous.length} file(s) not part of any complete backup set:`);
+    for (const n of result.extraneous) reporter.notice(n);
+    if (!result.deleted) reporter.notice('Run permafrost again with the --force option to actually delete.');
+  }
+  return ExitCode.ok;
 }

@@ -12,6 +12,9 @@ import { isComplete, readCatalogue, type GenerationRecord } from './catalogue.ts
 import { chooseGeneration, missingShards, pickGeneration, shardTime } from './generation-choice.ts';
 import type { ShardedTarget } from './sharded-target.ts';
 import type { TargetContext } from '../context.ts';
+import type { Selection } from '../../fs/selection.ts';
+import { verify } from '../verify/verify.ts';
+import { membership } from './plan.ts';
 
 export async function* shardedListCurrentFiles(target: ShardedTarget, time: number | undefined): AsyncGenerator<EntryMeta> {
   const { generation } = await chooseGeneration(target, time);
@@ -80,4 +83,41 @@ export async function shardedVerifyTarget(target: ShardedTarget, time: number | 
     }
   }
   return { generation: generation.generation, shards, differences: shards.reduce((a, r) => a + r.differences.length, 0) };
+}
+
+export interface ShardedCompareResult {
+  readonly generation: number;
+  readonly filesChecked: number;
+  readonly volumesRead: number;
+  readonly differences: string[];
+}
+
+/**
+ * `verify --compare-data` shard by shard: each shard's chain read at its time and compared with
+ * its part of the source (the selection restricted to the shard's paths by the generation's plan).
+ */
+export async function shardedVerifyCompare(
+  target: ShardedTarget,
+  time: number | undefined,
+  source: string,
+  selection: Selection,
+): Promise<ShardedCompareResult> {
+  const { generation, plan } = await chooseGeneration(target, time);
+  let filesChecked = 0;
+  let volumesRead = 0;
+  const differences: string[] = [];
+  for (let s = 0; s < generation.shards; s++) {
+    const t = await shardTime(target, generation, s, time);
+    const ctx = target.openShard(s, generation.shards);
+    try {
+      const own = selection.restrictedTo((index) => membership(plan.plan, s, index) === 'other');
+      const r = await verify(ctx, { time: t, compareData: true, source, selection: own });
+      filesChecked += r.filesChecked;
+      volumesRead += r.volumesRead;
+      differences.push(...r.differences);
+    } finally {
+      await ctx.backend.close();
+    }
+  }
+  return { generation: generation.generation, filesChecked, volumesRead, differences };
 }
