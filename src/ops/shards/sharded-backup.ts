@@ -110,7 +110,7 @@ export async function shardedBackup(target: ShardedTarget, req: ShardedBackupReq
     if (!dryRun) {
       const full = run.kind === 'full' ? result.endTime : (generation?.done[String(index)]?.full ?? result.startTime);
       complete = await timed(() => record(target, run.generation, index, full, result.endTime));
-      if (complete) target.reporter.notice(`Generation ${run.generation} is complete: all ${shards} shards have their full`);
+      if (complete && run.kind === 'full') target.reporter.notice(`Generation ${run.generation} is complete: all ${shards} shards have their full`);
     }
     return {
       generation: run.generation,
