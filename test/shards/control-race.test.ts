@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -38,9 +38,10 @@ async function race(work: string, round: string, what: string, target: readonly 
   return Promise.all(runs);
 }
 
-function checkPlans(outputs: string[]): void {
-  const parsed = outputs.map((o) => JSON.parse(o) as { madeHere: boolean; plan: unknown });
+function checkPlans(outputs: string[], walkers = 1): void {
+  const parsed = outputs.map((o) => JSON.parse(o) as { madeHere: boolean; walked: boolean; plan: unknown });
   assert.equal(parsed.filter((p) => p.madeHere).length, 1, `exactly one worker writes the plan: ${outputs.join('\n')}`);
+  if (walkers === 1) assert.equal(parsed.filter((p) => p.walked).length, 1, 'the claim lets one worker walk, the others wait');
   const first = JSON.stringify(parsed[0]!.plan);
   for (const p of parsed) assert.equal(JSON.stringify(p.plan), first, 'every worker uses the one plan written');
 }
@@ -68,6 +69,19 @@ describe('control objects under concurrent workers', () => {
       const out = await race(work, `c${round}`, 'catalogue', ['file', d], process.env);
       checkCatalogue(out, JSON.parse(readFileSync(join(d, 'catalogue.json'), 'utf8')) as Catalogue);
     }
+  });
+
+  it('file://: a claim its walker abandoned holds the others back only until it is stale, then they plan', async () => {
+    const work = tmpDir(t, 'shard-stale-claim');
+    const d = join(work, 'control');
+    mkdirSync(d, { recursive: true });
+    // a worker that claimed the walk and died: its claim is never rewritten
+    writeFileSync(join(d, 'plan-1.claim'), '{"pid":1}\n');
+    const out = await race(work, 'stale', 'plan', ['file', d], { ...process.env, PLAN_STALE_MS: '1500' });
+    checkPlans(out, N);
+    const parsed = out.map((o) => JSON.parse(o) as { walked: boolean; waitedMs: number });
+    assert.ok(parsed.some((p) => p.walked));
+    for (const p of parsed) assert.ok(p.waitedMs >= 1500, `a worker waited ${p.waitedMs} ms, less than the stale time`);
   });
 
   it('S3 (moto, If-None-Match and If-Match): one plan for all, and every catalogue record kept', async () => {

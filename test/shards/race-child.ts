@@ -4,7 +4,8 @@
  *   node race-child.ts <start-file> catalogue <index> <shards> file <dir> | s3 <url> <endpoint>
  *     registers generation 1 and records shard <index>; prints {"complete": bool} after its write
  *   node race-child.ts <start-file> plan <index> <shards> file <dir> | s3 <url> <endpoint>
- *     reads or creates generation 1's plan, from a tree that differs per child; prints the plan it uses
+ *     reads or creates generation 1's plan, from a tree that differs per child; prints the plan it
+ *     uses and whether it walked (PLAN_STALE_MS: when another worker's claim counts as abandoned)
  * (S3 credentials from the environment.)
  */
 import { existsSync } from 'node:fs';
@@ -58,11 +59,16 @@ try {
     process.stdout.write(`${JSON.stringify({ complete: after.generations[0]!.complete !== undefined })}\n`);
   } else {
     // each child sees a different tree, as workers starting at different moments would
+    let walked = false;
+    const started = Date.now();
     const stored = await readOrCreatePlan(
       backend.conditional,
       1,
       where,
       async () => {
+        walked = true;
+        // a walk takes a while: long enough for every other worker to find the claim
+        await new Promise((r) => setTimeout(r, 300));
         const root = emptyDir();
         for (let d = 0; d < 20; d++) {
           const sub = emptyDir();
@@ -75,9 +81,10 @@ try {
         return makePlan(root, shards);
       },
       1_800_000_000 + index,
+      { refreshMs: 200, staleMs: Number(process.env['PLAN_STALE_MS'] ?? 5000), pollMs: 50 },
     );
     process.stdout.write(
-      `${JSON.stringify({ madeHere: stored.madeHere, plan: planToJson(stored.plan, stored.generation, stored.created) })}\n`,
+      `${JSON.stringify({ madeHere: stored.madeHere, walked, waitedMs: Date.now() - started, plan: planToJson(stored.plan, stored.generation, stored.created) })}\n`,
     );
   }
 } finally {

@@ -11,7 +11,7 @@ import { backup, type BackupRequest, type BackupResult } from '../backup/backup.
 import { isComplete, readCatalogue, updateCatalogue, withGeneration, withShardDone, type GenerationRecord } from './catalogue.ts';
 import { planName } from './layout.ts';
 import { makePlan, membership } from './plan.ts';
-import { readOrCreatePlan, readPlan, type StoredPlan } from './plan-store.ts';
+import { DEFAULT_PLAN_CLAIM_TIMING, readOrCreatePlan, readPlan, type StoredPlan } from './plan-store.ts';
 import { decideShardRun, type ShardRun } from './shard-run.ts';
 import type { ShardedTarget } from './sharded-target.ts';
 import { summarizeTree } from './tree-summary.ts';
@@ -110,7 +110,8 @@ export async function shardedBackup(target: ShardedTarget, req: ShardedBackupReq
     if (!dryRun) {
       const full = run.kind === 'full' ? result.endTime : (generation?.done[String(index)]?.full ?? result.startTime);
       complete = await timed(() => record(target, run.generation, index, full, result.endTime));
-      if (complete && run.kind === 'full') target.reporter.notice(`Generation ${run.generation} is complete: all ${shards} shards have their full`);
+      if (complete && run.kind === 'full')
+        target.reporter.notice(`Generation ${run.generation} is complete: all ${shards} shards have their full`);
     }
     return {
       generation: run.generation,
@@ -150,7 +151,9 @@ async function planFor(
       const existing = await readPlan(target.control, run.generation, where);
       return existing ?? { plan: await make(), generation: run.generation, created: target.now(), madeHere: true };
     }
-    return readOrCreatePlan(target.control, run.generation, where, make, target.now());
+    return readOrCreatePlan(target.control, run.generation, where, make, target.now(), DEFAULT_PLAN_CLAIM_TIMING, (m) =>
+      target.reporter.notice(m),
+    );
   }
   const existing = await readPlan(target.control, run.generation, where);
   if (!existing) throw new PermafrostError(ExitCode.corruptArchive, `the plan of generation ${run.generation} is missing at ${where}`);

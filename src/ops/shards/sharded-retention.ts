@@ -117,8 +117,10 @@ export async function shardedRetention(
   const shards = await perShard(target.reporter, options);
   if (!incrementalsOnly)
     for (const g of names) {
-      const plan = await target.control.read(planName(g));
-      if (plan) await target.control.remove(planName(g), plan.tag);
+      for (const name of [planName(g), `plan-${g}.claim`]) {
+        const obj = await target.control.read(name);
+        if (obj) await target.control.remove(name, obj.tag);
+      }
     }
   return { keptFrom: keep.generation, generations: names, incrementalsOnly, shards, deleted: true };
 }
