@@ -113,8 +113,11 @@ function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedT
     controlUrl: control.backend.displayUrl,
     reporter,
     now: control.now,
-    openShard: (index, shards) =>
-      targetContext(subUrl(url, shardFolder(index, shards)), { ...o, name: shardCacheName(o.name, index, shards) }, reporter),
+    // one Encryption for every shard: a passphrase typed at a prompt is asked for once
+    openShard: (index, shards) => ({
+      ...targetContext(subUrl(url, shardFolder(index, shards)), { ...o, name: shardCacheName(o.name, index, shards) }, reporter),
+      encryption: control.encryption,
+    }),
     close: () => control.backend.close(),
   };
 }
