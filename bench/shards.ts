@@ -118,7 +118,7 @@ const lines = [
     .join(', ')}; N=2 ${of(2)
     .map((r) => (r.wallMs / 1000).toFixed(2))
     .join(', ')}.`,
-  `Serial part, per run (median, slowest worker): the plan ${planS.toFixed(2)} s (its stat-level walk and the create-only write; every worker that finds no plan walks), the catalogue ${(catS * 1000).toFixed(0)} ms.`,
+  `Serial part, per run (median, slowest worker): the plan ${planS.toFixed(2)} s (one worker's stat-level walk and the create-only write; the others wait for it), the catalogue ${(catS * 1000).toFixed(0)} ms.`,
   '',
   `Projection, for the same data per worker rate (${perWorker.toFixed(1)} MiB/s per worker, one core each) and a catalogue whose conditional writes all collide (N × ${(catS * 1000).toFixed(0)} ms, pessimistic):`,
   '',
