@@ -242,6 +242,31 @@ describe('sharded backups on file://', () => {
     assertSameTree(src, dest, {}, 'restore');
   });
 
+  it("encrypted with a passphrase: the workers, the whole restore and duplicity's restore of a shard", async () => {
+    requireDuplicity();
+    const work = tmpDir(t, 'shards-gpg');
+    const s = setupIn(work);
+    const src = join(work, 'src');
+    skewedTree(src, { bigFiles: 6 });
+    const env = (i: number) => ({ ...workerEnv(s, 'JOB_COMPLETION_INDEX', i), PASSPHRASE: 'shard secret' });
+    const args = ['full', '--shards', '2', '--archive-dir', s.archiveDir, '--current-time', String(T0), src, s.url];
+    for (const r of await Promise.all([0, 1].map((i) => runPermafrost(args, env(i))))) assertOk(r, 'encrypted worker');
+    assert.ok(readdirSync(join(s.remote, 'shard-0-of-2')).some((n) => n.endsWith('.difftar.gpg')));
+    const dest = join(work, 'restored');
+    assertOk(await runPermafrost(['restore', '--archive-dir', s.archiveDir, s.url, dest], { PASSPHRASE: 'shard secret' }), 'restore');
+    assertSameTree(src, dest, {}, 'encrypted');
+    const wrong = await runPermafrost(['restore', '--archive-dir', join(work, 'other-cache'), s.url, join(work, 'wrong')], {
+      PASSPHRASE: 'not it',
+    });
+    assert.equal(wrong.code, 31, wrong.stdout + wrong.stderr);
+    const alone = join(work, 'dup-1');
+    await runCommand(DUP08_PATH, ['restore', '--archive-dir', join(work, 'dupcache'), `${s.url}/shard-1-of-2`, alone], {
+      label: 'duplicity 0.8.22',
+      env: { PASSPHRASE: 'shard secret' },
+    });
+    assert.ok(walkTree(alone).length > 1);
+  });
+
   it('refuses a worker without an index, an index not below N, and a plain backup of a sharded target (exit 2, one line)', async () => {
     const work = tmpDir(t, 'shards-usage');
     const s = setupIn(work);
