@@ -34,6 +34,8 @@ import { UsageError } from '../../command-line/usage-error.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { targetContext } from '../target-context.ts';
+import { parseTargetUrl } from '../../backend/target-url.ts';
+import type { Backend } from '../../backend/backend.ts';
 import { need, timeOption } from './command-steps.ts';
 
 const BACKUP_VERBS = new Set(['full', 'incremental', 'backup']);
@@ -62,6 +64,8 @@ export async function runIfSharded(
   if (o.shards === undefined && !(await hasCatalogue(cmd.url, o, reporter))) return null;
   if (o.shards === undefined && isBackup)
     throw new UsageError(`${cmd.url} is a sharded target (it has ${CONTROL_FOLDER}/${CATALOGUE_NAME}): give --shards N`);
+  // a bad URL is reported as typed, not as the control folder's URL made from it
+  parseTargetUrl(cmd.url);
   const target = shardedTarget(cmd.url, o, reporter);
   try {
     switch (cmd.verb) {
@@ -94,14 +98,23 @@ export async function runIfSharded(
 /**
  * Whether the target has a shard catalogue: a listing of the control folder alone (on S3 one
  * ListObjectsV2 of its prefix), never a GET or HEAD, so a plain target's command makes no read it
- * did not make before.
+ * did not make before. A URL that does not parse, or a listing that fails, counts as no: the
+ * command itself then reports its target's problem as it always did.
  */
 async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Promise<boolean> {
-  const control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter).backend;
   try {
+    parseTargetUrl(url);
+  } catch {
+    return false;
+  }
+  let control: Backend | undefined;
+  try {
+    control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter).backend;
     return (await control.list()).some((x) => x.name === CATALOGUE_NAME);
+  } catch {
+    return false;
   } finally {
-    await control.close();
+    await control?.close().catch(() => {});
   }
 }
 
