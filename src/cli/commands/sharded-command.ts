@@ -61,7 +61,7 @@ export async function runIfSharded(
   if (cmd.url === undefined) return null;
   const isBackup = BACKUP_VERBS.has(cmd.verb);
   if (!isBackup && !READ_VERBS.has(cmd.verb)) return null;
-  if (o.shards === undefined && !(await hasCatalogue(cmd.url, o, reporter))) return null;
+  if (o.shards === undefined && !(await hasCatalogue(cmd.url, o))) return null;
   if (o.shards === undefined && isBackup)
     throw new UsageError(`${cmd.url} is a sharded target (it has ${CONTROL_FOLDER}/${CATALOGUE_NAME}): give --shards N`);
   // a bad URL is reported as typed, not as the control folder's URL made from it
@@ -101,7 +101,7 @@ export async function runIfSharded(
  * did not make before. A URL that does not parse, or a listing that fails, counts as no: the
  * command itself then reports its target's problem as it always did.
  */
-async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Promise<boolean> {
+async function hasCatalogue(url: string, o: CliOptions): Promise<boolean> {
   try {
     parseTargetUrl(url);
   } catch {
@@ -109,7 +109,7 @@ async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Pro
   }
   let control: Backend | undefined;
   try {
-    control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter).backend;
+    control = targetContext(subUrl(url, CONTROL_FOLDER), o, SILENT).backend;
     return (await control.list()).some((x) => x.name === CATALOGUE_NAME);
   } catch {
     return false;
@@ -119,7 +119,9 @@ async function hasCatalogue(url: string, o: CliOptions, reporter: Reporter): Pro
 }
 
 function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedTarget & { probe: TargetContext; close(): Promise<void> } {
-  const control = targetContext(subUrl(url, CONTROL_FOLDER), o, reporter);
+  // the settings' warnings (storage class, ...) come with every context: say each once
+  const once = warningsOnce(reporter);
+  const control = targetContext(subUrl(url, CONTROL_FOLDER), o, once);
   return {
     probe: control,
     control: control.backend.conditional,
@@ -128,10 +130,29 @@ function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedT
     now: control.now,
     // one Encryption for every shard: a passphrase typed at a prompt is asked for once
     openShard: (index, shards) => ({
-      ...targetContext(subUrl(url, shardFolder(index, shards)), { ...o, name: shardCacheName(o.name, index, shards) }, reporter),
+      ...targetContext(subUrl(url, shardFolder(index, shards)), { ...o, name: shardCacheName(o.name, index, shards) }, once),
+      reporter,
       encryption: control.encryption,
     }),
     close: () => control.backend.close(),
+  };
+}
+
+const SILENT: Reporter = { error: () => {}, warning: () => {}, notice: () => {}, info: () => {}, debug: () => {} };
+
+/** `reporter`, with a warning it already gave left out. */
+function warningsOnce(reporter: Reporter): Reporter {
+  const given = new Set<string>();
+  return {
+    error: (m) => reporter.error(m),
+    warning: (m) => {
+      if (given.has(m)) return;
+      given.add(m);
+      reporter.warning(m);
+    },
+    notice: (m) => reporter.notice(m),
+    info: (m) => reporter.info(m),
+    debug: (m) => reporter.debug(m),
   };
 }
 
