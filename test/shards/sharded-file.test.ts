@@ -115,6 +115,9 @@ describe('sharded backups on file://', () => {
     const differs = await runPermafrost(['verify', '--compare-data', ...common(s), s.url, changed]);
     assert.equal(differs.code, 1, differs.stdout + differs.stderr);
     assert.match(differs.stdout + differs.stderr, /d3\/f2\.txt/);
+    const onlyD3 = await runPermafrost(['verify', '--compare-data', '--file-to-restore', 'd3', ...common(s), s.url, changed]);
+    assert.equal(onlyD3.code, 1, onlyD3.stdout + onlyD3.stderr);
+    assertOk(await runPermafrost(['verify', '--compare-data', '--file-to-restore', 'd4', ...common(s), s.url, changed]), 'another path');
 
     // an Indexed Job restore: each worker restores its shard into the shared destination
     const shared = join(work, 'by-index');
@@ -287,8 +290,9 @@ describe('sharded backups on file://', () => {
     const plain = await runPermafrost(['full', ...common(s), src, s.url]);
     assert.equal(plain.code, 2);
     assert.match(plain.stderr, /is a sharded target/);
-    const oneShard = await runPermafrost(['verify', '--file-to-restore', 'a', ...common(s), s.url, src]);
-    assert.equal(oneShard.code, 2);
-    assert.match(oneShard.stderr, /does not handle sharded targets yet/);
+    // a path is verified in the shard that holds it
+    const onePath = await runPermafrost(['verify', '--json', '--file-to-restore', 'a', ...common(s), s.url, src]);
+    assertOk(onePath, 'verify --file-to-restore');
+    assert.equal((JSON.parse(onePath.stdout.trim().split('\n').at(-1)!) as { shards: unknown[] }).shards.length, 1);
   });
 });

@@ -4,7 +4,7 @@
  * --thaw stops before writing; `restore --thaw --wait` thaws and restores the whole tree.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -85,6 +85,26 @@ describe('thaw of a sharded target (moto)', () => {
     const text = await runPermafrost(['thaw', '--dry-run', ...common(s), s.url], s.env);
     assertOk(text, 'plan as text');
     assert.equal((text.stdout + text.stderr).match(/Thaw plan for/g)?.length, 1, 'one plan');
+
+    // one S3 Batch Operations manifest for all shards (its journal in a cache of its own)
+    const manifest = join(work, 'batch.csv');
+    const batch = await runPermafrost(
+      ['thaw', '--batch-manifest', manifest, '--json', '--no-encryption', '--archive-dir', join(work, 'batch-cache'), s.url],
+      s.env,
+    );
+    assertOk(batch, 'thaw --batch-manifest');
+    const rows = readFileSync(manifest, 'utf8').trim().split('\n');
+    assert.equal(rows.length, plan.toRequest.objects);
+    for (const i of [0, 1])
+      assert.ok(
+        rows.some((r) => r.startsWith(`cold,lake/shard-${i}-of-2/duplicity-full.`)),
+        `rows of shard ${i}`,
+      );
+    const again1 = await runPermafrost(
+      ['thaw', '--batch-manifest', manifest, '--no-encryption', '--archive-dir', join(work, 'batch-cache'), s.url],
+      s.env,
+    );
+    assert.equal(again1.code, 52, 'an existing manifest is never overwritten');
 
     const cold = join(work, 'cold');
     const refused = await runPermafrost(['restore', ...common(s), s.url, cold], s.env);

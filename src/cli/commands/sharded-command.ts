@@ -333,11 +333,10 @@ async function retentionShards(cmd: ParsedCommandLine, o: CliOptions, target: Sh
 
 async function verifyShards(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, target: ShardedTarget): Promise<number> {
   const source = need(cmd.localPath, 'source directory');
-  if (o.fileToRestore !== undefined)
-    throw new UsageError('verify --file-to-restore does not handle sharded targets yet: run it on the shard URL that holds the path');
   const time = timeOption(o, target.now());
+  const within = o.fileToRestore !== undefined ? indexFromString(o.fileToRestore) : undefined;
   if (o.compareData) {
-    const r = await shardedVerifyCompare(target, time, source, await selectionFor(o, source, target.now()));
+    const r = await shardedVerifyCompare(target, time, source, await selectionFor(o, source, target.now()), within);
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else
       reporter.notice(
@@ -345,7 +344,7 @@ async function verifyShards(cmd: ParsedCommandLine, o: CliOptions, reporter: Rep
       );
     return r.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
   }
-  const r = await shardedVerifyTarget(target, time);
+  const r = await shardedVerifyTarget(target, time, within);
   if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else reporter.notice(`Verified generation ${r.generation}: ${r.shards.length} shards, ${r.differences} problem(s)`);
   return r.differences > 0 ? ExitCode.differences : ExitCode.ok;

@@ -14,12 +14,11 @@ import type { Reporter } from '../../ops/reporter.ts';
 import { chooseGeneration } from '../../ops/shards/generation-choice.ts';
 import { prepareShardedThaw, type ShardedThaw } from '../../ops/shards/sharded-thaw.ts';
 import type { ShardedTarget } from '../../ops/shards/sharded-target.ts';
-import { sendThawRequests } from '../../ops/thaw/prepare-thaw.ts';
+import { sendThawRequests, writeBatchManifest } from '../../ops/thaw/prepare-thaw.ts';
 import { countStates, ThawWaiter, type ThawCounts } from '../../ops/thaw/thaw.ts';
 import { ThawingBackend } from '../../ops/thaw/thawing-backend.ts';
 import type { VolumeThaw } from '../../ops/thaw/thaw.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
-import { UsageError } from '../../command-line/usage-error.ts';
 import type { CliOptions } from '../command-line.ts';
 import { formatPlan } from './thaw-command.ts';
 
@@ -64,6 +63,42 @@ async function send(t: ShardedThaw, reporter: Reporter, json: boolean): Promise<
     );
 }
 
+/**
+ * One S3 Batch Operations manifest for every shard: each shard writes (and journals) its rows as a
+ * plain thaw does, into a file of its own, and the rows are joined into the file asked for, which
+ * must not exist yet (checked first, so that nothing is journalled for a manifest never written).
+ */
+async function writeOneManifest(t: ShardedThaw, file: string): Promise<number> {
+  if (
+    await fsp.stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new PermafrostError(ExitCode.localIo, `--batch-manifest ${file} exists: choose a new file name`);
+  const dir = await fsp.mkdtemp(path.join(t.shards[0]!.ctx.tempRoot, 'permafrost-batch-'));
+  try {
+    let rows = 0;
+    const parts: Buffer[] = [];
+    for (const s of t.shards) {
+      const part = path.join(dir, `shard-${s.shard}.csv`);
+      rows += await writeBatchManifest(s.ctx, s.prepared, part);
+      parts.push(await fsp.readFile(part));
+    }
+    try {
+      await fsp.writeFile(file, Buffer.concat(parts), { flag: 'wx' });
+    } catch (err) {
+      throw new PermafrostError(
+        ExitCode.localIo,
+        `cannot write --batch-manifest ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+    return rows;
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** `thaw URL` of a sharded target: exit 0 when everything the restore reads is readable, 75 while restores run. */
 export async function runShardedThaw(
   o: CliOptions,
@@ -72,13 +107,24 @@ export async function runShardedThaw(
   url: string,
   time: number | undefined,
 ): Promise<number> {
-  if (o.batchManifest !== undefined) throw new UsageError('--batch-manifest does not handle sharded targets yet: run it on each shard URL');
   const t = await prepare(target, o, time);
   try {
     if (!o.json)
       reporter.notice(
         formatPlan(t.combined, `${url} (generation ${t.generation}, ${t.shards.length} shard${t.shards.length === 1 ? '' : 's'})`),
       );
+    if (!o.dryRun && o.batchManifest !== undefined) {
+      const rows = await writeOneManifest(t, o.batchManifest);
+      if (o.json)
+        process.stdout.write(
+          `${JSON.stringify({ generation: t.generation, shards: t.shards.map((s) => s.shard), batchManifest: o.batchManifest, rows })}\n`,
+        );
+      else
+        reporter.notice(
+          `Wrote ${rows} volume${rows === 1 ? '' : 's'} of ${t.shards.length} shard(s) to the S3 Batch Operations manifest ${o.batchManifest} (no restore requests were sent).`,
+        );
+      return ExitCode.ok;
+    }
     if (!o.dryRun) {
       await send(t, reporter, o.json);
       if (o.wait) await Promise.all(t.shards.map((s) => waiter(s.ctx, s.prepared.volumes, t, s.shard, o, reporter).all()));

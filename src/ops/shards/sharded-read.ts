@@ -14,7 +14,7 @@ import type { ShardedTarget } from './sharded-target.ts';
 import type { TargetContext } from '../context.ts';
 import type { Selection } from '../../fs/selection.ts';
 import { verify } from '../verify/verify.ts';
-import { membership } from './plan.ts';
+import { membership, shardOf } from './plan.ts';
 
 export async function* shardedListCurrentFiles(target: ShardedTarget, time: number | undefined): AsyncGenerator<EntryMeta> {
   const { generation } = await chooseGeneration(target, time);
@@ -69,15 +69,24 @@ export interface ShardedVerifyResult {
   readonly differences: number;
 }
 
-/** `verify` without downloads, shard by shard, each at its time in the chosen generation. */
-export async function shardedVerifyTarget(target: ShardedTarget, time: number | undefined): Promise<ShardedVerifyResult> {
-  const { generation } = await chooseGeneration(target, time);
+/**
+ * `verify` without downloads, shard by shard, each at its time in the chosen generation; with a
+ * path, only the shard that holds it (every shard for a split directory).
+ */
+export async function shardedVerifyTarget(
+  target: ShardedTarget,
+  time: number | undefined,
+  within?: PathIndex,
+): Promise<ShardedVerifyResult> {
+  const { generation, plan } = await chooseGeneration(target, time);
+  const owner = within === undefined ? 'shared' : shardOf(plan.plan, within);
+  const indexes = owner === 'shared' ? Array.from({ length: generation.shards }, (_, i) => i) : [owner];
   const shards: (TargetVerifyResult & { shard: number })[] = [];
-  for (let s = 0; s < generation.shards; s++) {
+  for (const s of indexes) {
     const t = await shardTime(target, generation, s, time);
     const ctx = target.openShard(s, generation.shards);
     try {
-      shards.push({ ...(await verifyTarget(ctx, { time: t })), shard: s });
+      shards.push({ ...(await verifyTarget(ctx, { time: t, ...(within !== undefined ? { fileToRestore: within } : {}) })), shard: s });
     } finally {
       await ctx.backend.close();
     }
@@ -101,17 +110,26 @@ export async function shardedVerifyCompare(
   time: number | undefined,
   source: string,
   selection: Selection,
+  within?: PathIndex,
 ): Promise<ShardedCompareResult> {
   const { generation, plan } = await chooseGeneration(target, time);
+  const owner = within === undefined ? 'shared' : shardOf(plan.plan, within);
+  const indexes = owner === 'shared' ? Array.from({ length: generation.shards }, (_, i) => i) : [owner];
   let filesChecked = 0;
   let volumesRead = 0;
   const differences: string[] = [];
-  for (let s = 0; s < generation.shards; s++) {
+  for (const s of indexes) {
     const t = await shardTime(target, generation, s, time);
     const ctx = target.openShard(s, generation.shards);
     try {
       const own = selection.restrictedTo((index) => membership(plan.plan, s, index) === 'other');
-      const r = await verify(ctx, { time: t, compareData: true, source, selection: own });
+      const r = await verify(ctx, {
+        time: t,
+        compareData: true,
+        source,
+        selection: own,
+        ...(within !== undefined ? { fileToRestore: within } : {}),
+      });
       filesChecked += r.filesChecked;
       volumesRead += r.volumesRead;
       differences.push(...r.differences);
