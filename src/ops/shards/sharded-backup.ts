@@ -5,6 +5,7 @@
  * catalogue; the worker that records the last shard of a generation marks it complete.
  */
 import { buildCollection } from '../../archive/collection.ts';
+import { timeToString } from '../../codec/time-string.ts';
 import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import type { Selection } from '../../fs/selection.ts';
 import { backup, type BackupRequest, type BackupResult } from '../backup/backup.ts';
@@ -87,7 +88,7 @@ export async function shardedBackup(target: ShardedTarget, req: ShardedBackupReq
       const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
       const made = collection.chains.filter((c) => c.startTime >= generation!.started).at(-1);
       if (made) {
-        target.reporter.notice(`Shard ${index}: its full of ${made.startTime} is at the target already; recording it`);
+        target.reporter.notice(`Shard ${index}: its full of ${timeToString(made.startTime)} is at the target already; recording it`);
         const done = await timed(() => record(target, run.generation, index, made.startTime, made.endTime));
         return {
           generation: run.generation,
