@@ -6,7 +6,7 @@
  * restore returns, and rerunning that index completes it; shards are balanced on a skewed tree.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, writeFileSync, utimesSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileUrl, runCommand } from '../support/cli.ts';
@@ -91,6 +91,16 @@ describe('sharded backups on file://', () => {
       );
     }
     assertSameTree(src, union, {}, "union of duplicity's shard restores");
+
+    // one path: from the shard that holds it; a split directory: from every shard
+    const oneFile = join(work, 'one-file');
+    assertOk(await runPermafrost(['restore', '--file-to-restore', 'd3/f2.txt', ...common(s), s.url, oneFile]), 'restore one file');
+    assert.deepEqual(readFileSync(oneFile), readFileSync(join(src, 'd3', 'f2.txt')));
+    const splitDir = join(work, 'huge');
+    const huge = await runPermafrost(['restore', '--json', '--file-to-restore', 'huge', ...common(s), s.url, splitDir]);
+    assertOk(huge, 'restore a split directory');
+    assert.deepEqual((JSON.parse(huge.stdout.trim().split('\n').at(-1)!) as { shards: number[] }).shards, [0, 1, 2]);
+    assertSameTree(join(src, 'huge'), splitDir, {}, 'the split directory');
 
     // list-current-files: every path once, in one listing
     const list = await runPermafrost(['list-current-files', '--json', ...common(s), s.url]);
