@@ -107,6 +107,9 @@ Main options:
   --poll-interval S          --wait: seconds before the first check of the restores (default 60)
   --costs                    collection-status: the monthly storage cost of what is stored
   --pricing-file F           prices for plans and estimates (JSON; default: built-in us-east-1)
+  --shards N                 backup: split over N workers, one shard each (docs/shards.md);
+                             --shard-index I, else JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX
+  --jobs N                   restore of a sharded target: shards restored at once (default 4)
   --help, -h                 this text; --version, -V
 
 Other duplicity options are accepted; those without an effect here are named in an info message.

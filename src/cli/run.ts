@@ -15,6 +15,7 @@ import { runCleanup } from './commands/cleanup-command.ts';
 import { runThawCommand } from './commands/thaw-command.ts';
 import { runRetention } from './commands/retention-command.ts';
 import { runEstimate } from './commands/estimate-command.ts';
+import { runIfSharded } from './commands/sharded-command.ts';
 import { permafrostVersion } from './version.ts';
 import { fatalHint } from './rerun-command.ts';
 
@@ -71,6 +72,8 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
 }
 
 async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
+  const sharded = await runIfSharded(cmd, o, reporter, out);
+  if (sharded !== null) return sharded;
   switch (cmd.verb) {
     case 'help':
       // asked for by name: the text on stdout even with --json (docs/output.md)

@@ -135,6 +135,12 @@ export interface CliOptions {
   readonly costs: boolean;
   /** permafrost --wait: seconds before the first poll of restore progress (it backs off from there) */
   readonly pollInterval: number;
+  /** permafrost --shards N: the backup is split over N workers (docs/shards.md) */
+  readonly shards?: number;
+  /** permafrost --shard-index I: this worker's shard (else JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX) */
+  readonly shardIndex?: number;
+  /** permafrost --jobs N: shards restored at once (default 4) */
+  readonly jobs: number;
 
   readonly s3UseDeepArchive: boolean;
   readonly s3UseGlacier: boolean;

@@ -15,7 +15,7 @@ import {
   type OptionDef,
   type State,
 } from './option-kinds.ts';
-import { checkSignKey, deflateLevel, optparseInt, parseVerbosity, positive } from './option-values.ts';
+import { checkSignKey, deflateLevel, nonNegative, optparseInt, parseVerbosity, positive } from './option-values.ts';
 import { UsageError } from './usage-error.ts';
 
 function fileToRestore(s: State, v: string, used: string): void {
@@ -296,6 +296,9 @@ const OWN_OPTIONS: readonly OptionDef[] = [
   int('--compress-level', 'compressLevel', deflateLevel),
   flag('--ignore-ctime', 'ignoreCtime'),
   flag('--ignore-inode', 'ignoreInode'),
+  int('--shards', 'shards', positive),
+  int('--shard-index', 'shardIndex', nonNegative),
+  int('--jobs', 'jobs', positive),
 ];
 
 const OPTIONS: readonly OptionDef[] = [...DUPLICITY_OPTIONS, ...OWN_OPTIONS];

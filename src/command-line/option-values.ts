@@ -47,3 +47,7 @@ export function deflateLevel(n: number, name: string): void {
 export function positive(n: number, name: string): void {
   if (n <= 0) throw new UsageError(`option ${name}: must be greater than zero, got ${n}`);
 }
+
+export function nonNegative(n: number, name: string): void {
+  if (n < 0) throw new UsageError(`option ${name}: must be zero or more, got ${n}`);
+}

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import type { EntryType } from '../core/entry.ts';
+import type { PathIndex } from '../core/path-index.ts';
 import { entryTypeOf } from './entry-from-stat.ts';
 import { decodeFsName, encodeFsName } from './fs-name.ts';
 import { GlobbingError, globSelector } from './glob.ts';
@@ -48,6 +49,8 @@ export interface SelectionCandidate {
    * (exclude-if-present). null when unknown (not a directory, or the listing failed).
    */
   readonly markers: readonly boolean[] | null;
+  /** The path below the root (for a restriction to part of the tree, see `restrictedTo`). */
+  readonly index?: PathIndex;
 }
 
 /** The root as the rules need it: its type and the device it lives on. */
@@ -73,12 +76,26 @@ export class Selection {
   readonly needsNames: boolean;
   /** exclude-if-present file names; the walker reports their presence per directory. */
   readonly markerNames: readonly Buffer[];
+  /** Paths outside a part of the tree (one shard's): excluded before any rule is asked. */
+  readonly #outside: ((index: PathIndex) => boolean) | null;
 
-  private constructor(functions: SelectionFunction[], rootName: string, needsNames: boolean, markers: Buffer[]) {
+  private constructor(
+    functions: SelectionFunction[],
+    rootName: string,
+    needsNames: boolean,
+    markers: Buffer[],
+    outside: ((index: PathIndex) => boolean) | null = null,
+  ) {
     this.#functions = functions;
     this.rootName = rootName;
     this.needsNames = needsNames;
     this.markerNames = markers;
+    this.#outside = outside;
+  }
+
+  /** This selection within part of the tree: paths for which `outside` is true are excluded, subtrees included. */
+  restrictedTo(outside: (index: PathIndex) => boolean): Selection {
+    return new Selection([...this.#functions], this.rootName, this.needsNames, [...this.markerNames], outside);
   }
 
   /** Includes everything. */
@@ -236,6 +253,7 @@ export class Selection {
 
   /** `Select.Select`: the dominant answer of the selection functions for one path below the root. */
   decide(c: SelectionCandidate): Decision {
+    if (this.#outside !== null && c.index !== undefined && this.#outside(c.index)) return 'exclude';
     let scanPending = false;
     let result: Verdict = null;
     for (const f of this.#functions) {

@@ -179,7 +179,14 @@ export async function* walkSource(
 
     const { meta, stats, path } = prepared;
     const name = needsNames ? selection.childName(frame.name, frame.names[i]!) : '';
-    const decision = selection.decide({ name, type: meta.type, dev: stats.dev, mtimeMs: stats.mtimeMs, markers: prepared.markers });
+    const decision = selection.decide({
+      name,
+      type: meta.type,
+      dev: stats.dev,
+      mtimeMs: stats.mtimeMs,
+      markers: prepared.markers,
+      index: meta.index,
+    });
     if (decision === 'exclude') continue;
     if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
       onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));

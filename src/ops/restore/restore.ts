@@ -32,6 +32,8 @@ export interface RestoreRequest {
   readonly dryRun: boolean;
   readonly numericOwner: boolean;
   readonly restoreOwnership: boolean;
+  /** Sees every entry written (a sharded restore keeps the shared directories' attributes to set them last). */
+  readonly onEntry?: (meta: EntryMeta) => void;
 }
 
 export interface RestoreResult {
@@ -112,6 +114,7 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
         const result = await next({
           write: async (meta, data) => {
             await writer.write(meta, data ?? undefined);
+            req.onEntry?.(meta);
           },
         });
         await writer.finish();

@@ -100,7 +100,7 @@ export async function prepareThaw(ctx: TargetContext, req: ThawRequestOptions): 
   };
 }
 
-function quoteFor(pricing: PricingTable, volumes: readonly VolumeThaw[], tier: RestoreTier, days: number): TierQuote {
+export function quoteFor(pricing: PricingTable, volumes: readonly VolumeThaw[], tier: RestoreTier, days: number): TierQuote {
   const byClass = new Map<string, { objects: number; bytes: number }>();
   for (const v of volumes) {
     if (!v.volume.archived) continue;
