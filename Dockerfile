@@ -73,6 +73,8 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 # be a volume too (compose.yaml mounts ./config at /mnt/backup/config for it).
 VOLUME ["/var/lib/permafrost"]
 USER node
+# The dashboard and /metrics, when PERMAFROST_LISTEN=0.0.0.0:8080 is set (with a token: docs/dashboard.md).
+EXPOSE 8080
 # Unhealthy when a job's last run failed, a run is overdue, or there is no status file (docs/service.md).
 HEALTHCHECK --interval=5m --timeout=30s --start-period=1m --retries=1 \
   CMD ["node", "/opt/permafrost/bin/permafrost.js", "daemon", "--health"]

@@ -41,6 +41,12 @@ const ONE_OFF = {
   thaw: `${RUN} -v "$PWD/recovered:/mnt/recovered" \\\n  permafrost:latest dup restore --thaw --file-to-restore smallfiles ${URL} /mnt/recovered/smallfiles`,
   restore: `${RUN} -v "$PWD/recovered:/mnt/recovered" \\\n  permafrost:latest dup restore --thaw --wait --file-to-restore smallfiles ${URL} /mnt/recovered/smallfiles`,
 };
+const DASHBOARD = {
+  token: 'head -c 32 /dev/urandom | base64 > ui-token && chown 1000:1000 ui-token && chmod 400 ui-token',
+  run: `docker run -d --name permafrost-dashboard -e PERMAFROST_LISTEN=0.0.0.0:8080 -e PERMAFROST_UI_TOKEN_FILE=/run/secrets/ui-token \\
+  -v "$PWD/ui-token:/run/secrets/ui-token:ro" -p 127.0.0.1:8080:8080 permafrost:latest`,
+  metrics: 'curl -H "Authorization: Bearer $(cat ui-token)" http://127.0.0.1:8080/metrics',
+};
 const COMPOSE = {
   prepare: 'mkdir -p config logs state && chown 1000:1000 config logs state',
   up: 'docker compose up -d',
@@ -216,7 +222,14 @@ test('the image: runs as uid 1000 (node), tini is PID 1, no build tools (compile
 
 // --- the guide's one-off commands ---------------------------------------------------------------
 test("docs/service.md's one-off commands are the ones this test runs", () => {
-  for (const cmd of [PREPARE, EXPORT_OPTIONS, EXPORT_OPTIONS_EXTRA, ...Object.values(ONE_OFF), ...Object.values(COMPOSE)])
+  for (const cmd of [
+    PREPARE,
+    EXPORT_OPTIONS,
+    EXPORT_OPTIONS_EXTRA,
+    ...Object.values(ONE_OFF),
+    ...Object.values(DASHBOARD),
+    ...Object.values(COMPOSE),
+  ])
     assert.ok(DOCS.includes(cmd), `docs/service.md shows:\n${cmd}`);
 });
 
@@ -296,6 +309,42 @@ test('a cache inside the source is left out of the backup, with a notice', async
   );
   assert.match(list.stdout, /data\/big\.bin$/m);
   assert.doesNotMatch(list.stdout, / config($|\/)/m, 'not the cache');
+});
+
+// --- the dashboard -----------------------------------------------------------------------------
+test('docker run with PERMAFROST_LISTEN on the documented port: the dashboard without a token, /metrics only with it', async () => {
+  const dir = tmpDir(hooks, 'image-dashboard');
+  await ok(DASHBOARD.token, dir);
+  const token = readFileSync(join(dir, 'ui-token'), 'utf8').trim();
+  // host network here: a free port stands in for 8080, which something on the machine may hold
+  const port = await freePort();
+  hooks.after(async () => {
+    await sh('podman rm -f -t 0 permafrost-dashboard >/dev/null 2>&1 || true', '/');
+  });
+  await ok(DASHBOARD.run.replaceAll('8080', String(port)), dir);
+  const base = `http://127.0.0.1:${port}`;
+  const page = await waitFor(
+    'the dashboard to listen',
+    async () => {
+      try {
+        return await fetch(`${base}/`);
+      } catch {
+        return null;
+      }
+    },
+    30_000,
+  );
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<script[^>]+app\.js/, 'the built app, served by the image');
+  assert.equal((await fetch(`${base}/metrics`)).status, 401, 'no token: refused');
+  assert.equal((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status, 401, 'a wrong token: refused');
+  // the documented curl, as node's fetch (curl need not be installed)
+  assert.ok(DASHBOARD.metrics.includes('Authorization: Bearer'));
+  const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(metrics.status, 200);
+  assert.match(await metrics.text(), /^# TYPE permafrost_job_last_success_timestamp_seconds gauge$/m);
+  const logs = await sh('podman logs permafrost-dashboard 2>&1', '/');
+  assert.ok(!logs.stdout.includes(token), 'the token is not in the log');
 });
 
 // --- the compose service ------------------------------------------------------------------------
