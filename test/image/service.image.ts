@@ -221,6 +221,12 @@ test('the image: runs as uid 1000 (node), tini is PID 1, no build tools (compile
 });
 
 // --- the guide's one-off commands ---------------------------------------------------------------
+test("the README's service commands are the ones this test runs", () => {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  for (const cmd of [COMPOSE.prepare, COMPOSE.up, COMPOSE.check, COMPOSE.once, COMPOSE.logs])
+    assert.ok(readme.includes(cmd), `README.md shows:\n${cmd}`);
+});
+
 test("docs/service.md's one-off commands are the ones this test runs", () => {
   for (const cmd of [
     PREPARE,
