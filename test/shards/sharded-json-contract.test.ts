@@ -182,7 +182,13 @@ describe('the --json contract on a sharded file:// target', () => {
     await text(/ f7\.txt$/m, 'list-current-files', s.url);
     await text(/^Restored \d+ entries .* of generation 1 \(shards 0, 1\)/m, 'restore', s.url, join(work, 'restored'));
     await text(/^Verified generation 1: 2 shards, 0 problem\(s\)$/m, 'verify', s.url, src);
-    await text(/^Compared generation 1 with .*: \d+ entries, \d+ volumes read, 0 difference\(s\)$/m, 'verify', '--compare-data', s.url, src);
+    await text(
+      /^Compared generation 1 with .*: \d+ entries, \d+ volumes read, 0 difference\(s\)$/m,
+      'verify',
+      '--compare-data',
+      s.url,
+      src,
+    );
     await text(/^No extraneous files found in any shard/m, 'cleanup', s.url);
     await text(/^Thaw plan for the whole backup .*\(generation 1, 2 shards\):$/m, 'thaw', '--dry-run', s.url);
     await text(/^No old backup sets found, nothing deleted\.$/m, 'remove-all-but-n-full', '1', s.url);

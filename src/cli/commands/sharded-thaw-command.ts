@@ -76,7 +76,10 @@ async function send(t: ShardedThaw, reporter: Reporter, json: boolean): Promise<
  */
 function shardedThawJson(t: ShardedThaw, tally: RequestTally | null, extra: object = {}): Record<string, unknown> {
   const volumes = t.shards.flatMap((s) =>
-    (thawJson(s.prepared, null)['volumes'] as { name: string }[]).map((v) => ({ ...v, name: `${shardFolder(s.shard, t.shardCount)}/${v.name}` })),
+    (thawJson(s.prepared, null)['volumes'] as { name: string }[]).map((v) => ({
+      ...v,
+      name: `${shardFolder(s.shard, t.shardCount)}/${v.name}`,
+    })),
   );
   return { ...thawJson(t.combined, tally, extra), volumes, generation: t.generation, shards: t.shards.map((s) => s.shard) };
 }
