@@ -77,6 +77,9 @@ describe('the --json contract on a sharded file:// target', () => {
     assert.equal((documentOf(noRestore, 'error', 12)['error'] as { name: string }).name, 'noChain');
 
     const [w1] = await backupWorkers(s, [1], N, full);
+    // a backup without --shards of a sharded target: the usage error's document, nothing written
+    const plain = await runPermafrost([...LOUD, ...common(s), src, s.url]);
+    assert.equal((documentOf(plain, 'error', 2)['error'] as { name: string }).name, 'usage');
     assert.equal(documentOf(w1!, 'full')['complete'], true);
     writeFileSync(join(src, 'd1', 'f0.txt'), 'changed');
     for (const [verb, schema] of [
