@@ -101,3 +101,31 @@ test('docs/output.md links every schema', () => {
   const doc = readFileSync(join(PROJECT_ROOT, 'docs/output.md'), 'utf8');
   for (const name of schemaFiles().keys()) assert.ok(doc.includes(`(schemas/${name}.schema.json)`), `docs/output.md does not link ${name}`);
 });
+
+test('the sharded shapes (sharded.schema.json) are exact too: each verb accepts them, and nothing half sharded', () => {
+  const worker = { generation: 1, shard: 0, shards: 2, run: 'full', complete: false, planMadeHere: true, planMs: 3, catalogueMs: 1 };
+  // a full recorded rather than made has no set members; a set has all of them or none
+  assertMatchesSchema('full', worker);
+  assert.throws(() => assertMatchesSchema('full', { ...worker, type: 'full' }), /must have propert/);
+  assert.throws(() => assertMatchesSchema('backup', { ...worker, uploadedBytes: 5 }), /must have propert/);
+  const restore = { files: 3, bytes: 10, volumesRead: 1, setTime: 1_800_000_000 };
+  assertMatchesSchema('restore', { ...restore, generation: 1, shards: [0, 1] });
+  assert.throws(() => assertMatchesSchema('restore', { ...restore, generation: 1 }), /shards/);
+  const generation = {
+    generation: 1,
+    shards: 2,
+    plan: 'plan-1.json',
+    started: 1_800_000_000,
+    done: {},
+    missing: [0, 1],
+    state: 'incomplete',
+  };
+  assertMatchesSchema('collection-status', { sharded: true, current: null, generations: [generation] });
+  const done = { '0': { full: 1_800_000_000, last: 1_800_000_000 }, '1': { full: 1_800_000_000, last: 1_800_000_000 } };
+  const complete = { ...generation, done, missing: [], state: 'complete' };
+  assertMatchesSchema('collection-status', { sharded: true, current: 1, generations: [{ ...complete, complete: 1_800_000_100 }] });
+  assert.throws(() => assertMatchesSchema('collection-status', { sharded: true, current: 1, generations: [complete] }), /complete/);
+  assert.throws(() => assertMatchesSchema('collection-status', { sharded: true, current: 1, generations: [], chains: [] }), /additional/);
+  assert.throws(() => assertMatchesSchema('verify', { generation: 1, shards: [], differences: 0 }), /array/);
+  assertMatchesSchema('remove-older-than', { keptFrom: null, generations: [], incrementalsOnly: false, shards: [], deleted: false });
+});

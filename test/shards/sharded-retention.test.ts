@@ -12,6 +12,7 @@ import { assertSameTree } from '../support/compare.ts';
 import { runPermafrost } from '../support/permafrost.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { assertOk, backupWorkers, catalogueOf, common, HOUR, skewedTree, snapshot, T0 } from './harness.ts';
+import { assertMatchesSchema } from '../support/json-schemas.ts';
 
 const t = fileCleanup();
 
@@ -63,7 +64,10 @@ describe('retention on a sharded target', () => {
     assert.ok(before.filter(incsOfGen1).length >= 2, 'each shard has an incremental in generation 1');
     const listed = await runPermafrost(['remove-all-but-n-full', '2', '--json', ...common(s), s.url]);
     assertOk(listed, 'list only');
-    assert.deepEqual((JSON.parse(listed.stdout.trim().split('\n').at(-1)!) as { generations: number[] }).generations, [1]);
+    // the whole of stdout is one document (indented, as the retention verbs' documents are)
+    const plan = JSON.parse(listed.stdout) as { generations: number[] };
+    assertMatchesSchema('remove-all-but-n-full', plan, 'remove-all-but-n-full --json');
+    assert.deepEqual(plan.generations, [1]);
     assert.deepEqual(allFiles(remote), before);
 
     // the incrementals of generation 1 go; its fulls stay, and so does its record

@@ -16,6 +16,7 @@ import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { buildTree } from '../support/tree.ts';
 import { createBucket, inspector } from '../s3/helpers.ts';
 import { assertOk, backupWorkers, common, HOUR, skewedTree, T0, type IndexVariable, type ShardedSetup } from './harness.ts';
+import { assertMatchesSchema } from '../support/json-schemas.ts';
 
 const t = fileCleanup();
 const N = 3;
@@ -72,7 +73,9 @@ async function scenario(variable: IndexVariable, bucket: string): Promise<void> 
   assertSameTree(src, dest, {}, 'whole restore from S3');
   const status = await runPermafrost(['collection-status', '--json', ...common(s), s.url], s.env);
   assertOk(status, 'status');
-  assert.equal((JSON.parse(status.stdout) as { current: number }).current, 1);
+  const doc = JSON.parse(status.stdout) as { current: number };
+  assertMatchesSchema('collection-status', doc, 'collection-status --json of a sharded S3 target');
+  assert.equal(doc.current, 1);
 }
 
 /** New files in the big directory and a new directory; directory mtimes set again. */

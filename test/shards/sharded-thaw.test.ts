@@ -13,6 +13,7 @@ import { startMoto, TEST_CREDENTIALS } from '../support/moto.ts';
 import { runPermafrost } from '../support/permafrost.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { createBucket } from '../s3/helpers.ts';
+import { assertMatchesSchema } from '../support/json-schemas.ts';
 import { assertOk, backupWorkers, common, T0, type ShardedSetup } from './harness.ts';
 
 const t = fileCleanup();
@@ -61,6 +62,8 @@ describe('thaw of a sharded target (moto)', () => {
 
     const whole = await runPermafrost(['thaw', '--dry-run', '--json', '--days', '3', ...common(s), s.url], s.env);
     assertOk(whole, 'thaw --dry-run');
+    // the whole of stdout is one document, the plain thaw document with generation and shards
+    assertMatchesSchema('thaw', JSON.parse(whole.stdout), 'thaw --dry-run --json');
     const plan = lastJson(whole.stdout);
     assert.equal(plan.generation, 1);
     assert.deepEqual(plan.shards, [0, 1]);
@@ -93,6 +96,9 @@ describe('thaw of a sharded target (moto)', () => {
       s.env,
     );
     assertOk(batch, 'thaw --batch-manifest');
+    const batchDoc = JSON.parse(batch.stdout) as { rows: number; batchManifest: string };
+    assertMatchesSchema('thaw', batchDoc, 'thaw --batch-manifest --json');
+    assert.deepEqual([batchDoc.rows, batchDoc.batchManifest], [plan.toRequest.objects, manifest]);
     const rows = readFileSync(manifest, 'utf8').trim().split('\n');
     assert.equal(rows.length, plan.toRequest.objects);
     for (const i of [0, 1])
@@ -112,11 +118,22 @@ describe('thaw of a sharded target (moto)', () => {
     assert.match(refused.stderr, /archived and not restored: add --thaw/);
     assert.equal(existsSync(cold), false, 'nothing written');
 
+    // the requests sent: one document, whether the copies are ready yet (0) or not (75)
+    const requested = await runPermafrost(['thaw', '--json', ...common(s), s.url], s.env);
+    assert.ok([0, 75].includes(requested.code), requested.stdout + requested.stderr);
+    const sent = JSON.parse(requested.stdout) as { requests: { sent: number } };
+    assertMatchesSchema('thaw', sent, 'thaw --json');
+    assert.equal(sent.requests.sent, plan.toRequest.objects);
+
     const dest = join(work, 'restored');
-    const thawed = await runPermafrost(['restore', '--thaw', '--wait', '--poll-interval', '1', ...common(s), s.url, dest], s.env);
+    const thawed = await runPermafrost(['restore', '--thaw', '--wait', '--json', '--poll-interval', '1', ...common(s), s.url, dest], s.env);
     assertOk(thawed, 'restore --thaw --wait');
+    assertMatchesSchema('restore', JSON.parse(thawed.stdout), 'restore --thaw --wait --json');
     assertSameTree(src, dest, { rootMeta: false }, 'thawed restore');
-    const again = await runPermafrost(['thaw', ...common(s), s.url], s.env);
+    const again = await runPermafrost(['thaw', '--wait', '--json', ...common(s), s.url], s.env);
     assert.equal(again.code, 0, 'everything readable now');
+    const ready = JSON.parse(again.stdout) as { counts: { ready: number; total: number } };
+    assertMatchesSchema('thaw', ready, 'thaw --wait --json');
+    assert.equal(ready.counts.ready, ready.counts.total);
   });
 });

@@ -332,7 +332,8 @@ async function retentionShards(cmd: ParsedCommandLine, o: CliOptions, out: Outpu
     dryRun: o.dryRun,
     pricing,
   });
-  if (o.json) out.document(result);
+  // indented, as the retention verbs' document of a plain target
+  if (o.json) out.document(result, 2);
   return ExitCode.ok;
 }
 
@@ -357,8 +358,8 @@ async function verifyShards(
   }
   const r = await shardedVerifyTarget(target, time, within);
   if (o.json) out.document(r);
-  else reporter.notice(`Verified generation ${r.generation}: ${r.shards.length} shards, ${r.differences} problem(s)`);
-  return r.differences > 0 ? ExitCode.differences : ExitCode.ok;
+  else reporter.notice(`Verified generation ${r.generation}: ${r.shards.length} shards, ${r.differences.length} problem(s)`);
+  return r.differences.length > 0 ? ExitCode.differences : ExitCode.ok;
 }
 
 async function cleanupShards(o: CliOptions, reporter: Reporter, out: Output, target: ShardedTarget): Promise<number> {

@@ -16,7 +16,9 @@ import { chooseGeneration } from '../../ops/shards/generation-choice.ts';
 import { prepareShardedThaw, type ShardedThaw } from '../../ops/shards/sharded-thaw.ts';
 import type { ShardedTarget } from '../../ops/shards/sharded-target.ts';
 import { sendThawRequests, writeBatchManifest } from '../../ops/thaw/prepare-thaw.ts';
-import { countStates, ThawWaiter, type ThawCounts } from '../../ops/thaw/thaw.ts';
+import { countStates, ThawWaiter, type RequestTally, type ThawCounts } from '../../ops/thaw/thaw.ts';
+import { thawJson } from '../../ops/thaw/thaw-json.ts';
+import { shardFolder } from '../../ops/shards/layout.ts';
 import { ThawingBackend } from '../../ops/thaw/thawing-backend.ts';
 import type { VolumeThaw } from '../../ops/thaw/thaw.ts';
 import { loadPricing } from '../../pricing/pricing-table.ts';
@@ -55,13 +57,31 @@ function waiter(ctx: TargetContext, volumes: VolumeThaw[], t: ShardedThaw, shard
   });
 }
 
-async function send(t: ShardedThaw, reporter: Reporter, json: boolean): Promise<void> {
-  let sent = 0;
-  for (const s of t.shards) sent += (await sendThawRequests(s.ctx, s.prepared)).sent;
-  if (sent > 0 && !json)
+async function send(t: ShardedThaw, reporter: Reporter, json: boolean): Promise<RequestTally> {
+  const tally = { sent: 0, started: 0, extended: 0, alreadyRunning: 0, fellBack: 0 };
+  for (const s of t.shards) {
+    const one = await sendThawRequests(s.ctx, s.prepared);
+    for (const k of Object.keys(tally) as (keyof RequestTally)[]) tally[k] += one[k];
+  }
+  if (tally.sent > 0 && !json)
     reporter.notice(
-      `Sent ${sent} restore request${sent === 1 ? '' : 's'} (${t.combined.tier}, copies kept ${t.combined.days} day${t.combined.days === 1 ? '' : 's'}) over ${t.shards.length} shard(s).`,
+      `Sent ${tally.sent} restore request${tally.sent === 1 ? '' : 's'} (${t.combined.tier}, copies kept ${t.combined.days} day${t.combined.days === 1 ? '' : 's'}) over ${t.shards.length} shard(s).`,
     );
+  return tally;
+}
+
+/**
+ * The --json document: a plain target's thaw document of the one plan (docs/schemas/thaw.schema.json),
+ * each volume named after its shard's folder as cleanup names them, with the generation and the shards read.
+ */
+function shardedThawJson(t: ShardedThaw, tally: RequestTally | null, extra: object = {}): Record<string, unknown> {
+  const volumes = t.shards.flatMap((s) =>
+    (thawJson(s.prepared, null)['volumes'] as { name: string }[]).map((v) => ({
+      ...v,
+      name: `${shardFolder(s.shard, t.shardCount)}/${v.name}`,
+    })),
+  );
+  return { ...thawJson(t.combined, tally, extra), volumes, generation: t.generation, shards: t.shards.map((s) => s.shard) };
 }
 
 /**
@@ -117,33 +137,20 @@ export async function runShardedThaw(
       );
     if (!o.dryRun && o.batchManifest !== undefined) {
       const rows = await writeOneManifest(t, o.batchManifest);
-      if (o.json) out.document({ generation: t.generation, shards: t.shards.map((s) => s.shard), batchManifest: o.batchManifest, rows });
+      if (o.json) out.document(shardedThawJson(t, null, { batchManifest: o.batchManifest, rows }));
       else
         reporter.notice(
           `Wrote ${rows} volume${rows === 1 ? '' : 's'} of ${t.shards.length} shard(s) to the S3 Batch Operations manifest ${o.batchManifest} (no restore requests were sent).`,
         );
       return ExitCode.ok;
     }
+    let tally: RequestTally | null = null;
     if (!o.dryRun) {
-      await send(t, reporter, o.json);
+      tally = await send(t, reporter, o.json);
       if (o.wait) await Promise.all(t.shards.map((s) => waiter(s.ctx, s.prepared.volumes, t, s.shard, o, reporter).all()));
     }
     const counts = countStates(t.combined.volumes);
-    if (o.json)
-      out.document({
-        generation: t.generation,
-        shards: t.shards.map((s) => s.shard),
-        setTime: t.combined.plan.setTime,
-        sets: t.combined.plan.sets,
-        volumesInSets: t.combined.plan.volumesInSets,
-        bytesInSets: t.combined.plan.bytesInSets,
-        tier: t.combined.tier,
-        days: t.combined.days,
-        estimatedHours: t.combined.estimatedHours,
-        toRequest: t.combined.toRequest,
-        counts,
-        quotes: t.combined.quotes,
-      });
+    if (o.json) out.document(shardedThawJson(t, tally));
     if (o.dryRun || counts.ready === counts.total) return ExitCode.ok;
     if (!o.json) reporter.notice(`thaw in progress: ${counts.ready}/${counts.total} volumes ready: rerun to check, or add --wait`);
     return ExitCode.thawInProgress;

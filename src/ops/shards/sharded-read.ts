@@ -15,6 +15,7 @@ import type { TargetContext } from '../context.ts';
 import type { Selection } from '../../fs/selection.ts';
 import { verify } from '../verify/verify.ts';
 import { membership, shardOf } from './plan.ts';
+import { shardFolder } from './layout.ts';
 
 export async function* shardedListCurrentFiles(target: ShardedTarget, time: number | undefined): AsyncGenerator<EntryMeta> {
   const { generation } = await chooseGeneration(target, time);
@@ -66,7 +67,8 @@ export async function shardedStatus(target: ShardedTarget): Promise<ShardedStatu
 export interface ShardedVerifyResult {
   readonly generation: number;
   readonly shards: readonly (TargetVerifyResult & { readonly shard: number })[];
-  readonly differences: number;
+  /** every shard's problems as lines, each after its shard's folder: non-empty means exit 1, as on one target */
+  readonly differences: string[];
 }
 
 /**
@@ -91,7 +93,8 @@ export async function shardedVerifyTarget(
       await ctx.backend.close();
     }
   }
-  return { generation: generation.generation, shards, differences: shards.reduce((a, r) => a + r.differences.length, 0) };
+  const differences = shards.flatMap((r) => r.differences.map((d) => `${shardFolder(r.shard, generation.shards)}: ${d}`));
+  return { generation: generation.generation, shards, differences };
 }
 
 export interface ShardedCompareResult {

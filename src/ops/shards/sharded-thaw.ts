@@ -27,6 +27,8 @@ export interface ShardThaw {
 
 export interface ShardedThaw {
   readonly generation: number;
+  /** the generation's shard count (the shards' folders are `shard-<i>-of-<count>`) */
+  readonly shardCount: number;
   readonly shards: readonly ShardThaw[];
   /** the one plan and price of all shards together (its journal is shard 0's: not for writing) */
   readonly combined: PreparedThaw;
@@ -55,6 +57,7 @@ export async function prepareShardedThaw(target: ShardedTarget, req: Omit<ThawRe
   const aligned = shards.map((s) => ({ ...s, prepared: { ...s.prepared, days } }));
   return {
     generation: generation.generation,
+    shardCount: generation.shards,
     shards: aligned,
     combined: combine(
       aligned.map((s) => s.prepared),
