@@ -42,6 +42,7 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     tempRoot: o.tempdir ?? env['TMPDIR'] ?? os.tmpdir(),
     compress: !o.noCompression,
     compressLevel: o.compressLevel,
+    jobs: o.jobs ?? os.availableParallelism(),
     encryption: encryptionFor(o, { env, file: o.passphraseFile }),
     targetLockTiming: targetLockTiming(env),
     interrupts: new SignalUndo(reporter),

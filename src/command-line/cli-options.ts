@@ -83,6 +83,8 @@ export interface CliOptions {
   readonly noCompression: boolean;
   /** `--compress-level N`: deflate level 1-9 (permafrost's own; duplicity always writes 6) */
   readonly compressLevel?: number;
+  /** `--jobs N`: parallel workers (permafrost's own); the machine's core count when absent */
+  readonly jobs?: number;
   readonly encryptKeys: readonly string[];
   readonly hiddenEncryptKeys: readonly string[];
   readonly signKey?: string;

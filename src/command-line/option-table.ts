@@ -294,6 +294,7 @@ const OWN_OPTIONS: readonly OptionDef[] = [
   flag('--costs', 'costs'),
   int('--poll-interval', 'pollInterval', positive),
   int('--compress-level', 'compressLevel', deflateLevel),
+  int('--jobs', 'jobs', positive),
   flag('--ignore-ctime', 'ignoreCtime'),
   flag('--ignore-inode', 'ignoreInode'),
 ];
