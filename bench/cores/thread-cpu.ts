@@ -45,6 +45,8 @@ if (isMainThread && out) {
       else byName[name] = (byName[name] ?? 0) + seconds;
     }
     const u = process.cpuUsage();
-    writeFileSync(out, `${JSON.stringify({ mainSeconds, otherThreads: byName, processSeconds: (u.user + u.system) / 1e6 })}\n`, { flag: 'a' });
+    writeFileSync(out, `${JSON.stringify({ mainSeconds, otherThreads: byName, processSeconds: (u.user + u.system) / 1e6 })}\n`, {
+      flag: 'a',
+    });
   });
 }

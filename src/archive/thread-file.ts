@@ -20,6 +20,8 @@ export class ThreadFile {
   readonly #pool: { pool: DeflatePool; level: number } | null;
   /** Resolves once every batch so far has been handed to the writer thread, in order. */
   #posted: Promise<void> = Promise.resolve();
+  /** Batches for the writer thread not yet posted to it (they wait for earlier ones). */
+  #waitingForWriter = 0;
 
   /**
    * Creates (or truncates) `path`, gzip at deflate `level` or plain (`level` null); `sha1` hashes
@@ -88,8 +90,10 @@ export class ThreadFile {
   }
 
   /**
-   * A batch deflated by the writer thread or by the pool, whichever has less in flight; either way
-   * the writer receives the batches in call order, so the file is the same.
+   * A batch deflated by the writer thread while it keeps up (fewer than WRITER_BACKLOG requests in
+   * flight) or has less in flight than the pool's least busy thread, else by the pool: when the
+   * main thread is the slower side (small files) no pool thread starts, and costs no memory.
+   * Either way the writer receives the batches in call order, so the file is the same.
    */
   #writePooled(
     data: Buffer,
@@ -100,12 +104,14 @@ export class ThreadFile {
     const file = this.#file;
     const raw = data.length;
     let handed: Promise<{ reply: Promise<ThreadFileReply>; input: Buffer | null }>;
-    if (worker.load <= pool.lightestLoad) {
+    const load = worker.load + this.#waitingForWriter;
+    if (load < WRITER_BACKLOG || load <= pool.lightestLoad) {
       const ab = data.buffer as ArrayBuffer;
-      handed = this.#posted.then(() => ({
-        reply: worker.request({ op: 'data', id: 0, file, data: ab, length: raw, lengths }, [ab]),
-        input: null,
-      }));
+      this.#waitingForWriter++;
+      handed = this.#posted.then(() => {
+        this.#waitingForWriter--;
+        return { reply: worker.request({ op: 'data', id: 0, file, data: ab, length: raw, lengths }, [ab]), input: null };
+      });
     } else {
       const deflated = pool.deflate(level, data, lengths);
       handed = Promise.all([deflated, this.#posted]).then(([d]) => {
@@ -127,6 +133,9 @@ export class ThreadFile {
     });
   }
 }
+
+/** Requests in flight at the writer thread beyond which a gzip batch goes to the DeflatePool. */
+const WRITER_BACKLOG = 3;
 
 export type ThreadFileRequest =
   /** level null: a plain file */
