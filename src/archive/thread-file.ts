@@ -135,7 +135,7 @@ export class ThreadFile {
 }
 
 /** Requests in flight at the writer thread beyond which a gzip batch goes to the DeflatePool. */
-const WRITER_BACKLOG = 3;
+const WRITER_BACKLOG = 6;
 
 export type ThreadFileRequest =
   /** level null: a plain file */

@@ -58,7 +58,7 @@ describe('--jobs: gzip files deflated by a pool of threads', () => {
     for (const jobs of [1, 2, 3]) {
       const path = join(dir, `jobs-${jobs}.gz`);
       const file = new ThreadFile(path, { level: 1, sha1: true, jobs });
-      // issued without waiting: once the writer has a backlog (the file's opening and two
+      // issued without waiting: once the writer has a backlog (the file's opening and five
       // batches), jobs > 1 sends batches to the pool, alternating with the writer
       const writes = batches.map((b) => {
         const data = Buffer.allocUnsafeSlow(b.reduce((n, p) => n + p.length, 0));
