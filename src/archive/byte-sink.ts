@@ -44,8 +44,10 @@ export class FileByteSink {
   #error: Error | null = null;
   readonly #batchPool: Buffer[] = [];
 
-  /** `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (docs/duplicity-format.md §1.3). */
-  /** `jobs`: threads that may compress a gzip file (ThreadFile); the bytes do not depend on it. */
+  /**
+   * `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (docs/duplicity-format.md §1.3).
+   * `jobs`: threads that may compress a gzip file (ThreadFile); the bytes do not depend on it.
+   */
   constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null; level?: number; jobs?: number }) {
     this.path = path;
     this.#level = opts.level ?? DEFAULT_COMPRESS_LEVEL;
