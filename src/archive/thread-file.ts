@@ -22,6 +22,8 @@ export class ThreadFile {
   #posted: Promise<void> = Promise.resolve();
   /** Batches for the writer thread not yet posted to it (they wait for earlier ones). */
   #waitingForWriter = 0;
+  /** The writer thread has answered: a backlog before that is its start-up, not its speed. */
+  #writerRunning = false;
 
   /**
    * Creates (or truncates) `path`, gzip at deflate `level` or plain (`level` null); `sha1` hashes
@@ -34,7 +36,10 @@ export class ThreadFile {
     const jobs = opts.jobs ?? 1;
     this.#pool = opts.level !== null && jobs > 1 ? { pool: DeflatePool.acquire(jobs - 1), level: opts.level } : null;
     this.#opened = this.#worker.request({ op: 'open', id: 0, file: this.#file, path, level: opts.level, sha1: opts.sha1 }, []);
-    this.#opened.catch(() => {});
+    this.#opened.then(
+      () => (this.#writerRunning = true),
+      () => {},
+    );
   }
 
   /** Resolves once the file is created and its header written (gzip); to the header's length. */
@@ -91,8 +96,8 @@ export class ThreadFile {
 
   /**
    * A batch deflated by the writer thread while it keeps up (fewer than WRITER_BACKLOG requests in
-   * flight) or has less in flight than the pool's least busy thread, else by the pool: when the
-   * main thread is the slower side (small files) no pool thread starts, and costs no memory.
+   * flight), is still starting, or has less in flight than the pool's least busy thread, else by
+   * the pool: when the main thread is the slower side (small files) a pool thread is not needed.
    * Either way the writer receives the batches in call order, so the file is the same.
    */
   #writePooled(
@@ -105,7 +110,7 @@ export class ThreadFile {
     const raw = data.length;
     let handed: Promise<{ reply: Promise<ThreadFileReply>; input: Buffer | null }>;
     const load = worker.load + this.#waitingForWriter;
-    if (load < WRITER_BACKLOG || load <= pool.lightestLoad) {
+    if (!this.#writerRunning || load < WRITER_BACKLOG || load <= pool.lightestLoad) {
       const ab = data.buffer as ArrayBuffer;
       this.#waitingForWriter++;
       handed = this.#posted.then(() => {

@@ -58,8 +58,9 @@ describe('--jobs: gzip files deflated by a pool of threads', () => {
     for (const jobs of [1, 2, 3]) {
       const path = join(dir, `jobs-${jobs}.gz`);
       const file = new ThreadFile(path, { level: 1, sha1: true, jobs });
-      // issued without waiting: once the writer has a backlog (the file's opening and five
-      // batches), jobs > 1 sends batches to the pool, alternating with the writer
+      await file.opened();
+      // issued without waiting: once the running writer has a backlog of six batches, jobs > 1
+      // sends the next ones to the pool
       const writes = batches.map((b) => {
         const data = Buffer.allocUnsafeSlow(b.reduce((n, p) => n + p.length, 0));
         let at = 0;
@@ -69,7 +70,6 @@ describe('--jobs: gzip files deflated by a pool of threads', () => {
           b.map((p) => p.length),
         );
       });
-      await file.opened();
       const results = await Promise.all(writes);
       // every input buffer comes back whole, for reuse
       for (let i = 0; i < batches.length; i++) assert.equal(results[i]!.input.length, Buffer.concat(batches[i]!).length);
