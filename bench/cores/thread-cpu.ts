@@ -2,7 +2,8 @@
  * Preloaded with `node --import ./bench/cores/thread-cpu.ts`: samples every thread's CPU time
  * (/proc/self/task/TID/stat, utime + stime) every 20 ms, and at exit writes to $THREAD_CPU_OUT
  * the main thread's CPU, every other thread's (by name, as the kernel knows it), and the whole
- * process's (process.cpuUsage: threads that ended between two samples count there). Linux only.
+ * process's (process.cpuUsage: threads that ended between two samples count there), and how
+ * many threads of each name it saw. Linux only.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
@@ -38,14 +39,18 @@ if (isMainThread && out) {
   process.on('exit', () => {
     sample();
     const byName: Record<string, number> = {};
+    const threads: Record<string, number> = {};
     let mainSeconds = 0;
     for (const [tid, { name, ticks }] of seen) {
       const seconds = ticks / ticksPerSecond;
       if (tid === String(process.pid)) mainSeconds = seconds;
-      else byName[name] = (byName[name] ?? 0) + seconds;
+      else {
+        byName[name] = (byName[name] ?? 0) + seconds;
+        threads[name] = (threads[name] ?? 0) + 1;
+      }
     }
     const u = process.cpuUsage();
-    writeFileSync(out, `${JSON.stringify({ mainSeconds, otherThreads: byName, processSeconds: (u.user + u.system) / 1e6 })}\n`, {
+    writeFileSync(out, `${JSON.stringify({ mainSeconds, otherThreads: byName, threadCounts: threads, processSeconds: (u.user + u.system) / 1e6 })}\n`, {
       flag: 'a',
     });
   });
