@@ -50,8 +50,12 @@ if (isMainThread && out) {
       }
     }
     const u = process.cpuUsage();
-    writeFileSync(out, `${JSON.stringify({ mainSeconds, otherThreads: byName, threadCounts: threads, processSeconds: (u.user + u.system) / 1e6 })}\n`, {
-      flag: 'a',
-    });
+    writeFileSync(
+      out,
+      `${JSON.stringify({ mainSeconds, otherThreads: byName, threadCounts: threads, processSeconds: (u.user + u.system) / 1e6 })}\n`,
+      {
+        flag: 'a',
+      },
+    );
   });
 }
