@@ -35,6 +35,8 @@ export class FileByteSink {
   /** Batches handed to the worker and not yet written, oldest first. */
   readonly #inflight: { raw: number; written: Promise<void> }[] = [];
   #inflightBytes = 0;
+  /** An upper bound of what the batches in flight will write (see sizeBound). */
+  #inflightBound = 0;
   /** Resolves when every batch handed to the worker so far is written. */
   #written: Promise<void> = Promise.resolve();
   #rawBytes = 0;
@@ -42,15 +44,22 @@ export class FileByteSink {
   #error: Error | null = null;
   readonly #batchPool: Buffer[] = [];
 
-  /** `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (docs/duplicity-format.md §1.3). */
-  constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null; level?: number }) {
+  /**
+   * `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (docs/duplicity-format.md §1.3).
+   * `jobs`: threads that may compress a gzip file (ThreadFile); the bytes do not depend on it.
+   */
+  constructor(path: string, opts: { gzip: boolean; sha1: boolean; encryption?: Encryption | null; level?: number; jobs?: number }) {
     this.path = path;
     this.#level = opts.level ?? DEFAULT_COMPRESS_LEVEL;
     this.#encryption = opts.encryption ?? null;
     if (!this.#encryption) {
       this.#file = null;
       this.#sha1 = null;
-      this.#threadFile = new ThreadFile(path, { level: opts.gzip ? this.#level : null, sha1: opts.sha1 });
+      this.#threadFile = new ThreadFile(path, {
+        level: opts.gzip ? this.#level : null,
+        sha1: opts.sha1,
+        ...(opts.jobs ? { jobs: opts.jobs } : {}),
+      });
       this.#fileDone = Promise.resolve();
       this.#track(
         this.#threadFile.opened().then((written) => ({ written })),
@@ -84,6 +93,24 @@ export class FileByteSink {
   get estimatedSize(): number {
     if (this.#encryption) return this.#diskBytes + this.#pendingBytes + (this.#encryptorNow?.queuedBytes ?? 0);
     return this.#diskBytes + this.#pendingBytes + this.#inflightBytes;
+  }
+
+  /**
+   * The file's size if it were closed now, exactly, once every batch in flight is written (the
+   * trailer aside): what a volume is cut by, so that the cut does not depend on how fast the
+   * threads were. Encrypted files: estimatedSize.
+   */
+  async settledSize(): Promise<number> {
+    if (this.#encryption) return this.estimatedSize;
+    await this.#written;
+    if (this.#error) throw this.#error;
+    return this.#diskBytes + this.#pendingBytes;
+  }
+
+  /** At least settledSize(), known now: batches in flight counted at deflate's worst expansion. */
+  get sizeBound(): number {
+    if (this.#encryption) return this.estimatedSize;
+    return this.#diskBytes + this.#pendingBytes + this.#inflightBound;
   }
 
   async write(parts: readonly Buffer[]): Promise<void> {
@@ -133,7 +160,7 @@ export class FileByteSink {
         if (input.length === BATCH_CAPACITY && this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(input);
         return { written };
       });
-      this.#track(written, raw);
+      this.#track(written, raw, lengths.length);
       while (this.#inflightBytes > WORKER_QUEUE) await this.#inflight[0]!.written;
       if (this.#error) throw this.#error;
       return;
@@ -165,11 +192,14 @@ export class FileByteSink {
   }
 
   /** Counts `raw` input bytes as in flight until the worker reports them written, in order. */
-  #track(done: Promise<{ written: number }>, raw: number): void {
+  #track(done: Promise<{ written: number }>, raw: number, parts = 0): void {
     const entry = { raw, written: Promise.resolve() };
+    // deflate runs grow by less than 1/64 plus a few bytes each; stored blocks by 5 per 64 KiB
+    const bound = raw + Math.ceil(raw / 64) + 40 * (parts + 1);
     entry.written = Promise.all([this.#written, done]).then(([, { written }]) => {
       this.#inflight.shift();
       this.#inflightBytes -= raw;
+      this.#inflightBound -= bound;
       this.#diskBytes += written;
     });
     entry.written.catch((e: Error) => {
@@ -177,6 +207,7 @@ export class FileByteSink {
     });
     this.#inflight.push(entry);
     this.#inflightBytes += raw;
+    this.#inflightBound += bound;
     this.#written = entry.written;
   }
 

@@ -12,9 +12,10 @@ export class SigtarWriter {
   readonly #cache: FileByteSink | null;
   #bytes = 0;
 
-  constructor(remotePath: string, cachePath: string, gzip: boolean, encryption: Encryption | null = null, level?: number) {
-    this.#remote = new FileByteSink(remotePath, { gzip, sha1: false, encryption, level });
-    this.#cache = gzip && !encryption ? null : new FileByteSink(cachePath, { gzip: true, sha1: false, level });
+  constructor(remotePath: string, cachePath: string, gzip: boolean, encryption: Encryption | null = null, level?: number, jobs?: number) {
+    const threads = jobs ? { jobs } : {};
+    this.#remote = new FileByteSink(remotePath, { gzip, sha1: false, encryption, level, ...threads });
+    this.#cache = gzip && !encryption ? null : new FileByteSink(cachePath, { gzip: true, sha1: false, level, ...threads });
   }
 
   async add(parts: readonly Buffer[]): Promise<void> {

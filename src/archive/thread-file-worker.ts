@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { deflateParts, GZIP_HEADER, gzipTrailer } from './gzip-framing.ts';
 import { RunDeflater } from './run-deflater.ts';
 import { ZeroParts } from './zero-parts.ts';
+import { crc32Combine } from './crc32-combine.ts';
 import type { ThreadFileReply, ThreadFileRequest } from './thread-file.ts';
 import { errorToWire } from '../core/worker-error.ts';
 
@@ -35,7 +36,7 @@ port.on('message', (req: ThreadFileRequest) => {
   try {
     reply = handle(req, transfer);
   } catch (e) {
-    if (req.op === 'data') transfer.push(req.data);
+    if (req.op === 'data' || req.op === 'deflated') transfer.push(req.data);
     reply = { id: req.id, written: 0, error: errorToWire(e) };
   }
   port.postMessage(reply, transfer);
@@ -70,6 +71,14 @@ function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileRepl
       } else {
         written = write(state, [data]);
       }
+      transfer.push(req.data);
+      return { id: req.id, written, data: req.data };
+    }
+    case 'deflated': {
+      const state = stateOf(req.file);
+      state.rawSize += req.rawLength;
+      state.crc = crc32Combine(state.crc, req.crc, req.rawLength);
+      const written = write(state, [Buffer.from(req.data, 0, req.length)]);
       transfer.push(req.data);
       return { id: req.id, written, data: req.data };
     }

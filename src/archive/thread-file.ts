@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { errorFromWire, type WireError } from '../core/worker-error.ts';
+import { DeflatePool } from './deflate-pool.ts';
 
 /**
  * A file written by a worker thread from batches of tar blocks: gzip (a volume or signature
@@ -15,16 +16,30 @@ export class ThreadFile {
   readonly #file: number;
   readonly #opened: Promise<ThreadFileReply>;
   #closed = false;
+  /** gzip with `jobs` > 1: batches may be deflated by the pool (see #writePooled) */
+  readonly #pool: { pool: DeflatePool; level: number } | null;
+  /** Resolves once every batch so far has been handed to the writer thread, in order. */
+  #posted: Promise<void> = Promise.resolve();
+  /** Batches for the writer thread not yet posted to it (they wait for earlier ones). */
+  #waitingForWriter = 0;
+  /** The writer thread has answered: a backlog before that is its start-up, not its speed. */
+  #writerRunning = false;
 
   /**
    * Creates (or truncates) `path`, gzip at deflate `level` or plain (`level` null); `sha1` hashes
-   * the file's bytes (see `end`).
+   * the file's bytes (see `end`). `jobs` (default 1): threads that may compress it, this file's
+   * writer thread and `jobs` − 1 of the DeflatePool; the bytes are the same for any number.
    */
-  constructor(path: string, opts: { level: number | null; sha1: boolean }) {
+  constructor(path: string, opts: { level: number | null; sha1: boolean; jobs?: number }) {
     this.#worker = SharedWorker.acquire();
     this.#file = this.#worker.newFile();
+    const jobs = opts.jobs ?? 1;
+    this.#pool = opts.level !== null && jobs > 1 ? { pool: DeflatePool.acquire(jobs - 1), level: opts.level } : null;
     this.#opened = this.#worker.request({ op: 'open', id: 0, file: this.#file, path, level: opts.level, sha1: opts.sha1 }, []);
-    this.#opened.catch(() => {});
+    this.#opened.then(
+      () => (this.#writerRunning = true),
+      () => {},
+    );
   }
 
   /** Resolves once the file is created and its header written (gzip); to the header's length. */
@@ -40,6 +55,7 @@ export class ThreadFile {
   write(data: Buffer, lengths: number[]): Promise<{ written: number; input: Buffer }> {
     const ab = data.buffer;
     if (!(ab instanceof ArrayBuffer) || data.byteOffset !== 0) throw new Error('ThreadFile.write needs a buffer that owns its memory');
+    if (this.#pool) return this.#writePooled(data, lengths, this.#pool);
     return this.#worker
       .request({ op: 'data', id: 0, file: this.#file, data: ab, length: data.length, lengths }, [ab])
       .then((r) => ({ written: r.written, input: Buffer.from(r.data!) }));
@@ -49,10 +65,12 @@ export class ThreadFile {
   async end(): Promise<{ size: number; sha1: string | null }> {
     this.#closed = true;
     try {
+      await this.#posted;
       const r = await this.#worker.request({ op: 'end', id: 0, file: this.#file }, []);
       return { size: r.size!, sha1: r.sha1 ?? null };
     } finally {
       this.#worker.release();
+      this.#pool?.pool.release();
     }
   }
 
@@ -60,15 +78,76 @@ export class ThreadFile {
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#pool) {
+      // after the batches still being compressed are handed over (or have failed)
+      const { pool } = this.#pool;
+      void this.#posted
+        .catch(() => {})
+        .then(() => {
+          this.#worker.request({ op: 'drop', id: 0, file: this.#file }, []).catch(() => {});
+          this.#worker.release();
+          pool.release();
+        });
+      return;
+    }
     this.#worker.request({ op: 'drop', id: 0, file: this.#file }, []).catch(() => {});
     this.#worker.release();
   }
+
+  /**
+   * A batch deflated by the writer thread while it keeps up (fewer than WRITER_BACKLOG requests in
+   * flight), is still starting, or has less in flight than the pool's least busy thread, else by
+   * the pool: when the main thread is the slower side (small files) a pool thread is not needed.
+   * Either way the writer receives the batches in call order, so the file is the same.
+   */
+  #writePooled(
+    data: Buffer,
+    lengths: number[],
+    { pool, level }: { pool: DeflatePool; level: number },
+  ): Promise<{ written: number; input: Buffer }> {
+    const worker = this.#worker;
+    const file = this.#file;
+    const raw = data.length;
+    let handed: Promise<{ reply: Promise<ThreadFileReply>; input: Buffer | null }>;
+    const load = worker.load + this.#waitingForWriter;
+    if (!this.#writerRunning || load < WRITER_BACKLOG || load <= pool.lightestLoad) {
+      const ab = data.buffer as ArrayBuffer;
+      this.#waitingForWriter++;
+      handed = this.#posted.then(() => {
+        this.#waitingForWriter--;
+        return { reply: worker.request({ op: 'data', id: 0, file, data: ab, length: raw, lengths }, [ab]), input: null };
+      });
+    } else {
+      const deflated = pool.deflate(level, data, lengths);
+      handed = Promise.all([deflated, this.#posted]).then(([d]) => {
+        const out = d.out.buffer as ArrayBuffer;
+        return {
+          reply: worker.request({ op: 'deflated', id: 0, file, data: out, length: d.out.length, crc: d.crc, rawLength: raw }, [out]),
+          input: d.input,
+        };
+      });
+    }
+    const posted = handed.then(() => {});
+    // a failure reaches the caller through the returned promise; this one only orders the next
+    posted.catch(() => {});
+    this.#posted = posted;
+    return handed.then(async ({ reply, input }) => {
+      const r = await reply;
+      if (input) pool.recycle(r.data!);
+      return { written: r.written, input: input ?? Buffer.from(r.data!) };
+    });
+  }
 }
+
+/** Requests in flight at the writer thread beyond which a gzip batch goes to the DeflatePool. */
+const WRITER_BACKLOG = 6;
 
 export type ThreadFileRequest =
   /** level null: a plain file */
   | { op: 'open'; id: number; file: number; path: string; level: number | null; sha1: boolean }
   | { op: 'data'; id: number; file: number; data: ArrayBuffer; length: number; lengths: number[] }
+  /** a batch deflated by the DeflatePool: `rawLength` input bytes whose CRC-32 is `crc` */
+  | { op: 'deflated'; id: number; file: number; data: ArrayBuffer; length: number; crc: number; rawLength: number }
   | { op: 'end'; id: number; file: number }
   | { op: 'drop'; id: number; file: number };
 
@@ -116,6 +195,11 @@ class SharedWorker {
     this.#worker.on('exit', (code) => this.#fail(new Error(`file writer thread exited (code ${code})`)));
     // after the listeners: adding a 'message' listener refs the worker again
     this.#worker.unref();
+  }
+
+  /** Requests in flight. */
+  get load(): number {
+    return this.#pending.size;
   }
 
   newFile(): number {

@@ -21,6 +21,8 @@ export interface VolumeWriterOptions {
   readonly gzip: boolean;
   /** deflate level (gzip, or inside encryption); DEFAULT_COMPRESS_LEVEL when absent */
   readonly level?: number;
+  /** threads that may compress (see FileByteSink); 1 when absent */
+  readonly jobs?: number;
   /** `.difftar.gpg` volumes: encrypted, ending with duplicity's zero footer (docs/duplicity-format.md §3.2) */
   readonly encryption?: Encryption | null;
   /** Called once per closed volume, in order; may apply back-pressure by resolving late. */
@@ -49,7 +51,7 @@ export class VolumeWriter {
 
   /** Adds one tar block (headers, data, padding) for `index`; `block` is the manifest block number. */
   async addBlock(parts: readonly Buffer[], index: PathIndex, block: number | null): Promise<void> {
-    if (this.#sink && this.#opts.volsize - this.#sink.estimatedSize < ROTATE_MARGIN) await this.#closeVolume();
+    if (this.#sink && (await this.#isFull(this.#sink))) await this.#closeVolume();
     if (!this.#sink) this.#openVolume();
     if (!this.#start) this.#start = { index, block };
     this.#end = { index, block };
@@ -67,6 +69,16 @@ export class VolumeWriter {
     this.#sink = null;
   }
 
+  /**
+   * Whether fewer than ROTATE_MARGIN bytes are left: by the exact size, so that volumes end at the
+   * same tar block however fast the compression threads are; waiting for the batches in flight
+   * only when the bound says the volume may be full.
+   */
+  async #isFull(sink: FileByteSink): Promise<boolean> {
+    if (this.#opts.volsize - sink.sizeBound >= ROTATE_MARGIN) return false;
+    return this.#opts.volsize - (await sink.settledSize()) < ROTATE_MARGIN;
+  }
+
   #openVolume(): void {
     this.#number += 1;
     this.#sink = new FileByteSink(path.join(this.#opts.tempDir, `volume-${this.#number}`), {
@@ -74,6 +86,7 @@ export class VolumeWriter {
       sha1: true,
       encryption: this.#opts.encryption ?? null,
       level: this.#opts.level,
+      ...(this.#opts.jobs ? { jobs: this.#opts.jobs } : {}),
     });
     this.#start = null;
     this.#end = null;

@@ -74,6 +74,7 @@ Main options:
   --s3-endpoint-url URL      S3-compatible endpoint; --s3-region-name R
   --no-encryption            no GnuPG; volumes are gzip, or plain with --no-compression
   --compress-level N         deflate level 1-9 of what is compressed (default 1; duplicity: 6)
+  --jobs N                   compression threads (default: cores - 1); same output for any N
   --encrypt-key KEY          encrypt to a public key (repeatable); --sign-key KEY signs
                              (passphrases are read from PASSPHRASE and SIGN_PASSPHRASE)
   --passphrase-file F        read the passphrase from the first line of F; --key-file F adds

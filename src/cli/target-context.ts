@@ -42,6 +42,8 @@ export function targetContext(url: string, o: CliOptions, reporter: Reporter, en
     tempRoot: o.tempdir ?? env['TMPDIR'] ?? os.tmpdir(),
     compress: !o.noCompression,
     compressLevel: o.compressLevel,
+    // the main thread reads, hashes and signs on one core; compression threads get the others
+    jobs: o.jobs ?? Math.max(1, os.availableParallelism() - 1),
     encryption: encryptionFor(o, { env, file: o.passphraseFile }),
     targetLockTiming: targetLockTiming(env),
     interrupts: new SignalUndo(reporter),

@@ -83,6 +83,12 @@ export interface CliOptions {
   readonly noCompression: boolean;
   /** `--compress-level N`: deflate level 1-9 (permafrost's own; duplicity always writes 6) */
   readonly compressLevel?: number;
+  /**
+   * `--jobs N`: parallel workers (permafrost's own): compression threads in a backup (absent: one
+   * fewer than the cores, the main thread reads and signs on the last one), shards restored at once
+   * in a sharded restore (absent: 4)
+   */
+  readonly jobs?: number;
   readonly encryptKeys: readonly string[];
   readonly hiddenEncryptKeys: readonly string[];
   readonly signKey?: string;
@@ -139,8 +145,6 @@ export interface CliOptions {
   readonly shards?: number;
   /** permafrost --shard-index I: this worker's shard (else JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX) */
   readonly shardIndex?: number;
-  /** permafrost --jobs N: shards restored at once (default 4) */
-  readonly jobs: number;
 
   readonly s3UseDeepArchive: boolean;
   readonly s3UseGlacier: boolean;

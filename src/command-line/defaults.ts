@@ -52,7 +52,6 @@ export function defaults(env: Env): Opts {
     wait: false,
     costs: false,
     pollInterval: 60,
-    jobs: 4,
     s3UseDeepArchive: false,
     s3UseGlacier: false,
     s3UseGlacierIr: false,

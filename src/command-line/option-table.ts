@@ -294,11 +294,11 @@ const OWN_OPTIONS: readonly OptionDef[] = [
   flag('--costs', 'costs'),
   int('--poll-interval', 'pollInterval', positive),
   int('--compress-level', 'compressLevel', deflateLevel),
+  int('--jobs', 'jobs', positive),
   flag('--ignore-ctime', 'ignoreCtime'),
   flag('--ignore-inode', 'ignoreInode'),
   int('--shards', 'shards', positive),
   int('--shard-index', 'shardIndex', nonNegative),
-  int('--jobs', 'jobs', positive),
 ];
 
 const OPTIONS: readonly OptionDef[] = [...DUPLICITY_OPTIONS, ...OWN_OPTIONS];

@@ -24,6 +24,8 @@ export interface TargetContext {
   readonly compress: boolean;
   /** `--compress-level`: deflate level 1-9 of what is compressed; the archive layer's default when absent */
   readonly compressLevel?: number;
+  /** `--jobs N`: threads that may compress (and hash) at once; 1 when absent */
+  readonly jobs?: number;
   /**
    * How `.gpg` files are written and read (docs/duplicity-format.md §6); null with `--no-encryption`. Reading a file
    * whose name is not `.gpg` never needs it.

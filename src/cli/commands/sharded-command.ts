@@ -251,7 +251,7 @@ async function restoreShards(
     ...(time !== undefined ? { time } : {}),
     ...(o.fileToRestore !== undefined ? { fileToRestore: indexFromString(o.fileToRestore) } : {}),
     ...(index !== undefined ? { index } : {}),
-    jobs: o.jobs,
+    jobs: o.jobs ?? 4,
     dest,
     force: o.force,
     dryRun: o.dryRun,

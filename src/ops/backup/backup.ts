@@ -218,6 +218,7 @@ async function writeSet(
     volsize: req.volsize,
     gzip: ctx.compress,
     level: ctx.compressLevel,
+    ...(ctx.jobs ? { jobs: ctx.jobs } : {}),
     encryption: ctx.encryption,
     onVolume: async (vol) => {
       volumeInfos.push(vol.info);
@@ -241,7 +242,7 @@ async function writeSet(
   const sigName = signatureName(times, ctx.prefixes, naming);
   const sigRemotePath = path.join(temp, 'signatures');
   const sigCachePath = path.join(temp, 'signatures.gz');
-  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress, ctx.encryption, ctx.compressLevel);
+  const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress, ctx.encryption, ctx.compressLevel, ctx.jobs);
   const fileListPath = path.join(temp, 'filelist');
   const fileList = createWriteStream(fileListPath);
   let fileListCount = 0;
