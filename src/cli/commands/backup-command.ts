@@ -4,7 +4,7 @@ import { backup, type BackupResult } from '../../ops/backup/backup.ts';
 import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { checkSourceDir } from '../../ops/source-dir.ts';
-import { prettyTime } from '../../ops/status/status.ts';
+import { prettyTime } from '../../ops/status/pretty-time.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import type { Output } from '../output.ts';
