@@ -6,7 +6,7 @@
  * a shared machine; wall time is printed next to it. See bench/README.md.
  *
  *   npx node bench/fixed-costs.ts [--files 10000] [--repeat 7] [--root /tmp/permafrost-fixed]
- *        [--build LABEL=DIR]... [--env LABEL=NAME=VALUE]... [--only a,b] [--out FILE]
+ *        [--build LABEL=DIR]... [--env LABEL=NAME=VALUE]... [--only a,b] [--out FILE] [--old-node PATH]
  *
  * A build is a permafrost directory with bin/ and a compiled dist/ (default: this repository).
  */
@@ -135,7 +135,11 @@ interface Row {
 const bin = (b: Build) => join(b.dir, 'bin/permafrost.js');
 const pf = (b: Build, ...a: string[]) => [NODE, ...b.nodeFlags, bin(b), ...a];
 const ds = (n: number) => join(root, `ds-${n}`);
-const oldNode = spawnSync('node', ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+// the machine's own Node, if older than 22: bin/permafrost.js hands over to the project's Node 24
+const OLD_NODE = one('--old-node', '/usr/bin/node');
+const oldNode = existsSync(OLD_NODE)
+  ? (spawnSync(OLD_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim() ?? '')
+  : '';
 
 function backupArgs(b: Build, kind: string, src: string, ws: string): string[] {
   return pf(b, kind, '--no-encryption', '--archive-dir', join(ws, 'cache'), '--name', 'bench', src, `file://${join(ws, 'target')}`);
@@ -150,12 +154,12 @@ const ws = (b: Build, what: string) => join(root, 'ws', b.label, what);
 const rows: Row[] = [
   { id: 'node', title: 'Node 24 process start (`node -e ""`)', run: (b) => timed([NODE, ...b.nodeFlags, '-e', ''], b.env) },
   { id: 'version', title: '`permafrost --version` (start, launcher, CLI modules)', run: (b) => timed(pf(b, '--version'), b.env) },
-  ...(Number(oldNode.split('.')[0]) < 22
+  ...(oldNode !== '' && Number(oldNode.split('.')[0]) < 22
     ? [
         {
           id: 'old-node',
           title: `\`--version\` from the PATH's Node ${oldNode} (the launcher starts Node 24)`,
-          run: (b: Build) => timed(['node', bin(b), '--version'], b.env),
+          run: (b: Build) => timed([OLD_NODE, bin(b), '--version'], b.env),
         },
       ]
     : []),
