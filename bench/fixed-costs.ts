@@ -152,8 +152,8 @@ function fresh(ws: string): string {
 const ws = (b: Build, what: string) => join(root, 'ws', b.label, what);
 
 const rows: Row[] = [
-  { id: 'node', title: 'Node 24 process start (`node -e ""`)', run: (b) => timed([NODE, ...b.nodeFlags, '-e', ''], b.env) },
-  { id: 'version', title: '`permafrost --version` (start, launcher, CLI modules)', run: (b) => timed(pf(b, '--version'), b.env) },
+  { id: 'node', title: 'Node 24 process start (`node -e ""`)', run: (b: Build) => timed([NODE, ...b.nodeFlags, '-e', ''], b.env) },
+  { id: 'version', title: '`permafrost --version` (start, launcher, CLI modules)', run: (b: Build) => timed(pf(b, '--version'), b.env) },
   ...(oldNode !== '' && Number(oldNode.split('.')[0]) < 22
     ? [
         {
@@ -163,30 +163,34 @@ const rows: Row[] = [
         },
       ]
     : []),
-  { id: 'worker', title: 'compression thread: start, one file, stop (in-process)', run: (b) => probe(b, 'worker') },
-  { id: 'wasm', title: 'MD4 WebAssembly compile + instantiate (in-process)', run: (b) => probe(b, 'wasm') },
-  { id: 'lock', title: 'target lock take + release, file:// (in-process)', run: (b) => probe(b, 'lock') },
-  { id: 'put', title: 'one 4 KiB object stored: copy, fsync, link (in-process)', run: (b) => probe(b, 'put') },
+  { id: 'worker', title: 'compression thread: start, one file, stop (in-process)', run: (b: Build) => probe(b, 'worker') },
+  { id: 'wasm', title: 'MD4 WebAssembly compile + instantiate (in-process)', run: (b: Build) => probe(b, 'wasm') },
+  { id: 'lock', title: 'target lock take + release, file:// (in-process)', run: (b: Build) => probe(b, 'lock') },
+  { id: 'put', title: 'one 4 KiB object stored: copy, fsync, link (in-process)', run: (b: Build) => probe(b, 'put') },
   {
     id: 'full-1',
     title: 'full backup of 1 file',
-    run: (b) => timed(backupArgs(b, 'full', ds(1), fresh(ws(b, 'one'))), b.env),
+    run: (b: Build) => timed(backupArgs(b, 'full', ds(1), fresh(ws(b, 'one'))), b.env),
   },
   {
     id: 'inc-1',
     title: 'incremental of that file, unchanged',
-    run: (b) => timed(backupArgs(b, 'incremental', ds(1), ws(b, 'one')), b.env),
+    run: (b: Build) => timed(backupArgs(b, 'incremental', ds(1), ws(b, 'one')), b.env),
   },
-  { id: 'full-1k', title: 'full backup of 1,000 files', run: (b) => timed(backupArgs(b, 'full', ds(1000), fresh(ws(b, '1k'))), b.env) },
+  {
+    id: 'full-1k',
+    title: 'full backup of 1,000 files',
+    run: (b: Build) => timed(backupArgs(b, 'full', ds(1000), fresh(ws(b, '1k'))), b.env),
+  },
   {
     id: 'full-n',
     title: `full backup of ${files.toLocaleString('en')} files`,
-    run: (b) => timed(backupArgs(b, 'full', ds(files), fresh(ws(b, 'n'))), b.env),
+    run: (b: Build) => timed(backupArgs(b, 'full', ds(files), fresh(ws(b, 'n'))), b.env),
   },
   {
     id: 'inc-n',
     title: `incremental of ${files.toLocaleString('en')} files after 1% changed`,
-    run: (b) => {
+    run: (b: Build) => {
       // as bench/run.ts: a full of a copy, the copy changed in place (its other files keep their
       // inode and ctime, which the change detection compares), then the timed incremental
       const w = fresh(ws(b, 'inc'));
@@ -244,7 +248,7 @@ for (let rep = 0; rep < repeat; rep++) {
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const header = `| cost (median of ${repeat}; ms) | ${builds.map((b) => `${b.label} CPU | ${b.label} wall`).join(' | ')} |`;
 const lines = [
-  `### Fixed costs, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+  `## Fixed costs, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   '',
   `${cpus().length} cores, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} at the end; builds: ${builds
     .map(
