@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { UploadedObject } from './backend.ts';
 
 /** The parts of an upload log line that a check needs; other fields are ignored. */
@@ -23,6 +22,8 @@ export async function readUploadLog(file: string): Promise<{ records: Map<string
     input.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? resolve(false) : reject(err)));
   });
   if (!(await opened)) return { records, skipped };
+  // imported here: file:// runs, which never read this log, do not load node:readline
+  const { createInterface } = await import('node:readline');
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     if (line.trim() === '') continue;
     const record = parseLine(line);

@@ -2,22 +2,12 @@ import { ExitCode, PermafrostError } from '../core/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { parseCommandLine, type CliOptions, type ParsedCommandLine } from './command-line.ts';
 import { ConsoleReporter, Level } from './console-reporter.ts';
-import { withProgress } from './progress.ts';
 import { exitReportFor, reportFatal } from './exit.ts';
 import { exitCodeMeaning, helpText } from './help.ts';
 import { asksForJson, CliOutput, type Output, type OutputStreams } from './output.ts';
-import { runBackup } from './commands/backup-command.ts';
-import { runRestore } from './commands/restore-command.ts';
-import { runStatus } from './commands/status-command.ts';
-import { runList } from './commands/list-command.ts';
-import { runVerify } from './commands/verify-command.ts';
-import { runCleanup } from './commands/cleanup-command.ts';
-import { runThawCommand } from './commands/thaw-command.ts';
-import { runRetention } from './commands/retention-command.ts';
-import { runEstimate } from './commands/estimate-command.ts';
-import { runIfSharded } from './commands/sharded-command.ts';
 import { permafrostVersion } from './version.ts';
 import { fatalHint } from './rerun-command.ts';
+import { isShardedRun } from './commands/sharded-probe.ts';
 
 /**
  * Runs one command line; returns the exit code. Never throws. Every byte it prints goes through
@@ -44,6 +34,7 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
     });
     reporter = console;
     if (o.progress) {
+      const { withProgress } = await import('./progress.ts');
       const verbosity = o.verbosity;
       const p = withProgress(console, {
         intervalSeconds: o.progressRate,
@@ -71,9 +62,11 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
   }
 }
 
+// Each verb's module (and cli-progress, for --progress) is imported when it runs: a backup does not
+// load the restore, status or thaw code (docs/performance.md, "Start-up").
 async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
-  const sharded = await runIfSharded(cmd, o, reporter, out);
-  if (sharded !== null) return sharded;
+  if (cmd.url !== undefined && (await isShardedRun(cmd, o)))
+    return (await import('./commands/sharded-command.ts')).runSharded({ ...cmd, url: cmd.url }, o, reporter, out);
   switch (cmd.verb) {
     case 'help':
       // asked for by name: the text on stdout even with --json (docs/output.md)
@@ -86,25 +79,25 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
     case 'full':
     case 'incremental':
     case 'backup':
-      return runBackup(cmd, o, reporter, out);
+      return (await import('./commands/backup-command.ts')).runBackup(cmd, o, reporter, out);
     case 'restore':
-      return runRestore(cmd, o, reporter, out);
+      return (await import('./commands/restore-command.ts')).runRestore(cmd, o, reporter, out);
     case 'collection-status':
-      return runStatus(cmd, o, reporter, out);
+      return (await import('./commands/status-command.ts')).runStatus(cmd, o, reporter, out);
     case 'list-current-files':
-      return runList(cmd, o, reporter, out);
+      return (await import('./commands/list-command.ts')).runList(cmd, o, reporter, out);
     case 'verify':
-      return runVerify(cmd, o, reporter, out);
+      return (await import('./commands/verify-command.ts')).runVerify(cmd, o, reporter, out);
     case 'cleanup':
-      return runCleanup(cmd, o, reporter, out);
+      return (await import('./commands/cleanup-command.ts')).runCleanup(cmd, o, reporter, out);
     case 'thaw':
-      return runThawCommand(cmd, o, reporter, out);
+      return (await import('./commands/thaw-command.ts')).runThawCommand(cmd, o, reporter, out);
     case 'remove-older-than':
     case 'remove-all-but-n-full':
     case 'remove-all-inc-of-but-n-full':
-      return runRetention(cmd, o, reporter, out);
+      return (await import('./commands/retention-command.ts')).runRetention(cmd, o, reporter, out);
     case 'estimate':
-      return runEstimate(cmd, o, reporter, out);
+      return (await import('./commands/estimate-command.ts')).runEstimate(cmd, o, reporter, out);
     default:
       throw new PermafrostError(ExitCode.usage, `"${cmd.verb}" is not implemented yet in this version`);
   }

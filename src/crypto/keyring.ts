@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import type * as openpgp from 'openpgp';
 import { openpgpLib } from './openpgp-lib.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
@@ -148,7 +147,9 @@ export function keyMatches(key: openpgp.Key, id: string): boolean {
 }
 
 /** Runs gpg in batch mode; `stdin` (a passphrase for --passphrase-fd 0) never appears in argv. */
-function runGpg(binary: string, args: readonly string[], stdin: string | null): Promise<Buffer> {
+async function runGpg(binary: string, args: readonly string[], stdin: string | null): Promise<Buffer> {
+  // imported here: a run without keys does not load node:child_process (docs/performance.md)
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(binary, ['--batch', '--no-tty', '--quiet', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

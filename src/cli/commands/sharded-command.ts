@@ -36,35 +36,21 @@ import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import { selectionFor } from '../selection-rules.ts';
 import { targetContext } from '../target-context.ts';
 import { parseTargetUrl } from '../../backend/target-url.ts';
-import type { Backend } from '../../backend/backend.ts';
 import { need, timeOption } from './command-steps.ts';
+import { BACKUP_VERBS } from './sharded-probe.ts';
 
-const BACKUP_VERBS = new Set(['full', 'incremental', 'backup']);
-const READ_VERBS = new Set([
-  'cleanup',
-  'thaw',
-  'restore',
-  'list-current-files',
-  'collection-status',
-  'verify',
-  'remove-older-than',
-  'remove-all-but-n-full',
-  'remove-all-inc-of-but-n-full',
-]);
-
-/** Runs the command on a sharded target; null when the command is not about one (the caller runs it as usual). */
-export async function runIfSharded(
-  cmd: ParsedCommandLine,
+/**
+ * Runs the command on a sharded target: run.ts calls it when `isShardedRun` (sharded-probe.ts)
+ * said the command is about one.
+ */
+export async function runSharded(
+  cmd: ParsedCommandLine & { url: string },
   o: CliOptions,
   reporter: Reporter,
   out: Output,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<number | null> {
-  if (cmd.url === undefined) return null;
-  const isBackup = BACKUP_VERBS.has(cmd.verb);
-  if (!isBackup && !READ_VERBS.has(cmd.verb)) return null;
-  if (o.shards === undefined && !(await hasCatalogue(cmd.url, o))) return null;
-  if (o.shards === undefined && isBackup)
+): Promise<number> {
+  if (o.shards === undefined && BACKUP_VERBS.has(cmd.verb))
     throw new UsageError(`${cmd.url} is a sharded target (it has ${CONTROL_FOLDER}/${CATALOGUE_NAME}): give --shards N`);
   // a bad URL is reported as typed, not as the control folder's URL made from it
   parseTargetUrl(cmd.url);
@@ -97,29 +83,6 @@ export async function runIfSharded(
   }
 }
 
-/**
- * Whether the target has a shard catalogue: a listing of the control folder alone (on S3 one
- * ListObjectsV2 of its prefix), never a GET or HEAD, so a plain target's command makes no read it
- * did not make before. A URL that does not parse, or a listing that fails, counts as no: the
- * command itself then reports its target's problem as it always did.
- */
-async function hasCatalogue(url: string, o: CliOptions): Promise<boolean> {
-  try {
-    parseTargetUrl(url);
-  } catch {
-    return false;
-  }
-  let control: Backend | undefined;
-  try {
-    control = targetContext(subUrl(url, CONTROL_FOLDER), o, SILENT).backend;
-    return (await control.list()).some((x) => x.name === CATALOGUE_NAME);
-  } catch {
-    return false;
-  } finally {
-    await control?.close().catch(() => {});
-  }
-}
-
 function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedTarget & { probe: TargetContext; close(): Promise<void> } {
   // the settings' warnings (storage class, ...) come with every context: say each once
   const once = warningsOnce(reporter);
@@ -139,8 +102,6 @@ function shardedTarget(url: string, o: CliOptions, reporter: Reporter): ShardedT
     close: () => control.backend.close(),
   };
 }
-
-const SILENT: Reporter = { error: () => {}, warning: () => {}, notice: () => {}, info: () => {}, debug: () => {} };
 
 /** `reporter`, with a warning it already gave left out. */
 function warningsOnce(reporter: Reporter): Reporter {

@@ -5,6 +5,9 @@ import { hasRestore, isArchivedClass } from '../../backend/backend.ts';
 import { forEachLimited, thawStateOf, type ThawState } from '../thaw/thaw.ts';
 import { readLockHolder, targetLockName } from '../../archive/target-lock.ts';
 import { missingVolumes, type MissingVolumes } from './missing-volumes.ts';
+import { prettyTime } from './pretty-time.ts';
+
+export { prettyTime };
 
 export interface SetStatus {
   readonly type: 'full' | 'inc';
@@ -161,21 +164,6 @@ function statusOf(s: BackupSet, missing: MissingVolumes | undefined): SetStatus 
     volumesCheckedBy: missing?.by ?? 'listing',
   };
 }
-
-/** duplicity's timetopretty: asctime in local time, e.g. `Tue Nov 14 22:13:20 2023`. */
-export function prettyTime(t: number): string {
-  const d = new Date(t * 1000);
-  const day = DAYS[d.getDay()]!;
-  const mon = MONTHS[d.getMonth()]!;
-  const dd = String(d.getDate()).padStart(2, ' ');
-  const hh = String(d.getHours()).padStart(2, '0');
-  const mm = String(d.getMinutes()).padStart(2, '0');
-  const ss = String(d.getSeconds()).padStart(2, '0');
-  return `${day} ${mon} ${dd} ${hh}:${mm}:${ss} ${d.getFullYear()}`;
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** The human report, laid out as duplicity's. */
 export function formatStatus(st: CollectionStatus): string {
