@@ -3,7 +3,7 @@
  * writes them: StartTime when the run began, EndTime when it ended, ElapsedTime = EndTime -
  * StartTime, seconds with two decimals (Python's `%.2f`) and dup_time's pretty forms.
  */
-import { prettyTime } from '../ops/status/status.ts';
+import { prettyTime } from '../ops/status/pretty-time.ts';
 
 /** `StartTime 1733570000.12 (Mon Dec  7 10:33:20 2026)`, EndTime, ElapsedTime, from wall-clock milliseconds. */
 export function statisticsTimeLines(startedAtMs: number, endedAtMs: number): string[] {

@@ -1,6 +1,6 @@
 /**
  * What a run loads at start-up (docs/performance.md, "Start-up"): a file:// backup without
- * encryption loads neither the AWS SDK, nor openpgp.js, nor cli-progress, nor the dashboard's
+ * encryption loads neither the AWS SDK, nor openpgp.js, nor the progress renderer, nor the dashboard's
  * server libraries, nor the code of the other verbs. A module resolve hook writes down every module
  * Node resolves in the CLI's process and its threads; the positive controls show that the same
  * hook sees each of these loaded when a run needs it, so the checks can fail.
@@ -40,7 +40,7 @@ function modulesOf(
 const LIBS: Record<string, RegExp> = {
   'the AWS SDK': /\/node_modules\/@(aws-sdk|smithy|aws-crypto)\//,
   'openpgp.js': /\/node_modules\/openpgp\//,
-  'cli-progress': /\/node_modules\/cli-progress\//,
+  'the progress renderer': /\/dist\/cli\/progress\.js$/,
   'the dashboard server': /\/node_modules\/(hono|@hono\/node-server|prom-client)\//,
   'the mailer': /\/node_modules\/nodemailer\//,
 };
@@ -48,7 +48,7 @@ const LIBS: Record<string, RegExp> = {
 const OTHER_VERBS =
   /\/dist\/(cli\/commands\/(restore|status|list|verify|cleanup|thaw|retention|estimate|daemon)-command\.js|ops\/(restore|verify|status\/status\.js|thaw|retention|cleanup|list|estimate)|daemon\/|dashboard\/|pricing\/)/;
 
-test('a file:// backup without encryption loads no AWS SDK, openpgp.js, cli-progress, server libraries, nor other verbs (the checks can fail)', (t) => {
+test('a file:// backup without encryption loads no AWS SDK, openpgp.js, progress renderer, server libraries, nor other verbs (the checks can fail)', (t) => {
   const home = tmpDir(t, 'startup-modules');
   const src = join(home, 'src');
   mkdirSync(join(src, 'd'), { recursive: true });
@@ -84,8 +84,8 @@ test('a file:// backup without encryption loads no AWS SDK, openpgp.js, cli-prog
   const progress = modulesOf(home, 'progress', ['incremental', '--progress', ...common, src, target]);
   assert.equal(progress.status, 0, progress.stderr);
   assert.ok(
-    progress.urls.some((u) => LIBS['cli-progress']!.test(u)),
-    '--progress loads cli-progress',
+    progress.urls.some((u) => LIBS['the progress renderer']!.test(u)),
+    '--progress loads the progress renderer',
   );
 
   const restore = modulesOf(home, 'restore', ['restore', ...common, target, join(home, 'restored')]);

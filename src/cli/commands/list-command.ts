@@ -4,7 +4,7 @@ import { timeToString } from '../../codec/time-string.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { listCurrentFiles } from '../../ops/list/list-files.ts';
 import type { Reporter } from '../../ops/reporter.ts';
-import { prettyTime } from '../../ops/status/status.ts';
+import { prettyTime } from '../../ops/status/pretty-time.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import type { Output } from '../output.ts';
 import { targetContext } from '../target-context.ts';

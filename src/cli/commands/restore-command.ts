@@ -3,7 +3,7 @@ import { indexFromString } from '../../core/path-index.ts';
 import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { restore } from '../../ops/restore/restore.ts';
-import { prettyTime } from '../../ops/status/status.ts';
+import { prettyTime } from '../../ops/status/pretty-time.ts';
 import { formatRequestSummary } from '../../backend/request-accounting.ts';
 import type { CliOptions, ParsedCommandLine } from '../command-line.ts';
 import type { Output } from '../output.ts';

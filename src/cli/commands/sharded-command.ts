@@ -10,7 +10,7 @@ import { ExitCode } from '../../core/errors.ts';
 import { formatBytes } from '../../core/format-bytes.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { checkSourceDir } from '../../ops/source-dir.ts';
-import { prettyTime } from '../../ops/status/status.ts';
+import { prettyTime } from '../../ops/status/pretty-time.ts';
 import { CATALOGUE_NAME, CONTROL_FOLDER, shardCacheName, shardFolder, subUrl } from '../../ops/shards/layout.ts';
 import { shardedBackup } from '../../ops/shards/sharded-backup.ts';
 import {

@@ -5,7 +5,7 @@ import { loadPricing } from '../../pricing/pricing-table.ts';
 import type { TargetContext } from '../../ops/context.ts';
 import { ExitCode, PermafrostError } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
-import { prettyTime } from '../../ops/status/status.ts';
+import { prettyTime } from '../../ops/status/pretty-time.ts';
 import {
   formatHours,
   prepareThaw,
