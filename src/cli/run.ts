@@ -62,7 +62,7 @@ export async function run(argv: readonly string[], streams: OutputStreams): Prom
   }
 }
 
-// Each verb's module (and cli-progress, for --progress) is imported when it runs: a backup does not
+// Each verb's module (and the progress renderer, for --progress) is imported when it runs: a backup does not
 // load the restore, status or thaw code (docs/performance.md, "Start-up").
 async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   if (cmd.url !== undefined && (await isShardedRun(cmd, o)))
