@@ -7,9 +7,12 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import type { VerifyRecord } from './verify-records.ts';
 
 export const MAX_RUNS = 500;
 export const MAX_POINTS = 5000;
+/** Verify runs kept (the newest), over all targets. */
+export const MAX_VERIFIES = 500;
 export const HISTORY_FILE = 'dashboard-history.json';
 export const LOG_DIR = 'dashboard-logs';
 
@@ -51,6 +54,8 @@ interface HistoryDocument {
   runs: Run[];
   points: HistoryPoint[];
   reports: Record<string, StoredReport>;
+  /** absent in files written before verify runs were kept */
+  verifies: VerifyRecord[];
 }
 
 /** Run ids are the daemon's UUIDs; anything else never reaches the file system. */
@@ -61,7 +66,7 @@ export class HistoryStore {
   readonly #logDir: string;
   readonly #maxRuns: number;
   readonly #maxPoints: number;
-  #doc: HistoryDocument = { version: 1, runs: [], points: [], reports: {} };
+  #doc: HistoryDocument = { version: 1, runs: [], points: [], reports: {}, verifies: [] };
   #writing: Promise<void> = Promise.resolve();
 
   constructor(stateDir: string, limits: { readonly maxRuns?: number; readonly maxPoints?: number } = {}) {
@@ -81,6 +86,7 @@ export class HistoryStore {
         runs: Array.isArray(raw.runs) ? raw.runs.filter((r) => typeof r?.id === 'string' && RUN_ID.test(r.id)) : [],
         points: Array.isArray(raw.points) ? raw.points : [],
         reports: raw.reports && typeof raw.reports === 'object' ? raw.reports : {},
+        verifies: Array.isArray(raw.verifies) ? raw.verifies.filter((v) => typeof v?.target === 'string' && Array.isArray(v.covered)) : [],
       };
     } catch {
       /* first start, or a file we cannot use: it is rewritten */
@@ -124,6 +130,17 @@ export class HistoryStore {
   async addPoint(p: HistoryPoint): Promise<void> {
     this.#doc.points.push(p);
     this.#doc.points.splice(0, Math.max(0, this.#doc.points.length - this.#maxPoints));
+    await this.#save();
+  }
+
+  /** Verify runs of a target, oldest first. */
+  verifies(target: string): VerifyRecord[] {
+    return this.#doc.verifies.filter((v) => v.target === target);
+  }
+
+  async addVerify(v: VerifyRecord): Promise<void> {
+    this.#doc.verifies.push(v);
+    this.#doc.verifies.splice(0, Math.max(0, this.#doc.verifies.length - MAX_VERIFIES));
     await this.#save();
   }
 
