@@ -7,7 +7,6 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { VerifyRecord } from './verify-records.ts';
 
 export const MAX_RUNS = 500;
 export const MAX_POINTS = 5000;
@@ -47,6 +46,33 @@ export interface StoredReport {
   /** whether it was mailed (false: no mail configured, or success reports are off) */
   readonly sent: boolean;
   readonly at: string;
+}
+
+export type VerifyResult = 'ok' | 'differences' | 'failed';
+export type VerifyMode = 'in-place' | 'compare-data';
+
+/** The sets of one chain a verify checked: those of the chain starting at `chainStart` up to `upTo` (epoch seconds). */
+export interface CoveredRange {
+  readonly chainStart: number;
+  readonly upTo: number;
+}
+
+/** A run of a `dup verify` job and the sets it checked (verify-records.ts). */
+export interface VerifyRecord {
+  readonly runId: string;
+  readonly job: string;
+  /** target id */
+  readonly target: string;
+  /** ISO start of the run */
+  readonly time: string;
+  readonly result: VerifyResult;
+  readonly exitCode: number | null;
+  readonly mode: VerifyMode;
+  /** the newest set it checked (epoch seconds); null when it covered none */
+  readonly setTime: number | null;
+  /** a `--file-to-restore` path: only part of each set was checked */
+  readonly path?: string;
+  readonly covered: readonly CoveredRange[];
 }
 
 interface HistoryDocument {

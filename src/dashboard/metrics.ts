@@ -10,7 +10,8 @@ import { REQUEST_TYPES, type RequestSummary, type RequestType } from '../backend
 import type { JobOutcome } from '../daemon/job-runner.ts';
 import { uploadedBytes, type DashboardModel } from './dashboard-model.ts';
 import type { DashboardTarget } from './targets.ts';
-import { lastVerifyByResult, type VerifyRecord } from './verify-records.ts';
+import type { VerifyRecord } from './history-store.ts';
+import { lastVerifyByResult } from './verify-records.ts';
 
 /** target URL (without credentials) → state → volumes */
 export type ThawCountsByTarget = () => ReadonlyMap<string, Readonly<Record<string, number>>>;
@@ -118,7 +119,16 @@ export class DashboardMetrics {
   /** The text a scrape gets. */
   async render(): Promise<string> {
     const seconds = (iso: string) => Date.parse(iso) / 1000;
-    for (const g of [this.#lastSuccess, this.#lastRun, this.#lastExit, this.#lastDuration, this.#stored, this.#monthly, this.#thawVolumes, this.#lastVerify])
+    for (const g of [
+      this.#lastSuccess,
+      this.#lastRun,
+      this.#lastExit,
+      this.#lastDuration,
+      this.#stored,
+      this.#monthly,
+      this.#thawVolumes,
+      this.#lastVerify,
+    ])
       g.reset();
     for (const j of this.#model.jobs()) {
       if (j.lastSuccess) this.#lastSuccess.set({ job: j.name }, seconds(j.lastSuccess));

@@ -73,7 +73,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const model = new DashboardModel({ daemon: o.daemon, targets, history, reader, log: o.log, redact: o.redact });
   const thaws = new ThawTracker({ model, reader, log: o.log, redact: o.redact });
   const verifies = new VerifyRecorder({ daemon: o.daemon, targets, history, reader, log: (line) => o.log(o.redact(line)) });
-  metrics = new DashboardMetrics(model, () => thaws.countsByTarget(), (t) => verifies.records(t));
+  metrics = new DashboardMetrics(
+    model,
+    () => thaws.countsByTarget(),
+    (t) => verifies.records(t),
+  );
 
   const app = new Hono();
   app.onError((err, c) => {

@@ -85,7 +85,9 @@ export function targetRoutes(o: TargetApiOptions): Hono {
             id: t.id,
             target: t.url,
             costs: priceCollection(collection, pricing, now),
-            chains: status.chains.map((chain) => ({ ...chain, sets: chain.sets.map((s) => ({ ...s, ...windows(s), ...verifyOf(chain.startTime, s) })),
+            chains: status.chains.map((chain) => ({
+              ...chain,
+              sets: chain.sets.map((s) => ({ ...s, ...windows(s), ...verifyOf(chain.startTime, s) })),
             })),
             orphanedSets: status.orphanedSets.map((s) => ({ ...s, ...windows(s) })),
             incompleteSets: status.incompleteSets.map((s) => ({ ...s, ...windows(s) })),

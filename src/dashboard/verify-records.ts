@@ -15,37 +15,12 @@ import { parseTimeSpec } from '../codec/time-string.ts';
 import { parseCommandLine } from '../command-line/parse-command-line.ts';
 import { jobCommand } from '../daemon/job-command.ts';
 import type { DaemonEvent } from '../daemon/daemon-events.ts';
+import type { JobOutcome } from '../daemon/job-runner.ts';
 import type { DaemonAccess } from './daemon-access.ts';
-import type { HistoryStore } from './history-store.ts';
+import type { CoveredRange, HistoryStore, VerifyMode, VerifyRecord, VerifyResult } from './history-store.ts';
 import { selectSets } from '../ops/restore/restore.ts';
 import type { TargetReader } from './target-reader.ts';
 import { jobName, type DashboardTarget } from './targets.ts';
-
-export type VerifyResult = 'ok' | 'differences' | 'failed';
-export type VerifyMode = 'in-place' | 'compare-data';
-
-/** The sets of one chain a verify checked: those of the chain starting at `chainStart` up to `upTo` (epoch seconds). */
-export interface CoveredRange {
-  readonly chainStart: number;
-  readonly upTo: number;
-}
-
-export interface VerifyRecord {
-  readonly runId: string;
-  readonly job: string;
-  /** target id */
-  readonly target: string;
-  /** ISO start of the run */
-  readonly time: string;
-  readonly result: VerifyResult;
-  readonly exitCode: number | null;
-  readonly mode: VerifyMode;
-  /** the newest set it checked (epoch seconds); null when it covered none */
-  readonly setTime: number | null;
-  /** a `--file-to-restore` path: only part of each set was checked */
-  readonly path?: string;
-  readonly covered: readonly CoveredRange[];
-}
 
 /** What a set's row gets: the newest verify that covered it. */
 export interface SetVerify {
@@ -146,7 +121,7 @@ export class VerifyRecorder {
     } else if (e.type === 'job-end') {
       const pending = this.#pending.get(e.runId);
       this.#pending.delete(e.runId);
-      if (pending) void this.#record(e.runId, pending, e.outcome.status, e.outcome.exitCode);
+      if (pending) void this.#record(e.runId, pending, e.outcome);
     }
   }
 
@@ -175,7 +150,8 @@ export class VerifyRecorder {
     }
   }
 
-  async #record(runId: string, pending: Promise<Pending | null>, status: string, exitCode: number | null): Promise<void> {
+  async #record(runId: string, pending: Promise<Pending | null>, outcome: JobOutcome): Promise<void> {
+    const { status, exitCode } = outcome;
     const p = await pending;
     if (!p || status === 'interrupted') return;
     const covered = await p.covered;
@@ -183,7 +159,8 @@ export class VerifyRecorder {
       runId,
       job: p.jobName,
       target: p.target.id,
-      time: new Date(p.at).toISOString(),
+      // the run's start as the run history has it (the job-start event comes a little later)
+      time: new Date(outcome.startedAt).toISOString(),
       result: exitCode === 0 ? 'ok' : exitCode === 1 ? 'differences' : 'failed',
       exitCode,
       mode: p.job.mode,

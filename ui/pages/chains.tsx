@@ -111,7 +111,9 @@ function windowEnd(set: SetStatus, cls: string): number {
 function verifyText(v: SetStatus['verify']): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
-  const details = [v.time !== undefined ? formatDay(v.time) : null, v.mode === 'compare-data' ? 'data compared' : null].filter((x) => x !== null);
+  const details = [v.time !== undefined ? formatDay(v.time) : null, v.mode === 'compare-data' ? 'data compared' : null].filter(
+    (x) => x !== null,
+  );
   return details.length > 0 ? `${v.status} (${details.join(', ')})` : v.status;
 }
 
