@@ -1,8 +1,8 @@
 /**
  * What the dashboard remembers across daemon restarts, in the daemon's state directory: the run
  * history, the points of the plots (stored bytes and monthly cost of each target over time), the
- * last report of each job, and each kept run's log excerpt. Bounded (the newest MAX_RUNS runs and
- * MAX_POINTS points; logs of runs that drop out are deleted) and written whole to a temporary file
+ * last report of each job, the verify runs with the sets they checked, and each kept run's log
+ * excerpt. Bounded (the newest MAX_RUNS runs, MAX_VERIFIES verify runs and MAX_POINTS points; logs of runs that drop out are deleted) and written whole to a temporary file
  * that is renamed into place, so a crash leaves the old or the new file, never half of one.
  */
 import * as fsp from 'node:fs/promises';
