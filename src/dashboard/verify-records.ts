@@ -43,8 +43,7 @@ export async function verifyJobOf(what: string, env: Readonly<Record<string, str
   const { options } = parseCommandLine(cmd.args, { env: env as NodeJS.ProcessEnv });
   return {
     mode: options.compareData ? 'compare-data' : 'in-place',
-    ...(options.time !== undefined ? { time: options.time } : {}),
-    ...(options.timeSeparator !== undefined ? { timeSeparator: options.timeSeparator } : {}),
+    ...(options.time !== undefined ? { time: options.time, timeSeparator: options.timeSeparator } : {}),
     ...(options.fileToRestore !== undefined ? { path: options.fileToRestore } : {}),
   };
 }
@@ -80,6 +79,7 @@ export class VerifyRecorder {
   readonly #reader: TargetReader;
   readonly #log: (line: string) => void;
   readonly #pending = new Map<string, Promise<Pending | null>>();
+  readonly #verifyJobs = new Map<number, Promise<VerifyJob | null>>();
   #unsubscribe: (() => void) | null = null;
 
   constructor(o: {
@@ -96,7 +96,17 @@ export class VerifyRecorder {
     this.#log = o.log;
   }
 
+  /**
+   * Which jobs are verifies is read once, as the targets are: reading a command again at each run
+   * would run the command substitutions of OPTIONS (`$(hostname -f)`) a second time.
+   */
   start(): void {
+    for (const job of this.#daemon.config.jobs)
+      if (this.#targets.some((t) => t.jobs.includes(jobName(job.n))))
+        this.#verifyJobs.set(
+          job.n,
+          verifyJobOf(job.what, this.#daemon.env).catch(() => null),
+        );
     this.#unsubscribe = this.#daemon.events.on((e) => this.#onEvent(e));
   }
 
@@ -112,9 +122,9 @@ export class VerifyRecorder {
   #onEvent(e: DaemonEvent): void {
     if (e.type === 'job-start') {
       const target = this.#targets.find((t) => t.jobs.includes(jobName(e.job)));
-      const spec = this.#daemon.config.jobs.find((j) => j.n === e.job);
-      if (!target || !spec) return;
-      const pending = verifyJobOf(spec.what, this.#daemon.env)
+      const verifyJob = this.#verifyJobs.get(e.job);
+      if (!target || !verifyJob) return;
+      const pending = verifyJob
         .then((job) => (job ? { target, jobName: jobName(e.job), job, at: e.at, covered: this.#covered(target, job, e.at) } : null))
         .catch(() => null);
       this.#pending.set(e.runId, pending);
