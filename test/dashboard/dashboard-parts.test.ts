@@ -174,7 +174,11 @@ test('the history store: bounded, atomic, kept across a restart, logs of dropped
 test('verify jobs: which commands are verifies, with their mode, --time and --file-to-restore', async () => {
   const env = { OPTIONS: '--archive-dir /tmp/c', SRC: '/src', DST: 'file:///t' };
   assert.deepEqual(await verifyJobOf('dup verify file:///t /src', env), { mode: 'in-place' });
-  assert.deepEqual(await verifyJobOf('dup verify --compare-data -t 3D $DST $SRC', env), { mode: 'compare-data', time: '3D', timeSeparator: ':' });
+  assert.deepEqual(await verifyJobOf('dup verify --compare-data -t 3D $DST $SRC', env), {
+    mode: 'compare-data',
+    time: '3D',
+    timeSeparator: ':',
+  });
   assert.deepEqual(await verifyJobOf('dup verify --file-to-restore docs file:///t /src', env), { mode: 'in-place', path: 'docs' });
   assert.equal(await verifyJobOf('backup', env), null);
   assert.equal(await verifyJobOf('dup collection-status file:///t', env), null);
