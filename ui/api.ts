@@ -67,7 +67,7 @@ export interface SetStatus {
   readonly earlyDeletionUsdIfDeletedNow?: number;
   readonly storageClass?: string;
   /** what `verify` last said of the set, when the daemon knows */
-  readonly verify?: string | { readonly status: string; readonly time?: ApiTime } | null;
+  readonly verify?: string | { readonly status: string; readonly time?: ApiTime; readonly mode?: string } | null;
 }
 
 export interface ChainStatus {

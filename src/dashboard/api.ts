@@ -9,11 +9,13 @@ import type { HubEvent } from './event-hub.ts';
 import { targetRoutes } from './target-api.ts';
 import type { TargetReader } from './target-reader.ts';
 import type { ThawTracker } from './thaw-tracker.ts';
+import type { VerifyRecorder } from './verify-records.ts';
 
 export interface ApiOptions {
   readonly model: DashboardModel;
   readonly reader: TargetReader;
   readonly thaws: ThawTracker;
+  readonly verifies: VerifyRecorder;
   readonly actionsEnabled: boolean;
   readonly tokenRequired: boolean;
   readonly version: string;

@@ -1,8 +1,8 @@
 /**
  * What the dashboard remembers across daemon restarts, in the daemon's state directory: the run
  * history, the points of the plots (stored bytes and monthly cost of each target over time), the
- * last report of each job, and each kept run's log excerpt. Bounded (the newest MAX_RUNS runs and
- * MAX_POINTS points; logs of runs that drop out are deleted) and written whole to a temporary file
+ * last report of each job, the verify runs with the sets they checked, and each kept run's log
+ * excerpt. Bounded (the newest MAX_RUNS runs, MAX_VERIFIES verify runs and MAX_POINTS points; logs of runs that drop out are deleted) and written whole to a temporary file
  * that is renamed into place, so a crash leaves the old or the new file, never half of one.
  */
 import * as fsp from 'node:fs/promises';
@@ -10,6 +10,8 @@ import * as path from 'node:path';
 
 export const MAX_RUNS = 500;
 export const MAX_POINTS = 5000;
+/** Verify runs kept (the newest), over all targets. */
+export const MAX_VERIFIES = 500;
 export const HISTORY_FILE = 'dashboard-history.json';
 export const LOG_DIR = 'dashboard-logs';
 
@@ -46,11 +48,40 @@ export interface StoredReport {
   readonly at: string;
 }
 
+export type VerifyResult = 'ok' | 'differences' | 'failed';
+export type VerifyMode = 'in-place' | 'compare-data';
+
+/** The sets of one chain a verify checked: those of the chain starting at `chainStart` up to `upTo` (epoch seconds). */
+export interface CoveredRange {
+  readonly chainStart: number;
+  readonly upTo: number;
+}
+
+/** A run of a `dup verify` job and the sets it checked (verify-records.ts). */
+export interface VerifyRecord {
+  readonly runId: string;
+  readonly job: string;
+  /** target id */
+  readonly target: string;
+  /** ISO start of the run */
+  readonly time: string;
+  readonly result: VerifyResult;
+  readonly exitCode: number | null;
+  readonly mode: VerifyMode;
+  /** the newest set it checked (epoch seconds); null when it covered none */
+  readonly setTime: number | null;
+  /** a `--file-to-restore` path: only part of each set was checked */
+  readonly path?: string;
+  readonly covered: readonly CoveredRange[];
+}
+
 interface HistoryDocument {
   readonly version: 1;
   runs: Run[];
   points: HistoryPoint[];
   reports: Record<string, StoredReport>;
+  /** absent in files written before verify runs were kept */
+  verifies: VerifyRecord[];
 }
 
 /** Run ids are the daemon's UUIDs; anything else never reaches the file system. */
@@ -61,7 +92,7 @@ export class HistoryStore {
   readonly #logDir: string;
   readonly #maxRuns: number;
   readonly #maxPoints: number;
-  #doc: HistoryDocument = { version: 1, runs: [], points: [], reports: {} };
+  #doc: HistoryDocument = { version: 1, runs: [], points: [], reports: {}, verifies: [] };
   #writing: Promise<void> = Promise.resolve();
 
   constructor(stateDir: string, limits: { readonly maxRuns?: number; readonly maxPoints?: number } = {}) {
@@ -81,6 +112,7 @@ export class HistoryStore {
         runs: Array.isArray(raw.runs) ? raw.runs.filter((r) => typeof r?.id === 'string' && RUN_ID.test(r.id)) : [],
         points: Array.isArray(raw.points) ? raw.points : [],
         reports: raw.reports && typeof raw.reports === 'object' ? raw.reports : {},
+        verifies: Array.isArray(raw.verifies) ? raw.verifies.filter((v) => typeof v?.target === 'string' && Array.isArray(v.covered)) : [],
       };
     } catch {
       /* first start, or a file we cannot use: it is rewritten */
@@ -124,6 +156,17 @@ export class HistoryStore {
   async addPoint(p: HistoryPoint): Promise<void> {
     this.#doc.points.push(p);
     this.#doc.points.splice(0, Math.max(0, this.#doc.points.length - this.#maxPoints));
+    await this.#save();
+  }
+
+  /** Verify runs of a target, oldest first. */
+  verifies(target: string): VerifyRecord[] {
+    return this.#doc.verifies.filter((v) => v.target === target);
+  }
+
+  async addVerify(v: VerifyRecord): Promise<void> {
+    this.#doc.verifies.push(v);
+    this.#doc.verifies.splice(0, Math.max(0, this.#doc.verifies.length - MAX_VERIFIES));
     await this.#save();
   }
 

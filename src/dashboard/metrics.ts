@@ -10,6 +10,8 @@ import { REQUEST_TYPES, type RequestSummary, type RequestType } from '../backend
 import type { JobOutcome } from '../daemon/job-runner.ts';
 import { uploadedBytes, type DashboardModel } from './dashboard-model.ts';
 import type { DashboardTarget } from './targets.ts';
+import type { VerifyRecord } from './history-store.ts';
+import { lastVerifyByResult } from './verify-records.ts';
 
 /** target URL (without credentials) → state → volumes */
 export type ThawCountsByTarget = () => ReadonlyMap<string, Readonly<Record<string, number>>>;
@@ -18,6 +20,8 @@ export class DashboardMetrics {
   readonly registry = new Registry();
   readonly #model: DashboardModel;
   readonly #thaws: ThawCountsByTarget;
+  readonly #verifies: (t: DashboardTarget) => readonly VerifyRecord[];
+  readonly #lastVerify: Gauge;
   readonly #lastSuccess: Gauge;
   readonly #lastRun: Gauge;
   readonly #lastExit: Gauge;
@@ -28,9 +32,10 @@ export class DashboardMetrics {
   readonly #uploaded: Counter;
   readonly #requests: Counter;
 
-  constructor(model: DashboardModel, thaws: ThawCountsByTarget) {
+  constructor(model: DashboardModel, thaws: ThawCountsByTarget, verifies: (t: DashboardTarget) => readonly VerifyRecord[] = () => []) {
     this.#model = model;
     this.#thaws = thaws;
+    this.#verifies = verifies;
     const registers = [this.registry];
     this.#lastSuccess = new Gauge({
       name: 'permafrost_job_last_success_timestamp_seconds',
@@ -74,6 +79,12 @@ export class DashboardMetrics {
       labelNames: ['target', 'state'],
       registers,
     });
+    this.#lastVerify = new Gauge({
+      name: 'permafrost_target_last_verify_timestamp_seconds',
+      help: "When the newest of the daemon's verify runs of the target with this result (ok, differences, failed) started (Unix time).",
+      labelNames: ['target', 'result'],
+      registers,
+    });
     this.#uploaded = new Counter({
       name: 'permafrost_uploaded_bytes_total',
       help: "Bytes the daemon's jobs uploaded to the target since the daemon started.",
@@ -108,7 +119,16 @@ export class DashboardMetrics {
   /** The text a scrape gets. */
   async render(): Promise<string> {
     const seconds = (iso: string) => Date.parse(iso) / 1000;
-    for (const g of [this.#lastSuccess, this.#lastRun, this.#lastExit, this.#lastDuration, this.#stored, this.#monthly, this.#thawVolumes])
+    for (const g of [
+      this.#lastSuccess,
+      this.#lastRun,
+      this.#lastExit,
+      this.#lastDuration,
+      this.#stored,
+      this.#monthly,
+      this.#thawVolumes,
+      this.#lastVerify,
+    ])
       g.reset();
     for (const j of this.#model.jobs()) {
       if (j.lastSuccess) this.#lastSuccess.set({ job: j.name }, seconds(j.lastSuccess));
@@ -121,6 +141,8 @@ export class DashboardMetrics {
       for (const [cls, bytes] of Object.entries(s.storedBytes)) this.#stored.set({ target: s.url, storage_class: cls }, bytes);
       if (s.monthlyCostUsd !== null) this.#monthly.set({ target: s.url }, s.monthlyCostUsd);
     }
+    for (const t of this.#model.targets)
+      for (const [result, at] of lastVerifyByResult(this.#verifies(t))) this.#lastVerify.set({ target: t.url, result }, at);
     for (const [target, states] of this.#thaws())
       for (const [state, n] of Object.entries(states)) this.#thawVolumes.set({ target, state }, n);
     return this.registry.metrics();

@@ -18,6 +18,7 @@ import { DashboardMetrics } from './metrics.ts';
 import { TargetReader } from './target-reader.ts';
 import { discoverTargets, withoutUrlCredentials } from './targets.ts';
 import { ThawTracker } from './thaw-tracker.ts';
+import { VerifyRecorder } from './verify-records.ts';
 
 /** dist/ui/, built by `npm run build` next to dist/dashboard/. */
 export const DEFAULT_UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
@@ -71,7 +72,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   );
   const model = new DashboardModel({ daemon: o.daemon, targets, history, reader, log: o.log, redact: o.redact });
   const thaws = new ThawTracker({ model, reader, log: o.log, redact: o.redact });
-  metrics = new DashboardMetrics(model, () => thaws.countsByTarget());
+  const verifies = new VerifyRecorder({ daemon: o.daemon, targets, history, reader, log: (line) => o.log(o.redact(line)) });
+  metrics = new DashboardMetrics(
+    model,
+    () => thaws.countsByTarget(),
+    (t) => verifies.records(t),
+  );
 
   const app = new Hono();
   app.onError((err, c) => {
@@ -127,6 +133,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       model,
       reader,
       thaws,
+      verifies,
       actionsEnabled: o.actionsEnabled,
       tokenRequired: o.token !== null,
       version: o.version,
@@ -152,12 +159,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : o.listen.port;
   model.start();
+  verifies.start();
   await thaws.resume();
   const url = `http://${hostForUrl(o.listen, port)}`;
   return {
     url,
     async close() {
       model.stop();
+      verifies.stop();
       thaws.stop();
       await new Promise<void>((resolve) => {
         if ('closeAllConnections' in server) server.closeAllConnections();

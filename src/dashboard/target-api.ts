@@ -24,11 +24,14 @@ import type { DashboardModel } from './dashboard-model.ts';
 import type { TargetReader } from './target-reader.ts';
 import type { DashboardTarget } from './targets.ts';
 import { commonPath, type ThawTracker } from './thaw-tracker.ts';
+import { verifyOfSet, type VerifyRecorder } from './verify-records.ts';
 
 export interface TargetApiOptions {
   readonly model: DashboardModel;
   readonly reader: TargetReader;
   readonly thaws: ThawTracker;
+  /** the daemon's verify runs: each set's `verify` */
+  readonly verifies: VerifyRecorder;
   readonly actionsEnabled: boolean;
   readonly redact: (s: string) => string;
 }
@@ -72,12 +75,20 @@ export function targetRoutes(o: TargetApiOptions): Hono {
           const collection = buildCollection(await ctx.backend.list(), ctx.prefixes);
           const now = ctx.now();
           const windows = (s: SetStatus) => setWindow(findSet(collection, s), pricing, now);
+          const verifies = o.verifies.records(t);
+          const verifyOf = (chainStart: number, s: SetStatus) => {
+            const v = verifyOfSet(verifies, chainStart, s.endTime);
+            return v ? { verify: v } : {};
+          };
           return {
             ...status,
             id: t.id,
             target: t.url,
             costs: priceCollection(collection, pricing, now),
-            chains: status.chains.map((chain) => ({ ...chain, sets: chain.sets.map((s) => ({ ...s, ...windows(s) })) })),
+            chains: status.chains.map((chain) => ({
+              ...chain,
+              sets: chain.sets.map((s) => ({ ...s, ...windows(s), ...verifyOf(chain.startTime, s) })),
+            })),
             orphanedSets: status.orphanedSets.map((s) => ({ ...s, ...windows(s) })),
             incompleteSets: status.incompleteSets.map((s) => ({ ...s, ...windows(s) })),
           };

@@ -13,7 +13,8 @@ import { bearerToken, tokenChecker } from '../../src/dashboard/auth.ts';
 import { parseProgressLine } from '../../src/dashboard/event-hub.ts';
 import { commonPath, EXPIRING_SECONDS, journalState } from '../../src/dashboard/thaw-tracker.ts';
 import { targetId, urlWithoutCredentials, withoutUrlCredentials } from '../../src/dashboard/targets.ts';
-import { HISTORY_FILE, HistoryStore, type Run } from '../../src/dashboard/history-store.ts';
+import { HISTORY_FILE, HistoryStore, type Run, type VerifyRecord } from '../../src/dashboard/history-store.ts';
+import { lastVerifyByResult, verifyJobOf, verifyOfSet } from '../../src/dashboard/verify-records.ts';
 import { indexToDisplay } from '../../src/core/path-index.ts';
 import { withProgress } from '../../src/cli/progress.ts';
 import { silentReporter } from '../../src/ops/reporter.ts';
@@ -168,4 +169,58 @@ test('the history store: bounded, atomic, kept across a restart, logs of dropped
   assert.equal(existsSync(join(dir, 'dashboard-logs', `${id(0)}.log`)), false);
   assert.equal(await again.log('../status'), null);
   assert.equal(JSON.parse(readFileSync(join(dir, HISTORY_FILE), 'utf8')).version, 1);
+});
+
+test('verify jobs: which commands are verifies, with their mode, --time and --file-to-restore', async () => {
+  const env = { OPTIONS: '--archive-dir /tmp/c', SRC: '/src', DST: 'file:///t' };
+  assert.deepEqual(await verifyJobOf('dup verify file:///t /src', env), { mode: 'in-place' });
+  assert.deepEqual(await verifyJobOf('dup verify --compare-data -t 3D $DST $SRC', env), {
+    mode: 'compare-data',
+    time: '3D',
+    timeSeparator: ':',
+  });
+  assert.deepEqual(await verifyJobOf('dup verify --file-to-restore docs file:///t /src', env), { mode: 'in-place', path: 'docs' });
+  assert.equal(await verifyJobOf('backup', env), null);
+  assert.equal(await verifyJobOf('dup collection-status file:///t', env), null);
+  assert.equal(await verifyJobOf('dup verify file:///t /src | tee log', env), null, 'a shell job is not read');
+});
+
+test('verify records: a set shows the newest run that covered it; the metric takes the newest per result; kept across a restart', async () => {
+  const record = (time: string, result: VerifyRecord['result'], covered: VerifyRecord['covered']): VerifyRecord => ({
+    runId: `r-${time}`,
+    job: '2',
+    target: 'abc',
+    time,
+    result,
+    exitCode: result === 'ok' ? 0 : 1,
+    mode: 'in-place',
+    setTime: covered.length > 0 ? Math.max(...covered.map((c) => c.upTo)) : null,
+    covered,
+  });
+  const records = [
+    record('2026-11-01T00:00:00.000Z', 'ok', [
+      { chainStart: 100, upTo: 200 },
+      { chainStart: 500, upTo: 500 },
+    ]),
+    record('2026-11-02T00:00:00.000Z', 'differences', [{ chainStart: 500, upTo: 600 }]),
+    record('2026-11-03T00:00:00.000Z', 'ok', []),
+  ];
+  assert.deepEqual(verifyOfSet(records, 100, 200), { status: 'ok', time: '2026-11-01T00:00:00.000Z', mode: 'in-place' });
+  assert.equal(verifyOfSet(records, 100, 300), undefined, 'a set newer than any run covered');
+  assert.equal(verifyOfSet(records, 500, 500)?.status, 'differences', 'the newest covering run wins');
+  assert.equal(verifyOfSet(records, 400, 150), undefined, 'another chain');
+  assert.deepEqual(
+    [...lastVerifyByResult(records)],
+    [
+      ['ok', Date.parse('2026-11-03T00:00:00.000Z') / 1000],
+      ['differences', Date.parse('2026-11-02T00:00:00.000Z') / 1000],
+    ],
+  );
+  const dir = tmpDir(hooks, 'verify-records');
+  const store = new HistoryStore(dir);
+  for (const r of records) await store.addVerify(r);
+  const again = new HistoryStore(dir);
+  await again.load();
+  assert.deepEqual(again.verifies('abc'), records);
+  assert.deepEqual(again.verifies('other'), []);
 });

@@ -143,6 +143,9 @@ before(async () => {
       JOB_200_WHEN: cronAt([start, second]),
       JOB_300_WHAT: 'dup $SRC $S3_DST',
       JOB_300_WHEN: cronAt([start, second]),
+      // a verify of the S3 target after the first backup: the Chains page shows it on that set only
+      JOB_305_WHAT: 'dup verify $S3_DST $SRC',
+      JOB_305_WHEN: cronAt([start]),
       JOB_310_WHAT: 'dup full $SRC $S3_DST',
       JOB_310_WHEN: cronAt([second]),
       JOB_400_WHAT: 'echo checking the mounts; exit 3',
@@ -259,6 +262,15 @@ test('Chains: sets, volumes, sizes, storage class and minimum-storage windows as
     const until = `(${day(s.endTime + 180 * 86400)}|${day(s.endTime + 181 * 86400)})`;
     assert.match(await txt(page.locator(`${row} [data-until]`)), new RegExp(`^${until}\\s+inside$`));
   }
+  // job 305 verified the target after the first backup: that set shows it; the later ones do not
+  const verifyRun = (await api<{ runs: { start: string; result: string }[] }>('/api/jobs/305/runs')).runs[0]!;
+  assert.equal(verifyRun.result, 'OK');
+  assert.equal(
+    await txt(page.locator(`tr[data-set="${sets[0]!.time}"] [data-verify]`)),
+    `ok (${verifyRun.start.slice(0, 10)})`,
+    'the first set, verified by job 305',
+  );
+  for (const s of sets.slice(1)) assert.equal(await txt(page.locator(`tr[data-set="${s.time}"] [data-verify]`)), '—', s.time);
   close(
     Number(await attr(page, '[data-summary] [data-early-deletion] [data-usd]', 'data-usd')),
     truth.costs.earlyDeletion.total,
@@ -451,6 +463,7 @@ test('token: on a non-loopback address the page asks for the token once, keeps i
     ...env,
     JOB_200_WHEN: 'daily',
     JOB_300_WHEN: 'daily',
+    JOB_305_WHEN: 'daily',
     JOB_310_WHEN: 'daily',
     JOB_400_WHEN: 'daily',
     // a job that writes a line a second, a few seconds after the start: its log is followed live

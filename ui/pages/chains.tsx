@@ -111,7 +111,10 @@ function windowEnd(set: SetStatus, cls: string): number {
 function verifyText(v: SetStatus['verify']): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
-  return v.time !== undefined ? `${v.status} (${formatDay(v.time)})` : v.status;
+  const details = [v.time !== undefined ? formatDay(v.time) : null, v.mode === 'compare-data' ? 'data compared' : null].filter(
+    (x) => x !== null,
+  );
+  return details.length > 0 ? `${v.status} (${details.join(', ')})` : v.status;
 }
 
 interface Row {
@@ -195,7 +198,7 @@ function ChainView(props: { chain: ChainStatus; index: number; status: TargetSta
                   </td>
                   <td data-verify>
                     {verify ? (
-                      <Badge tone={/ok|pass/i.test(verify) ? 'ok' : 'bad'}>{verify}</Badge>
+                      <Badge tone={/^(ok|pass)/i.test(verify) ? 'ok' : 'bad'}>{verify}</Badge>
                     ) : (
                       <span title="the daemon knows no verify result for this set">—</span>
                     )}
