@@ -9,8 +9,10 @@ import { DeltaEncoder } from '../codec/rsync/delta.ts';
 import { parseSignature } from '../codec/rsync/signature.ts';
 import { blockSizeFor } from '../codec/rsync/block-size.ts';
 import { entryName } from './entry-names.ts';
-import { deletedHeader, headerFor, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
-import { REREAD_RECORD, stampRecords } from './change-records.ts';
+import { deletedHeader, headerFor, metaFromHeader, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
+import { recordedStamp, REREAD_RECORD, stampRecords } from './change-records.ts';
+import type { SignatureEntry } from './signature-reader.ts';
+import type { TarHeader } from '../codec/tar/header.ts';
 import { isRacy, wallClockNs } from './racy-read.ts';
 import type { PaxRecord } from '../codec/tar/pax-records.ts';
 import type { VolumeWriter } from './volume-writer.ts';
@@ -41,6 +43,11 @@ export interface SetWriterOptions {
   /** which parts of the stamp the next backup compares (decides what counts as racy) */
   readonly changeRules?: ChangeRules;
   readonly changedWhileRead?: ChangedWhileReadSink;
+  /**
+   * Each signature entry as a reader of the signature tar would see it (the chain index records
+   * them); deleted paths come with `meta: null`.
+   */
+  readonly signatureEntry?: (entry: SignatureEntry) => void;
 }
 
 /**
@@ -64,6 +71,7 @@ export class SetWriter {
   readonly #fileList: FileListSink;
   readonly #rules: ChangeRules;
   readonly #changedWhileRead: ChangedWhileReadSink | undefined;
+  readonly #signatureEntry: ((entry: SignatureEntry) => void) | undefined;
   readonly #readBuf = Buffer.allocUnsafe(CHUNK);
 
   constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: SetWriterOptions) {
@@ -73,6 +81,7 @@ export class SetWriter {
     this.#fileList = opts.fileList;
     this.#rules = opts.changeRules ?? DEFAULT_CHANGE_RULES;
     this.#changedWhileRead = opts.changedWhileRead;
+    this.#signatureEntry = opts.signatureEntry;
   }
 
   /**
@@ -85,7 +94,9 @@ export class SetWriter {
       const volName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'volume' });
       await this.#volumes.addBlock(encodeEntry(headerFor(volName, meta, 0), EMPTY), meta.index, null);
       const sigName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'sigtar' });
-      await this.#sigs.add(encodeEntry(headerFor(sigName, meta, 0), EMPTY));
+      const header = headerFor(sigName, meta, 0);
+      await this.#sigs.add(encodeEntry(header, EMPTY));
+      this.#announce(meta, header, null, false);
       return;
     }
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
@@ -140,6 +151,7 @@ export class SetWriter {
     this.stats.entries++;
     await this.#volumes.addBlock(encodeEntry(deletedHeader(entryName('deleted', index, { rootStyle: 'volume' })), EMPTY), index, null);
     await this.#sigs.add(encodeEntry(deletedHeader(entryName('deleted', index, { rootStyle: 'sigtar' })), EMPTY));
+    this.#signatureEntry?.({ index, meta: null, signature: null, stamp: null });
     if (wasRegular) {
       this.stats.deletedFiles++;
       this.#fileList('deleted', index);
@@ -159,6 +171,19 @@ export class SetWriter {
     const name = entryName('signature', meta.index, { rootStyle: 'sigtar' });
     const header = headerFor(name, { ...meta, size }, signature.length, records);
     await this.#sigs.add(encodeEntry(header, signature));
+    this.#announce(meta, header, signature, true);
+  }
+
+  /** The entry just written, decoded from its header by the functions the signature reader uses. */
+  #announce(meta: EntryMeta, header: TarHeader, signature: Buffer | null, isSignature: boolean): void {
+    if (!this.#signatureEntry) return;
+    const pax = new Map(header.extraPax ?? []);
+    this.#signatureEntry({
+      index: meta.index,
+      meta: metaFromHeader(meta.index, header, pax, isSignature),
+      signature,
+      stamp: isSignature ? recordedStamp(pax) : null,
+    });
   }
 
   /** Why the next backup must read this file again even if its stamp stays the same; null if it need not. */
