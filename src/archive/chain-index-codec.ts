@@ -30,6 +30,8 @@ const F_SPARSE = 0x08;
 const F_STAMP = 0x10;
 const F_SIG = 0x20;
 const F_SAME_OWNER = 0x40;
+/** a signature entry without a size (duplicity's): EntryMeta.size -1 */
+const F_NO_SIZE = 0x80;
 const S_MTIME = 1;
 const S_CTIME = 2;
 const S_INO = 4;
@@ -62,6 +64,7 @@ export class RecordEncoder {
       if (meta.sparse) flags |= F_SPARSE;
       if (r.stamp) flags |= F_STAMP;
       if (r.sig) flags |= F_SIG;
+      if (meta.size < 0) flags |= F_NO_SIZE;
       if (meta.uname === this.#prevUname && meta.gname === this.#prevGname) flags |= F_SAME_OWNER;
     }
     this.#byte(flags);
@@ -80,7 +83,7 @@ export class RecordEncoder {
         this.#prevGname = meta.gname;
       }
       this.#int(meta.mtime);
-      this.#int(meta.size);
+      if (meta.size >= 0) this.#uint(meta.size);
       if (meta.type === 'sym') this.#bytes(meta.linkname);
       if (meta.type === 'chr' || meta.type === 'blk') {
         this.#uint(meta.devmajor);
@@ -140,9 +143,9 @@ export class RecordEncoder {
     this.#body[this.#pos++] = n;
   }
 
-  /** zigzag, then LEB128 */
+  /** zigzag, then LEB128 (so |n| < 2^52: a time in seconds) */
   #int(n: number): void {
-    if (!Number.isSafeInteger(n)) throw new RangeError(`chain index: ${n} is not a safe integer`);
+    if (!Number.isSafeInteger(n * 2)) throw new RangeError(`chain index: ${n} is not a safe integer`);
     this.#uint(n >= 0 ? n * 2 : -n * 2 - 1);
   }
 
@@ -197,7 +200,7 @@ export class RecordDecoder {
       this.#prevGname = this.#bytes().toString('utf8');
     }
     const mtime = this.#int();
-    const size = this.#int();
+    const size = flags & F_NO_SIZE ? -1 : this.#uint();
     const linkname = type === 'sym' ? Buffer.from(this.#bytes()) : EMPTY;
     const isDev = type === 'chr' || type === 'blk';
     const devmajor = isDev ? this.#uint() : 0;
