@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { compareIndex } from '../core/path-index.ts';
+import { DamagedCacheError } from './metadata-cache.ts';
 import {
   IndexFormatError,
   type IndexRecord,
@@ -307,13 +308,16 @@ export class StoreWriter {
   }
 }
 
-/** A store's signature whose CRC-32 does not match the index: the store went bad. */
-export class StoreDamagedError extends Error {
-  readonly file: string;
+/**
+ * A signature the store does not give back as the index recorded it (CRC-32, length): the store
+ * went bad under a running backup. The store and the index are deleted before this is thrown, so
+ * the next run rebuilds them; like any damaged cache file, the run stops (exit 52) before a
+ * manifest is stored.
+ */
+export class StoreDamagedError extends DamagedCacheError {
   constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
+    super(file, detail);
     this.name = 'StoreDamagedError';
-    this.file = file;
   }
 }
 
@@ -330,7 +334,7 @@ export class StoreReader {
 
   read(ref: SignatureRef): Buffer {
     const name = this.#names[ref.store];
-    if (name === undefined) throw new StoreDamagedError(path.join(this.#dir, INDEX_FILE), `no store number ${ref.store}`);
+    if (name === undefined) throw this.#damaged(path.join(this.#dir, INDEX_FILE), `no store number ${ref.store}`);
     const file = path.join(this.#dir, name);
     let fd = this.#fds.get(ref.store);
     if (fd === undefined) {
@@ -341,11 +345,17 @@ export class StoreReader {
     let got = 0;
     while (got < ref.length) {
       const n = fs.readSync(fd, out, got, ref.length - got, ref.offset + got);
-      if (n === 0) throw new StoreDamagedError(file, 'cut short');
+      if (n === 0) throw this.#damaged(file, 'cut short');
       got += n;
     }
-    if (crc32(out) >>> 0 !== ref.crc) throw new StoreDamagedError(file, 'signature checksum mismatch');
+    if (crc32(out) >>> 0 !== ref.crc) throw this.#damaged(file, 'signature checksum mismatch');
     return out;
+  }
+
+  #damaged(file: string, detail: string): StoreDamagedError {
+    fs.rmSync(path.join(this.#dir, INDEX_FILE), { force: true });
+    fs.rmSync(file, { force: true });
+    return new StoreDamagedError(file, detail);
   }
 
   close(): void {

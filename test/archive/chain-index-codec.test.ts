@@ -5,7 +5,8 @@
  * a damaged store is caught by the record's CRC.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { DamagedCacheError } from '../../src/archive/metadata-cache.ts';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -161,21 +162,29 @@ describe('chain index codec', () => {
     assert.throws(() => IndexFileReader.open(join(dir, 'nothing')), /missing/);
   });
 
-  it('a damaged store is caught by the signature CRC', (t) => {
+  it('a damaged store is caught by the signature CRC or its length; the store and the index are deleted', (t) => {
     const dir = tmpDir(t, 'chain-index-store');
-    const store = new StoreWriter(dir);
-    const ref = store.add(Buffer.from('a signature of some bytes'), 0);
-    store.commit();
-    const file = join(dir, store.name);
-    const bytes = readFileSync(file);
-    bytes[3]! ^= 1;
-    writeFileSync(file, bytes);
-    const reader = new StoreReader(dir, [store.name]);
-    assert.throws(() => reader.read(ref), StoreDamagedError);
-    truncateSync(file, 5);
-    const again = new StoreReader(dir, [store.name]);
-    assert.throws(() => again.read(ref), /cut short/);
-    assert.equal(statSync(file).size, 5);
+    for (const damage of ['flip', 'cut'] as const) {
+      const store = new StoreWriter(dir);
+      const ref = store.add(Buffer.from('a signature of some bytes'), 0);
+      store.commit();
+      const file = join(dir, store.name);
+      writeFileSync(join(dir, 'index'), 'an index');
+      if (damage === 'flip') {
+        const bytes = readFileSync(file);
+        bytes[3]! ^= 1;
+        writeFileSync(file, bytes);
+      } else truncateSync(file, 5);
+      const reader = new StoreReader(dir, [store.name]);
+      assert.throws(() => reader.read(ref), (err: unknown) => {
+        assert.ok(err instanceof StoreDamagedError && err instanceof DamagedCacheError);
+        assert.match(err.message, damage === 'flip' ? /signature checksum mismatch/ : /cut short/);
+        return true;
+      });
+      reader.close();
+      assert.equal(existsSync(file), false);
+      assert.equal(existsSync(join(dir, 'index')), false);
+    }
   });
 
   it('combines: the newer record wins, tombstones remove the path', () => {
