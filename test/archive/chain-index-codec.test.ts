@@ -59,12 +59,15 @@ const metaFields = fc.record({
   tombstone: fc.boolean(),
 });
 
-type Draft = { index: PathIndex } & fc.RecordValue<typeof metaFields>;
+type Fields = typeof metaFields extends fc.Arbitrary<infer T> ? T : never;
 
 /** Records sorted by path, each path once, as an index holds them; signatures only on regular files. */
-const drafts = fc.uniqueArray(fc.tuple(pathIndex, metaFields), { maxLength: 60, selector: ([p]) => p.map((c) => c.toString('hex')).join('/') });
+const drafts = fc.uniqueArray(fc.tuple(pathIndex, metaFields), {
+  maxLength: 60,
+  selector: ([p]) => p.map((c) => c.toString('hex')).join('/'),
+});
 
-function toRecords(list: [PathIndex, Draft | fc.RecordValue<typeof metaFields>][], store: StoreWriter, tombstones: boolean): IndexRecord[] {
+function toRecords(list: [PathIndex, Fields][], store: StoreWriter, tombstones: boolean): IndexRecord[] {
   const sorted = [...list].sort((a, b) => compareIndex(a[0], b[0]));
   return sorted.map(([index, d]) => {
     if (tombstones && d.tombstone) return { index, meta: null, stamp: null, sig: null };
@@ -89,7 +92,12 @@ function toRecords(list: [PathIndex, Draft | fc.RecordValue<typeof metaFields>][
 }
 
 function normal(r: IndexRecord) {
-  return { ...r, index: r.index.map((c) => c.toString('hex')), meta: r.meta ? { ...r.meta, index: null, linkname: r.meta.linkname.toString('hex') } : null, stamp: r.stamp ? { ...r.stamp } : null };
+  return {
+    ...r,
+    index: r.index.map((c) => c.toString('hex')),
+    meta: r.meta ? { ...r.meta, index: null, linkname: r.meta.linkname.toString('hex') } : null,
+    stamp: r.stamp ? { ...r.stamp } : null,
+  };
 }
 
 function writeIndex(dir: string, records: IndexRecord[], store: StoreWriter): string {
@@ -176,11 +184,14 @@ describe('chain index codec', () => {
         writeFileSync(file, bytes);
       } else truncateSync(file, 5);
       const reader = new StoreReader(dir, [store.name]);
-      assert.throws(() => reader.read(ref), (err: unknown) => {
-        assert.ok(err instanceof StoreDamagedError && err instanceof DamagedCacheError);
-        assert.match(err.message, damage === 'flip' ? /signature checksum mismatch/ : /cut short/);
-        return true;
-      });
+      assert.throws(
+        () => reader.read(ref),
+        (err: unknown) => {
+          assert.ok(err instanceof StoreDamagedError && err instanceof DamagedCacheError);
+          assert.match(err.message, damage === 'flip' ? /signature checksum mismatch/ : /cut short/);
+          return true;
+        },
+      );
       reader.close();
       assert.equal(existsSync(file), false);
       assert.equal(existsSync(join(dir, 'index')), false);
@@ -191,7 +202,20 @@ describe('chain index codec', () => {
     const p = (s: string) => [Buffer.from(s)];
     const rec = (s: string, size: number): IndexRecord => ({
       index: p(s),
-      meta: { index: p(s), type: 'reg', mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: 0, size, linkname: Buffer.alloc(0), devmajor: 0, devminor: 0 },
+      meta: {
+        index: p(s),
+        type: 'reg',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        uname: '',
+        gname: '',
+        mtime: 0,
+        size,
+        linkname: Buffer.alloc(0),
+        devmajor: 0,
+        devminor: 0,
+      },
       stamp: null,
       sig: null,
     });
