@@ -33,7 +33,7 @@ const CHUNK = 1 << 20;
 /** What an index was built from: the chain's newest manifest and its signature files as cached. */
 export interface ChainKey {
   readonly manifest: string;
-  /** each signature file of the chain, oldest first: remote name and `size:mtimeNs:ctimeNs:ino` of its cached copy */
+  /** each signature file of the chain, oldest first: remote name and `size:mtimeNs` of its cached copy */
   readonly signatures: readonly { readonly name: string; readonly stat: string }[];
 }
 

@@ -199,7 +199,9 @@ function chainKey(ctx: TargetContext, collection: Collection): ChainKey | null {
 
 function cachedStat(ctx: TargetContext, remoteName: string): string | undefined {
   const st = fs.statSync(path.join(ctx.cache.dir, localSignatureName(remoteName)), { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}` : undefined;
+  // not the inode or ctime: a copy of the cache (cp -a, a restore of a home directory) keeps
+  // size and mtime, and its index stays usable; a signature file written anew has a new mtime
+  return st ? `${st.size}:${st.mtimeNs}` : undefined;
 }
 
 function sameKey(a: ChainKey, b: ChainKey): boolean {
