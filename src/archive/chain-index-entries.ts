@@ -3,7 +3,7 @@ import type { EntryMeta } from '../core/entry.ts';
 import type { RecordedStamp } from '../core/file-stamp.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import type { IndexRecord, SignatureRef } from './chain-index-codec.ts';
-import { IndexFileWriter, type StoreReader, StoreWriter } from './chain-index.ts';
+import { type ChainKey, IndexFileWriter, type StoreReader, StoreWriter } from './chain-index.ts';
 import type { SignatureEntry } from './signature-reader.ts';
 
 /**
@@ -38,16 +38,17 @@ export function recordOf(e: SignatureEntry, store: StoreWriter, storeNo: number)
 
 /**
  * What one backup adds to the index: each signature entry it writes (deleted paths as tombstones),
- * recorded as it is written, into a delta file in the run's temp dir and a new store in the index
- * dir. The delta's records use store number 0, renumbered when it is merged into the index.
+ * recorded as it is written, into a delta file and a new store in the index dir, both under
+ * temporary names. The delta's records use store number 0: a full's delta becomes the index as
+ * it is; an incremental's is merged into the previous index (ops/backup/chain-index.ts).
  */
 export class IndexDelta {
   readonly store: StoreWriter;
   readonly #writer: IndexFileWriter;
   readonly file: string;
 
-  constructor(indexDir: string, tempDir: string) {
-    this.file = path.join(tempDir, 'index-delta');
+  constructor(indexDir: string) {
+    this.file = path.join(indexDir, DELTA_FILE);
     this.store = new StoreWriter(indexDir);
     try {
       this.#writer = new IndexFileWriter(this.file);
@@ -61,10 +62,16 @@ export class IndexDelta {
     this.#writer.add(recordOf(e, this.store, 0));
   };
 
-  /** Closes the delta file (renamed into place; its key is not used) and the store (still a temporary name). */
+  /** Closes the delta, to be merged: the file is renamed to `file` (its key is not used), the store keeps its temporary name. */
   close(): void {
     this.#writer.commit({ manifest: '', signatures: [] }, [this.store.name]);
     this.store.close();
+  }
+
+  /** A full backup's delta is the new chain's index: the store is renamed into place, then the index. */
+  commitAsIndex(key: ChainKey, indexFile: string): void {
+    this.store.commit();
+    this.#writer.commit(key, [this.store.name], indexFile);
   }
 
   abort(): void {
@@ -72,3 +79,5 @@ export class IndexDelta {
     this.store.abort();
   }
 }
+
+const DELTA_FILE = 'delta';

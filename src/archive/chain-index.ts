@@ -93,8 +93,8 @@ export class IndexFileWriter {
     return this.#records;
   }
 
-  /** Writes the header and trailer, and renames the file into place. */
-  commit(key: ChainKey, stores: readonly string[]): IndexHeader {
+  /** Writes the header and trailer, and renames the file into place (at `dest` when given, in the same folder). */
+  commit(key: ChainKey, stores: readonly string[], dest = this.#dest): IndexHeader {
     const header: IndexHeader = { version: 1, key, stores, records: this.#records, signatureBytes: this.#signatureBytes };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     this.#put(json);
@@ -107,7 +107,7 @@ export class IndexFileWriter {
     this.#writeRaw(Buffer.concat([tail.subarray(0, 4), END_MAGIC]));
     fs.closeSync(this.#fd);
     this.#closed = true;
-    fs.renameSync(this.#tmp, this.#dest);
+    fs.renameSync(this.#tmp, dest);
     return header;
   }
 

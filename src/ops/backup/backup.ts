@@ -243,7 +243,7 @@ async function writeSet(
     if (fileListBatch.length > 0) fileList.write(Buffer.concat(fileListBatch));
     fileListBatch = [];
   };
-  const indexDelta = indexUse ? startIndexDelta(ctx, temp) : null;
+  const indexDelta = indexUse ? startIndexDelta(ctx) : null;
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
     ...(indexDelta ? { signatureEntry: indexDelta.add } : {}),

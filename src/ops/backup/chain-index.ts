@@ -87,23 +87,26 @@ export function commitChainIndex(
   let compacted: StoreWriter | null = null;
   const readers: StoreReader[] = [];
   try {
-    delta.close();
+    const stat = cachedStat(ctx, newest.signature);
+    if (stat === undefined) throw new Error('the new signature file is not in the cache');
     const key: ChainKey = {
       manifest: newest.manifest,
-      signatures: [
-        ...(previous ? previous.header.key.signatures : []),
-        { name: newest.signature, stat: cachedStat(ctx, newest.signature)! },
-      ],
+      signatures: [...(previous ? previous.header.key.signatures : []), { name: newest.signature, stat }],
     };
-    if (key.signatures.at(-1)!.stat === undefined) throw new Error('the new signature file is not in the cache');
+    if (!previous) {
+      delta.commitAsIndex(key, file);
+      removeUnreferenced(dir, [delta.store.name]);
+      return;
+    }
+    delta.close();
     delta.store.commit();
     const deltaRecords = IndexFileReader.open(delta.file).records();
-    const oldStores = previous ? previous.header.stores : [];
+    const oldStores = previous.header.stores;
     writer = new IndexFileWriter(file);
     let stores: string[];
     let renumberOld: (r: IndexRecord) => IndexRecord = (r) => r;
     let renumberNew: (r: IndexRecord) => IndexRecord;
-    if (previous && needsCompaction(dir, previous.header, delta.store.name)) {
+    if (needsCompaction(dir, previous.header, delta.store.name)) {
       // the stores hold more dead signatures than live ones: copy the live ones into one new store
       const store = new StoreWriter(dir);
       compacted = store;
@@ -118,8 +121,7 @@ export function commitChainIndex(
       renumberNew = (r) => (r.sig ? { ...r, sig: { ...r.sig, store: no } } : r);
       stores = [...oldStores, delta.store.name];
     }
-    const older = previous ? mapRecords(previous.reader.records(), renumberOld) : [];
-    for (const r of combineRecords(older, deltaRecords, renumberNew)) writer.add(r);
+    for (const r of combineRecords(mapRecords(previous.reader.records(), renumberOld), deltaRecords, renumberNew)) writer.add(r);
     compacted?.commit();
     writer.commit(key, stores);
     writer = null;
@@ -136,11 +138,11 @@ export function commitChainIndex(
   }
 }
 
-/** A delta for this run's entries, or null when the index dir cannot be written (then no index). */
-export function startIndexDelta(ctx: TargetContext, tempDir: string): IndexDelta {
+/** Where this run's entries go, to become or join the index once the set is stored. */
+export function startIndexDelta(ctx: TargetContext): IndexDelta {
   const dir = chainIndexDir(ctx);
   fs.mkdirSync(dir, { recursive: true });
-  return new IndexDelta(dir, tempDir);
+  return new IndexDelta(dir);
 }
 
 function opened(dir: string, reader: IndexFileReader): OpenIndex {
