@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { INDEX_DIR, IndexFileReader, StoreDamagedError } from '../../src/archive/chain-index.ts';
+import { buildCollection } from '../../src/archive/collection.ts';
 import { FileBackend } from '../../src/backend/file-backend.ts';
+import { NO_PREFIXES } from '../../src/codec/remote-name.ts';
+import { openChainIndex } from '../../src/ops/backup/chain-index.ts';
+import { remoteDecoder } from '../../src/ops/remote-decoder.ts';
 import { Selection } from '../../src/fs/selection.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
 import { restore } from '../../src/ops/restore/restore.ts';
@@ -74,6 +78,22 @@ function assertSameTarget(a: string, b: string, what: string): void {
   for (const [name, bytes] of x) assert.ok(bytes.equals(y.get(name)!), `${what}: ${name} differs`);
 }
 
+/** The index of a site's chain, opened (and rebuilt when it must be) as a backup opens it: every entry with its signature. */
+async function indexContents(s: ReturnType<typeof site>): Promise<unknown[]> {
+  const collection = buildCollection(await s.ctx.backend.list(), NO_PREFIXES);
+  const index = await openChainIndex(s.ctx, collection, remoteDecoder(NO_PREFIXES, null));
+  const out: unknown[] = [];
+  for await (const e of index.entries())
+    out.push({
+      path: Buffer.concat(e.index.flatMap((c) => [c, Buffer.from('/')])).toString('hex'),
+      meta: { ...e.meta, index: null },
+      stamp: e.stamp,
+      signature: e.signature?.toString('hex') ?? null,
+    });
+  index.close();
+  return out;
+}
+
 /** Past the racy-read window (2 s for whole-second mtimes), so every run sees the same stamps. */
 async function settle(): Promise<void> {
   await sleep(2300);
@@ -108,6 +128,10 @@ describe('chain index in backups', () => {
       assertSameTarget(plain.target, rebuilt.target, `step ${step}, rebuilt index against signature files`);
       const header = IndexFileReader.open(join(indexed.index, 'index')).header;
       assert.equal(header.key.signatures.length, step + 1);
+      // what the backups recorded as they wrote equals what the signature files say
+      const fresh = indexed.copy(`fresh-${step}`);
+      rmSync(fresh.index, { recursive: true });
+      assert.deepEqual(await indexContents(fresh), await indexContents(indexed), `step ${step}: index records`);
     }
     const dest = join(work, 'restored');
     await restore(indexed.ctx, { dest, force: false, dryRun: false, numericOwner: false, restoreOwnership: process.getuid?.() === 0 });
