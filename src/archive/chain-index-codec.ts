@@ -54,6 +54,16 @@ export class RecordEncoder {
   #body = Buffer.allocUnsafe(4096);
   #pos = 0;
 
+  /**
+   * Takes a record's bytes that are copied as they are (written by an encoder in the same state):
+   * the next record is encoded after it.
+   */
+  follow(path: Buffer, uname: string, gname: string): void {
+    this.#prevPath = path;
+    this.#prevUname = uname;
+    this.#prevGname = gname;
+  }
+
   /** The bytes of `r` (a view of an internal buffer, valid until the next call). */
   encode(r: IndexRecord): Buffer {
     this.#pos = 0;
@@ -174,13 +184,36 @@ export class RecordDecoder {
   #pos = 0;
   #end = 0;
 
-  /** Decodes one record body (exactly `body`, no length prefix). */
-  decode(body: Buffer): IndexRecord {
+  #peekedFrom: [Buffer, string, string] = [Buffer.alloc(0), '', ''];
+
+  /**
+   * A record's path (components joined by '/') and owner names, without decoding the rest: what
+   * a merge needs to copy records as they are. `decodePeeked` decodes the same record whole.
+   */
+  peek(body: Buffer): { readonly path: Buffer; readonly uname: string; readonly gname: string } {
+    this.#peekedFrom = [this.#prevPath, this.#prevUname, this.#prevGname];
     this.#buf = body;
     this.#pos = 0;
     this.#end = body.length;
     const flags = this.#byte();
-    const typeCode = flags & TYPE_MASK;
+    this.#path();
+    if ((flags & TYPE_MASK) !== TOMBSTONE && !(flags & F_SAME_OWNER)) {
+      this.#uint();
+      this.#uint();
+      this.#uint();
+      this.#prevUname = this.#bytes().toString('utf8');
+      this.#prevGname = this.#bytes().toString('utf8');
+    }
+    return { path: this.#prevPath, uname: this.#prevUname, gname: this.#prevGname };
+  }
+
+  /** The record last given to `peek`, decoded whole. */
+  decodePeeked(body: Buffer): IndexRecord {
+    [this.#prevPath, this.#prevUname, this.#prevGname] = this.#peekedFrom;
+    return this.decode(body);
+  }
+
+  #path(): Buffer {
     const shared = this.#uint();
     const suffix = this.#bytes();
     if (shared > this.#prevPath.length) throw new IndexFormatError('chain index: path prefix longer than the previous path');
@@ -188,7 +221,17 @@ export class RecordDecoder {
     this.#prevPath.copy(path, 0, 0, shared);
     suffix.copy(path, shared);
     this.#prevPath = path;
-    const index = splitIndex(path);
+    return path;
+  }
+
+  /** Decodes one record body (exactly `body`, no length prefix). */
+  decode(body: Buffer): IndexRecord {
+    this.#buf = body;
+    this.#pos = 0;
+    this.#end = body.length;
+    const flags = this.#byte();
+    const typeCode = flags & TYPE_MASK;
+    const index = splitIndex(this.#path());
     if (typeCode === TOMBSTONE) return this.#done({ index, meta: null, stamp: null, sig: null });
     const type = TYPES[typeCode];
     if (type === undefined) throw new IndexFormatError(`chain index: unknown entry type ${typeCode}`);
@@ -321,7 +364,24 @@ export function readVarint(buf: Buffer, pos: number, end: number): { value: numb
 
 const EMPTY = Buffer.alloc(0);
 
-function joinIndex(index: PathIndex): Buffer {
+/**
+ * duplicity's order (compareIndex) on paths joined by '/': a component that ends sorts before any
+ * byte that continues the other, since '/' and the end stand for the end of a component.
+ */
+export function compareJoined(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x === 0x2f) return -1;
+    if (y === 0x2f) return 1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+export function joinIndex(index: PathIndex): Buffer {
   if (index.length === 1) return index[0]!;
   let n = index.length > 0 ? index.length - 1 : 0;
   for (const c of index) n += c.length;

@@ -5,7 +5,9 @@ import { crc32 } from 'node:zlib';
 import { compareIndex } from '../core/path-index.ts';
 import { DamagedCacheError } from './metadata-cache.ts';
 import {
+  compareJoined,
   IndexFormatError,
+  joinIndex,
   type IndexRecord,
   RecordDecoder,
   RecordEncoder,
@@ -66,7 +68,7 @@ export class IndexFileWriter {
   #crc = 0;
   #records = 0;
   #signatureBytes = 0;
-  #last: IndexRecord | null = null;
+  #lastPath: Buffer | null = null;
   #closed = false;
 
   constructor(dest: string) {
@@ -76,17 +78,39 @@ export class IndexFileWriter {
     this.#put(MAGIC);
   }
 
-  /** Records must come in duplicity's order, each path once. */
-  add(r: IndexRecord): void {
-    if (this.#last && compareIndex(this.#last.index, r.index) >= 0) throw new Error('chain index: records out of order');
-    this.#last = r;
-    const body = this.#encoder.encode(r);
+  /** Records must come in duplicity's order, each path once. `counted`: its signature is already in `countSignatures`. */
+  add(r: IndexRecord, counted = false): void {
+    this.#order(joinIndex(r.index));
+    this.#body(this.#encoder.encode(r));
+    if (r.sig && !counted) this.#signatureBytes += r.sig.length;
+  }
+
+  /**
+   * A record copied as it is from another index, where it followed the record this writer wrote
+   * last (so its shared path prefix and owner names mean the same here).
+   */
+  addRaw(body: Buffer, path: Buffer, uname: string, gname: string): void {
+    this.#order(path);
+    this.#encoder.follow(path, uname, gname);
+    this.#body(body);
+  }
+
+  /** Adds to the header's total of live signature bytes (records copied raw are not looked at). */
+  countSignatures(bytes: number): void {
+    this.#signatureBytes += bytes;
+  }
+
+  #order(path: Buffer): void {
+    if (this.#lastPath && compareJoined(this.#lastPath, path) >= 0) throw new Error('chain index: records out of order');
+    this.#lastPath = path;
+  }
+
+  #body(body: Buffer): void {
     if (this.#pos + body.length + 8 > this.#buf.length) this.#flush();
     if (body.length + 8 > this.#buf.length) this.#buf = Buffer.allocUnsafe(body.length + 8);
     this.#pos = writeVarint(this.#buf, this.#pos, body.length);
     this.#pos += body.copy(this.#buf, this.#pos);
     this.#records++;
-    if (r.sig) this.#signatureBytes += r.sig.length;
   }
 
   get records(): number {
@@ -212,8 +236,13 @@ export class IndexFileReader {
 
   /** The records in order, read in 1 MiB pieces. */
   *records(): Generator<IndexRecord> {
-    const fd = fs.openSync(this.file, 'r');
     const decoder = new RecordDecoder();
+    for (const body of this.bodies()) yield decoder.decode(body);
+  }
+
+  /** The records' bodies in order, undecoded (each a view that stays valid). */
+  *bodies(): Generator<Buffer> {
+    const fd = fs.openSync(this.file, 'r');
     try {
       let buf = Buffer.allocUnsafe(CHUNK);
       let filePos = MAGIC.length;
@@ -223,7 +252,7 @@ export class IndexFileReader {
         const len = readVarint(buf, start, end);
         if (len !== null && len.next + len.value <= end) {
           if (len.value === 0) throw new IndexFormatError('chain index: empty record');
-          yield decoder.decode(buf.subarray(len.next, len.next + len.value));
+          yield buf.subarray(len.next, len.next + len.value);
           start = len.next + len.value;
           continue;
         }
@@ -362,6 +391,48 @@ export class StoreReader {
     for (const fd of this.#fds.values()) fs.closeSync(fd);
     this.#fds.clear();
   }
+}
+
+/**
+ * An incremental's delta merged into the previous index (newest wins; tombstones remove the
+ * path), written to `writer`. The previous index's records are copied as bytes wherever the record
+ * before them was copied too, and only peeked at (path, owner names): an incremental that changes
+ * little re-encodes little. `newStore` is the delta's store number in the new index.
+ */
+export function mergeDelta(writer: IndexFileWriter, older: IndexFileReader, newer: Iterable<IndexRecord>, newStore: number): void {
+  const decoder = new RecordDecoder();
+  const it = newer[Symbol.iterator]();
+  let next = it.next();
+  let nextPath = next.done ? null : joinIndex(next.value.index);
+  const writeNext = () => {
+    const r = next.value as IndexRecord;
+    if (r.meta !== null) writer.add(r.sig ? { ...r, sig: { ...r.sig, store: newStore } } : r);
+    next = it.next();
+    nextPath = next.done ? null : joinIndex(next.value.index);
+  };
+  writer.countSignatures(older.header.signatureBytes);
+  // the encoder and the decoder both start from nothing: the first record can be copied
+  let inStep = true;
+  for (const body of older.bodies()) {
+    const peeked = decoder.peek(body);
+    let c = nextPath === null ? 1 : compareJoined(nextPath, peeked.path);
+    while (c < 0) {
+      writeNext();
+      inStep = false;
+      c = nextPath === null ? 1 : compareJoined(nextPath, peeked.path);
+    }
+    if (c === 0) {
+      const replaced = decoder.decodePeeked(body);
+      if (replaced.sig) writer.countSignatures(-replaced.sig.length);
+      writeNext();
+      inStep = false;
+    } else if (inStep) writer.addRaw(body, peeked.path, peeked.uname, peeked.gname);
+    else {
+      writer.add(decoder.decodePeeked(body), true);
+      inStep = true;
+    }
+  }
+  while (nextPath !== null) writeNext();
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   IndexFileReader,
   IndexFileWriter,
   IndexUnusableError,
+  mergeDelta,
   StoreDamagedError,
   StoreReader,
   StoreWriter,
@@ -64,6 +65,16 @@ type Fields = typeof metaFields extends fc.Arbitrary<infer T> ? T : never;
 /** Records sorted by path, each path once, as an index holds them; signatures only on regular files. */
 const drafts = fc.uniqueArray(fc.tuple(pathIndex, metaFields), {
   maxLength: 60,
+  selector: ([p]) => p.map((c) => c.toString('hex')).join('/'),
+});
+
+/** Paths from a few names (with '-' and '.', which sort before '/' bytewise), so that two lists share many. */
+const fewNames = fc.array(
+  fc.constantFrom('a', 'b', 'a-c', 'ab', 'b.x').map((c) => Buffer.from(c)),
+  { minLength: 0, maxLength: 3 },
+);
+const overlapping = fc.uniqueArray(fc.tuple(fewNames, metaFields), {
+  maxLength: 40,
   selector: ([p]) => p.map((c) => c.toString('hex')).join('/'),
 });
 
@@ -196,6 +207,34 @@ describe('chain index codec', () => {
       assert.equal(existsSync(file), false);
       assert.equal(existsSync(join(dir, 'index')), false);
     }
+  });
+
+  it('merging a delta into an index (records copied as bytes where they can be) equals combining them record by record', (t) => {
+    const dir = tmpDir(t, 'chain-index-merge');
+    let n = 0;
+    fc.assert(
+      fc.property(overlapping, overlapping, (olderList, newerList) => {
+        const sub = join(dir, String(n++));
+        mkdirSync(sub, { recursive: true });
+        const store = new StoreWriter(sub);
+        const older = toRecords(olderList, store, false);
+        const newer = toRecords(newerList, store, true);
+        const oldFile = writeIndex(sub, older, store);
+        const merged = new IndexFileWriter(join(sub, 'merged'));
+        mergeDelta(merged, IndexFileReader.open(oldFile), newer, 5);
+        const header = merged.commit(KEY, []);
+        const renumber = (r: IndexRecord): IndexRecord => (r.sig ? { ...r, sig: { ...r.sig, store: 5 } } : r);
+        const expected = [...combineRecords(older, newer, renumber)];
+        const reader = IndexFileReader.open(join(sub, 'merged'));
+        reader.verify();
+        assert.deepEqual([...reader.records()].map(normal), expected.map(normal));
+        assert.equal(
+          header.signatureBytes,
+          expected.reduce((sum, r) => sum + (r.sig?.length ?? 0), 0),
+        );
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('combines: the newer record wins, tombstones remove the path', () => {

@@ -12,6 +12,7 @@ import {
   type IndexHeader,
   IndexFileWriter,
   IndexUnusableError,
+  mergeDelta,
   StoreReader,
   StoreWriter,
 } from '../../archive/chain-index.ts';
@@ -104,8 +105,6 @@ export function commitChainIndex(
     const oldStores = previous.header.stores;
     writer = new IndexFileWriter(file);
     let stores: string[];
-    let renumberOld: (r: IndexRecord) => IndexRecord = (r) => r;
-    let renumberNew: (r: IndexRecord) => IndexRecord;
     if (needsCompaction(dir, previous.header, delta.store.name)) {
       // the stores hold more dead signatures than live ones: copy the live ones into one new store
       const store = new StoreWriter(dir);
@@ -113,15 +112,14 @@ export function commitChainIndex(
       const oldReader = new StoreReader(dir, oldStores);
       const newReader = new StoreReader(dir, [delta.store.name]);
       readers.push(oldReader, newReader);
-      renumberOld = (r) => (r.sig ? { ...r, sig: store.add(oldReader.read(r.sig), 0) } : r);
-      renumberNew = (r) => (r.sig ? { ...r, sig: store.add(newReader.read(r.sig), 0) } : r);
+      const renumberOld = (r: IndexRecord) => (r.sig ? { ...r, sig: store.add(oldReader.read(r.sig), 0) } : r);
+      const renumberNew = (r: IndexRecord) => (r.sig ? { ...r, sig: store.add(newReader.read(r.sig), 0) } : r);
+      for (const r of combineRecords(mapRecords(previous.reader.records(), renumberOld), deltaRecords, renumberNew)) writer.add(r);
       stores = [store.name];
     } else {
-      const no = oldStores.length;
-      renumberNew = (r) => (r.sig ? { ...r, sig: { ...r.sig, store: no } } : r);
+      mergeDelta(writer, previous.reader, deltaRecords, oldStores.length);
       stores = [...oldStores, delta.store.name];
     }
-    for (const r of combineRecords(mapRecords(previous.reader.records(), renumberOld), deltaRecords, renumberNew)) writer.add(r);
     compacted?.commit();
     writer.commit(key, stores);
     writer = null;
