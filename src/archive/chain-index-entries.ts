@@ -26,8 +26,12 @@ export class IndexedEntry implements SignatureEntry {
     this.#stores = stores;
   }
 
+  #signature: Buffer | null = null;
+
   get signature(): Buffer | null {
-    return this.#ref === null ? null : this.#stores.read(this.#ref);
+    if (this.#ref === null) return null;
+    this.#signature ??= this.#stores.read(this.#ref);
+    return this.#signature;
   }
 }
 
