@@ -138,7 +138,7 @@ describe('chain index in backups', () => {
     assertSameTree(source, dest, EXACT, 'latest');
   });
 
-  it('a missing, stale, damaged or other-version index is rebuilt, and the incremental is the same', async (t) => {
+  it('a missing (or with the whole cache), stale, damaged or other-version index is rebuilt, and the incremental is the same', async (t) => {
     const work = tmpDir(t, 'chain-index-rebuild');
     const source = join(work, 'source');
     buildTree(source, hostileTreeSpec(29, { smallFiles: 30 }));
@@ -151,6 +151,8 @@ describe('chain index in backups', () => {
     const cases: [string, (s: ReturnType<typeof site>) => void, RegExp | null][] = [
       ['fresh', () => {}, null],
       ['missing', (s) => rmSync(s.index, { recursive: true }), /is missing: rebuilding/],
+      // the whole cache lost: the signature files come from the target again (the cache's sync)
+      ['cache lost', (s) => rmSync(s.cache, { recursive: true }), /is missing: rebuilding/],
       [
         'stale',
         (s) => {
