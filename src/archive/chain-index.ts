@@ -80,8 +80,9 @@ export class IndexFileWriter {
 
   /** Records must come in duplicity's order, each path once. `counted`: its signature is already in `countSignatures`. */
   add(r: IndexRecord, counted = false): void {
-    this.#order(joinIndex(r.index));
-    this.#body(this.#encoder.encode(r));
+    const body = this.#encoder.encode(r);
+    this.#order(this.#encoder.lastPath);
+    this.#body(body);
     if (r.sig && !counted) this.#signatureBytes += r.sig.length;
   }
 

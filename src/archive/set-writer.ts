@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { EntryMeta } from '../core/entry.ts';
-import { DEFAULT_CHANGE_RULES, type ChangeRules, type FileStamp } from '../core/file-stamp.ts';
+import { DEFAULT_CHANGE_RULES, type ChangeRules, type FileStamp, type RecordedStamp } from '../core/file-stamp.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import { hasHoles, SPARSE_MIN_SIZE } from '../core/holes.ts';
 import { encodeEntry } from '../codec/tar/writer.ts';
@@ -10,7 +10,7 @@ import { parseSignature } from '../codec/rsync/signature.ts';
 import { blockSizeFor } from '../codec/rsync/block-size.ts';
 import { entryName } from './entry-names.ts';
 import { deletedHeader, headerFor, metaFromHeader, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
-import { recordedStamp, REREAD_RECORD, stampRecords } from './change-records.ts';
+import { REREAD_RECORD, stampRecords } from './change-records.ts';
 import type { SignatureEntry } from './signature-reader.ts';
 import type { TarHeader } from '../codec/tar/header.ts';
 import { isRacy, wallClockNs } from './racy-read.ts';
@@ -96,7 +96,7 @@ export class SetWriter {
       const sigName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'sigtar' });
       const header = headerFor(sigName, meta, 0);
       await this.#sigs.add(encodeEntry(header, EMPTY));
-      this.#announce(meta, header, null, false);
+      this.#announce(meta, header, null, null);
       return;
     }
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
@@ -171,19 +171,23 @@ export class SetWriter {
     const name = entryName('signature', meta.index, { rootStyle: 'sigtar' });
     const header = headerFor(name, { ...meta, size }, signature.length, records);
     await this.#sigs.add(encodeEntry(header, signature));
-    this.#announce(meta, header, signature, true);
+    // what recordedStamp reads back from these records, without formatting and parsing them
+    const recorded = stamp
+      ? { mtimeNs: stamp.mtimeNs, ctimeNs: stamp.ctimeNs, ino: stamp.ino, reread }
+      : reread !== null
+        ? { mtimeNs: null, ctimeNs: null, ino: null, reread }
+        : null;
+    this.#announce(meta, header, signature, recorded);
   }
 
-  /** The entry just written, decoded from its header by the functions the signature reader uses. */
-  #announce(meta: EntryMeta, header: TarHeader, signature: Buffer | null, isSignature: boolean): void {
+  /**
+   * The entry just written as the signature reader will see it: its metadata decoded from its
+   * header by the reader's function; a signature entry's stamp as its records say.
+   */
+  #announce(meta: EntryMeta, header: TarHeader, signature: Buffer | null, stamp: RecordedStamp | null): void {
     if (!this.#signatureEntry) return;
     const pax = new Map(header.extraPax ?? []);
-    this.#signatureEntry({
-      index: meta.index,
-      meta: metaFromHeader(meta.index, header, pax, isSignature),
-      signature,
-      stamp: isSignature ? recordedStamp(pax) : null,
-    });
+    this.#signatureEntry({ index: meta.index, meta: metaFromHeader(meta.index, header, pax, signature !== null), signature, stamp });
   }
 
   /** Why the next backup must read this file again even if its stamp stays the same; null if it need not. */
