@@ -95,8 +95,9 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     if (plan.type === 'inc' && !req.allowSourceMismatch) await checkSameSource(ctx, req, collection);
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     const useIndex = req.chainIndex !== false && !req.dryRun;
-    const index = plan.type === 'inc' && useIndex ? await openChainIndex(ctx, collection, decode) : null;
+    let index: ChainIndex | null = null;
     try {
+      if (plan.type === 'inc' && useIndex) index = await openChainIndex(ctx, collection, decode);
       const previous = plan.type === 'inc' ? (index ? index.entries() : await previousSignatures(ctx, collection, decode)) : null;
       const guard = locks ? new UploadGuard(ctx.backend, locks.target) : null;
       const indexUse = useIndex ? { base: index } : null;
