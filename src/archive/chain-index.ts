@@ -241,7 +241,7 @@ export class IndexFileReader {
     for (const body of this.bodies()) yield decoder.decode(body);
   }
 
-  /** The records' bodies in order, undecoded (each a view that stays valid). */
+  /** The records' bodies in order, undecoded (each a view of a reused buffer, valid until the next is asked for). */
   *bodies(): Generator<Buffer> {
     const fd = fs.openSync(this.file, 'r');
     try {
@@ -261,12 +261,14 @@ export class IndexFileReader {
           if (start !== end) throw new IndexFormatError('chain index: last record cut short');
           return;
         }
-        // keep the partial record, read more behind it (a bigger buffer for a record over 1 MiB)
+        // move the partial record to the front, read more behind it (a bigger buffer for a record over 1 MiB)
         const need = len === null ? 0 : len.next - start + len.value;
         const rest = end - start;
-        const fresh = Buffer.allocUnsafe(Math.max(CHUNK, need + CHUNK));
-        buf.copy(fresh, 0, start, end);
-        buf = fresh;
+        if (need + CHUNK > buf.length) {
+          const bigger = Buffer.allocUnsafe(need + CHUNK);
+          buf.copy(bigger, 0, start, end);
+          buf = bigger;
+        } else buf.copy(buf, 0, start, end);
         start = 0;
         end = rest;
         const n = fs.readSync(fd, buf, end, Math.min(buf.length - end, this.#recordsEnd - filePos), filePos);
