@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { EntryMeta } from '../core/entry.ts';
-import { DEFAULT_CHANGE_RULES, type ChangeRules, type FileStamp } from '../core/file-stamp.ts';
+import { DEFAULT_CHANGE_RULES, type ChangeRules, type FileStamp, type RecordedStamp } from '../core/file-stamp.ts';
 import type { PathIndex } from '../core/path-index.ts';
 import { hasHoles, SPARSE_MIN_SIZE } from '../core/holes.ts';
 import { encodeEntry } from '../codec/tar/writer.ts';
@@ -9,8 +9,10 @@ import { DeltaEncoder } from '../codec/rsync/delta.ts';
 import { parseSignature } from '../codec/rsync/signature.ts';
 import { blockSizeFor } from '../codec/rsync/block-size.ts';
 import { entryName } from './entry-names.ts';
-import { deletedHeader, headerFor, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
+import { deletedHeader, headerFor, metaFromHeader, SIZE_RECORD, SPARSE_RECORD } from './entry-header.ts';
 import { REREAD_RECORD, stampRecords } from './change-records.ts';
+import type { SignatureEntry } from './signature-reader.ts';
+import type { TarHeader } from '../codec/tar/header.ts';
 import { isRacy, wallClockNs } from './racy-read.ts';
 import type { PaxRecord } from '../codec/tar/pax-records.ts';
 import type { VolumeWriter } from './volume-writer.ts';
@@ -43,6 +45,11 @@ export interface SetWriterOptions {
   readonly changedWhileRead?: ChangedWhileReadSink;
   /** told the bytes of each read of a source file (64 KiB at most), for progress inside large files */
   readonly onRead?: (bytes: number) => void;
+  /**
+   * Each signature entry as a reader of the signature tar would see it (the chain index records
+   * them); deleted paths come with `meta: null`.
+   */
+  readonly signatureEntry?: (entry: SignatureEntry) => void;
 }
 
 /**
@@ -67,6 +74,7 @@ export class SetWriter {
   readonly #rules: ChangeRules;
   readonly #changedWhileRead: ChangedWhileReadSink | undefined;
   readonly #onRead: ((bytes: number) => void) | undefined;
+  readonly #signatureEntry: ((entry: SignatureEntry) => void) | undefined;
   readonly #readBuf = Buffer.allocUnsafe(CHUNK);
 
   constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: SetWriterOptions) {
@@ -77,6 +85,7 @@ export class SetWriter {
     this.#rules = opts.changeRules ?? DEFAULT_CHANGE_RULES;
     this.#changedWhileRead = opts.changedWhileRead;
     this.#onRead = opts.onRead;
+    this.#signatureEntry = opts.signatureEntry;
   }
 
   /**
@@ -89,7 +98,9 @@ export class SetWriter {
       const volName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'volume' });
       await this.#volumes.addBlock(encodeEntry(headerFor(volName, meta, 0), EMPTY), meta.index, null);
       const sigName = entryName('snapshot', meta.index, { dir: meta.type === 'dir', rootStyle: 'sigtar' });
-      await this.#sigs.add(encodeEntry(headerFor(sigName, meta, 0), EMPTY));
+      const header = headerFor(sigName, meta, 0);
+      await this.#sigs.add(encodeEntry(header, EMPTY));
+      this.#announce(meta, header, null, null);
       return;
     }
     const sig = new SignatureBuilder(blockSizeFor(meta.size, this.#maxBlocksize));
@@ -144,6 +155,7 @@ export class SetWriter {
     this.stats.entries++;
     await this.#volumes.addBlock(encodeEntry(deletedHeader(entryName('deleted', index, { rootStyle: 'volume' })), EMPTY), index, null);
     await this.#sigs.add(encodeEntry(deletedHeader(entryName('deleted', index, { rootStyle: 'sigtar' })), EMPTY));
+    this.#signatureEntry?.({ index, meta: null, signature: null, stamp: null });
     if (wasRegular) {
       this.stats.deletedFiles++;
       this.#fileList('deleted', index);
@@ -163,6 +175,23 @@ export class SetWriter {
     const name = entryName('signature', meta.index, { rootStyle: 'sigtar' });
     const header = headerFor(name, { ...meta, size }, signature.length, records);
     await this.#sigs.add(encodeEntry(header, signature));
+    // what recordedStamp reads back from these records, without formatting and parsing them
+    const recorded = stamp
+      ? { mtimeNs: stamp.mtimeNs, ctimeNs: stamp.ctimeNs, ino: stamp.ino, reread }
+      : reread !== null
+        ? { mtimeNs: null, ctimeNs: null, ino: null, reread }
+        : null;
+    this.#announce(meta, header, signature, recorded);
+  }
+
+  /**
+   * The entry just written as the signature reader will see it: its metadata decoded from its
+   * header by the reader's function; a signature entry's stamp as its records say.
+   */
+  #announce(meta: EntryMeta, header: TarHeader, signature: Buffer | null, stamp: RecordedStamp | null): void {
+    if (!this.#signatureEntry) return;
+    const pax = new Map(header.extraPax ?? []);
+    this.#signatureEntry({ index: meta.index, meta: metaFromHeader(meta.index, header, pax, signature !== null), signature, stamp });
   }
 
   /** Why the next backup must read this file again even if its stamp stays the same; null if it need not. */

@@ -34,6 +34,7 @@ import { takeWriterLocks } from '../take-target-lock.ts';
 import { UploadGuard } from '../../archive/upload-guard.ts';
 import { checkChainKeys } from '../key-check.ts';
 import { ProgressTicker } from '../progress-ticker.ts';
+import { type ChainIndex, commitChainIndex, openChainIndex, startIndexDelta } from './chain-index.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -58,6 +59,8 @@ export interface BackupRequest {
   readonly progressTotals?: boolean;
   /** --ignore-ctime, --ignore-inode: parts of a file's stamp not to compare (default: all count) */
   readonly changeRules?: ChangeRules;
+  /** false: read the chain's signature files instead of the chain index, and leave the index alone (tests compare the two) */
+  readonly chainIndex?: boolean;
 }
 
 export interface BackupResult {
@@ -97,9 +100,13 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     if (plan.type === 'inc' && !req.dryRun) await checkChainKeys(ctx, collection.primary!.chain, 'extend');
     if (plan.type === 'inc' && !req.allowSourceMismatch) await checkSameSource(ctx, req, collection);
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
+    const useIndex = req.chainIndex !== false && !req.dryRun;
+    let index: ChainIndex | null = null;
     try {
-      const previous = plan.type === 'inc' ? await previousSignatures(ctx, collection, decode) : null;
+      if (plan.type === 'inc' && useIndex) index = await openChainIndex(ctx, collection, decode);
+      const previous = plan.type === 'inc' ? (index ? index.entries() : await previousSignatures(ctx, collection, decode)) : null;
       const guard = locks ? new UploadGuard(ctx.backend, locks.target) : null;
+      const indexUse = useIndex ? { base: index } : null;
       return await writeSet(
         guard ? { ...ctx, backend: guard } : ctx,
         { ...req, selection },
@@ -109,8 +116,10 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
         temp,
         started,
         guard,
+        indexUse,
       );
     } finally {
+      index?.close();
       await fsp.rm(temp, { recursive: true, force: true });
     }
   } finally {
@@ -197,6 +206,7 @@ async function writeSet(
   temp: string,
   started: number,
   guard: UploadGuard | null,
+  indexUse: { readonly base: ChainIndex | null } | null,
 ): Promise<BackupResult> {
   const { reporter } = ctx;
   const naming = { encrypted: ctx.encryption !== null, compressed: ctx.compress };
@@ -251,6 +261,7 @@ async function writeSet(
     if (fileListBatch.length > 0) fileList.write(Buffer.concat(fileListBatch));
     fileListBatch = [];
   };
+  const indexDelta = indexUse ? startIndexDelta(ctx) : null;
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
     ...(reporter.progress
@@ -261,6 +272,7 @@ async function writeSet(
           },
         }
       : {}),
+    ...(indexDelta ? { signatureEntry: indexDelta.add } : {}),
     ...(req.changeRules ? { changeRules: req.changeRules } : {}),
     changedWhileRead: (index, expected, read) =>
       reporter.warning(
@@ -312,7 +324,8 @@ async function writeSet(
           isUnchanged(
             step.current.meta,
             prev.meta,
-            prev.signature,
+            // only a size that was not recorded is bounded by the signature (the index reads it on demand)
+            prev.meta.size < 0 ? prev.signature : null,
             (u, n) => (u ? (ids.uidOf(u) ?? n) : n),
             (g, n) => (g ? (ids.gidOf(g) ?? n) : n),
             stamps,
@@ -369,10 +382,12 @@ async function writeSet(
       uploadedBytes += (await fsp.stat(manifestUpload)).size;
       await ctx.cache.storeSignatures(sigName, sigResult.cacheIsRemote ? sigRemotePath : sigCachePath);
       await ctx.cache.storeManifest(manifestRemote, await fsp.readFile(manifestPath));
+      if (indexDelta) commitChainIndex(ctx, indexUse!.base, indexDelta, { manifest: manifestRemote, signature: sigName });
     }
   } catch (err) {
     volumes.abort();
     sigs.abort();
+    indexDelta?.abort();
     fileList.destroy();
     await queue.settle();
     throw err;
