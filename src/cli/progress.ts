@@ -97,7 +97,7 @@ export function withProgress(inner: Reporter, options: ProgressOptions = {}): Pr
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;
   const tty = stream.isTTY === true;
-  const intervalMs = Math.max(1, options.intervalSeconds ?? 3) * 1000;
+  const intervalMs = Math.max(0.1, options.intervalSeconds ?? 3) * 1000;
   // one meter per phase: a restore through a thaw alternates between the two
   const meters = new Map<string, RateMeter>();
   let meter = new RateMeter();

@@ -5,6 +5,7 @@
 import type { Opts, SelectionKind } from './cli-options.ts';
 import { expandPath, type Env } from './expand-path.ts';
 import { optparseInt } from './option-values.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Keys of the fields whose type (ignoring `?`) is exactly V. */
 export type KeysOf<V> = {
@@ -66,6 +67,26 @@ export function int(name: string, key: KeysOf<number>, check?: (n: number, name:
     apply: (s, [v], used) => {
       const n = optparseInt(v!, used);
       check?.(n, used);
+      s.o[key] = n;
+    },
+  };
+}
+
+/**
+ * Seconds: an integer as duplicity reads it, or (permafrost's addition) a decimal of at least
+ * 0.1, for finer progress than duplicity's whole seconds.
+ */
+export function seconds(name: string, key: KeysOf<number>): OptionDef {
+  return {
+    names: [name],
+    arity: 1,
+    apply: (s, [v], used) => {
+      if (!/^\d*\.\d+$/.test(v!)) {
+        s.o[key] = optparseInt(v!, used);
+        return;
+      }
+      const n = Number(v);
+      if (n < 0.1) throw new UsageError(`option ${used}: at least 0.1 seconds: '${v}'`);
       s.o[key] = n;
     },
   };

@@ -777,3 +777,12 @@ describe('agreement with duplicity 0.8.22 (commandline.py run by python)', { ski
     }
   });
 });
+
+test('--progress-rate: whole seconds as duplicity reads them, or a decimal of at least 0.1 (permafrost)', () => {
+  const rate = (v: string) => parse(['--progress-rate', v, 'collection-status', 'file:///t']).options.progressRate;
+  assert.equal(rate('7'), 7);
+  assert.equal(rate('0.5'), 0.5);
+  assert.equal(rate('.25'), 0.25);
+  assert.match(usageErrorOf(['--progress-rate', '0.05', 'collection-status', 'file:///t']).message, /at least 0\.1 seconds/);
+  assert.match(usageErrorOf(['--progress-rate', 'soon', 'collection-status', 'file:///t']).message, /invalid integer value/);
+});

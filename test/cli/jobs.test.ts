@@ -50,6 +50,9 @@ describe('--jobs N', () => {
       const cached = filesOf(cache);
       // permafrost's record of checked cache files holds their inode and ctime, which differ
       cached.delete(join('n', 'permafrost-checked.json'));
+      // the chain index (docs/chain-index.md) is local, with store files named at random; the
+      // signatures it holds are the signature files' own, compared above
+      for (const name of [...cached.keys()]) if (name.startsWith(join('n', 'permafrost-index.v1'))) cached.delete(name);
       runs.set(jobs, { target: filesOf(target), cache: cached });
     }
     const one = runs.get(1)!;
