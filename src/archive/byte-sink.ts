@@ -161,7 +161,8 @@ export class FileByteSink {
     if (batch === null || need > batch.length) {
       // a batch holds BATCH plus one call's parts (a 64 KiB tar block); larger calls (a big
       // file's signature) get a buffer of their own size
-      const fresh = need <= BATCH_CAPACITY ? (this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY)) : Buffer.allocUnsafeSlow(need);
+      const fresh =
+        need <= BATCH_CAPACITY ? (this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY)) : Buffer.allocUnsafeSlow(need);
       if (batch !== null) {
         batch.copy(fresh, 0, 0, this.#pendingBytes);
         if (batch.length === BATCH_CAPACITY && this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(batch);
