@@ -29,7 +29,6 @@ export class FileByteSink {
   readonly #encryption: Encryption | null;
   #encryptor: Promise<OpenPgpEncryptor> | null = null;
   #encryptorNow: OpenPgpEncryptor | null = null;
-  #pending: Buffer[] = [];
   #pendingLengths: number[] = [];
   #pendingBytes = 0;
   /** Batches handed to the worker and not yet written, oldest first. */
@@ -43,6 +42,8 @@ export class FileByteSink {
   #diskBytes = 0;
   #error: Error | null = null;
   readonly #batchPool: Buffer[] = [];
+  /** The batch being filled (its first #pendingBytes bytes); null before the first write. */
+  #batch: Buffer | null = null;
 
   /**
    * `encryption` wins over `gzip`: an encrypted file is compressed inside, never gzipped (docs/duplicity-format.md §1.3).
@@ -113,14 +114,12 @@ export class FileByteSink {
     return this.#diskBytes + this.#pendingBytes + this.#inflightBound;
   }
 
+  /**
+   * Appends `parts`, copied into the batch at once: the caller may reuse their memory as soon as
+   * this call returns (before it resolves).
+   */
   async write(parts: readonly Buffer[]): Promise<void> {
-    for (const p of parts) {
-      if (p.length === 0) continue;
-      this.#pending.push(p);
-      this.#pendingLengths.push(p.length);
-      this.#pendingBytes += p.length;
-      this.#rawBytes += p.length;
-    }
+    this.#copyIn(parts);
     if (this.#pendingBytes >= BATCH) await this.#flush();
   }
 
@@ -165,8 +164,8 @@ export class FileByteSink {
       if (this.#error) throw this.#error;
       return;
     }
-    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
+    // the encryptor may keep what it is given; the batch buffer is filled again
+    const buf = Buffer.from(this.#batch!.subarray(0, this.#pendingBytes));
     this.#pendingLengths = [];
     this.#pendingBytes = 0;
     await (await this.#openEncryptor()).write(buf);
@@ -175,17 +174,47 @@ export class FileByteSink {
   }
 
   /**
-   * Copies the pending parts into one batch buffer for the worker, which takes the buffer's
-   * memory over (so it must be its own, not a slice of Node's pool) and hands it back when done,
-   * to be reused: a fresh buffer per batch would leave dead native memory waiting for a full GC
-   * (it is promoted while queued), which was most of a backup's memory on many small files.
+   * Copies `parts` into the batch buffer at once. Holding the parts until the batch
+   * is full instead kept a few hundred KiB of small buffers (file data, tar headers, signatures)
+   * alive across many allocations, so V8 promoted them, and their dead memory then waited for a
+   * full GC: 10–40 MiB of the main thread's memory on a backup of small files.
+   */
+  #copyIn(parts: readonly Buffer[]): void {
+    let size = 0;
+    for (const p of parts) size += p.length;
+    if (size === 0) return;
+    const need = this.#pendingBytes + size;
+    let batch = this.#batch;
+    if (batch === null || need > batch.length) {
+      // a batch holds BATCH plus one call's parts (a 64 KiB tar block); larger calls (a big
+      // file's signature) get a buffer of their own size
+      const fresh =
+        need <= BATCH_CAPACITY ? (this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY)) : Buffer.allocUnsafeSlow(need);
+      if (batch !== null) {
+        batch.copy(fresh, 0, 0, this.#pendingBytes);
+        if (batch.length === BATCH_CAPACITY && this.#batchPool.length < POOL_LIMIT) this.#batchPool.push(batch);
+      }
+      batch = this.#batch = fresh;
+    }
+    let at = this.#pendingBytes;
+    for (const p of parts) {
+      if (p.length === 0) continue;
+      at += p.copy(batch, at);
+      this.#pendingLengths.push(p.length);
+    }
+    this.#pendingBytes = at;
+    this.#rawBytes += size;
+  }
+
+  /**
+   * The filled batch, for the worker, which takes the buffer's memory over (so it must be its
+   * own, not a slice of Node's pool) and hands it back when done, to be reused: a fresh buffer per
+   * batch would leave dead native memory waiting for a full GC (it is promoted while queued).
    */
   #takeBatch(): Buffer {
     const size = this.#pendingBytes;
-    const buf = size <= BATCH_CAPACITY ? (this.#batchPool.pop() ?? Buffer.allocUnsafeSlow(BATCH_CAPACITY)) : Buffer.allocUnsafeSlow(size);
-    let at = 0;
-    for (const p of this.#pending) at += p.copy(buf, at);
-    this.#pending = [];
+    const buf = this.#batch!;
+    this.#batch = null;
     this.#pendingLengths = [];
     this.#pendingBytes = 0;
     return buf.subarray(0, size);

@@ -220,9 +220,10 @@ export async function readAll(source: AsyncIterable<Buffer>): Promise<Buffer> {
  */
 async function* readGzippedSignatures(file: string, remoteName: string): AsyncGenerator<SignatureEntry> {
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  // inflated ahead in big pieces: the thread pool keeps a few MiB ready while the walk runs, so
-  // the comparison does not wait for one 16 KiB round trip after another
-  const plain = raw.pipe(createGunzip({ chunkSize: 256 * 1024 }));
+  // inflated ahead in 64 KiB pieces: big enough that the comparison does not wait for one 16 KiB
+  // round trip after another, small enough that most die young. 256 KiB pieces lived long enough
+  // to be promoted, and up to 60 MiB of them waited for a full GC (bench/RESULTS.md, issue 18)
+  const plain = raw.pipe(createGunzip({ chunkSize: 64 * 1024 }));
   raw.on('error', (e) => plain.destroy(e));
   const chunks = plain[Symbol.asyncIterator]();
   // without return(): the tar reader leaves the rest of the stream to the drain below

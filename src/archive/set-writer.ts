@@ -76,6 +76,8 @@ export class SetWriter {
   readonly #onRead: ((bytes: number) => void) | undefined;
   readonly #signatureEntry: ((entry: SignatureEntry) => void) | undefined;
   readonly #readBuf = Buffer.allocUnsafe(CHUNK);
+  /** The ChunkEmitter's memory, reused file after file. */
+  readonly #chunkBuf = Buffer.allocUnsafe(CHUNK);
 
   constructor(volumes: VolumeWriter, sigs: SigtarWriter, opts: SetWriterOptions) {
     this.#volumes = volumes;
@@ -221,7 +223,7 @@ export class SetWriter {
     flush: (() => Buffer) | null,
   ): Promise<FileRead> {
     let sparse = false;
-    const chunker = new ChunkEmitter(async (data, chunk, last) => {
+    const chunker = new ChunkEmitter(this.#chunkBuf, async (data, chunk, last) => {
       const name =
         chunk === null ? entryName(kind, meta.index, { rootStyle: 'volume' }) : entryName(kind, meta.index, { chunk, rootStyle: 'volume' });
       this.stats.storedBytes += data.length;
@@ -252,8 +254,8 @@ export class SetWriter {
         const chunk = this.#readBuf.subarray(0, bytesRead);
         // only sparse files are looked at: a comparison stops at the first byte that is not zero
         const out = transform(chunk, sparse && ZERO_CHUNK.subarray(0, bytesRead).equals(chunk));
-        // the emitter keeps what it is given, and the read buffer is reused
-        if (out.length > 0) await chunker.push(out === this.#readBuf || out.buffer === this.#readBuf.buffer ? Buffer.from(out) : out);
+        // (the emitter copies what it is given, so the read buffer can be reused)
+        if (out.length > 0) await chunker.push(out);
       }
     } finally {
       fs.closeSync(fd);
@@ -276,34 +278,37 @@ interface FileRead {
 }
 
 /**
- * Cuts a byte stream into duplicity's 64 KiB tar chunks. Holds at most one chunk plus what was
- * pushed last.
+ * Cuts a byte stream into duplicity's 64 KiB tar chunks, copying it into one reused buffer: what
+ * it is given may be reused by the caller once `push` returns, and no per-file copy is left for
+ * the GC (a copy that lived until its batch was full was promoted, and its memory waited for a
+ * full GC). Every chunk handed to `emit` must be consumed (copied) before `emit` resolves.
  */
 class ChunkEmitter {
+  readonly #buf: Buffer;
   readonly #emit: (data: Buffer, chunk: number | null, last: boolean) => Promise<void>;
-  #parts: Buffer[] = [];
-  #bytes = 0;
+  #fill = 0;
   #chunk = 0;
 
-  constructor(emit: (data: Buffer, chunk: number | null, last: boolean) => Promise<void>) {
+  constructor(buf: Buffer, emit: (data: Buffer, chunk: number | null, last: boolean) => Promise<void>) {
+    this.#buf = buf;
     this.#emit = emit;
   }
 
   async push(data: Buffer): Promise<void> {
-    this.#parts.push(data);
-    this.#bytes += data.length;
-    while (this.#bytes >= CHUNK) {
-      const all = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
-      this.#chunk++;
-      await this.#emit(all.subarray(0, CHUNK), this.#chunk, false);
-      const rest = all.subarray(CHUNK);
-      this.#parts = rest.length > 0 ? [rest] : [];
-      this.#bytes = rest.length;
+    for (let from = 0; from < data.length; ) {
+      const n = data.copy(this.#buf, this.#fill, from);
+      this.#fill += n;
+      from += n;
+      if (this.#fill === CHUNK) {
+        this.#chunk++;
+        this.#fill = 0;
+        await this.#emit(this.#buf, this.#chunk, false);
+      }
     }
   }
 
   async end(): Promise<void> {
-    const data = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
+    const data = this.#buf.subarray(0, this.#fill);
     if (this.#chunk === 0) await this.#emit(data, null, true);
     else await this.#emit(data, this.#chunk + 1, true);
   }
