@@ -136,9 +136,12 @@ function assertProgressInsideLargeFile(r: TimedRun, lines: ProgressLine[], rateS
  * (a --progress-rate below 1) have none: `ETA -`, never a guess.
  */
 function assertFirstLineSane(r: TimedRun, lines: ProgressLine[], total: number): void {
-  const first = lines.find((l) => l.rate !== undefined)!;
+  const first = lines.find((l) => l.rate !== undefined);
   const done = lines.find((l) => l.percent === 100)!;
-  assert.ok(first !== done && first.eta !== undefined, `a line before the end has a rate and an ETA:\n${describeRun(r)}`);
+  assert.ok(
+    first?.rate !== undefined && first.eta !== undefined && first !== done,
+    `a line before the end has a rate and an ETA:\n${describeRun(r)}`,
+  );
   for (const l of lines.slice(0, lines.indexOf(first))) assert.equal(l.eta, undefined, `no ETA without a rate:\n${describeRun(r)}`);
   const actualRate = (done.bytes - first.bytes) / ((done.at - first.at) / 1000);
   // within 8x: the first second includes the worker's start, slow on a loaded machine; the bug this
