@@ -11,6 +11,7 @@
  * Measures the worktree's dist/ (run `npx tsc -p tsconfig.json` first); file:// target, gzip, no encryption.
  */
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { arg } from './arg.ts';
@@ -21,6 +22,9 @@ const BIN = join(REPO, 'bin', 'permafrost.js');
 const files = Number(arg('--files', '40000'));
 const repeat = Number(arg('--repeat', '3'));
 const root = arg('--root', '/tmp/permafrost-shards-bench');
+// --pin: worker i runs on core i (taskset), one core per worker, as on a machine per worker; without
+// it one worker already spreads over both cores of this machine (main thread and compression thread)
+const pin = process.argv.includes('--pin');
 
 interface WorkerReport {
   planMs: number;
@@ -37,9 +41,10 @@ interface Run {
 
 function worker(index: number, n: number, src: string, url: string, archive: string): Promise<WorkerReport> {
   return new Promise((res, rej) => {
+    const argv = [BIN, 'full', '--shards', String(n), '--json', '--no-encryption', '--archive-dir', archive, src, url];
     const child = spawn(
-      process.execPath,
-      [BIN, 'full', '--shards', String(n), '--json', '--no-encryption', '--archive-dir', archive, src, url],
+      pin ? 'taskset' : process.execPath,
+      pin ? ['-c', String(index % availableParallelism()), process.execPath, ...argv] : argv,
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, JOB_COMPLETION_INDEX: String(index) },
@@ -106,7 +111,7 @@ const scaled = (n: number, factor: number) => planS * factor + catS * n + (paral
 const lines = [
   `## Shards: N workers on one machine, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   '',
-  `\`npx node bench/shards.ts --files ${files} --repeat ${repeat}\`: ${summary.files} files, ${mib.toFixed(1)} MiB (the *small* dataset), full backups to file:// (gzip, no encryption), N worker processes started at once; medians of ${repeat} alternated runs.`,
+  `\`npx node bench/shards.ts --files ${files} --repeat ${repeat}${pin ? ' --pin' : ''}\`: ${summary.files} files, ${mib.toFixed(1)} MiB (the *small* dataset), full backups to file:// (gzip, no encryption), N worker processes started at once; medians of ${repeat} alternated runs.`,
   '',
   '| N | wall s (median) | wall s (best) | MiB/s (median) | speed-up (medians) | speed-up (best runs) |',
   '|---|---|---|---|---|---|',
