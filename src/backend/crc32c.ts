@@ -7,6 +7,8 @@
  * method: multiply by x^(8·len) modulo the polynomial), so part checksums give the whole file's.
  */
 
+import { crcCombiner } from '../core/crc-combine.ts';
+
 const POLY = 0x82f63b78;
 
 const TABLES: Uint32Array[] = (() => {
@@ -59,49 +61,8 @@ export function crc32c(data: Uint8Array, crc = 0): number {
   return ~c >>> 0;
 }
 
-/** a·b modulo the polynomial, both as reflected 32-bit polynomials. */
-function multModP(a: number, b: number): number {
-  let m = 0x80000000;
-  let p = 0;
-  for (;;) {
-    if (a & m) {
-      p ^= b;
-      if ((a & (m - 1)) === 0) break;
-    }
-    m >>>= 1;
-    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
-  }
-  return p >>> 0;
-}
-
-/** x^(2^k) modulo the polynomial, k = 0..63, for x^(8·len) by repeated squaring. */
-const X2N: Uint32Array = (() => {
-  const t = new Uint32Array(64);
-  let p = 0x40000000; // x^1
-  t[0] = p;
-  for (let k = 1; k < 64; k++) {
-    p = multModP(p, p);
-    t[k] = p;
-  }
-  return t;
-})();
-
-function xToTheNBytes(len: number): number {
-  let p = 0x80000000; // x^0
-  let k = 3; // 8 bits per byte
-  let n = len;
-  while (n > 0) {
-    if (n % 2 === 1) p = multModP(X2N[k & 63]!, p);
-    n = Math.floor(n / 2);
-    k++;
-  }
-  return p;
-}
-
 /** The CRC of A‖B from crc(A), crc(B) and B's length in bytes. */
-export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
-  return (multModP(xToTheNBytes(lengthB), crcA) ^ crcB) >>> 0;
-}
+export const crc32cCombine: (crcA: number, crcB: number, lengthB: number) => number = crcCombiner(POLY);
 
 /** S3's header form: the big-endian 4 bytes, base64. */
 export function crc32cBase64(crc: number): string {

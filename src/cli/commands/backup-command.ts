@@ -1,6 +1,6 @@
 /** `full`, `incremental`, `backup`: a backup of SOURCE_DIR to the target, its statistics and --json. */
 import { parseTimeSpec } from '../../codec/time-string.ts';
-import { backup, type BackupResult } from '../../ops/backup/backup.ts';
+import { backup, type BackupRequest, type BackupResult } from '../../ops/backup/backup.ts';
 import { ExitCode } from '../../core/errors.ts';
 import type { Reporter } from '../../ops/reporter.ts';
 import { checkSourceDir } from '../../ops/source-dir.ts';
@@ -21,6 +21,19 @@ export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter:
   const ctx = targetContext(url, o, reporter);
   const now = ctx.now();
   await checkSourceDir(source);
+  const request = await backupRequest(cmd, o, source, now);
+  const result = await closing(ctx, async () => backup(ctx, request));
+  const requests = requestSummaryOf(ctx.backend);
+  if (o.json) out.document(withRequests(backupJson(result), requests));
+  else {
+    if (o.printStatistics) reporter.notice(backupStatistics(result));
+    if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
+  }
+  return backupExitCode(result, reporter);
+}
+
+/** The operation's request from the command line; a sharded worker's too (sharded-command.ts). */
+export async function backupRequest(cmd: ParsedCommandLine, o: CliOptions, source: string, now: number): Promise<BackupRequest> {
   let fullIfOlderThan: number | undefined;
   if (o.fullIfOlderThan !== undefined) {
     try {
@@ -29,37 +42,30 @@ export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter:
       throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
     }
   }
-  const result = await closing(ctx, async () =>
-    backup(ctx, {
-      mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
-      source,
-      volsize: Math.round(o.volsize * 1024 * 1024),
-      ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
-      maxBlocksize: o.maxBlocksize,
-      selection: await selectionFor(o, source, now),
-      dryRun: o.dryRun,
-      allowSourceMismatch: o.allowSourceMismatch,
-      asyncUpload: o.asyncUpload,
-      progressTotals: o.progress,
-      changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
-    }),
-  );
-  const requests = requestSummaryOf(ctx.backend);
-  if (o.json) out.document(withRequests(backupJson(result), requests));
-  else {
-    if (o.printStatistics) reporter.notice(backupStatistics(result));
-    if (requests) reporter.notice(formatRequestSummary(requests, formatBytes));
-  }
-  if (result.errors > 0) {
-    reporter.warning(
-      `Backup completed with ${result.errors} error${result.errors === 1 ? '' : 's'}: the files named above were not backed up.`,
-    );
-    return ExitCode.completedWithErrors;
-  }
-  return ExitCode.ok;
+  return {
+    mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
+    source,
+    volsize: Math.round(o.volsize * 1024 * 1024),
+    ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
+    maxBlocksize: o.maxBlocksize,
+    selection: await selectionFor(o, source, now),
+    dryRun: o.dryRun,
+    allowSourceMismatch: o.allowSourceMismatch,
+    asyncUpload: o.asyncUpload,
+    progressTotals: o.progress,
+    changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
+  };
 }
 
-function backupJson(r: BackupResult): unknown {
+/** 4 (with a warning) when files could not be read, else 0. */
+export function backupExitCode(r: BackupResult, reporter: Reporter): number {
+  if (r.errors === 0) return ExitCode.ok;
+  reporter.warning(`Backup completed with ${r.errors} error${r.errors === 1 ? '' : 's'}: the files named above were not backed up.`);
+  return ExitCode.completedWithErrors;
+}
+
+/** The set's part of the --json document (docs/schemas/backup.schema.json). */
+export function backupJson(r: BackupResult): Record<string, unknown> {
   return {
     type: r.type,
     startTime: r.startTime,

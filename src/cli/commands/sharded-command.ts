@@ -38,6 +38,7 @@ import { targetContext } from '../target-context.ts';
 import { parseTargetUrl } from '../../backend/target-url.ts';
 import { need, timeOption } from './command-steps.ts';
 import { BACKUP_VERBS } from './sharded-probe.ts';
+import { backupExitCode, backupJson, backupRequest } from './backup-command.ts';
 
 /**
  * Runs the command on a sharded target: run.ts calls it when `isShardedRun` (sharded-probe.ts)
@@ -132,31 +133,7 @@ async function backupShard(
   const source = need(cmd.localPath, 'source directory');
   await checkSourceDir(source);
   const now = target.now();
-  let fullIfOlderThan: number | undefined;
-  if (o.fullIfOlderThan !== undefined) {
-    try {
-      fullIfOlderThan = parseTimeSpec(o.fullIfOlderThan, now, { timeSeparator: o.timeSeparator });
-    } catch (err) {
-      throw new UsageError(`--full-if-older-than: ${(err as Error).message}`);
-    }
-  }
-  const r = await shardedBackup(target, {
-    shards,
-    index,
-    backup: {
-      mode: cmd.verb === 'full' ? 'full' : cmd.verb === 'incremental' ? 'incremental' : 'auto',
-      source,
-      volsize: Math.round(o.volsize * 1024 * 1024),
-      ...(fullIfOlderThan !== undefined ? { fullIfOlderThan } : {}),
-      maxBlocksize: o.maxBlocksize,
-      selection: await selectionFor(o, source, now),
-      dryRun: o.dryRun,
-      allowSourceMismatch: o.allowSourceMismatch,
-      asyncUpload: o.asyncUpload,
-      progressTotals: o.progress,
-      changeRules: { ignoreCtime: o.ignoreCtime, ignoreInode: o.ignoreInode },
-    },
-  });
+  const r = await shardedBackup(target, { shards, index, backup: await backupRequest(cmd, o, source, now) });
   const summary = {
     generation: r.generation,
     shard: r.index,
@@ -166,31 +143,14 @@ async function backupShard(
     planMadeHere: r.planMadeHere,
     planMs: Math.round(r.planMs),
     catalogueMs: Math.round(r.catalogueMs),
-    ...(r.result
-      ? {
-          type: r.result.type,
-          startTime: r.result.startTime,
-          endTime: r.result.endTime,
-          volumes: r.result.volumes,
-          errors: r.result.errors,
-          elapsedMs: r.result.elapsedMs,
-          uploadedBytes: r.result.uploadedBytes,
-          ...r.result.stats,
-        }
-      : {}),
+    ...(r.result ? backupJson(r.result) : {}),
   };
   if (o.json) out.document(summary);
   else if (r.result)
     reporter.notice(
       `Shard ${r.index} of ${r.shards}, generation ${r.generation}: ${r.result.type === 'full' ? 'full' : 'incremental'} of ${r.result.stats.entries} entries, ${formatBytes(r.result.uploadedBytes)} stored${r.complete ? '; the generation is complete' : ''}`,
     );
-  if (r.result && r.result.errors > 0) {
-    reporter.warning(
-      `Backup completed with ${r.result.errors} error${r.result.errors === 1 ? '' : 's'}: the files named above were not backed up.`,
-    );
-    return ExitCode.completedWithErrors;
-  }
-  return ExitCode.ok;
+  return r.result ? backupExitCode(r.result, reporter) : ExitCode.ok;
 }
 
 async function restoreShards(
