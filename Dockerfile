@@ -20,8 +20,9 @@ COPY tsconfig.json ./
 COPY src ./src
 # the dashboard's browser app (served by `daemon --listen`): esbuild bundles ui/ into dist/ui/
 COPY ui ./ui
-COPY scripts/build-ui.mjs ./scripts/
-RUN npx tsc -p tsconfig.json && node scripts/build-ui.mjs
+# the CLI as a bundle (docs/performance.md "Start-up"): esbuild writes dist/bundle/
+COPY scripts/build-ui.mjs scripts/build-cli.mjs ./scripts/
+RUN npx tsc -p tsconfig.json && node scripts/build-cli.mjs && node scripts/build-ui.mjs
 
 # --- deps: the runtime dependencies only --------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -66,7 +66,7 @@ if [ ! -x "$root/.cache/moto/bin/moto_server" ]; then
 fi
 node="$root/node_modules/.bin/node"
 [ -x "$node" ] || die "no Node 24 in node_modules" "run npm ci (or npm install) first"
-[ -f "$root/dist/cli/main.js" ] || die "no build in dist/" "run npm run build first"
+[ -f "$root/dist/bundle/main.js" ] || die "no build in dist/" "run npm run build first"
 
 # --- podman, configured outside /etc --------------------------------------------------------------
 mkdir -p "$work/conf" "$work/storage" "$work/run" "$work/tmp"

@@ -1,8 +1,9 @@
 /**
  * What a run loads at start-up (docs/performance.md, "Start-up"): a file:// backup without
  * encryption loads neither the AWS SDK, nor openpgp.js, nor the progress renderer, nor the dashboard's
- * server libraries, nor the code of the other verbs. A module resolve hook writes down every module
- * Node resolves in the CLI's process and its threads; the positive controls show that the same
+ * server libraries, nor the code of the other verbs. A module resolve hook writes down every file
+ * Node resolves in the CLI's process and its threads; the files of the bundle stand for the src/
+ * modules they hold (test/support/loaded-modules.ts); the positive controls show that the same
  * hook sees each of these loaded when a run needs it, so the checks can fail.
  */
 import { test } from 'node:test';
@@ -12,19 +13,20 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpDir } from '../support/tmp.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
+import { BUNDLE_MAIN_URL, sourceModules } from '../support/loaded-modules.ts';
 
 const HOOK = `import { registerHooks } from 'node:module';
 import { appendFileSync } from 'node:fs';
 registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); appendFileSync(process.env.MODULES_LOG, r.url + '\\n'); return r; } });
 `;
 
-/** Runs the CLI (this Node, bin/permafrost.js) with the hook; the URLs of the modules it resolved. */
+/** Runs the CLI (this Node, bin/permafrost.js) with the hook; the files it resolved, and the modules they hold. */
 function modulesOf(
   home: string,
   label: string,
   args: string[],
   env: Record<string, string> = {},
-): { urls: string[]; status: number | null; stderr: string } {
+): { files: string[]; urls: string[]; status: number | null; stderr: string } {
   const hook = join(home, 'record-modules.mjs');
   writeFileSync(hook, HOOK);
   const log = join(home, `${label}.modules`);
@@ -34,19 +36,20 @@ function modulesOf(
     encoding: 'utf8',
     timeout: 60_000,
   });
-  return { urls: readFileSync(log, 'utf8').split('\n').filter(Boolean), status: r.status, stderr: r.stderr };
+  const files = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  return { files, urls: sourceModules(files), status: r.status, stderr: r.stderr };
 }
 
 const LIBS: Record<string, RegExp> = {
   'the AWS SDK': /\/node_modules\/@(aws-sdk|smithy|aws-crypto)\//,
   'openpgp.js': /\/node_modules\/openpgp\//,
-  'the progress renderer': /\/dist\/cli\/progress\.js$/,
+  'the progress renderer': /\/src\/cli\/progress\.ts$/,
   'the dashboard server': /\/node_modules\/(hono|@hono\/node-server|prom-client)\//,
   'the mailer': /\/node_modules\/nodemailer\//,
 };
 /** Code of other verbs and of the daemon, which a backup never runs. */
 const OTHER_VERBS =
-  /\/dist\/(cli\/commands\/(restore|status|list|verify|cleanup|thaw|retention|estimate|daemon)-command\.js|ops\/(restore|verify|status\/status\.js|thaw|retention|cleanup|list|estimate)|daemon\/|dashboard\/|pricing\/)/;
+  /\/src\/(cli\/commands\/(restore|status|list|verify|cleanup|thaw|retention|estimate|daemon)-command\.ts|ops\/(restore|verify|status\/status\.ts|thaw|retention|cleanup|list|estimate)|daemon\/|dashboard\/|pricing\/)/;
 
 test('a file:// backup without encryption loads no AWS SDK, openpgp.js, progress renderer, server libraries, nor other verbs (the checks can fail)', (t) => {
   const home = tmpDir(t, 'startup-modules');
@@ -59,12 +62,13 @@ test('a file:// backup without encryption loads no AWS SDK, openpgp.js, progress
   for (const verb of ['full', 'incremental']) {
     const run = modulesOf(home, verb, [verb, ...common, src, target]);
     assert.equal(run.status, 0, run.stderr);
+    assert.ok(run.files.includes(BUNDLE_MAIN_URL), 'bin/permafrost.js runs the bundle (build it with npm run build)');
     assert.ok(
-      run.urls.some((u) => u.endsWith('/dist/ops/backup/backup.js')),
+      run.urls.some((u) => u.endsWith('/src/ops/backup/backup.ts')),
       'the hook saw the backup load',
     );
     assert.ok(
-      run.urls.some((u) => u.endsWith('/dist/archive/thread-file-worker.js')),
+      run.urls.some((u) => u.endsWith('/src/archive/thread-file-worker.ts')),
       'the hook sees the modules of the worker thread too',
     );
     for (const [name, re] of Object.entries(LIBS))

@@ -130,6 +130,13 @@ test('Dockerfile: no secret in ENV or ARG; apt without recommends and without le
     .split('\n')
     .map((l) => l.trim());
   for (const p of ['.git', 'node_modules', '.cache', 'dist']) assert.ok(ignore.includes(p), `.dockerignore lists ${p}`);
+  // the CLI runs as the bundle of scripts/build-cli.mjs (bin/permafrost.js): the build stage makes it
+  assert.ok(ignore.includes('!scripts/build-cli.mjs'), '.dockerignore lets scripts/build-cli.mjs in');
+  const build = stages().find((s) => /AS build$/i.test(s[0]!.getArgumentsContent() ?? ''))!;
+  assert.ok(
+    build.some((i) => i.getKeyword() === 'RUN' && /node scripts\/build-cli\.mjs/.test(i.getArgumentsContent() ?? '')),
+    'the build stage bundles the CLI',
+  );
 });
 
 test("the image's dup (bin/dup.js): OPTIONS and OPTIONS_EXTRA expanded as the daemon's jobs, a failing substitution refused", () => {

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
 import { PERMAFROST_BIN } from '../support/permafrost.ts';
+import { sourceModules } from '../support/loaded-modules.ts';
 import { baseEnv, runDaemon, waitFor } from '../daemon/helpers.ts';
 import { onceIn, readEvents, startDashboard } from './helpers.ts';
 import { spawn, spawnSync } from 'node:child_process';
@@ -171,9 +172,9 @@ registerHooks({ resolve(specifier, context, next) { const r = next(specifier, co
     encoding: 'utf8',
   });
   assert.equal(v.status, 0, v.stderr);
-  const loaded = readFileSync(versionLog, 'utf8').split('\n');
+  const loaded = sourceModules(readFileSync(versionLog, 'utf8').split('\n').filter(Boolean));
   assert.ok(
-    loaded.some((u) => u.endsWith('/dist/cli/main.js')),
+    loaded.some((u) => u.endsWith('/src/cli/main.ts')),
     'the hook saw the CLI load',
   );
   assert.deepEqual(

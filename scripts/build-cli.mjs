@@ -1,0 +1,54 @@
+// Bundles the CLI (src/) into dist/bundle/, which bin/permafrost.js runs: Node then resolves and
+// links a few dozen files instead of ~120 modules (docs/performance.md, "Start-up").
+// - ESM with code splitting: each verb's code stays behind its `await import()`, so a run loads
+//   only its own chunks (test/cli/startup-modules.test.ts checks which source modules it loads,
+//   through modules.json below).
+// - The worker threads are entry points of their own, named as the modules that start them expect
+//   (`new URL('./thread-file-worker.js', import.meta.url)`); all files sit in one folder two levels
+//   below the project, as dist/cli/*.js do, so `../../package.json` and `../ui/` still resolve.
+// - npm packages stay outside (loaded from node_modules when needed, as before).
+// - Source maps, so that stack traces can point at src/ (bin/permafrost.js turns them on).
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'bundle');
+const src = (p) => join(root, 'src', p);
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+const result = await build({
+  entryPoints: {
+    main: src('cli/main.ts'),
+    'thread-file-worker': src('archive/thread-file-worker.ts'),
+    'deflate-pool-worker': src('archive/deflate-pool-worker.ts'),
+    'restore-worker': src('fs/restore-worker.ts'),
+  },
+  outdir: out,
+  entryNames: '[name]',
+  chunkNames: 'chunk-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: ['node22'],
+  packages: 'external',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+});
+
+// Which source modules each output file holds, for the start-up test.
+const modules = {};
+for (const [file, o] of Object.entries(result.metafile.outputs)) {
+  if (file.endsWith('.map')) continue;
+  modules[relative(out, join(root, file))] = Object.keys(o.inputs).sort();
+}
+await writeFile(join(out, 'modules.json'), `${JSON.stringify(modules, null, 1)}\n`);
+const files = Object.keys(modules);
+const kib = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0) / 1024;
+console.log(`dist/bundle: ${files.length} files, ${kib.toFixed(0)} KiB with source maps`);
