@@ -37,8 +37,6 @@ if (major < 22) {
   const mtime = (path) => statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
   const bundled = mtime('../dist/bundle/main.js');
   const main = bundled >= 0 && bundled >= mtime('../dist/cli/main.js') ? '../dist/bundle/main.js' : '../dist/cli/main.js';
-  // stack traces point at src/ through the bundle's source maps
-  if (main.includes('/bundle/')) process.setSourceMapsEnabled(true);
   try {
     await import(main);
   } catch (err) {

@@ -163,6 +163,21 @@ export interface ThreadFileReply {
 }
 
 /**
+ * Starts the file writer thread now, ahead of the first file it will write: its start (~50 ms of
+ * Node's own work on this machine, docs/performance.md "Start-up") then runs beside the main
+ * thread's listing, walk and comparison instead of before the first volume. Returns the function
+ * that gives it up (call it once the run is over; the thread stops when its last file is done).
+ */
+export function startFileWriterThread(): () => void {
+  const worker = SharedWorker.acquire();
+  let held = true;
+  return () => {
+    if (held) worker.release();
+    held = false;
+  };
+}
+
+/**
  * The process's compression thread, started on first use and stopped when its last file is
  * done. It keeps the process alive only while requests are outstanding, so a file that is never
  * closed cannot hang the process.
