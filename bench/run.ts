@@ -330,7 +330,7 @@ function preparePermafrost(root: string, rev: string, build: boolean): { dir: st
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
   if (rev !== 'worktree') {
     const commit = sh(['git', '-C', REPO, 'rev-parse', '--verify', `${rev}^{commit}`]);
-    const tar = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'package.json', 'tsconfig.json'], {
+    const tar = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'scripts', 'package.json', 'tsconfig.json'], {
       maxBuffer: 1 << 30,
     });
     if (tar.status !== 0) throw new Error(`git archive ${commit} failed: ${tar.stderr.toString().trim()}`);
@@ -341,11 +341,13 @@ function preparePermafrost(root: string, rev: string, build: boolean): { dir: st
     if (!existsSync(join(dir, 'dist/cli/main.js')))
       throw new Error(`compiling ${commit} failed: ${tsc.stdout.trim().split('\n')[0] ?? ''}`);
     const errors = tsc.status === 0 ? '' : ' — WARNING: tsc reported type errors';
+    // the CLI's bundle, which bin/permafrost.js runs, where the commit has one (scripts/build-cli.mjs)
+    if (existsSync(join(dir, 'scripts/build-cli.mjs'))) sh([process.execPath, 'scripts/build-cli.mjs'], { cwd: dir });
     return { dir, version: `permafrost ${pkg.version} (git ${commit.slice(0, 10)}, compiled from the commit${errors})` };
   }
-  if (build) sh(['npx', 'tsc', '-p', 'tsconfig.json'], { cwd: REPO });
+  if (build) sh(['npm', 'run', 'build'], { cwd: REPO });
   const main = join(REPO, 'dist/cli/main.js');
-  if (!existsSync(main)) throw new Error('permafrost is not built: run `npx tsc -p tsconfig.json` in the repository (or pass --build)');
+  if (!existsSync(main)) throw new Error('permafrost is not built: run `npm run build` in the repository (or pass --build)');
   for (const f of ['bin', 'dist', 'package.json']) cpSync(join(REPO, f), join(dir, f), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   const head = tryOutput(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']) ?? 'unknown';

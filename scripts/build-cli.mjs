@@ -3,11 +3,12 @@
 // - ESM with code splitting: each verb's code stays behind its `await import()`, so a run loads
 //   only its own chunks (test/cli/startup-modules.test.ts checks which source modules it loads,
 //   through modules.json below).
-// - The worker threads are entry points of their own, named as the modules that start them expect
+// - The worker threads are single files of their own, named as the modules that start them expect
 //   (`new URL('./thread-file-worker.js', import.meta.url)`); all files sit in one folder two levels
 //   below the project, as dist/cli/*.js do, so `../../package.json` and `../ui/` still resolve.
 // - npm packages stay outside (loaded from node_modules when needed, as before).
-// - Source maps, so that stack traces can point at src/ (bin/permafrost.js turns them on).
+// - Source maps: a stack shown at debug verbosity is mapped back to src/ through them
+//   (src/cli/source-mapped-stack.ts).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,18 +20,10 @@ const src = (p) => join(root, 'src', p);
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-const result = await build({
-  entryPoints: {
-    main: src('cli/main.ts'),
-    'thread-file-worker': src('archive/thread-file-worker.ts'),
-    'deflate-pool-worker': src('archive/deflate-pool-worker.ts'),
-    'restore-worker': src('fs/restore-worker.ts'),
-  },
+const common = {
   outdir: out,
   entryNames: '[name]',
-  chunkNames: 'chunk-[hash]',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: ['node22'],
@@ -40,15 +33,26 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
+};
+const cli = await build({ ...common, entryPoints: { main: src('cli/main.ts') }, splitting: true, chunkNames: 'chunk-[hash]' });
+// Each thread one file of its own, without the CLI's chunks: a thread loads only its code.
+const threads = await build({
+  ...common,
+  entryPoints: {
+    'thread-file-worker': src('archive/thread-file-worker.ts'),
+    'deflate-pool-worker': src('archive/deflate-pool-worker.ts'),
+    'restore-worker': src('fs/restore-worker.ts'),
+  },
 });
+const outputs = { ...cli.metafile.outputs, ...threads.metafile.outputs };
 
 // Which source modules each output file holds, for the start-up test.
 const modules = {};
-for (const [file, o] of Object.entries(result.metafile.outputs)) {
+for (const [file, o] of Object.entries(outputs)) {
   if (file.endsWith('.map')) continue;
   modules[relative(out, join(root, file))] = Object.keys(o.inputs).sort();
 }
 await writeFile(join(out, 'modules.json'), `${JSON.stringify(modules, null, 1)}\n`);
 const files = Object.keys(modules);
-const kib = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0) / 1024;
+const kib = Object.values(outputs).reduce((n, o) => n + o.bytes, 0) / 1024;
 console.log(`dist/bundle: ${files.length} files, ${kib.toFixed(0)} KiB with source maps`);
