@@ -330,9 +330,13 @@ function preparePermafrost(root: string, rev: string, build: boolean): { dir: st
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
   if (rev !== 'worktree') {
     const commit = sh(['git', '-C', REPO, 'rev-parse', '--verify', `${rev}^{commit}`]);
-    const tar = spawnSync('git', ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'scripts', 'package.json', 'tsconfig.json'], {
-      maxBuffer: 1 << 30,
-    });
+    const tar = spawnSync(
+      'git',
+      ['-C', REPO, 'archive', '--format=tar', commit, 'bin', 'src', 'scripts', 'package.json', 'tsconfig.json'],
+      {
+        maxBuffer: 1 << 30,
+      },
+    );
     if (tar.status !== 0) throw new Error(`git archive ${commit} failed: ${tar.stderr.toString().trim()}`);
     const untar = spawnSync('tar', ['-x', '-C', dir], { input: tar.stdout });
     if (untar.status !== 0) throw new Error(`tar -x failed: ${untar.stderr.toString().trim()}`);
