@@ -6,6 +6,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Reporter } from '../ops/reporter.ts';
 import { UsageError } from '../command-line/usage-error.ts';
+import { sourceMappedStack } from './source-mapped-stack.ts';
 
 export type LevelName = 'ERROR' | 'WARNING' | 'NOTICE' | 'INFO' | 'DEBUG';
 
@@ -119,7 +120,8 @@ export class ConsoleReporter implements Reporter {
   }
 
   debug(message: string): void {
-    this.emit('DEBUG', GENERIC_CODE, '', message, false);
+    // a stack (a failed run's, exit.ts) points at src/ rather than the bundle; mapped only when shown
+    if (LEVEL_OF_NAME.DEBUG <= this.verbosity) this.emit('DEBUG', GENERIC_CODE, '', sourceMappedStack(message), false);
   }
 
   record(level: 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR', code: number, extra: string, human: string): void {

@@ -17,7 +17,6 @@ import { ExitCode, PermafrostError } from '../core/errors.ts';
 import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import type { Reporter } from '../ops/reporter.ts';
 import { UsageError } from '../command-line/usage-error.ts';
-import { sourceMappedStack } from './source-mapped-stack.ts';
 
 export interface ExitReport {
   readonly code: number;
@@ -37,8 +36,7 @@ function firstLine(text: string): { line: string; rest: string | undefined } {
 function stackOf(err: unknown): string | undefined {
   if (!(err instanceof Error) || !err.stack) return undefined;
   const cause = err.cause instanceof Error ? stackOf(err.cause) : undefined;
-  const stack = sourceMappedStack(err.stack);
-  return cause ? `${stack}\nCaused by: ${cause}` : stack;
+  return cause ? `${err.stack}\nCaused by: ${cause}` : err.stack;
 }
 
 function report(code: number, text: string, err: unknown, hint?: string): ExitReport {

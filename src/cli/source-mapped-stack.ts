@@ -1,8 +1,9 @@
 /**
  * A stack trace with its positions in the bundle (dist/bundle/, scripts/build-cli.mjs) turned
- * back into positions in src/, through the source map next to each file. Done here, when a stack
- * is shown (debug verbosity), rather than by Node's --enable-source-maps, which reads and indexes
- * the map of every module as it loads (~10 ms of every run's start, docs/performance.md).
+ * back into positions in src/, through the source map next to each file. Done when a stack is
+ * shown (console-reporter.ts, at debug verbosity), rather than by Node's --enable-source-maps,
+ * which reads and indexes the map of every module as it loads (~10 ms of every run's start,
+ * docs/performance.md).
  */
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
@@ -11,6 +12,7 @@ import { SourceMap } from 'node:module';
 const POSITION = /(file:\/\/\/[^\s()]+?\.js):(\d+):(\d+)/g;
 
 export function sourceMappedStack(stack: string): string {
+  if (!stack.includes('file:///')) return stack;
   const maps = new Map<string, SourceMap | null>();
   return stack.replace(POSITION, (whole, url: string, line: string, column: string) => {
     let map = maps.get(url);
