@@ -8,7 +8,7 @@
  *
  *   npx node bench/shards.ts [--files 40000] [--repeat 3] [--root /tmp/permafrost-shards-bench]
  *
- * Measures the worktree's dist/ (run `npx tsc -p tsconfig.json` first); file:// target, gzip, no encryption.
+ * Measures the worktree's build (run `npm run build` first); file:// target, gzip, no encryption.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';

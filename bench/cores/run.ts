@@ -2,7 +2,7 @@
  * --jobs A against --jobs B on one source tree, alternating, `--repeat` times each: wall and CPU
  * time (GNU time), peak RSS, and the main thread's CPU against the whole process's (the
  * thread-cpu.ts preload). The serial fraction, main-thread CPU over process CPU, gives the
- * Amdahl projection bench/RESULTS.md shows. Runs the CLI built in dist/ (`npx tsc -p tsconfig.json`).
+ * Amdahl projection bench/RESULTS.md shows. Runs the CLI built in dist/ (`npm run build`).
  *
  *   npx node bench/cores/run.ts --source DIR [--jobs 1,2] [--repeat 3] [--root /tmp/permafrost-cores]
  */
