@@ -6,6 +6,7 @@ import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
 import { entryFromStats, statFields, type StatFields } from './entry-from-stat.ts';
 import { IdNames } from './ids.ts';
 import type { Selection } from './selection.ts';
+import { type DirectoryStats, StatAhead } from './stat-ahead.ts';
 
 /** One selected path of the source tree. `path` is the file-system path (root joined with the index). */
 export interface WalkEntry {
@@ -34,6 +35,11 @@ export interface WalkOptions {
   readonly statConcurrency?: number;
   /** Adaptive mode: a synchronous lstat slower than this many ms counts as slow (default 0.05). */
   readonly slowCallMs?: number;
+  /**
+   * List and lstat on a second thread that walks ahead (stat-ahead.ts), in 'sync' and 'adaptive'
+   * mode; for walks of many entries (a backup), where it pays for starting a thread.
+   */
+  readonly statThread?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -84,6 +90,9 @@ export async function* walkSource(
   };
   if (rootMeta.type !== 'dir') return;
 
+  // the thread ends with the walk, however the walk ends (a consumer may stop early)
+  using ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs }) : null;
+
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
     const meta = entryFromStats(index, stats, linkname, ids);
     return meta === null ? SKIP : { meta, stats, path, markers }; // null: a socket
@@ -103,6 +112,18 @@ export async function* walkSource(
     return finish(path, index, stats, linkname, markers);
   };
 
+  const prepareAhead = (frame: Frame, dir: DirectoryStats, i: number): Prepared => {
+    const component = frame.names[i]!;
+    const path = Buffer.concat([frame.prefix, component]);
+    const stats = dir.stats(i);
+    if (stats === 'vanished') return SKIP;
+    if (stats instanceof Error) return { error: stats, path };
+    const kind = stats.mode & S_IFMT;
+    const linkname = kind === S_IFLNK ? (dir.linkname(i) ?? EMPTY) : EMPTY;
+    const markers = kind === S_IFDIR && markerNames.length > 0 ? markersPresentSync(path, markerNames) : null;
+    return finish(path, [...frame.index, component], stats, linkname, markers);
+  };
+
   const prepareAsync = async (path: Buffer, index: PathIndex): Promise<Prepared> => {
     let stats: StatFields;
     let linkname = EMPTY;
@@ -117,6 +138,15 @@ export async function* walkSource(
   };
 
   const openFrame = async (path: Buffer, index: PathIndex, name: string, delayed: WalkEntry | null): Promise<Frame | null> => {
+    const read = ahead === null ? null : await ahead.take(path);
+    if (read instanceof Error) {
+      if (!vanished(read)) onError(path, read);
+      return null;
+    }
+    const prefix = path.length > 0 && path[path.length - 1] === 0x2f ? path : Buffer.concat([path, SLASH]);
+    if (read !== null) {
+      return { index, prefix, name, names: read.names, next: 0, started: 0, pending: null, slowRun: 0, delayed, ahead: read };
+    }
     let names: Buffer[];
     let isAsync = mode === 'async';
     try {
@@ -135,8 +165,18 @@ export async function* walkSource(
       if (!vanished(e)) onError(path, e as Error);
       return null;
     }
-    const prefix = path.length > 0 && path[path.length - 1] === 0x2f ? path : Buffer.concat([path, SLASH]);
-    return { index, prefix, name, names, next: 0, started: 0, pending: isAsync ? new Array(names.length) : null, slowRun: 0, delayed };
+    return {
+      index,
+      prefix,
+      name,
+      names,
+      next: 0,
+      started: 0,
+      pending: isAsync ? new Array(names.length) : null,
+      slowRun: 0,
+      delayed,
+      ahead: null,
+    };
   };
 
   const stack: Frame[] = [];
@@ -151,7 +191,9 @@ export async function* walkSource(
     }
     const i = frame.next++;
     let prepared: Prepared;
-    if (frame.pending === null) {
+    if (frame.ahead !== null) {
+      prepared = prepareAhead(frame, frame.ahead, i);
+    } else if (frame.pending === null) {
       const t0 = performance.now();
       prepared = prepareSync(Buffer.concat([frame.prefix, frame.names[i]!]), [...frame.index, frame.names[i]!]);
       if (mode === 'adaptive') {
@@ -188,9 +230,13 @@ export async function* walkSource(
       markers: prepared.markers,
       index: meta.index,
     });
-    if (decision === 'exclude') continue;
+    if (decision === 'exclude') {
+      if (meta.type === 'dir') ahead?.skip(path);
+      continue;
+    }
     if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
       onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));
+      if (meta.type === 'dir') ahead?.skip(path);
       continue;
     }
     if (decision === 'scan' && meta.type !== 'dir') continue;
@@ -227,6 +273,8 @@ interface Frame {
   slowRun: number;
   /** A scanned directory not yielded yet; yielded once something below it is included. */
   delayed: WalkEntry | null;
+  /** The stat-ahead thread's listing and stats of the directory; null when listed here. */
+  readonly ahead: DirectoryStats | null;
 }
 
 interface Ready {

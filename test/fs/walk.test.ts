@@ -16,6 +16,10 @@ const MODES: WalkOptions[] = [
   { statMode: 'async' },
   { statMode: 'adaptive' },
   { statMode: 'adaptive', slowCallMs: -1, statConcurrency: 2 },
+  { statMode: 'sync', statThread: true },
+  { statMode: 'adaptive', statThread: true },
+  // every listing the stat-ahead thread reads is "slow": it hands each directory back
+  { statMode: 'adaptive', statThread: true, slowCallMs: -1, statConcurrency: 2 },
 ];
 
 describe('walkSource order', () => {

@@ -308,7 +308,7 @@ async function writeSet(
       if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
       reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
     },
-    { ids },
+    { ids, statThread: true },
   );
   try {
     for await (const step of collate(walk, previous)) {
