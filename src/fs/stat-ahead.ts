@@ -91,7 +91,7 @@ export class StatAhead {
     this.#report();
   }
 
-  [Symbol.dispose](): void {
+  close(): void {
     this.#ended = true;
     void this.#worker.terminate();
   }

@@ -71,6 +71,22 @@ export async function* walkSource(
   onError: WalkErrorHandler,
   options: WalkOptions = {},
 ): AsyncGenerator<WalkEntry> {
+  // the stat-ahead thread ends with the walk, however the walk ends (a consumer may stop early)
+  const thread: { ahead: StatAhead | null } = { ahead: null };
+  try {
+    yield* walk(root, selection, onError, options, thread);
+  } finally {
+    thread.ahead?.close();
+  }
+}
+
+async function* walk(
+  root: Buffer,
+  selection: Selection,
+  onError: WalkErrorHandler,
+  options: WalkOptions,
+  thread: { ahead: StatAhead | null },
+): AsyncGenerator<WalkEntry> {
   const ids = options.ids ?? new IdNames();
   const mode = options.statMode ?? 'adaptive';
   const window = Math.max(1, options.statConcurrency ?? 32);
@@ -90,8 +106,8 @@ export async function* walkSource(
   };
   if (rootMeta.type !== 'dir') return;
 
-  // the thread ends with the walk, however the walk ends (a consumer may stop early)
-  using ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs }) : null;
+  const ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs }) : null;
+  thread.ahead = ahead;
 
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
     const meta = entryFromStats(index, stats, linkname, ids);
