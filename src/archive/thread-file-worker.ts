@@ -8,6 +8,7 @@ import { ZeroParts } from './zero-parts.ts';
 import { crc32Combine } from './crc32-combine.ts';
 import type { ThreadFileReply, ThreadFileRequest } from './thread-file.ts';
 import { errorToWire } from '../core/worker-error.ts';
+import { runStatAhead } from '../fs/stat-ahead-walker.ts';
 
 /**
  * The thread behind ThreadFile (see there): per open file it keeps the descriptor, for gzip the
@@ -44,6 +45,9 @@ port.on('message', (req: ThreadFileRequest) => {
 
 function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileReply {
   switch (req.op) {
+    case 'stat-ahead':
+      runStatAhead(req.port, req.start);
+      return { id: req.id, written: 0 };
     case 'open': {
       const fd = openSync(req.path, 'w');
       const state: FileState = {

@@ -1,7 +1,14 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { errorFromWire } from '../core/worker-error.ts';
 import type { StatFields } from './entry-from-stat.ts';
 import { type AheadListing, type AheadRequest, type AheadStart, FAILED, NUMBER_FIELDS, VANISHED } from './stat-ahead-format.ts';
+
+/**
+ * Runs the stat-ahead walk (stat-ahead-walker.ts's runStatAhead) on a thread that already exists,
+ * talking through `port`; returns what to call when the walk is over (the thread may stop then).
+ * Without one, StatAhead starts a thread of its own (~18 MiB of RSS for a second V8 isolate).
+ */
+export type AheadHost = (start: AheadStart, port: MessagePort) => () => void;
 
 /** Entries the thread may read ahead of the walk: a few dozen directories of ~100 entries. */
 const DEFAULT_WINDOW = 8192;
@@ -19,7 +26,9 @@ const DEFAULT_WINDOW = 8192;
  * listing of it (the thread left it because it was slow, or stopped).
  */
 export class StatAhead {
-  readonly #worker: Worker;
+  /** The thread (own) or the port to it (hosted). */
+  readonly #channel: Worker | MessagePort;
+  readonly #release: () => void;
   readonly #queue: (AheadListing | null)[] = [];
   #wake: (() => void) | null = null;
   #failure: Error | null = null;
@@ -29,31 +38,38 @@ export class StatAhead {
   #prune: Uint8Array[] = [];
   readonly #window: number;
 
-  constructor(root: Buffer, options: { readonly window?: number; readonly slowCallMs: number }) {
+  constructor(root: Buffer, options: { readonly window?: number; readonly slowCallMs: number; readonly host?: AheadHost }) {
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
     const start: AheadStart = { root, window: this.#window, slowCallMs: options.slowCallMs };
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.#worker = new Worker(new URL(`./stat-ahead-worker${ext}`, import.meta.url), {
-      workerData: start,
-      // its garbage is one BigIntStats per entry, short-lived: a small young generation keeps its RSS low
-      resourceLimits: { maxYoungGenerationSizeMb: 2 },
-    });
-    this.#worker.on('message', (m: AheadListing | null) => {
+    const lost = (why: Error) => {
+      if (!this.#ended) this.#failure ??= why;
+      this.#ended = true;
+      this.#wakeUp();
+    };
+    if (options.host) {
+      const { port1, port2 } = new MessageChannel();
+      this.#channel = port1;
+      this.#release = options.host(start, port2);
+      port1.on('close', () => lost(new Error('stat-ahead thread went away')));
+    } else {
+      const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+      const worker = new Worker(new URL(`./stat-ahead-worker${ext}`, import.meta.url), {
+        workerData: start,
+        // its garbage is one BigIntStats per entry, short-lived: a small young generation keeps its RSS low
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
+      });
+      this.#channel = worker;
+      this.#release = () => void worker.terminate();
+      worker.on('error', (e) => lost(e));
+      worker.on('exit', (code) => lost(new Error(`stat-ahead thread exited (code ${code})`)));
+    }
+    this.#channel.on('message', (m: AheadListing | null) => {
       this.#queue.push(m);
       if (m === null) this.#ended = true;
       this.#wakeUp();
     });
-    this.#worker.on('error', (e) => {
-      this.#failure ??= e;
-      this.#wakeUp();
-    });
-    this.#worker.on('exit', (code) => {
-      if (!this.#ended) this.#failure ??= new Error(`stat-ahead thread exited (code ${code})`);
-      this.#ended = true;
-      this.#wakeUp();
-    });
     // never what keeps the process alive (after the listeners: a 'message' listener refs it)
-    this.#worker.unref();
+    this.#channel.unref();
   }
 
   /**
@@ -68,11 +84,11 @@ export class StatAhead {
       if (head === undefined) {
         if (this.#ended) return null;
         // referenced only while waited for: a walk nobody finishes cannot hang the process
-        this.#worker.ref();
+        this.#channel.ref();
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });
-        this.#worker.unref();
+        this.#channel.unref();
         continue;
       }
       if (head === null) return null;
@@ -93,7 +109,8 @@ export class StatAhead {
 
   close(): void {
     this.#ended = true;
-    void this.#worker.terminate();
+    if (!(this.#channel instanceof Worker)) this.#channel.close();
+    this.#release();
   }
 
   #consume(count: number): void {
@@ -103,7 +120,7 @@ export class StatAhead {
 
   #report(): void {
     const request: AheadRequest = { consumed: this.#consumed, prune: this.#prune };
-    this.#worker.postMessage(request);
+    this.#channel.postMessage(request);
     this.#reported = this.#consumed;
     this.#prune = [];
   }

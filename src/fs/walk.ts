@@ -6,7 +6,7 @@ import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
 import { entryFromStats, statFields, type StatFields } from './entry-from-stat.ts';
 import { IdNames } from './ids.ts';
 import type { Selection } from './selection.ts';
-import { type DirectoryStats, StatAhead } from './stat-ahead.ts';
+import { type AheadHost, type DirectoryStats, StatAhead } from './stat-ahead.ts';
 
 /** One selected path of the source tree. `path` is the file-system path (root joined with the index). */
 export interface WalkEntry {
@@ -37,9 +37,10 @@ export interface WalkOptions {
   readonly slowCallMs?: number;
   /**
    * List and lstat on a second thread that walks ahead (stat-ahead.ts), in 'sync' and 'adaptive'
-   * mode; for walks of many entries (a backup), where it pays for starting a thread.
+   * mode: true for a thread of its own, or a host that runs it on a thread that exists. For walks
+   * of many entries (a backup), where the thread pays for itself.
    */
-  readonly statThread?: boolean;
+  readonly statThread?: boolean | AheadHost;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -106,7 +107,8 @@ async function* walk(
   };
   if (rootMeta.type !== 'dir') return;
 
-  const ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs }) : null;
+  const host = typeof options.statThread === 'function' ? { host: options.statThread } : {};
+  const ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs, ...host }) : null;
   thread.ahead = ahead;
 
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {

@@ -35,6 +35,7 @@ import { UploadGuard } from '../../archive/upload-guard.ts';
 import { checkChainKeys } from '../key-check.ts';
 import { ProgressTicker } from '../progress-ticker.ts';
 import { type ChainIndex, commitChainIndex, openChainIndex, startIndexDelta } from './chain-index.ts';
+import { statAheadOnWriterThread } from '../../archive/thread-file.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -308,7 +309,7 @@ async function writeSet(
       if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
       reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
     },
-    { ids, statThread: true },
+    { ids, statThread: statAheadOnWriterThread },
   );
   try {
     for await (const step of collate(walk, previous)) {
