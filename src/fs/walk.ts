@@ -72,22 +72,6 @@ export async function* walkSource(
   onError: WalkErrorHandler,
   options: WalkOptions = {},
 ): AsyncGenerator<WalkEntry> {
-  // the stat-ahead thread ends with the walk, however the walk ends (a consumer may stop early)
-  const thread: { ahead: StatAhead | null } = { ahead: null };
-  try {
-    yield* walk(root, selection, onError, options, thread);
-  } finally {
-    thread.ahead?.close();
-  }
-}
-
-async function* walk(
-  root: Buffer,
-  selection: Selection,
-  onError: WalkErrorHandler,
-  options: WalkOptions,
-  thread: { ahead: StatAhead | null },
-): AsyncGenerator<WalkEntry> {
   const ids = options.ids ?? new IdNames();
   const mode = options.statMode ?? 'adaptive';
   const window = Math.max(1, options.statConcurrency ?? 32);
@@ -109,7 +93,6 @@ async function* walk(
 
   const host = typeof options.statThread === 'function' ? { host: options.statThread } : {};
   const ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs, ...host }) : null;
-  thread.ahead = ahead;
 
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
     const meta = entryFromStats(index, stats, linkname, ids);
@@ -197,82 +180,87 @@ async function* walk(
     };
   };
 
-  const stack: Frame[] = [];
-  const rootFrame = await openFrame(root, ROOT_INDEX, selection.rootName, null);
-  if (rootFrame !== null) stack.push(rootFrame);
+  // the stat-ahead thread ends with the walk, however the walk ends (a consumer may stop early)
+  try {
+    const stack: Frame[] = [];
+    const rootFrame = await openFrame(root, ROOT_INDEX, selection.rootName, null);
+    if (rootFrame !== null) stack.push(rootFrame);
 
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1]!;
-    if (frame.next >= frame.names.length) {
-      stack.pop();
-      continue;
-    }
-    const i = frame.next++;
-    let prepared: Prepared;
-    if (frame.ahead !== null) {
-      prepared = prepareAhead(frame, frame.ahead, i);
-    } else if (frame.pending === null) {
-      const t0 = performance.now();
-      prepared = prepareSync(Buffer.concat([frame.prefix, frame.names[i]!]), [...frame.index, frame.names[i]!]);
-      if (mode === 'adaptive') {
-        if (performance.now() - t0 <= slowCallMs) frame.slowRun = 0;
-        else if (++frame.slowRun >= SLOW_RUN) {
-          frame.pending = new Array(frame.names.length);
-          frame.started = frame.next;
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.next >= frame.names.length) {
+        stack.pop();
+        continue;
+      }
+      const i = frame.next++;
+      let prepared: Prepared;
+      if (frame.ahead !== null) {
+        prepared = prepareAhead(frame, frame.ahead, i);
+      } else if (frame.pending === null) {
+        const t0 = performance.now();
+        prepared = prepareSync(Buffer.concat([frame.prefix, frame.names[i]!]), [...frame.index, frame.names[i]!]);
+        if (mode === 'adaptive') {
+          if (performance.now() - t0 <= slowCallMs) frame.slowRun = 0;
+          else if (++frame.slowRun >= SLOW_RUN) {
+            frame.pending = new Array(frame.names.length);
+            frame.started = frame.next;
+          }
         }
+      } else {
+        const pending = frame.pending;
+        const limit = Math.min(frame.names.length, i + window);
+        while (frame.started < limit) {
+          const k = frame.started++;
+          const component = frame.names[k]!;
+          pending[k] = prepareAsync(Buffer.concat([frame.prefix, component]), [...frame.index, component]);
+        }
+        prepared = await pending[i]!;
+        pending[i] = undefined;
       }
-    } else {
-      const pending = frame.pending;
-      const limit = Math.min(frame.names.length, i + window);
-      while (frame.started < limit) {
-        const k = frame.started++;
-        const component = frame.names[k]!;
-        pending[k] = prepareAsync(Buffer.concat([frame.prefix, component]), [...frame.index, component]);
+      if (prepared === SKIP) continue;
+      if ('error' in prepared) {
+        onError(prepared.path, prepared.error);
+        continue;
       }
-      prepared = await pending[i]!;
-      pending[i] = undefined;
-    }
-    if (prepared === SKIP) continue;
-    if ('error' in prepared) {
-      onError(prepared.path, prepared.error);
-      continue;
-    }
 
-    const { meta, stats, path } = prepared;
-    const name = needsNames ? selection.childName(frame.name, frame.names[i]!) : '';
-    const decision = selection.decide({
-      name,
-      type: meta.type,
-      dev: stats.dev,
-      mtimeMs: stats.mtimeMs,
-      markers: prepared.markers,
-      index: meta.index,
-    });
-    if (decision === 'exclude') {
-      if (meta.type === 'dir') ahead?.skip(path);
-      continue;
-    }
-    if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
-      onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));
-      if (meta.type === 'dir') ahead?.skip(path);
-      continue;
-    }
-    if (decision === 'scan' && meta.type !== 'dir') continue;
+      const { meta, stats, path } = prepared;
+      const name = needsNames ? selection.childName(frame.name, frame.names[i]!) : '';
+      const decision = selection.decide({
+        name,
+        type: meta.type,
+        dev: stats.dev,
+        mtimeMs: stats.mtimeMs,
+        markers: prepared.markers,
+        index: meta.index,
+      });
+      if (decision === 'exclude') {
+        if (meta.type === 'dir') ahead?.skip(path);
+        continue;
+      }
+      if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
+        onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));
+        if (meta.type === 'dir') ahead?.skip(path);
+        continue;
+      }
+      if (decision === 'scan' && meta.type !== 'dir') continue;
 
-    const entry: WalkEntry = {
-      meta,
-      path,
-      stamp: meta.type === 'reg' ? stats.stamp : null,
-      sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks),
-    };
-    if (decision === 'include') {
-      if (frame.delayed !== null) yield* flushDelayed(stack);
-      yield entry;
+      const entry: WalkEntry = {
+        meta,
+        path,
+        stamp: meta.type === 'reg' ? stats.stamp : null,
+        sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks),
+      };
+      if (decision === 'include') {
+        if (frame.delayed !== null) yield* flushDelayed(stack);
+        yield entry;
+      }
+      if (meta.type === 'dir') {
+        const child = await openFrame(path, meta.index, name, decision === 'scan' ? entry : null);
+        if (child !== null) stack.push(child);
+      }
     }
-    if (meta.type === 'dir') {
-      const child = await openFrame(path, meta.index, name, decision === 'scan' ? entry : null);
-      if (child !== null) stack.push(child);
-    }
+  } finally {
+    ahead?.close();
   }
 }
 
