@@ -309,7 +309,8 @@ async function writeSet(
       if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
       reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
     },
-    { ids, statThread: statAheadOnWriterThread },
+    // an incremental leaves the writer thread idle: it lstats ahead (a full keeps it busy compressing)
+    { ids, ...(plan.type === 'inc' ? { statThread: statAheadOnWriterThread } : {}) },
   );
   try {
     for await (const step of collate(walk, previous)) {
