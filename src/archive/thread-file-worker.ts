@@ -8,7 +8,6 @@ import { ZeroParts } from './zero-parts.ts';
 import { crc32Combine } from './crc32-combine.ts';
 import type { ThreadFileReply, ThreadFileRequest } from './thread-file.ts';
 import { errorToWire } from '../core/worker-error.ts';
-import { runStatAhead } from '../fs/stat-ahead-walker.ts';
 
 /**
  * The thread behind ThreadFile (see there): per open file it keeps the descriptor, for gzip the
@@ -46,7 +45,11 @@ port.on('message', (req: ThreadFileRequest) => {
 function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileReply {
   switch (req.op) {
     case 'stat-ahead':
-      runStatAhead(req.port, req.start);
+      // loaded only by an incremental; should it fail, the port closes and the walk says so
+      import('../fs/stat-ahead-walker.ts').then(
+        (m) => m.runStatAhead(req.port, req.start),
+        () => req.port.close(),
+      );
       return { id: req.id, written: 0 };
     case 'open': {
       const fd = openSync(req.path, 'w');
