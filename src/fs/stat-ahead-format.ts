@@ -19,14 +19,13 @@ export interface AheadRequest {
 }
 
 /**
- * One directory as the stat-ahead thread read it, or `path: null` at the end of its walk.
- * 'listed': names sorted bytewise, with their stats; 'error': the listing failed; 'slow': the
- * directory is on slow storage and left to the main thread.
+ * One directory as the stat-ahead thread read it ('listed': names sorted bytewise, with their
+ * stats; 'error': the listing failed). The thread posts null at the end of its walk.
  */
 export interface AheadListing {
   readonly path: ArrayBuffer;
-  readonly kind: 'listed' | 'error' | 'slow';
-  /** Entries posted (the listing's length; 0 unless 'listed'). */
+  readonly kind: 'listed' | 'error';
+  /** Entries posted (the listing's length; 0 for 'error'). */
   readonly count: number;
   readonly error?: WireError;
   /** The names' bytes end to end; name i ends at ends[i]. */

@@ -23,7 +23,8 @@ const DEFAULT_WINDOW = 8192;
  *
  * The main thread stays in charge: it asks for each directory it enters (`take`), tells the thread
  * about those it will not enter (`skip`), and lists a directory itself whenever the thread has no
- * listing of it (the thread left it because it was slow, or stopped).
+ * listing of it (the thread ended). On slow storage the thread makes a directory's calls
+ * concurrently, as the serial walk does.
  */
 export class StatAhead {
   /** The thread (own) or the port to it (hosted). */
@@ -93,10 +94,10 @@ export class StatAhead {
       }
       if (head === null) return null;
       const order = compareWalkOrder(Buffer.from(head.path), dir);
-      if (order > 0) return null; // the thread did not read it: below a directory it left as slow
+      if (order > 0) return null; // the thread did not read it (none of its listings is skipped over unread)
       this.#queue.shift();
       this.#consume(head.count);
-      if (order === 0) return head.kind === 'listed' ? new DirectoryStats(head) : head.kind === 'error' ? errorFromWire(head.error!) : null;
+      if (order === 0) return head.kind === 'listed' ? new DirectoryStats(head) : errorFromWire(head.error!);
     }
   }
 

@@ -71,6 +71,7 @@ describe('the stat-ahead walk', () => {
     assert.ok(serial.length > 2500, `${serial.length} entries`);
     assert.deepEqual(await walkAll(root, { statThread: true }), serial);
     assert.deepEqual(await walkAll(root, { statThread: statAheadOnWriterThread }), serial);
+    assert.deepEqual(await walkAll(root, { statThread: true, slowCallMs: -1 }), serial);
   });
 
   it('yields what the serial walk yields when directories are excluded (their subtrees pruned)', async () => {
@@ -139,7 +140,12 @@ describe('the stat-ahead walk', () => {
       }),
       'a descriptor of the listing is gone by the time of its lstat',
     );
-    for (const options of [{ statThread: true }, { statThread: statAheadOnWriterThread }] satisfies WalkOptions[]) {
+    for (const options of [
+      { statThread: true },
+      { statThread: statAheadOnWriterThread },
+      // every call "slow": the thread makes the calls concurrently after two entries
+      { statThread: true, slowCallMs: -1 },
+    ] satisfies WalkOptions[]) {
       const root = Buffer.from('/proc/self/fd');
       const errors: string[] = [];
       const seen: string[] = [];
@@ -180,7 +186,7 @@ describe('the stat-ahead walk', () => {
       import { Selection } from ${JSON.stringify(new URL('../../src/fs/selection.ts', import.meta.url).href)};
       const root = Buffer.from(process.argv[2]);
       const runs = [];
-      for (const options of [{ statMode: 'sync' }, { statThread: true }]) {
+      for (const options of [{ statMode: 'sync' }, { statThread: true }, { statThread: true, slowCallMs: -1 }]) {
         const out = { entries: [], errors: [] };
         for await (const e of walkSource(root, Selection.all(root), (p, err) => out.errors.push([p.toString(), err.code]), options)) out.entries.push(e.meta.index.map(String).join('/'));
         runs.push(out);
@@ -191,7 +197,7 @@ describe('the stat-ahead walk', () => {
     writeFileSync(scriptPath, script);
     const r = spawnSync(process.execPath, [scriptPath.toString(), root.toString()], { uid: 65534, gid: 65534, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const [serial, threaded] = JSON.parse(r.stdout) as { entries: string[]; errors: [string, string][] }[];
+    const [serial, threaded, concurrent] = JSON.parse(r.stdout) as { entries: string[]; errors: [string, string][] }[];
     assert.deepEqual(serial!.entries, ['', 'link', 'listable', 'zlast', 'zlast/visible']);
     assert.deepEqual(serial!.errors, [
       [`${root}/listable/a`, 'EACCES'],
@@ -199,5 +205,6 @@ describe('the stat-ahead walk', () => {
       [`${root}/locked`, 'EACCES'],
     ]);
     assert.deepEqual(threaded, serial);
+    assert.deepEqual(concurrent, serial);
   });
 });

@@ -18,7 +18,7 @@ const MODES: WalkOptions[] = [
   { statMode: 'adaptive', slowCallMs: -1, statConcurrency: 2 },
   { statMode: 'sync', statThread: true },
   { statMode: 'adaptive', statThread: true },
-  // every listing the stat-ahead thread reads is "slow": it hands each directory back
+  // every call is "slow" on the stat-ahead thread too: each directory goes concurrent after two entries
   { statMode: 'adaptive', statThread: true, slowCallMs: -1, statConcurrency: 2 },
 ];
 
