@@ -10,6 +10,16 @@ import { type AheadListing, type AheadRequest, type AheadStart, FAILED, NUMBER_F
  */
 export type AheadHost = (start: AheadStart, port: MessagePort) => () => void;
 
+/**
+ * Entries below which a walk does better without the thread: its start (~50 ms, longer on a busy
+ * machine) and its first listing are on the walk's path, and it saves the main thread ~3-4 µs per
+ * entry. A 10k-file incremental was no faster with it, 100k was (bench/RESULTS.md, session 6).
+ */
+export const STAT_AHEAD_MIN_ENTRIES = 30_000;
+
+/** An lstat slower than this (ms) went to the disk (walk.ts's default). */
+const SLOW_CALL_MS = 0.05;
+
 /** Entries the thread may read ahead of the walk: a few dozen directories of ~100 entries. */
 const DEFAULT_WINDOW = 8192;
 
@@ -39,9 +49,18 @@ export class StatAhead {
   #prune: Uint8Array[] = [];
   readonly #window: number;
 
-  constructor(root: Buffer, options: { readonly window?: number; readonly slowCallMs: number; readonly host?: AheadHost }) {
+  /** The directory it walks. */
+  readonly root: Buffer;
+  #closed = false;
+
+  /**
+   * Starts reading `root` (a directory) at once: started before the walk, the thread's start and
+   * the first directories overlap with whatever the caller does meanwhile.
+   */
+  constructor(root: Buffer, options: { readonly window?: number; readonly slowCallMs?: number; readonly host?: AheadHost } = {}) {
+    this.root = root;
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
-    const start: AheadStart = { root, window: this.#window, slowCallMs: options.slowCallMs };
+    const start: AheadStart = { root, window: this.#window, slowCallMs: options.slowCallMs ?? SLOW_CALL_MS };
     const lost = (why: Error) => {
       if (!this.#ended) this.#failure ??= why;
       this.#ended = true;
@@ -108,7 +127,10 @@ export class StatAhead {
     this.#report();
   }
 
+  /** Ends the thread's walk (again: nothing). */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#ended = true;
     if (!(this.#channel instanceof Worker)) this.#channel.close();
     this.#release();

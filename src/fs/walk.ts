@@ -37,10 +37,11 @@ export interface WalkOptions {
   readonly slowCallMs?: number;
   /**
    * List and lstat on a second thread that walks ahead (stat-ahead.ts), in 'sync' and 'adaptive'
-   * mode: true for a thread of its own, or a host that runs it on a thread that exists. For walks
-   * of many entries (a backup), where the thread pays for itself.
+   * mode: true for a thread of its own, a host that runs it on a thread that exists, or one
+   * started earlier on this root (the walk closes it). For walks of many entries (a backup), where
+   * the thread pays for itself.
    */
-  readonly statThread?: boolean | AheadHost;
+  readonly statThread?: boolean | AheadHost | StatAhead;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -91,8 +92,7 @@ export async function* walkSource(
   };
   if (rootMeta.type !== 'dir') return;
 
-  const host = typeof options.statThread === 'function' ? { host: options.statThread } : {};
-  const ahead = options.statThread && mode !== 'async' ? new StatAhead(root, { slowCallMs, ...host }) : null;
+  const ahead = startAhead(root, options.statThread, mode, slowCallMs);
 
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
     const meta = entryFromStats(index, stats, linkname, ids);
@@ -262,6 +262,15 @@ export async function* walkSource(
   } finally {
     ahead?.close();
   }
+}
+
+function startAhead(root: Buffer, option: WalkOptions['statThread'], mode: string, slowCallMs: number): StatAhead | null {
+  if (option instanceof StatAhead) {
+    if (!option.root.equals(root)) throw new Error('walkSource: the stat-ahead thread reads another directory');
+    return option;
+  }
+  if (!option || mode === 'async') return null;
+  return new StatAhead(root, { slowCallMs, ...(typeof option === 'function' ? { host: option } : {}) });
 }
 
 interface Frame {
