@@ -5,13 +5,13 @@ import { msFromNs } from './entry-from-stat.ts';
 import { type AheadListing, type AheadRequest, type AheadStart, FAILED, NUMBER_FIELDS, VANISHED } from './stat-ahead-format.ts';
 
 /**
- * The work of the thread behind StatAhead (see there), on `port`: walks the tree depth first in the walk's order (a
- * directory's listing sorted bytewise, then each child directory in turn), lstats every entry of
- * a directory and posts the directory's names and stats packed in typed arrays. It runs at most
- * `window` entries ahead of what the main thread has consumed, and leaves out the subtrees the
- * main thread says it will not enter. A directory whose listing or lstat calls turn out slow (cold
- * storage) gets the rest of its lstat calls concurrently on the thread pool, as the serial walk
- * does; here that never holds up the main thread.
+ * The work of the thread behind StatAhead (see there), on `port`: walks the tree depth first in
+ * the walk's order (a directory's listing sorted bytewise, then each child directory in turn),
+ * lstats every entry of a directory and posts the directory's names and stats packed in typed
+ * arrays. It runs at most `window` entries ahead of what the main thread has consumed, and
+ * leaves out the subtrees the main thread says it will not enter. A directory whose listing or
+ * lstat calls turn out slow (cold storage) gets the rest of its lstat calls concurrently on the
+ * thread pool, as the serial walk does; here that never holds up the main thread.
  */
 const { S_IFMT, S_IFLNK, S_IFDIR } = constants;
 const SLASH = 0x2f;

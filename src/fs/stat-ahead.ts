@@ -94,8 +94,8 @@ export class StatAhead {
 
   /**
    * The thread's listing of directory `dir` (or the error listing it gave), or null when the
-   * caller must list it itself. Skips
-   * listings of directories the walk passed over (they come before `dir` in the walk's order).
+   * caller must list it itself. Drops the listings of directories the walk passed over (they come
+   * before `dir` in the walk's order).
    */
   async take(dir: Buffer): Promise<DirectoryStats | Error | null> {
     for (;;) {
@@ -113,7 +113,7 @@ export class StatAhead {
       }
       if (head === null) return null;
       const order = compareWalkOrder(Buffer.from(head.path), dir);
-      if (order > 0) return null; // the thread did not read it (none of its listings is skipped over unread)
+      if (order > 0) return null; // the thread has no listing of it: the caller lists it
       this.#queue.shift();
       this.#consume(head.count);
       if (order === 0) return head.kind === 'listed' ? new DirectoryStats(head) : errorFromWire(head.error!);
