@@ -60,7 +60,7 @@ it('an incremental with the stat-ahead walk writes what the main-thread walk wri
 
   writeFileSync(join(source, 'd03', 'f5'), 'changed\n');
   const kept = statSync(join(source, 'd07', 'f97'));
-  writeFileSync(join(source, 'd07', 'f97'), `content 7 97\n`.repeat(49) + 'CONTENT 7 97\n'); // same size
+  writeFileSync(join(source, 'd07', 'f97'), `${'content 7 97\n'.repeat(49)}CONTENT 7 97\n`); // same size
   utimesSync(join(source, 'd07', 'f97'), kept.atime, kept.mtime); // mtime put back: only the ctime moved
   chmodSync(join(source, 'd11', 'f1'), 0o600);
   rmSync(join(source, 'd13', 'f2'));
