@@ -44,6 +44,13 @@ port.on('message', (req: ThreadFileRequest) => {
 
 function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileReply {
   switch (req.op) {
+    case 'stat-ahead':
+      // loaded only by an incremental; should it fail, the port closes and the walk says so
+      import('../fs/stat-ahead-walker.ts').then(
+        (m) => m.runStatAhead(req.port, req.start),
+        () => req.port.close(),
+      );
+      return { id: req.id, written: 0 };
     case 'open': {
       const fd = openSync(req.path, 'w');
       const state: FileState = {

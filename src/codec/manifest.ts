@@ -269,32 +269,32 @@ function isVolumeStart(text: string, p: number): boolean {
  * excludes it; the `\s` may itself be a newline, which pulls the next line into the first one.
  */
 function* volumeBlocks(text: string): Generator<string> {
+  // (the regex engine finds the next block's line; a line-by-line loop here took 20 ms for a
+  // manifest whose file list has 100k lines)
+  const next = new RegExp(VOLUME_LINE.source, 'gi');
   let start = firstVolumeStart(text);
   while (start >= 0) {
-    let end = lineEnd(text, start + 7);
-    for (;;) {
-      if (end >= text.length - 1) {
-        // End of text, or only the final newline left.
-        yield text.slice(start, end);
-        return;
-      }
-      if (isVolumeStart(text, end + 1)) {
-        yield text.slice(start, end);
-        start = end + 1;
-        break;
-      }
-      end = lineEnd(text, end + 1);
+    next.lastIndex = lineEnd(text, start + 7);
+    const m = next.exec(text);
+    if (m === null) {
+      // to the end of the text, less a final newline
+      const last = text.length - 1;
+      yield text.slice(start, last >= start + 7 && text.charCodeAt(last) === 0x0a ? last : text.length);
+      return;
     }
+    yield text.slice(start, m.index);
+    start = m.index + 1;
   }
 }
+
+/** A newline followed by `volume` (any case) and a white-space character. */
+const VOLUME_LINE = /\n(?=volume[ \t\n\v\f\r])/i;
 
 /** Where the first volume block starts, or -1. */
 function firstVolumeStart(text: string): number {
   if (isVolumeStart(text, 0)) return 0;
-  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
-    if (isVolumeStart(text, nl + 1)) return nl + 1;
-  }
-  return -1;
+  const m = VOLUME_LINE.exec(text);
+  return m === null ? -1 : m.index + 1;
 }
 
 function lineEnd(text: string, from: number): number {
@@ -304,9 +304,11 @@ function lineEnd(text: string, from: number): number {
 
 /** `VolumeInfo.from_string()`. */
 function parseVolumeBlock(block: string): VolumeInfo {
-  const lines = stripAscii(block).split('\n');
-  const first = /^volume ([0-9]+):/i.exec(lines[0]!);
-  if (first === null) throw new Error(`manifest has a bad volume line ${JSON.stringify(clip(lines[0]!))}`);
+  const body = stripAscii(block);
+  const firstEnd = lineEnd(body, 0);
+  const firstLine = body.slice(0, firstEnd);
+  const first = /^volume ([0-9]+):/i.exec(firstLine);
+  if (first === null) throw new Error(`manifest has a bad volume line ${JSON.stringify(clip(firstLine))}`);
   const volume = parsePythonSafeInt(first[1]!, 10, true);
   if (volume === null) throw new Error(`manifest volume number ${clip(first[1]!)} is too large`);
 
@@ -316,11 +318,16 @@ function parseVolumeBlock(block: string): VolumeInfo {
   let endBlock: number | null = null;
   const hashes = new Map<string, string>();
   let stored: StoredRecord | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') continue;
-    const words = splitAscii(line);
-    if (words.length === 0) throw new Error(`manifest volume ${volume} has a line of only white space`);
+  // The last block runs on through the Filelist (duplicity's regex does the same): its lines
+  // (new, changed, deleted) name no field, so they are passed over without being cut out and split.
+  for (let from = firstEnd + 1, end = 0; from <= body.length; from = end + 1) {
+    end = lineEnd(body, from);
+    if (end === from) continue; // an empty line
+    let at = from;
+    while (at < end && isSpace(body.charCodeAt(at))) at++;
+    if (at === end) throw new Error(`manifest volume ${volume} has a line of only white space`);
+    if (!FIELD_INITIALS.includes(body.charCodeAt(at) | 0x20)) continue;
+    const words = splitAscii(body.slice(from, end));
     const field = words[0]!.toLowerCase();
     if (field === 'startingpath' || field === 'endingpath') {
       const label = field === 'startingpath' ? 'StartingPath' : 'EndingPath';
@@ -350,6 +357,9 @@ function parseVolumeBlock(block: string): VolumeInfo {
   if (endIndex === null) throw new Error(`manifest volume ${volume} has no EndingPath`);
   return { volume, startIndex, startBlock, endIndex, endBlock, hashes, ...(stored !== undefined ? { stored } : {}) };
 }
+
+/** Lowercased first letters of the fields parseVolumeBlock reads (StartingPath, EndingPath, Hash, PermafrostStored). */
+const FIELD_INITIALS = ['s', 'e', 'h', VOLUME_RECORD[0]!.toLowerCase()].map((c) => c.charCodeAt(0));
 
 /** `string_to_index`: unquote, `.` is the root, otherwise split on '/' keeping every component. */
 function parseIndex(word: string, what: string): PathIndex {

@@ -6,6 +6,7 @@ import { ROOT_INDEX, type PathIndex } from '../core/path-index.ts';
 import { entryFromStats, statFields, type StatFields } from './entry-from-stat.ts';
 import { IdNames } from './ids.ts';
 import type { Selection } from './selection.ts';
+import { type AheadHost, type DirectoryStats, StatAhead } from './stat-ahead.ts';
 
 /** One selected path of the source tree. `path` is the file-system path (root joined with the index). */
 export interface WalkEntry {
@@ -34,6 +35,13 @@ export interface WalkOptions {
   readonly statConcurrency?: number;
   /** Adaptive mode: a synchronous lstat slower than this many ms counts as slow (default 0.05). */
   readonly slowCallMs?: number;
+  /**
+   * List and lstat on a second thread that walks ahead (stat-ahead.ts), in 'sync' and 'adaptive'
+   * mode: true for a thread of its own, a host that runs it on a thread that exists, or one
+   * started earlier on this root (the walk closes it). For walks of many entries (a backup), where
+   * the thread pays for itself.
+   */
+  readonly statThread?: boolean | AheadHost | StatAhead;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -84,6 +92,8 @@ export async function* walkSource(
   };
   if (rootMeta.type !== 'dir') return;
 
+  const ahead = startAhead(root, options.statThread, mode, slowCallMs);
+
   const finish = (path: Buffer, index: PathIndex, stats: StatFields, linkname: Buffer, markers: readonly boolean[] | null): Prepared => {
     const meta = entryFromStats(index, stats, linkname, ids);
     return meta === null ? SKIP : { meta, stats, path, markers }; // null: a socket
@@ -103,6 +113,18 @@ export async function* walkSource(
     return finish(path, index, stats, linkname, markers);
   };
 
+  const prepareAhead = (frame: Frame, dir: DirectoryStats, i: number): Prepared => {
+    const component = frame.names[i]!;
+    const path = Buffer.concat([frame.prefix, component]);
+    const stats = dir.stats(i);
+    if (stats === 'vanished') return SKIP;
+    if (stats instanceof Error) return { error: stats, path };
+    const kind = stats.mode & S_IFMT;
+    const linkname = kind === S_IFLNK ? (dir.linkname(i) ?? EMPTY) : EMPTY;
+    const markers = kind === S_IFDIR && markerNames.length > 0 ? markersPresentSync(path, markerNames) : null;
+    return finish(path, [...frame.index, component], stats, linkname, markers);
+  };
+
   const prepareAsync = async (path: Buffer, index: PathIndex): Promise<Prepared> => {
     let stats: StatFields;
     let linkname = EMPTY;
@@ -117,6 +139,15 @@ export async function* walkSource(
   };
 
   const openFrame = async (path: Buffer, index: PathIndex, name: string, delayed: WalkEntry | null): Promise<Frame | null> => {
+    const read = ahead === null ? null : await ahead.take(path);
+    if (read instanceof Error) {
+      if (!vanished(read)) onError(path, read);
+      return null;
+    }
+    const prefix = path.length > 0 && path[path.length - 1] === 0x2f ? path : Buffer.concat([path, SLASH]);
+    if (read !== null) {
+      return { index, prefix, name, names: read.names, next: 0, started: 0, pending: null, slowRun: 0, delayed, ahead: read };
+    }
     let names: Buffer[];
     let isAsync = mode === 'async';
     try {
@@ -135,81 +166,111 @@ export async function* walkSource(
       if (!vanished(e)) onError(path, e as Error);
       return null;
     }
-    const prefix = path.length > 0 && path[path.length - 1] === 0x2f ? path : Buffer.concat([path, SLASH]);
-    return { index, prefix, name, names, next: 0, started: 0, pending: isAsync ? new Array(names.length) : null, slowRun: 0, delayed };
+    return {
+      index,
+      prefix,
+      name,
+      names,
+      next: 0,
+      started: 0,
+      pending: isAsync ? new Array(names.length) : null,
+      slowRun: 0,
+      delayed,
+      ahead: null,
+    };
   };
 
-  const stack: Frame[] = [];
-  const rootFrame = await openFrame(root, ROOT_INDEX, selection.rootName, null);
-  if (rootFrame !== null) stack.push(rootFrame);
+  // the stat-ahead thread ends with the walk, however the walk ends (a consumer may stop early)
+  try {
+    const stack: Frame[] = [];
+    const rootFrame = await openFrame(root, ROOT_INDEX, selection.rootName, null);
+    if (rootFrame !== null) stack.push(rootFrame);
 
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1]!;
-    if (frame.next >= frame.names.length) {
-      stack.pop();
-      continue;
-    }
-    const i = frame.next++;
-    let prepared: Prepared;
-    if (frame.pending === null) {
-      const t0 = performance.now();
-      prepared = prepareSync(Buffer.concat([frame.prefix, frame.names[i]!]), [...frame.index, frame.names[i]!]);
-      if (mode === 'adaptive') {
-        if (performance.now() - t0 <= slowCallMs) frame.slowRun = 0;
-        else if (++frame.slowRun >= SLOW_RUN) {
-          frame.pending = new Array(frame.names.length);
-          frame.started = frame.next;
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.next >= frame.names.length) {
+        stack.pop();
+        continue;
+      }
+      const i = frame.next++;
+      let prepared: Prepared;
+      if (frame.ahead !== null) {
+        prepared = prepareAhead(frame, frame.ahead, i);
+      } else if (frame.pending === null) {
+        const t0 = performance.now();
+        prepared = prepareSync(Buffer.concat([frame.prefix, frame.names[i]!]), [...frame.index, frame.names[i]!]);
+        if (mode === 'adaptive') {
+          if (performance.now() - t0 <= slowCallMs) frame.slowRun = 0;
+          else if (++frame.slowRun >= SLOW_RUN) {
+            frame.pending = new Array(frame.names.length);
+            frame.started = frame.next;
+          }
         }
+      } else {
+        const pending = frame.pending;
+        const limit = Math.min(frame.names.length, i + window);
+        while (frame.started < limit) {
+          const k = frame.started++;
+          const component = frame.names[k]!;
+          pending[k] = prepareAsync(Buffer.concat([frame.prefix, component]), [...frame.index, component]);
+        }
+        prepared = await pending[i]!;
+        pending[i] = undefined;
       }
-    } else {
-      const pending = frame.pending;
-      const limit = Math.min(frame.names.length, i + window);
-      while (frame.started < limit) {
-        const k = frame.started++;
-        const component = frame.names[k]!;
-        pending[k] = prepareAsync(Buffer.concat([frame.prefix, component]), [...frame.index, component]);
+      if (prepared === SKIP) continue;
+      if ('error' in prepared) {
+        onError(prepared.path, prepared.error);
+        continue;
       }
-      prepared = await pending[i]!;
-      pending[i] = undefined;
-    }
-    if (prepared === SKIP) continue;
-    if ('error' in prepared) {
-      onError(prepared.path, prepared.error);
-      continue;
-    }
 
-    const { meta, stats, path } = prepared;
-    const name = needsNames ? selection.childName(frame.name, frame.names[i]!) : '';
-    const decision = selection.decide({
-      name,
-      type: meta.type,
-      dev: stats.dev,
-      mtimeMs: stats.mtimeMs,
-      markers: prepared.markers,
-      index: meta.index,
-    });
-    if (decision === 'exclude') continue;
-    if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
-      onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));
-      continue;
-    }
-    if (decision === 'scan' && meta.type !== 'dir') continue;
+      const { meta, stats, path } = prepared;
+      const name = needsNames ? selection.childName(frame.name, frame.names[i]!) : '';
+      const decision = selection.decide({
+        name,
+        type: meta.type,
+        dev: stats.dev,
+        mtimeMs: stats.mtimeMs,
+        markers: prepared.markers,
+        index: meta.index,
+      });
+      if (decision === 'exclude') {
+        if (meta.type === 'dir') ahead?.skip(path);
+        continue;
+      }
+      if ((meta.type === 'reg' || meta.type === 'dir') && !access.surelyReadable(stats) && !(await access.canRead(path))) {
+        onError(path, Object.assign(new Error(`permission denied reading ${path.toString()}`), { code: 'EACCES' }));
+        if (meta.type === 'dir') ahead?.skip(path);
+        continue;
+      }
+      if (decision === 'scan' && meta.type !== 'dir') continue;
 
-    const entry: WalkEntry = {
-      meta,
-      path,
-      stamp: meta.type === 'reg' ? stats.stamp : null,
-      sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks),
-    };
-    if (decision === 'include') {
-      if (frame.delayed !== null) yield* flushDelayed(stack);
-      yield entry;
+      const entry: WalkEntry = {
+        meta,
+        path,
+        stamp: meta.type === 'reg' ? stats.stamp : null,
+        sparse: meta.type === 'reg' && hasHoles(stats.size, stats.blocks),
+      };
+      if (decision === 'include') {
+        if (frame.delayed !== null) yield* flushDelayed(stack);
+        yield entry;
+      }
+      if (meta.type === 'dir') {
+        const child = await openFrame(path, meta.index, name, decision === 'scan' ? entry : null);
+        if (child !== null) stack.push(child);
+      }
     }
-    if (meta.type === 'dir') {
-      const child = await openFrame(path, meta.index, name, decision === 'scan' ? entry : null);
-      if (child !== null) stack.push(child);
-    }
+  } finally {
+    ahead?.close();
   }
+}
+
+function startAhead(root: Buffer, option: WalkOptions['statThread'], mode: string, slowCallMs: number): StatAhead | null {
+  if (option instanceof StatAhead) {
+    if (!option.root.equals(root)) throw new Error('walkSource: the stat-ahead thread reads another directory');
+    return option;
+  }
+  if (!option || mode === 'async') return null;
+  return new StatAhead(root, { slowCallMs, ...(typeof option === 'function' ? { host: option } : {}) });
 }
 
 interface Frame {
@@ -227,6 +288,8 @@ interface Frame {
   slowRun: number;
   /** A scanned directory not yielded yet; yielded once something below it is included. */
   delayed: WalkEntry | null;
+  /** The stat-ahead thread's listing and stats of the directory; null when listed here. */
+  readonly ahead: DirectoryStats | null;
 }
 
 interface Ready {

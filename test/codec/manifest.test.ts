@@ -390,6 +390,28 @@ test('parseManifest agrees with Manifest.from_string on generated and damaged ma
       seed: 17,
     })
     .map(([m, ops, picks]) => Buffer.from(mutate(formatManifest(m).toString('latin1'), ops, picks), 'latin1'));
+  agreesWithDuplicity(cases);
+});
+
+test('parseManifest agrees with Manifest.from_string on damaged manifests in the order a backup writes them', () => {
+  // volumes first, then the Filelist: the last volume's block runs on through the file list
+  const cases = fc
+    .sample(fc.tuple(manifestArb, fc.array(fc.nat(13), { maxLength: 3 }), fc.array(fc.nat(), { minLength: 4, maxLength: 4 })), {
+      numRuns: 1500,
+      seed: 23,
+    })
+    .map(([m, ops, picks]) => {
+      const written = Buffer.concat([
+        formatDirInfo(m.hostname ?? 'h', m.localdir ?? b('/')),
+        ...m.volumes.map(formatVolumeInfo),
+        formatFileList(m.files ?? []),
+      ]);
+      return Buffer.from(mutate(written.toString('latin1'), ops, picks), 'latin1');
+    });
+  agreesWithDuplicity(cases);
+});
+
+function agreesWithDuplicity(cases: Buffer[]): void {
   const py = runPython<{ parsed: (WireManifest | { error: string })[]; files: ([string, string][] | null)[] }>(
     `${PY_PARSE}
 result = {'parsed': [parse(h) for h in data], 'files': [files(h) for h in data]}`,
@@ -429,7 +451,7 @@ result = {'parsed': [parse(h) for h in data], 'files': [files(h) for h in data]}
   });
   assert.ok(errors > 150 && errors < cases.length - 300, `both outcomes exercised (${errors} errors)`);
   assert.ok(withFiles > 100, `file lists compared (${withFiles})`);
-});
+}
 
 test('volumesContaining agrees with get_containing_volumes', () => {
   const cases = fc

@@ -16,6 +16,10 @@ const MODES: WalkOptions[] = [
   { statMode: 'async' },
   { statMode: 'adaptive' },
   { statMode: 'adaptive', slowCallMs: -1, statConcurrency: 2 },
+  { statMode: 'sync', statThread: true },
+  { statMode: 'adaptive', statThread: true },
+  // every call is "slow" on the stat-ahead thread too: each directory goes concurrent after two entries
+  { statMode: 'adaptive', statThread: true, slowCallMs: -1, statConcurrency: 2 },
 ];
 
 describe('walkSource order', () => {

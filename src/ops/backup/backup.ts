@@ -18,6 +18,7 @@ import { UploadQueue } from '../../archive/upload-queue.ts';
 import { combineSignatures, type SignatureEntry } from '../../archive/signature-reader.ts';
 import { isUnchanged } from '../../archive/change-detection.ts';
 import { walkSource, type WalkEntry } from '../../fs/walk.ts';
+import { STAT_AHEAD_MIN_ENTRIES, StatAhead } from '../../fs/stat-ahead.ts';
 import type { ChangeRules } from '../../core/file-stamp.ts';
 import type { Selection } from '../../fs/selection.ts';
 import { IdNames } from '../../fs/ids.ts';
@@ -35,6 +36,7 @@ import { UploadGuard } from '../../archive/upload-guard.ts';
 import { checkChainKeys } from '../key-check.ts';
 import { ProgressTicker } from '../progress-ticker.ts';
 import { type ChainIndex, commitChainIndex, openChainIndex, startIndexDelta } from './chain-index.ts';
+import { statAheadOnWriterThread } from '../../archive/thread-file.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -102,8 +104,15 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
     const temp = await makeRunTempDir(ctx.tempRoot, 'backup');
     const useIndex = req.chainIndex !== false && !req.dryRun;
     let index: ChainIndex | null = null;
+    let ahead: StatAhead | null = null;
     try {
       if (plan.type === 'inc' && useIndex) index = await openChainIndex(ctx, collection, decode);
+      // an incremental leaves the file writer thread idle: it lstats the source ahead of the walk
+      // (a full keeps that thread busy compressing), if the tree is large enough to pay for it
+      if (index && index.header.records >= STAT_AHEAD_MIN_ENTRIES) {
+        ahead = new StatAhead(sourceRoot, { host: statAheadOnWriterThread });
+        ctx.reporter.debug('Source metadata read ahead on the file writer thread');
+      }
       const previous = plan.type === 'inc' ? (index ? index.entries() : await previousSignatures(ctx, collection, decode)) : null;
       const guard = locks ? new UploadGuard(ctx.backend, locks.target) : null;
       const indexUse = useIndex ? { base: index } : null;
@@ -117,8 +126,10 @@ export async function backup(ctx: TargetContext, req: BackupRequest): Promise<Ba
         started,
         guard,
         indexUse,
+        ahead,
       );
     } finally {
+      ahead?.close();
       index?.close();
       await fsp.rm(temp, { recursive: true, force: true });
     }
@@ -207,6 +218,7 @@ async function writeSet(
   started: number,
   guard: UploadGuard | null,
   indexUse: { readonly base: ChainIndex | null } | null,
+  ahead: StatAhead | null,
 ): Promise<BackupResult> {
   const { reporter } = ctx;
   const naming = { encrypted: ctx.encryption !== null, compressed: ctx.compress };
@@ -308,7 +320,7 @@ async function writeSet(
       if (p.length > sourceRoot.length) errorRoots.push(indexFromBytes(p.subarray(sourceRoot.length + 1)));
       reporter.warning(`Error reading ${p.toString('utf8')}: ${err.message}`);
     },
-    { ids },
+    { ids, ...(ahead ? { statThread: ahead } : {}) },
   );
   try {
     for await (const step of collate(walk, previous)) {
