@@ -9,7 +9,7 @@
 // - npm packages stay outside (loaded from node_modules when needed, as before).
 // - Source maps: a stack shown at debug verbosity is mapped back to src/ through them
 //   (src/cli/source-mapped-stack.ts).
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -36,15 +36,25 @@ const common = {
 };
 const cli = await build({ ...common, entryPoints: { main: src('cli/main.ts') }, splitting: true, chunkNames: 'chunk-[hash]' });
 // Each thread one file of its own, without the CLI's chunks: a thread loads only its code.
-const threads = await build({
-  ...common,
-  entryPoints: {
+const threadEntries = {
     'thread-file-worker': src('archive/thread-file-worker.ts'),
     'deflate-pool-worker': src('archive/deflate-pool-worker.ts'),
     'restore-worker': src('fs/restore-worker.ts'),
-  },
-});
+    'stat-ahead-worker': src('fs/stat-ahead-worker.ts'),
+};
+const threads = await build({ ...common, entryPoints: threadEntries });
 const outputs = { ...cli.metafile.outputs, ...threads.metafile.outputs };
+
+// A thread whose file is missing would fail only when a run first starts it: refuse the build
+// when a `new Worker(new URL('./NAME...'))` in src/ has no entry above.
+const started = new Set();
+for (const file of await readdir(join(root, 'src'), { recursive: true })) {
+  if (!file.endsWith('.ts')) continue;
+  const text = await readFile(join(root, 'src', file), 'utf8');
+  for (const m of text.matchAll(/new Worker\(new URL\(`\.\/([\w-]+)\$\{ext\}`/g)) started.add(m[1]);
+}
+const missing = [...started].filter((name) => !(name in threadEntries));
+if (missing.length > 0) throw new Error(`build-cli: worker thread(s) not bundled: ${missing.join(', ')} (add them to the threads' entryPoints)`);
 
 // Which source modules each output file holds, for the start-up test.
 const modules = {};
