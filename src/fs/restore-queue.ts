@@ -18,8 +18,11 @@ export class RestoreQueue {
   /** Batches posted to each worker and not answered. */
   readonly #pendingPerWorker: number[] = [];
   #files: RestoreJob[] = [];
-  #parts: Uint8Array[] = [];
-  #bytes = 0;
+  /** The batch being gathered: each file's path and data are copied in as it is added. */
+  #batch: Buffer | null = null;
+  #used = 0;
+  /** Batch buffers the workers handed back, reused so that no batch waits for a GC to be freed. */
+  readonly #free: ArrayBuffer[] = [];
   /** Queue position of the next job added, and of the first job of the batch being gathered. */
   #nextOrder = 0;
   #batchFirst = 0;
@@ -57,19 +60,37 @@ export class RestoreQueue {
     if (this.#error) throw this.#error;
   }
 
-  /** Queues a regular file `dir/name` with `data` (copied) and its attributes. */
-  async addFile(dir: Buffer, name: Buffer, data: readonly Uint8Array[], attrs: Attributes): Promise<void> {
+  /**
+   * Queues a regular file `dir/name` with `data` and its attributes. The path and the data are
+   * copied into the batch at once, so the caller's buffers (slices of the archive's inflated
+   * chunks) die young instead of waiting, pinned by a batch, for a full GC.
+   */
+  async addFile(dir: Uint8Array, name: Uint8Array, data: readonly Uint8Array[], attrs: Attributes): Promise<void> {
     this.check();
     let length = 0;
-    for (const d of data) {
-      this.#parts.push(d);
-      length += d.byteLength;
+    for (const d of data) length += d.byteLength;
+    const pathLength = dir.byteLength + 1 + name.byteLength;
+    const need = pathLength + length;
+    if (this.#batch !== null && this.#used + need > this.#batch.length) await this.#postFiles();
+    if (this.#batch === null) {
+      this.#batch = this.#takeBuffer(need);
+      this.#used = 0;
+      this.#batchFirst = this.#nextOrder;
     }
-    this.#bytes += length;
-    if (this.#files.length === 0) this.#batchFirst = this.#nextOrder;
+    const batch = this.#batch;
+    const path = this.#used;
+    batch.set(dir, path);
+    batch[path + dir.byteLength] = SLASH;
+    batch.set(name, path + dir.byteLength + 1);
+    let at = path + pathLength;
+    for (const d of data) {
+      batch.set(d, at);
+      at += d.byteLength;
+    }
+    this.#used = at;
     this.#nextOrder++;
-    this.#files.push({ op: 'file', dir, name, length, ...attrs });
-    if (this.#bytes >= BATCH_BYTES || this.#files.length >= BATCH_JOBS) await this.#postFiles();
+    this.#files.push({ op: 'file', path, pathLength, length, ...attrs });
+    if (this.#files.length >= BATCH_JOBS || this.#used >= BATCH_BYTES - MIN_ROOM) await this.#postFiles();
   }
 
   /** Queues the attributes of a directory, applied after every job queued before. */
@@ -106,25 +127,26 @@ export class RestoreQueue {
 
   async #postFiles(): Promise<void> {
     this.check();
-    if (this.#files.length === 0) return;
-    const data = this.#bytes > 0 ? Buffer.allocUnsafeSlow(this.#bytes) : null;
-    if (data) {
-      let at = 0;
-      for (const p of this.#parts) {
-        data.set(p, at);
-        at += p.byteLength;
-      }
-    }
+    if (this.#batch === null) return;
     const worker = this.#turn;
     this.#turn = (this.#turn + 1) % this.#workers.length;
-    this.#send(worker, this.#files, data, this.#bytes, this.#batchFirst);
+    this.#send(worker, this.#files, this.#batch.buffer as ArrayBuffer, this.#used, this.#batchFirst);
     this.#files = [];
-    this.#parts = [];
-    this.#bytes = 0;
+    this.#batch = null;
+    this.#used = 0;
     while (this.#inflightBytes > MAX_INFLIGHT_BYTES || this.#waiting.size > MAX_INFLIGHT_BATCHES) {
       await new Promise<void>((resolve) => this.#whenAnswered(resolve));
       this.check();
     }
+  }
+
+  /** A batch buffer for at least `need` bytes: a returned one when it is large enough. */
+  #takeBuffer(need: number): Buffer {
+    if (need <= BATCH_BYTES) {
+      const ab = this.#free.pop();
+      return ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(BATCH_BYTES);
+    }
+    return Buffer.allocUnsafeSlow(need);
   }
 
   /**
@@ -150,13 +172,13 @@ export class RestoreQueue {
     );
   }
 
-  #send(worker: number, jobs: RestoreJob[], data: Buffer | null, bytes: number, first: number): void {
+  #send(worker: number, jobs: RestoreJob[], data: ArrayBuffer | null, bytes: number, first: number): void {
     const seq = ++this.#seq;
     this.#waiting.set(seq, { bytes, first, worker });
     if (this.#pendingPerWorker[worker]!++ === 0) this.#workers[worker]!.ref();
     this.#inflightBytes += bytes;
-    const ab = data ? (data.buffer as ArrayBuffer) : null;
-    this.#workers[worker]!.postMessage({ seq, jobs, data: ab }, ab ? [ab] : []);
+    const message: RestoreBatch = { seq, jobs, data };
+    this.#workers[worker]!.postMessage(message, data ? [data] : []);
   }
 
   #whenAnswered(resolve: () => void): void {
@@ -169,6 +191,7 @@ export class RestoreQueue {
     this.#waiting.delete(r.seq);
     if (--this.#pendingPerWorker[batch.worker]! === 0) this.#workers[batch.worker]!.unref();
     this.#inflightBytes -= batch.bytes;
+    if (r.data !== null && r.data.byteLength === BATCH_BYTES && this.#free.length < MAX_INFLIGHT_BATCHES) this.#free.push(r.data);
     if (r.error !== null) this.#error ??= errorFromWire(r.error);
     this.#postReadyDirs();
     this.#wake();
@@ -209,17 +232,33 @@ export interface Attributes {
   readonly mtimeMs: number;
 }
 
+/**
+ * A file's path (`pathLength` bytes at `path` in the batch's data) is followed there by its
+ * `length` bytes of data.
+ */
 export type RestoreJob =
-  | ({ op: 'file'; dir: Uint8Array; name: Uint8Array; length: number } & Attributes)
+  | ({ op: 'file'; path: number; pathLength: number; length: number } & Attributes)
   | ({ op: 'dir'; path: Uint8Array } & Attributes);
+
+export interface RestoreBatch {
+  seq: number;
+  jobs: RestoreJob[];
+  /** the files' paths and data (transferred), or null for a batch of directories */
+  data: ArrayBuffer | null;
+}
 
 export interface RestoreReply {
   seq: number;
   /** the first failure of the worker (this batch's or an earlier one's), else null */
   error: WireError | null;
+  /** the batch's data, handed back (transferred) for reuse */
+  data: ArrayBuffer | null;
 }
 
+const SLASH = 0x2f;
 const BATCH_BYTES = 256 * 1024;
+/** A batch with less room than this left goes out (most files are larger). */
+const MIN_ROOM = 4 * 1024;
 const BATCH_JOBS = 128;
 const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
 const MAX_INFLIGHT_BATCHES = 16;

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import * as fs from 'node:fs';
-import type { RestoreJob, RestoreReply } from './restore-queue.ts';
+import type { RestoreBatch, RestoreJob, RestoreReply } from './restore-queue.ts';
 import { errorToWire, type WireError } from '../core/worker-error.ts';
 
 /**
@@ -11,12 +11,11 @@ import { errorToWire, type WireError } from '../core/worker-error.ts';
  * are refused: the restore is over.
  */
 const port = parentPort!;
-const SLASH = 0x2f;
 /** The process's umask, which the kernel applies to the mode a file is created with. */
 const UMASK = process.umask();
 let failed: WireError | null = null;
 
-port.on('message', (msg: { seq: number; jobs: RestoreJob[]; data: ArrayBuffer | null }) => {
+port.on('message', (msg: RestoreBatch) => {
   if (failed === null) {
     try {
       run(msg.jobs, msg.data === null ? Buffer.alloc(0) : Buffer.from(msg.data));
@@ -24,16 +23,16 @@ port.on('message', (msg: { seq: number; jobs: RestoreJob[]; data: ArrayBuffer | 
       failed = errorToWire(e);
     }
   }
-  const reply: RestoreReply = { seq: msg.seq, error: failed };
-  port.postMessage(reply);
+  // the buffer goes back for the next batch
+  const reply: RestoreReply = { seq: msg.seq, error: failed, data: msg.data };
+  port.postMessage(reply, msg.data ? [msg.data] : []);
 });
 
 function run(jobs: RestoreJob[], data: Buffer): void {
-  let at = 0;
   for (const job of jobs) {
     if (job.op === 'file') {
-      writeFile(job, data.subarray(at, at + job.length));
-      at += job.length;
+      const end = job.path + job.pathLength;
+      writeFile(job, data.subarray(job.path, end), data.subarray(end, end + job.length));
     } else {
       const path = Buffer.from(job.path);
       if (job.chown) fs.lchownSync(path, job.uid, job.gid);
@@ -43,8 +42,7 @@ function run(jobs: RestoreJob[], data: Buffer): void {
   }
 }
 
-function writeFile(job: Extract<RestoreJob, { op: 'file' }>, data: Buffer): void {
-  const path = Buffer.concat([Buffer.from(job.dir), Buffer.of(SLASH), Buffer.from(job.name)]);
+function writeFile(job: Extract<RestoreJob, { op: 'file' }>, path: Buffer, data: Buffer): void {
   // The queue serves restores into an empty or new directory only (never --force), so the real
   // name is created here, exclusively: nothing already there is ever replaced (EEXIST fails the
   // restore). A temporary name and a rename cost as much kernel time again (bench/RESULTS.md).
