@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
 import type { EntryMeta } from '../core/entry.ts';
 import { compareIndex, indexStartsWith, type PathIndex } from '../core/path-index.ts';
 import { TarReader, type TarEntry } from '../codec/tar/reader.ts';
@@ -13,6 +12,7 @@ import { OpenPgpError } from '../codec/openpgp/errors.ts';
 import type { Encryption } from '../crypto/encryption.ts';
 import { parseEntryName, type EntryKind } from './entry-names.ts';
 import { metaFromHeader } from './entry-header.ts';
+import { gunzipFile } from './gunzip-file.ts';
 
 interface RawEntry {
   readonly entry: TarEntry;
@@ -227,10 +227,14 @@ export class SetReader {
       this.#reader = new TarReader(plain);
       return true;
     }
+    if (volume.compressed) {
+      const plain = gunzipFile(file);
+      this.#plain = plain;
+      this.#reader = new TarReader(plain);
+      return true;
+    }
     const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-    const plain = volume.compressed ? raw.pipe(createGunzip({ chunkSize: 256 * 1024 })) : raw;
-    raw.on('error', (e) => plain.destroy(e));
-    this.#reader = new TarReader(plain);
+    this.#reader = new TarReader(raw);
     return true;
   }
 
