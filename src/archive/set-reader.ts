@@ -148,6 +148,20 @@ export class SetReader {
     }
   }
 
+  /**
+   * The current entry's data when it is one tar entry (not a multivol chunk), consuming the
+   * entry; else null, and `data()` joins the chunks. Saves a restore of small files two async
+   * generators per file.
+   */
+  wholeData(): Buffer | null {
+    if (this.#headConsumed || !this.#ahead) throw new Error('no entry to read');
+    if (this.#ahead.chunk !== null) return null;
+    const data = this.#ahead.entry.data;
+    this.#ahead = null;
+    this.#headConsumed = true;
+    return data;
+  }
+
   /** Skips the current entry's data. */
   async skip(): Promise<void> {
     for await (const _ of this.data()) {

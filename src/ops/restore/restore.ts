@@ -131,9 +131,12 @@ export async function restore(ctx: TargetContext, req: RestoreRequest): Promise<
   );
 }
 
+/** A regular file's data: the chunks as they stream in, or all of it at once (a file in one tar entry). */
+export type EntryData = AsyncIterable<Buffer> | readonly Buffer[];
+
 /** Receives the restored entries in path order. `data` is null for everything but regular files. */
 export interface EntrySink {
-  write(meta: EntryMeta, data: AsyncIterable<Buffer> | null): Promise<void>;
+  write(meta: EntryMeta, data: EntryData | null): Promise<void>;
 }
 
 /**
@@ -187,7 +190,7 @@ export async function readSets(
         bytesDone: streamed,
         ...(progress.totals ? { filesTotal: progress.totals.files, bytesTotal: progress.totals.bytes } : {}),
       }));
-      const counting = async function* (data: AsyncIterable<Buffer>) {
+      const counting = async function* (data: EntryData) {
         for await (const chunk of data) {
           yield chunk;
           streamed += chunk.length;
@@ -251,6 +254,11 @@ async function restoreOne(here: { reader: SetReader; entry: SetEntry }[], writer
     return 0;
   }
   if (base === here.length - 1) {
+    const whole = baseEntry.reader.wholeData();
+    if (whole !== null) {
+      await writer.write(meta, [whole]);
+      return whole.length;
+    }
     let n = 0;
     const counted = async function* (src: AsyncIterable<Buffer>) {
       for await (const c of src) {
