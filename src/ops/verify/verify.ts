@@ -85,12 +85,7 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
   return { filesChecked: checked, differences, volumesRead: result.volumesRead };
 }
 
-async function compareEntry(
-  backup: EntryMeta,
-  data: EntryData | null,
-  source: EntryMeta,
-  sourcePath: Buffer,
-): Promise<string | null> {
+async function compareEntry(backup: EntryMeta, data: EntryData | null, source: EntryMeta, sourcePath: Buffer): Promise<string | null> {
   if (backup.type !== source.type) {
     if (data)
       for await (const _ of data) {
