@@ -17,8 +17,9 @@ export class RestoreQueue {
   readonly #workers: Worker[] = [];
   /** Batches posted to each worker and not answered. */
   readonly #pendingPerWorker: number[] = [];
-  #files: RestoreJob[] = [];
-  /** The batch being gathered: each file's path and data are copied in as it is added. */
+  /** Files in the batch being gathered. */
+  #files = 0;
+  /** The batch being gathered: each file's record (FILE_RECORD), path and data, copied in as it is added. */
   #batch: Buffer | null = null;
   #used = 0;
   /** Batch buffers the workers handed back, reused so that no batch waits for a GC to be freed. */
@@ -27,7 +28,7 @@ export class RestoreQueue {
   #nextOrder = 0;
   #batchFirst = 0;
   /** Directory jobs waiting for the jobs queued before them, in queue order. */
-  #dirs: { order: number; job: RestoreJob }[] = [];
+  #dirs: { order: number; job: DirJob }[] = [];
   #seq = 0;
   #turn = 0;
   /** Batches posted and not answered: their data bytes and the queue position of their first job. */
@@ -70,7 +71,7 @@ export class RestoreQueue {
     let length = 0;
     for (const d of data) length += d.byteLength;
     const pathLength = dir.byteLength + 1 + name.byteLength;
-    const need = pathLength + length;
+    const need = FILE_RECORD + pathLength + length;
     if (this.#batch !== null && this.#used + need > this.#batch.length) await this.#postFiles();
     if (this.#batch === null) {
       this.#batch = this.#takeBuffer(need);
@@ -78,7 +79,15 @@ export class RestoreQueue {
       this.#batchFirst = this.#nextOrder;
     }
     const batch = this.#batch;
-    const path = this.#used;
+    const record = this.#used;
+    batch.writeUInt32LE(pathLength, record);
+    batch.writeUInt32LE(length, record + 4);
+    batch.writeUInt32LE(attrs.mode, record + 8);
+    batch.writeUInt32LE(attrs.uid, record + 12);
+    batch.writeUInt32LE(attrs.gid, record + 16);
+    batch.writeUInt32LE(attrs.chown ? 1 : 0, record + 20);
+    batch.writeDoubleLE(attrs.mtimeMs, record + 24);
+    const path = record + FILE_RECORD;
     batch.set(dir, path);
     batch[path + dir.byteLength] = SLASH;
     batch.set(name, path + dir.byteLength + 1);
@@ -89,15 +98,15 @@ export class RestoreQueue {
     }
     this.#used = at;
     this.#nextOrder++;
-    this.#files.push({ op: 'file', path, pathLength, length, ...attrs });
-    if (this.#files.length >= BATCH_JOBS || this.#used >= BATCH_BYTES - MIN_ROOM) await this.#postFiles();
+    this.#files++;
+    if (this.#files >= BATCH_JOBS || this.#used >= BATCH_BYTES - MIN_ROOM) await this.#postFiles();
   }
 
   /** Queues the attributes of a directory, applied after every job queued before. */
   async addDir(path: Buffer, attrs: Attributes): Promise<void> {
     this.check();
     await this.#postFiles();
-    this.#dirs.push({ order: this.#nextOrder++, job: { op: 'dir', path, ...attrs } });
+    this.#dirs.push({ order: this.#nextOrder++, job: { path, ...attrs } });
     this.#postReadyDirs();
   }
 
@@ -130,8 +139,8 @@ export class RestoreQueue {
     if (this.#batch === null) return;
     const worker = this.#turn;
     this.#turn = (this.#turn + 1) % this.#workers.length;
-    this.#send(worker, this.#files, this.#batch.buffer as ArrayBuffer, this.#used, this.#batchFirst);
-    this.#files = [];
+    this.#send(worker, { seq: 0, files: this.#files, data: this.#batch.buffer as ArrayBuffer }, this.#used, this.#batchFirst);
+    this.#files = 0;
     this.#batch = null;
     this.#used = 0;
     while (this.#inflightBytes > MAX_INFLIGHT_BYTES || this.#waiting.size > MAX_INFLIGHT_BATCHES) {
@@ -163,22 +172,15 @@ export class RestoreQueue {
     const ready = this.#dirs.splice(0, n);
     const worker = this.#turn;
     this.#turn = (this.#turn + 1) % this.#workers.length;
-    this.#send(
-      worker,
-      ready.map((d) => d.job),
-      null,
-      0,
-      ready[0]!.order,
-    );
+    this.#send(worker, { seq: 0, dirs: ready.map((d) => d.job) }, 0, ready[0]!.order);
   }
 
-  #send(worker: number, jobs: RestoreJob[], data: ArrayBuffer | null, bytes: number, first: number): void {
-    const seq = ++this.#seq;
-    this.#waiting.set(seq, { bytes, first, worker });
+  #send(worker: number, batch: RestoreBatch, bytes: number, first: number): void {
+    batch.seq = ++this.#seq;
+    this.#waiting.set(batch.seq, { bytes, first, worker });
     if (this.#pendingPerWorker[worker]!++ === 0) this.#workers[worker]!.ref();
     this.#inflightBytes += bytes;
-    const message: RestoreBatch = { seq, jobs, data };
-    this.#workers[worker]!.postMessage(message, data ? [data] : []);
+    this.#workers[worker]!.postMessage(batch, 'data' in batch ? [batch.data] : []);
   }
 
   #whenAnswered(resolve: () => void): void {
@@ -232,20 +234,19 @@ export interface Attributes {
   readonly mtimeMs: number;
 }
 
-/**
- * A file's path (`pathLength` bytes at `path` in the batch's data) is followed there by its
- * `length` bytes of data.
- */
-export type RestoreJob =
-  | ({ op: 'file'; path: number; pathLength: number; length: number } & Attributes)
-  | ({ op: 'dir'; path: Uint8Array } & Attributes);
+export type DirJob = { path: Uint8Array } & Attributes;
 
-export interface RestoreBatch {
-  seq: number;
-  jobs: RestoreJob[];
-  /** the files' paths and data (transferred), or null for a batch of directories */
-  data: ArrayBuffer | null;
-}
+/**
+ * What a worker is sent: `files` records packed in `data` (transferred; structured clones of
+ * 128 job objects a batch cost more than the copy), or directory jobs.
+ */
+export type RestoreBatch = { seq: number; files: number; data: ArrayBuffer } | { seq: number; dirs: DirJob[] };
+
+/**
+ * A file's record in a batch: path length, data length, mode, uid, gid, whether to chown (u32
+ * little-endian each), mtime in ms (f64), then the path and the data.
+ */
+export const FILE_RECORD = 32;
 
 export interface RestoreReply {
   seq: number;
