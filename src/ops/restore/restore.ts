@@ -200,7 +200,8 @@ export async function readSets(
       const sink: EntrySink = ticker.active ? { write: (meta, data) => finalSink.write(meta, data && counting(data)) } : finalSink;
       ticker.send();
       for (;;) {
-        const heads = await Promise.all(readers.map((r) => r.peek()));
+        // (one reader, a full backup's, is the common case: no Promise.all per entry)
+        const heads = readers.length === 1 ? [await readers[0]!.peek()] : await Promise.all(readers.map((r) => r.peek()));
         let min: PathIndex | null = null;
         for (const h of heads) if (h && (min === null || compareIndex(h.index, min) < 0)) min = h.index;
         if (min === null) break;
