@@ -118,7 +118,7 @@ export class SetReader {
       if (!indexStartsWith(raw.index, this.#within)) {
         continue;
       }
-      const index = raw.index.slice(this.#within.length);
+      const index = this.#within.length === 0 ? raw.index : raw.index.slice(this.#within.length);
       const kind = raw.kind as SetEntry['kind'];
       const meta = kind === 'deleted' ? null : metaFromHeader(index, raw.entry.header, raw.entry.pax);
       this.#ahead = raw;

@@ -90,7 +90,7 @@ export class RestoreWriter {
   async write(meta: EntryMeta, data?: ChunkSource): Promise<boolean> {
     this.#queue?.check();
     if (!indexStartsWith(meta.index, this.#subtree)) return false;
-    const index = meta.index.slice(this.#subtree.length);
+    const index = this.#subtree.length === 0 ? meta.index : meta.index.slice(this.#subtree.length);
     if (this.#last !== null && compareIndex(this.#last, index) >= 0) {
       throw new Error(`restore entries out of order: ${indexToDisplay(index)} after ${indexToDisplay(this.#last)}`);
     }
