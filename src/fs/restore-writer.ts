@@ -201,7 +201,15 @@ export class RestoreWriter {
     if (meta.type === 'dir') {
       if (existing === null) {
         await fsp.mkdir(parentOf(this.#target), { recursive: true });
-        await fsp.mkdir(this.#target, { mode: 0o700 });
+        try {
+          await fsp.mkdir(this.#target, { mode: 0o700 });
+        } catch (e) {
+          // shards restored side by side with --force into one new destination: another made it first
+          if (!this.#force || (e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          const now = await fsp.lstat(this.#target);
+          if (!now.isDirectory()) throw e;
+          await writableUntilLeft(this.#target, now);
+        }
       } else if (!existing.isDirectory()) {
         if (!this.#force) throw new Error(`restore target ${this.#target.toString()} exists and is not a directory`);
         await fsp.unlink(this.#target);
