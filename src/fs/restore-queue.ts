@@ -17,14 +17,18 @@ export class RestoreQueue {
   readonly #workers: Worker[] = [];
   /** Batches posted to each worker and not answered. */
   readonly #pendingPerWorker: number[] = [];
-  #files: RestoreJob[] = [];
-  #parts: Uint8Array[] = [];
-  #bytes = 0;
+  /** Files in the batch being gathered. */
+  #files = 0;
+  /** The batch being gathered: each file's record (FILE_RECORD), path and data, copied in as it is added. */
+  #batch: Buffer | null = null;
+  #used = 0;
+  /** Batch buffers the workers handed back, reused so that no batch waits for a GC to be freed. */
+  readonly #free: ArrayBuffer[] = [];
   /** Queue position of the next job added, and of the first job of the batch being gathered. */
   #nextOrder = 0;
   #batchFirst = 0;
   /** Directory jobs waiting for the jobs queued before them, in queue order. */
-  #dirs: { order: number; job: RestoreJob }[] = [];
+  #dirs: { order: number; job: DirJob }[] = [];
   #seq = 0;
   #turn = 0;
   /** Batches posted and not answered: their data bytes and the queue position of their first job. */
@@ -57,26 +61,52 @@ export class RestoreQueue {
     if (this.#error) throw this.#error;
   }
 
-  /** Queues a regular file `dir/name` with `data` (copied) and its attributes. */
-  async addFile(dir: Buffer, name: Buffer, data: readonly Uint8Array[], attrs: Attributes): Promise<void> {
+  /**
+   * Queues a regular file `dir/name` with `data` and its attributes. The path and the data are
+   * copied into the batch at once, so the caller's buffers (slices of the archive's inflated
+   * chunks) die young instead of waiting, pinned by a batch, for a full GC.
+   */
+  async addFile(dir: Uint8Array, name: Uint8Array, data: readonly Uint8Array[], attrs: Attributes): Promise<void> {
     this.check();
     let length = 0;
-    for (const d of data) {
-      this.#parts.push(d);
-      length += d.byteLength;
+    for (const d of data) length += d.byteLength;
+    const pathLength = dir.byteLength + 1 + name.byteLength;
+    const need = FILE_RECORD + pathLength + length;
+    if (this.#batch !== null && this.#used + need > this.#batch.length) await this.#postFiles();
+    if (this.#batch === null) {
+      this.#batch = this.#takeBuffer(need);
+      this.#used = 0;
+      this.#batchFirst = this.#nextOrder;
     }
-    this.#bytes += length;
-    if (this.#files.length === 0) this.#batchFirst = this.#nextOrder;
+    const batch = this.#batch;
+    const record = this.#used;
+    batch.writeUInt32LE(pathLength, record);
+    batch.writeUInt32LE(length, record + 4);
+    batch.writeUInt32LE(attrs.mode, record + 8);
+    batch.writeUInt32LE(attrs.uid, record + 12);
+    batch.writeUInt32LE(attrs.gid, record + 16);
+    batch.writeUInt32LE(attrs.chown ? 1 : 0, record + 20);
+    batch.writeDoubleLE(attrs.mtimeMs, record + 24);
+    const path = record + FILE_RECORD;
+    batch.set(dir, path);
+    batch[path + dir.byteLength] = SLASH;
+    batch.set(name, path + dir.byteLength + 1);
+    let at = path + pathLength;
+    for (const d of data) {
+      batch.set(d, at);
+      at += d.byteLength;
+    }
+    this.#used = at;
     this.#nextOrder++;
-    this.#files.push({ op: 'file', dir, name, length, ...attrs });
-    if (this.#bytes >= BATCH_BYTES || this.#files.length >= BATCH_JOBS) await this.#postFiles();
+    this.#files++;
+    if (this.#files >= BATCH_JOBS || this.#used >= BATCH_BYTES - MIN_ROOM) await this.#postFiles();
   }
 
   /** Queues the attributes of a directory, applied after every job queued before. */
   async addDir(path: Buffer, attrs: Attributes): Promise<void> {
     this.check();
     await this.#postFiles();
-    this.#dirs.push({ order: this.#nextOrder++, job: { op: 'dir', path, ...attrs } });
+    this.#dirs.push({ order: this.#nextOrder++, job: { path, ...attrs } });
     this.#postReadyDirs();
   }
 
@@ -106,25 +136,26 @@ export class RestoreQueue {
 
   async #postFiles(): Promise<void> {
     this.check();
-    if (this.#files.length === 0) return;
-    const data = this.#bytes > 0 ? Buffer.allocUnsafeSlow(this.#bytes) : null;
-    if (data) {
-      let at = 0;
-      for (const p of this.#parts) {
-        data.set(p, at);
-        at += p.byteLength;
-      }
-    }
+    if (this.#batch === null) return;
     const worker = this.#turn;
     this.#turn = (this.#turn + 1) % this.#workers.length;
-    this.#send(worker, this.#files, data, this.#bytes, this.#batchFirst);
-    this.#files = [];
-    this.#parts = [];
-    this.#bytes = 0;
+    this.#send(worker, { seq: 0, files: this.#files, data: this.#batch.buffer as ArrayBuffer }, this.#used, this.#batchFirst);
+    this.#files = 0;
+    this.#batch = null;
+    this.#used = 0;
     while (this.#inflightBytes > MAX_INFLIGHT_BYTES || this.#waiting.size > MAX_INFLIGHT_BATCHES) {
       await new Promise<void>((resolve) => this.#whenAnswered(resolve));
       this.check();
     }
+  }
+
+  /** A batch buffer for at least `need` bytes: a returned one when it is large enough. */
+  #takeBuffer(need: number): Buffer {
+    if (need <= BATCH_BYTES) {
+      const ab = this.#free.pop();
+      return ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(BATCH_BYTES);
+    }
+    return Buffer.allocUnsafeSlow(need);
   }
 
   /**
@@ -141,22 +172,15 @@ export class RestoreQueue {
     const ready = this.#dirs.splice(0, n);
     const worker = this.#turn;
     this.#turn = (this.#turn + 1) % this.#workers.length;
-    this.#send(
-      worker,
-      ready.map((d) => d.job),
-      null,
-      0,
-      ready[0]!.order,
-    );
+    this.#send(worker, { seq: 0, dirs: ready.map((d) => d.job) }, 0, ready[0]!.order);
   }
 
-  #send(worker: number, jobs: RestoreJob[], data: Buffer | null, bytes: number, first: number): void {
-    const seq = ++this.#seq;
-    this.#waiting.set(seq, { bytes, first, worker });
+  #send(worker: number, batch: RestoreBatch, bytes: number, first: number): void {
+    batch.seq = ++this.#seq;
+    this.#waiting.set(batch.seq, { bytes, first, worker });
     if (this.#pendingPerWorker[worker]!++ === 0) this.#workers[worker]!.ref();
     this.#inflightBytes += bytes;
-    const ab = data ? (data.buffer as ArrayBuffer) : null;
-    this.#workers[worker]!.postMessage({ seq, jobs, data: ab }, ab ? [ab] : []);
+    this.#workers[worker]!.postMessage(batch, 'data' in batch ? [batch.data] : []);
   }
 
   #whenAnswered(resolve: () => void): void {
@@ -169,6 +193,7 @@ export class RestoreQueue {
     this.#waiting.delete(r.seq);
     if (--this.#pendingPerWorker[batch.worker]! === 0) this.#workers[batch.worker]!.unref();
     this.#inflightBytes -= batch.bytes;
+    if (r.data !== null && r.data.byteLength === BATCH_BYTES && this.#free.length < MAX_INFLIGHT_BATCHES) this.#free.push(r.data);
     if (r.error !== null) this.#error ??= errorFromWire(r.error);
     this.#postReadyDirs();
     this.#wake();
@@ -209,17 +234,32 @@ export interface Attributes {
   readonly mtimeMs: number;
 }
 
-export type RestoreJob =
-  | ({ op: 'file'; dir: Uint8Array; name: Uint8Array; length: number } & Attributes)
-  | ({ op: 'dir'; path: Uint8Array } & Attributes);
+export type DirJob = { path: Uint8Array } & Attributes;
+
+/**
+ * What a worker is sent: `files` records packed in `data` (transferred; structured clones of
+ * 128 job objects a batch cost more than the copy), or directory jobs.
+ */
+export type RestoreBatch = { seq: number; files: number; data: ArrayBuffer } | { seq: number; dirs: DirJob[] };
+
+/**
+ * A file's record in a batch: path length, data length, mode, uid, gid, whether to chown (u32
+ * little-endian each), mtime in ms (f64), then the path and the data.
+ */
+export const FILE_RECORD = 32;
 
 export interface RestoreReply {
   seq: number;
   /** the first failure of the worker (this batch's or an earlier one's), else null */
   error: WireError | null;
+  /** the batch's data, handed back (transferred) for reuse */
+  data: ArrayBuffer | null;
 }
 
+const SLASH = 0x2f;
 const BATCH_BYTES = 256 * 1024;
+/** A batch with less room than this left goes out (most files are larger). */
+const MIN_ROOM = 4 * 1024;
 const BATCH_JOBS = 128;
 const MAX_INFLIGHT_BYTES = 8 * 1024 * 1024;
 const MAX_INFLIGHT_BATCHES = 16;

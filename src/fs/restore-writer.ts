@@ -90,7 +90,7 @@ export class RestoreWriter {
   async write(meta: EntryMeta, data?: ChunkSource): Promise<boolean> {
     this.#queue?.check();
     if (!indexStartsWith(meta.index, this.#subtree)) return false;
-    const index = meta.index.slice(this.#subtree.length);
+    const index = this.#subtree.length === 0 ? meta.index : meta.index.slice(this.#subtree.length);
     if (this.#last !== null && compareIndex(this.#last, index) >= 0) {
       throw new Error(`restore entries out of order: ${indexToDisplay(index)} after ${indexToDisplay(this.#last)}`);
     }
@@ -105,7 +105,9 @@ export class RestoreWriter {
     if (index.length === 0) return this.#writeTarget(meta, data);
     const name = index[index.length - 1]!;
     checkComponent(name);
-    const parent = await this.#enterParent(index);
+    const parent = this.#openParent(index) ?? (await this.#enterParent(index));
+    // a small file given whole (most of a restore of small files) goes straight to the queue
+    if (meta.type === 'reg' && !this.#force && Array.isArray(data) && (await this.#queueWhole(parent.path, name, meta, data))) return true;
     const path = Buffer.concat([parent.path, SLASH, name]);
 
     if (meta.type === 'dir') {
@@ -165,6 +167,19 @@ export class RestoreWriter {
         return;
       }
     }
+    await this.#queueFile(dir, name, meta, chunks);
+  }
+
+  /** A regular file whose data is all here: queued when small (true), else left to the caller. */
+  async #queueWhole(dir: Buffer, name: Buffer, meta: EntryMeta, chunks: readonly Uint8Array[]): Promise<boolean> {
+    let total = 0;
+    for (const c of chunks) total += c.byteLength;
+    if (total > SMALL_FILE) return false;
+    await this.#queueFile(dir, name, meta, chunks);
+    return true;
+  }
+
+  async #queueFile(dir: Buffer, name: Buffer, meta: EntryMeta, chunks: readonly Uint8Array[]): Promise<void> {
     if (!this.#queue) {
       this.#creator = await creatorBelow(this.#target);
       this.#queue = new RestoreQueue();
@@ -172,7 +187,13 @@ export class RestoreWriter {
     const owner = this.#owner(meta);
     // a new file already belongs to whom it should (most restores): a chown per file is 6% of the kernel's work
     const chown = this.#chown && (owner.uid !== this.#creator?.uid || owner.gid !== this.#creator.gid);
-    await this.#queue.addFile(dir, name, chunks, { chown, ...owner, mode: meta.mode, mtimeMs: dateOf(meta.mtime).getTime() });
+    await this.#queue.addFile(dir, name, chunks, {
+      chown,
+      uid: owner.uid,
+      gid: owner.gid,
+      mode: meta.mode,
+      mtimeMs: dateOf(meta.mtime).getTime(),
+    });
   }
 
   async #writeTarget(meta: EntryMeta, data: ChunkSource | undefined): Promise<boolean> {
@@ -180,7 +201,15 @@ export class RestoreWriter {
     if (meta.type === 'dir') {
       if (existing === null) {
         await fsp.mkdir(parentOf(this.#target), { recursive: true });
-        await fsp.mkdir(this.#target, { mode: 0o700 });
+        try {
+          await fsp.mkdir(this.#target, { mode: 0o700 });
+        } catch (e) {
+          // shards restored side by side with --force into one new destination: another made it first
+          if (!this.#force || (e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          const now = await fsp.lstat(this.#target);
+          if (!now.isDirectory()) throw e;
+          await writableUntilLeft(this.#target, now);
+        }
       } else if (!existing.isDirectory()) {
         if (!this.#force) throw new Error(`restore target ${this.#target.toString()} exists and is not a directory`);
         await fsp.unlink(this.#target);
@@ -196,6 +225,14 @@ export class RestoreWriter {
     if (existing?.isDirectory()) await fsp.rm(this.#target, { recursive: true, force: true });
     await fsp.rename(temp, this.#target);
     return true;
+  }
+
+  /** The innermost open directory when it is `index`'s parent (most entries), else null. */
+  #openParent(index: PathIndex): DirFrame | null {
+    const top = this.#stack[this.#stack.length - 1];
+    if (top === undefined || top.index.length !== index.length - 1) return null;
+    for (let i = top.index.length - 1; i >= 0; i--) if (!top.index[i]!.equals(index[i]!)) return null;
+    return top;
   }
 
   /** Pops the directories that do not contain `index` and makes sure its parent is open. */

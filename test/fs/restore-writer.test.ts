@@ -319,6 +319,22 @@ describe('RestoreWriter', () => {
     assert.equal(readFileSync(cat(target, '/keep'), 'utf8'), 'untouched');
   });
 
+  it('with force, writers started side by side into one new target (shards of an Indexed Job) all use it; without force, one that finds it made by another fails', async () => {
+    for (let round = 0; round < 10; round++) {
+      const target = cat(tmp.buf, `/side-by-side-${round}`);
+      const writers = [0, 1, 2].map(() => new RestoreWriter(target, { force: true }));
+      // the three lstat the missing target before any creates it
+      await Promise.all(writers.map((w) => w.write(meta([], 'dir'))));
+      await Promise.all(writers.map((w, i) => w.write(meta([`f${i}`], 'reg'), [Buffer.from(`${i}`)])));
+      await Promise.all(writers.map((w) => w.finish()));
+      for (let i = 0; i < 3; i++) assert.equal(readFileSync(cat(target, `/f${i}`), 'utf8'), `${i}`);
+    }
+    const strict = cat(tmp.buf, '/side-by-side-strict');
+    const results = await Promise.allSettled([0, 1].map(() => new RestoreWriter(strict).write(meta([], 'dir'))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as NodeJS.ErrnoException).code, 'EEXIST');
+  });
+
   it('writes a single file *as* the target path (with data)', async () => {
     const file = cat(tmp.buf, '/single2/out/file.txt');
     const w = new RestoreWriter(file, { subtree: [Buffer.from('a'), Buffer.from('f')] });

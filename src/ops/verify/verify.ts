@@ -4,7 +4,7 @@ import { compareIndex, indexToDisplay, ROOT_INDEX, type PathIndex } from '../../
 import { walkSource } from '../../fs/walk.ts';
 import type { Selection } from '../../fs/selection.ts';
 import type { TargetContext } from '../context.ts';
-import { readSets, selectSets, type EntrySink } from '../restore/restore.ts';
+import { readSets, selectSets, type EntryData, type EntrySink } from '../restore/restore.ts';
 import { syncedCollection } from '../sync-cache.ts';
 import { setsNotTouching } from '../sets-touching.ts';
 import { restoreTotals } from '../restore/restore-totals.ts';
@@ -85,12 +85,7 @@ export async function verify(ctx: TargetContext, req: VerifyRequest): Promise<Ve
   return { filesChecked: checked, differences, volumesRead: result.volumesRead };
 }
 
-async function compareEntry(
-  backup: EntryMeta,
-  data: AsyncIterable<Buffer> | null,
-  source: EntryMeta,
-  sourcePath: Buffer,
-): Promise<string | null> {
+async function compareEntry(backup: EntryMeta, data: EntryData | null, source: EntryMeta, sourcePath: Buffer): Promise<string | null> {
   if (backup.type !== source.type) {
     if (data)
       for await (const _ of data) {
@@ -113,7 +108,7 @@ async function compareEntry(
 }
 
 /** Compares a stream with a file's content, reading the file alongside. Always drains the stream. */
-async function sameContent(data: AsyncIterable<Buffer>, file: Buffer): Promise<boolean> {
+async function sameContent(data: EntryData, file: Buffer): Promise<boolean> {
   let fh: fsp.FileHandle | null = null;
   try {
     fh = await fsp.open(file, 'r');
