@@ -369,7 +369,7 @@ async function writeSet(
       await ctx.backend.putFile(manifestUpload, manifestRemote, { role: 'manifest' });
       uploadedBytes += (await fsp.stat(manifestUpload)).size;
       await ctx.cache.storeSignatures(sigName, sigResult.cacheIsRemote ? sigRemotePath : sigCachePath);
-      await ctx.cache.storeManifest(manifestRemote, await fsp.readFile(manifestPath));
+      await ctx.cache.storeManifestFile(manifestRemote, manifestPath);
       if (indexDelta) commitChainIndex(ctx, indexUse!.base, indexDelta, { manifest: manifestRemote, signature: sigName });
     }
   } catch (err) {
