@@ -17,7 +17,11 @@ if (major < 22) {
     process.exit(2);
   }
   const { spawn } = await import('node:child_process');
-  const child = spawn(bundled, ['--max-semi-space-size=2', '--heap-growing-percent=20', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(
+    bundled,
+    ['--max-semi-space-size=2', '--heap-growing-percent=20', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   // Ctrl-C and a terminal hangup reach the child directly (same process group): wait for it. A
   // SIGTERM is sent to this pid alone (kill, a service manager): pass it on, once, so that the run
   // gives up its target lock (a second signal would end it at once).
