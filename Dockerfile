@@ -80,4 +80,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=5m --timeout=30s --start-period=1m --retries=1 \
   CMD ["node", "/opt/permafrost/bin/permafrost.js", "daemon", "--health"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--max-semi-space-size=2", "/opt/permafrost/bin/permafrost.js", "daemon"]
+CMD ["node", "--max-semi-space-size=2", "--heap-growing-percent=20", "/opt/permafrost/bin/permafrost.js", "daemon"]

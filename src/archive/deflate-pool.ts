@@ -108,7 +108,7 @@ export class DeflatePool {
   #start(): PoolThread {
     // The worker module sits next to this one, as .ts when running from source, .js when built.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const worker = new Worker(new URL(`./deflate-pool-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(new URL(`./deflate-pool-worker${ext}`, import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
     const thread: PoolThread = { worker, pending: new Map(), stopWhenIdle: false };
     worker.on('message', (r: DeflateJobReply) => this.#settle(thread, r));
     worker.on('error', (e) => this.#fail(thread, e));

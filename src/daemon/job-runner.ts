@@ -13,7 +13,7 @@ import { LogExcerpt } from './log-excerpt.ts';
 /** bin/permafrost.js, two levels up from both src/daemon/ and dist/daemon/. */
 export const PERMAFROST_BIN = fileURLToPath(new URL('../../bin/permafrost.js', import.meta.url));
 /** What bin/permafrost.js's #! line gives Node (see there for why). */
-const NODE_ARGS = ['--max-semi-space-size=2'];
+const NODE_ARGS = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
 /** After the forwarded SIGTERM, how long a job has before it is killed. */
 const KILL_AFTER_MS = 30_000;
 

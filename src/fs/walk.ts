@@ -144,7 +144,7 @@ export async function* walkSource(
       if (!vanished(read)) onError(path, read);
       return null;
     }
-    const prefix = path.length > 0 && path[path.length - 1] === 0x2f ? path : Buffer.concat([path, SLASH]);
+    const prefix = path.length > 0 && path[path.length - 1] === 0x2f ? path : withSlash(path);
     if (read !== null) {
       return { index, prefix, name, names: read.names, next: 0, started: 0, pending: null, slowRun: 0, delayed, ahead: read };
     }
@@ -321,11 +321,35 @@ function* flushDelayed(stack: Frame[]): Generator<WalkEntry> {
  * sorted bytewise (latin1 char codes are the bytes) and turned into name buffers. Half the CPU of
  * a listing as buffers, which makes a separately allocated buffer per name (bench/walk.ts).
  */
+/**
+ * The names as buffers, views of one buffer of the listing's own: they live as long as their
+ * directory is walked, and small buffers from Node's shared 64 KiB pool would keep the whole pool
+ * block alive that long, with everything else cut from it meanwhile, until V8 moves it to the old
+ * generation, where it waits for a full GC (bench/RESULTS.md, issue 18, session 6: memory).
+ */
 function sortedNames(listing: string[]): Buffer[] {
   listing.sort();
+  let total = 0;
+  for (const name of listing) total += name.length;
+  const block = Buffer.allocUnsafeSlow(total);
   const names = new Array<Buffer>(listing.length);
-  for (let i = 0; i < listing.length; i++) names[i] = Buffer.from(listing[i]!, 'latin1');
+  let at = 0;
+  for (let i = 0; i < listing.length; i++) {
+    const name = listing[i]!;
+    // latin1: one byte per char, so the string's length is the name's
+    block.write(name, at, name.length, 'latin1');
+    names[i] = block.subarray(at, at + name.length);
+    at += name.length;
+  }
   return names;
+}
+
+/** `dir` and a slash, in a buffer of its own (see sortedNames). */
+function withSlash(dir: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(dir.length + 1);
+  dir.copy(out, 0);
+  out[dir.length] = 0x2f;
+  return out;
 }
 
 function isPlainName(name: Buffer): boolean {

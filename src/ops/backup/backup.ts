@@ -4,9 +4,8 @@ import * as os from 'node:os';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { EntryMeta } from '../../core/entry.ts';
-import { compareIndex, indexFromBytes, indexStartsWith, indexToBytes, indexToDisplay, type PathIndex } from '../../core/path-index.ts';
+import { compareIndex, indexFromBytes, indexStartsWith, indexToDisplay, type PathIndex } from '../../core/path-index.ts';
 import { formatDirInfo, formatSignatureRecord, formatVolumeInfo, type StoredRecord, type VolumeInfo } from '../../codec/manifest.ts';
-import { quote } from '../../codec/quote.ts';
 import { manifestName, signatureName, volumeName, type SetTimes } from '../../codec/remote-name.ts';
 import { timeToString } from '../../codec/time-string.ts';
 import { buildCollection, type Collection } from '../../archive/collection.ts';
@@ -37,6 +36,7 @@ import { checkChainKeys } from '../key-check.ts';
 import { ProgressTicker } from '../progress-ticker.ts';
 import { type ChainIndex, commitChainIndex, openChainIndex, startIndexDelta } from './chain-index.ts';
 import { statAheadOnWriterThread } from '../../archive/thread-file.ts';
+import { FileListWriter } from './file-list.ts';
 
 export interface BackupRequest {
   /** `auto` is duplicity's verb-less backup: incremental when a chain exists, else full. */
@@ -266,13 +266,7 @@ async function writeSet(
   const sigCachePath = path.join(temp, 'signatures.gz');
   const sigs = new SigtarWriter(sigRemotePath, sigCachePath, ctx.compress, ctx.encryption, ctx.compressLevel, ctx.jobs);
   const fileListPath = path.join(temp, 'filelist');
-  const fileList = createWriteStream(fileListPath);
-  let fileListCount = 0;
-  let fileListBatch: Buffer[] = [];
-  const flushFileList = () => {
-    if (fileListBatch.length > 0) fileList.write(Buffer.concat(fileListBatch));
-    fileListBatch = [];
-  };
+  const fileList = new FileListWriter(fileListPath);
   const indexDelta = indexUse ? startIndexDelta(ctx) : null;
   const writer = new SetWriter(volumes, sigs, {
     maxBlocksize: req.maxBlocksize,
@@ -290,11 +284,7 @@ async function writeSet(
       reporter.warning(
         `${indexToDisplay(index)} changed size while it was read (${expected} bytes listed, ${read} read): stored as read, and read again next time`,
       ),
-    fileList: (type, index) => {
-      fileListCount++;
-      fileListBatch.push(FILELIST_TAGS[type], quote(indexToBytes(index)), NEWLINE);
-      if (fileListBatch.length >= 3000) flushFileList();
-    },
+    fileList: (type, index) => fileList.add(type, index),
   });
 
   let errors = 0;
@@ -363,9 +353,7 @@ async function writeSet(
     }
     ticker.send();
     await volumes.finish();
-    flushFileList();
-    fileList.end();
-    await once(fileList, 'close');
+    fileList.close();
     const sigResult = await sigs.finish();
     await queue.drain();
 
@@ -383,7 +371,7 @@ async function writeSet(
       withRecords,
       sigRecord ? { size: sigRecord.size, crc32c: sigRecord.crc32c } : undefined,
       fileListPath,
-      fileListCount,
+      fileList.count,
     );
     const manifestRemote = manifestName(times, ctx.prefixes, naming);
     if (!req.dryRun) {
@@ -393,7 +381,7 @@ async function writeSet(
       await ctx.backend.putFile(manifestUpload, manifestRemote, { role: 'manifest' });
       uploadedBytes += (await fsp.stat(manifestUpload)).size;
       await ctx.cache.storeSignatures(sigName, sigResult.cacheIsRemote ? sigRemotePath : sigCachePath);
-      await ctx.cache.storeManifest(manifestRemote, await fsp.readFile(manifestPath));
+      await ctx.cache.storeManifestFile(manifestRemote, manifestPath);
       if (indexDelta) commitChainIndex(ctx, indexUse!.base, indexDelta, { manifest: manifestRemote, signature: sigName });
     }
   } catch (err) {
@@ -457,13 +445,6 @@ async function writeSet(
     }
   }
 }
-
-const NEWLINE = Buffer.from('\n');
-const FILELIST_TAGS = {
-  new: Buffer.from('    new      ', 'latin1'),
-  changed: Buffer.from('    changed  ', 'latin1'),
-  deleted: Buffer.from('    deleted  ', 'latin1'),
-} as const;
 
 /** The manifest in duplicity's on-disk order: Hostname, Localdir, volumes, Filelist (docs/duplicity-format.md §2.1). */
 async function writeManifest(
