@@ -254,6 +254,14 @@ export class IndexFileReader {
       let start = 0;
       let end = 0;
       for (;;) {
+        // the common case inline (a one-byte length, the body in the buffer): no object per record
+        const first = start < end ? buf[start]! : 0x80;
+        if (first < 0x80 && start + 1 + first <= end) {
+          if (first === 0) throw new IndexFormatError('chain index: empty record');
+          start += 1 + first;
+          yield buf.subarray(start - first, start);
+          continue;
+        }
         const len = readVarint(buf, start, end);
         if (len !== null && len.next + len.value <= end) {
           if (len.value === 0) throw new IndexFormatError('chain index: empty record');

@@ -213,7 +213,7 @@ async function writeSet(
   req: BackupRequest,
   plan: SetPlan,
   sourceRoot: Buffer,
-  previous: AsyncIterable<SignatureEntry> | null,
+  previous: AsyncIterable<SignatureEntry> | Iterable<SignatureEntry> | null,
   temp: string,
   started: number,
   guard: UploadGuard | null,
@@ -496,22 +496,27 @@ interface CollateStep {
 }
 
 /** Merge-joins the source walk with the previous signatures, both in duplicity's order. */
-async function* collate(walk: AsyncIterable<WalkEntry>, previous: AsyncIterable<SignatureEntry> | null): AsyncGenerator<CollateStep> {
+async function* collate(
+  walk: AsyncIterable<WalkEntry>,
+  previous: AsyncIterable<SignatureEntry> | Iterable<SignatureEntry> | null,
+): AsyncGenerator<CollateStep> {
   if (!previous) {
     for await (const cur of walk) yield { current: cur, previous: null };
     return;
   }
   const a = walk[Symbol.asyncIterator]();
-  const b = previous[Symbol.asyncIterator]();
+  // the chain index is read synchronously: no await per previous entry
+  const sync = Symbol.iterator in previous ? previous[Symbol.iterator]() : null;
+  const b = sync ?? (previous as AsyncIterable<SignatureEntry>)[Symbol.asyncIterator]();
   let cur = await a.next();
-  let prev = await b.next();
+  let prev = sync ? sync.next() : await b.next();
   while (!cur.done || !prev.done) {
     if (prev.done) {
       yield { current: cur.value!, previous: null };
       cur = await a.next();
     } else if (cur.done) {
       yield { current: null, previous: prev.value };
-      prev = await b.next();
+      prev = sync ? sync.next() : await b.next();
     } else {
       const c = compareIndex(cur.value.meta.index, prev.value.index);
       if (c < 0) {
@@ -519,11 +524,11 @@ async function* collate(walk: AsyncIterable<WalkEntry>, previous: AsyncIterable<
         cur = await a.next();
       } else if (c > 0) {
         yield { current: null, previous: prev.value };
-        prev = await b.next();
+        prev = sync ? sync.next() : await b.next();
       } else {
         yield { current: cur.value, previous: prev.value };
         cur = await a.next();
-        prev = await b.next();
+        prev = sync ? sync.next() : await b.next();
       }
     }
   }
