@@ -238,11 +238,17 @@ export class RecordDecoder {
   #path(): Buffer {
     const shared = this.#uint();
     this.#shared = shared;
-    const suffix = this.#bytes();
-    if (shared > this.#prevPath.length) throw new IndexFormatError('chain index: path prefix longer than the previous path');
-    const path = Buffer.allocUnsafe(shared + suffix.length);
-    this.#prevPath.copy(path, 0, 0, shared);
-    suffix.copy(path, shared);
+    const n = this.#uint();
+    this.#need(n);
+    const prev = this.#prevPath;
+    if (shared > prev.length) throw new IndexFormatError('chain index: path prefix longer than the previous path');
+    // byte loops: paths are short, and copy() or a suffix view cost more per record
+    const path = Buffer.allocUnsafe(shared + n);
+    for (let i = 0; i < shared; i++) path[i] = prev[i]!;
+    const buf = this.#buf;
+    const from = this.#pos;
+    for (let i = 0; i < n; i++) path[shared + i] = buf[from + i]!;
+    this.#pos = from + n;
     this.#prevPath = path;
     return path;
   }
