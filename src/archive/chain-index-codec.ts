@@ -205,14 +205,19 @@ export class RecordDecoder {
   #pos = 0;
   #end = 0;
 
-  #peekedFrom: [Buffer, string, string] = [Buffer.alloc(0), '', ''];
+  #fromPath: Buffer = Buffer.alloc(0);
+  #fromUname = '';
+  #fromGname = '';
 
   /**
-   * A record's path (components joined by '/') and owner names, without decoding the rest: what
-   * a merge needs to copy records as they are. `decodePeeked` decodes the same record whole.
+   * A record's path (components joined by '/'), without decoding the rest: what a merge needs to
+   * copy records as they are, with `uname` and `gname` after it. `decodePeeked` decodes the same
+   * record whole.
    */
-  peek(body: Buffer): { readonly path: Buffer; readonly uname: string; readonly gname: string } {
-    this.#peekedFrom = [this.#prevPath, this.#prevUname, this.#prevGname];
+  peek(body: Buffer): Buffer {
+    this.#fromPath = this.#prevPath;
+    this.#fromUname = this.#prevUname;
+    this.#fromGname = this.#prevGname;
     this.#prevIndex = [];
     this.#buf = body;
     this.#pos = 0;
@@ -226,12 +231,23 @@ export class RecordDecoder {
       this.#prevUname = this.#bytes().toString('utf8');
       this.#prevGname = this.#bytes().toString('utf8');
     }
-    return { path: this.#prevPath, uname: this.#prevUname, gname: this.#prevGname };
+    return this.#prevPath;
+  }
+
+  /** The owner names in effect after the record peeked or decoded last. */
+  get uname(): string {
+    return this.#prevUname;
+  }
+
+  get gname(): string {
+    return this.#prevGname;
   }
 
   /** The record last given to `peek`, decoded whole. */
   decodePeeked(body: Buffer): IndexRecord {
-    [this.#prevPath, this.#prevUname, this.#prevGname] = this.#peekedFrom;
+    this.#prevPath = this.#fromPath;
+    this.#prevUname = this.#fromUname;
+    this.#prevGname = this.#fromGname;
     return this.decode(body);
   }
 

@@ -430,18 +430,18 @@ export function mergeDelta(writer: IndexFileWriter, older: IndexFileReader, newe
   let inStep = true;
   for (const body of older.bodies()) {
     const peeked = decoder.peek(body);
-    let c = nextPath === null ? 1 : compareJoined(nextPath, peeked.path);
+    let c = nextPath === null ? 1 : compareJoined(nextPath, peeked);
     while (c < 0) {
       writeNext();
       inStep = false;
-      c = nextPath === null ? 1 : compareJoined(nextPath, peeked.path);
+      c = nextPath === null ? 1 : compareJoined(nextPath, peeked);
     }
     if (c === 0) {
       const replaced = decoder.decodePeeked(body);
       if (replaced.sig) writer.countSignatures(-replaced.sig.length);
       writeNext();
       inStep = false;
-    } else if (inStep) writer.addRaw(body, peeked.path, peeked.uname, peeked.gname);
+    } else if (inStep) writer.addRaw(body, peeked, decoder.uname, decoder.gname);
     else {
       writer.add(decoder.decodePeeked(body), true);
       inStep = true;
