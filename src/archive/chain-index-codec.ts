@@ -195,20 +195,30 @@ export class IndexFormatError extends Error {
 /** Decodes what RecordEncoder wrote, record by record, in the same order. */
 export class RecordDecoder {
   #prevPath: Buffer = Buffer.alloc(0);
+  /** the previous path's components, when the previous record was decoded whole (else empty) */
+  #prevIndex: PathIndex = [];
+  /** bytes the path decoded last shares with the one before it */
+  #shared = 0;
   #prevUname = '';
   #prevGname = '';
   #buf: Buffer = Buffer.alloc(0);
   #pos = 0;
   #end = 0;
 
-  #peekedFrom: [Buffer, string, string] = [Buffer.alloc(0), '', ''];
+  #fromPath: Buffer = Buffer.alloc(0);
+  #fromUname = '';
+  #fromGname = '';
 
   /**
-   * A record's path (components joined by '/') and owner names, without decoding the rest: what
-   * a merge needs to copy records as they are. `decodePeeked` decodes the same record whole.
+   * A record's path (components joined by '/'), without decoding the rest: what a merge needs to
+   * copy records as they are, with `uname` and `gname` after it. `decodePeeked` decodes the same
+   * record whole.
    */
-  peek(body: Buffer): { readonly path: Buffer; readonly uname: string; readonly gname: string } {
-    this.#peekedFrom = [this.#prevPath, this.#prevUname, this.#prevGname];
+  peek(body: Buffer): Buffer {
+    this.#fromPath = this.#prevPath;
+    this.#fromUname = this.#prevUname;
+    this.#fromGname = this.#prevGname;
+    this.#prevIndex = [];
     this.#buf = body;
     this.#pos = 0;
     this.#end = body.length;
@@ -221,22 +231,40 @@ export class RecordDecoder {
       this.#prevUname = this.#bytes().toString('utf8');
       this.#prevGname = this.#bytes().toString('utf8');
     }
-    return { path: this.#prevPath, uname: this.#prevUname, gname: this.#prevGname };
+    return this.#prevPath;
+  }
+
+  /** The owner names in effect after the record peeked or decoded last. */
+  get uname(): string {
+    return this.#prevUname;
+  }
+
+  get gname(): string {
+    return this.#prevGname;
   }
 
   /** The record last given to `peek`, decoded whole. */
   decodePeeked(body: Buffer): IndexRecord {
-    [this.#prevPath, this.#prevUname, this.#prevGname] = this.#peekedFrom;
+    this.#prevPath = this.#fromPath;
+    this.#prevUname = this.#fromUname;
+    this.#prevGname = this.#fromGname;
     return this.decode(body);
   }
 
   #path(): Buffer {
     const shared = this.#uint();
-    const suffix = this.#bytes();
-    if (shared > this.#prevPath.length) throw new IndexFormatError('chain index: path prefix longer than the previous path');
-    const path = Buffer.allocUnsafe(shared + suffix.length);
-    this.#prevPath.copy(path, 0, 0, shared);
-    suffix.copy(path, shared);
+    this.#shared = shared;
+    const n = this.#uint();
+    this.#need(n);
+    const prev = this.#prevPath;
+    if (shared > prev.length) throw new IndexFormatError('chain index: path prefix longer than the previous path');
+    // byte loops: paths are short, and copy() or a suffix view cost more per record
+    const path = Buffer.allocUnsafe(shared + n);
+    for (let i = 0; i < shared; i++) path[i] = prev[i]!;
+    const buf = this.#buf;
+    const from = this.#pos;
+    for (let i = 0; i < n; i++) path[shared + i] = buf[from + i]!;
+    this.#pos = from + n;
     this.#prevPath = path;
     return path;
   }
@@ -248,7 +276,7 @@ export class RecordDecoder {
     this.#end = body.length;
     const flags = this.#byte();
     const typeCode = flags & TYPE_MASK;
-    const index = splitIndex(this.#path());
+    const index = this.#index();
     if (typeCode === TOMBSTONE) return this.#done({ index, meta: null, stamp: null, sig: null });
     const type = TYPES[typeCode];
     if (type === undefined) throw new IndexFormatError(`chain index: unknown entry type ${typeCode}`);
@@ -265,21 +293,13 @@ export class RecordDecoder {
     const isDev = type === 'chr' || type === 'blk';
     const devmajor = isDev ? this.#uint() : 0;
     const devminor = isDev ? this.#uint() : 0;
-    const meta: EntryMeta = {
-      index,
-      type,
-      mode,
-      uid,
-      gid,
-      uname: this.#prevUname,
-      gname: this.#prevGname,
-      mtime,
-      size,
-      linkname,
-      devmajor,
-      devminor,
-      ...(flags & F_SPARSE ? { sparse: true as const } : {}),
-    };
+    const uname = this.#prevUname;
+    const gname = this.#prevGname;
+    // two literals, not a spread: one object per record, of one shape per branch
+    const meta: EntryMeta =
+      flags & F_SPARSE
+        ? { index, type, mode, uid, gid, uname, gname, mtime, size, linkname, devmajor, devminor, sparse: true }
+        : { index, type, mode, uid, gid, uname, gname, mtime, size, linkname, devmajor, devminor };
     const stamp = flags & F_STAMP ? this.#stamp() : null;
     let sig: SignatureRef | null = null;
     if (flags & F_SIG) {
@@ -301,24 +321,59 @@ export class RecordDecoder {
 
   #stamp(): RecordedStamp {
     const sf = this.#byte();
-    const read = (bit: number): bigint | null => {
-      if (!(sf & bit)) return null;
-      if (sf & S_WIDE) {
-        const text = this.#bytes().toString('latin1');
-        if (!/^-?[0-9]+$/.test(text)) throw new IndexFormatError('chain index: bad stamp value');
-        return BigInt(text);
-      }
-      this.#need(8);
-      this.#pos += 8;
-      if (!LITTLE_ENDIAN) return this.#buf.readBigInt64LE(this.#pos - 8);
-      I64_BYTES.set(this.#buf.subarray(this.#pos - 8, this.#pos));
-      return I64[0]!;
-    };
-    const mtimeNs = read(S_MTIME);
-    const ctimeNs = read(S_CTIME);
-    const ino = read(S_INO);
+    const mtimeNs = this.#stampValue(sf, S_MTIME);
+    const ctimeNs = this.#stampValue(sf, S_CTIME);
+    const ino = this.#stampValue(sf, S_INO);
     const reread = sf & S_REREAD ? this.#bytes().toString('latin1') : null;
     return { mtimeNs, ctimeNs, ino, reread };
+  }
+
+  #stampValue(sf: number, bit: number): bigint | null {
+    if (!(sf & bit)) return null;
+    if (sf & S_WIDE) {
+      const text = this.#bytes().toString('latin1');
+      if (!/^-?[0-9]+$/.test(text)) throw new IndexFormatError('chain index: bad stamp value');
+      return BigInt(text);
+    }
+    this.#need(8);
+    const buf = this.#buf;
+    const p = this.#pos;
+    this.#pos += 8;
+    if (!LITTLE_ENDIAN) return buf.readBigInt64LE(p);
+    // byte by byte: no subarray (a Buffer object) per value
+    for (let i = 0; i < 8; i++) I64_BYTES[i] = buf[p + i]!;
+    return I64[0]!;
+  }
+
+  /**
+   * The path of the next record, split into components. Components that the path shares whole
+   * with the previous record's are that record's (Buffers are never written to once decoded):
+   * in a sorted index most records differ from the one before in the last component alone.
+   */
+  #index(): PathIndex {
+    const prevIndex = this.#prevIndex;
+    const path = this.#path();
+    const shared = this.#shared;
+    if (path.length === 0) return (this.#prevIndex = []);
+    const out: Buffer[] = [];
+    // whole components of the previous path inside the shared prefix, where the new path's
+    // component ends too (a '/' follows it)
+    let start = 0;
+    for (let k = 0; k < prevIndex.length; k++) {
+      const end = start + prevIndex[k]!.length;
+      if (end > shared || path[end] !== 0x2f) break;
+      out.push(prevIndex[k]!);
+      start = end + 1;
+    }
+    for (let i = start; i <= path.length; i++) {
+      if (i === path.length || path[i] === 0x2f) {
+        if (i === start) throw new IndexFormatError('chain index: empty path component');
+        out.push(path.subarray(start, i));
+        start = i + 1;
+      }
+    }
+    this.#prevIndex = out;
+    return out;
   }
 
   #need(n: number): void {
@@ -408,20 +463,6 @@ export function joinIndex(index: PathIndex): Buffer {
   for (let i = 0; i < index.length; i++) {
     if (i > 0) out[pos++] = 0x2f;
     pos += index[i]!.copy(out, pos);
-  }
-  return out;
-}
-
-function splitIndex(path: Buffer): PathIndex {
-  if (path.length === 0) return [];
-  const out: Buffer[] = [];
-  let start = 0;
-  for (let i = 0; i <= path.length; i++) {
-    if (i === path.length || path[i] === 0x2f) {
-      if (i === start) throw new IndexFormatError('chain index: empty path component');
-      out.push(path.subarray(start, i));
-      start = i + 1;
-    }
   }
   return out;
 }

@@ -254,6 +254,14 @@ export class IndexFileReader {
       let start = 0;
       let end = 0;
       for (;;) {
+        // the common case inline (a one-byte length, the body in the buffer): no object per record
+        const first = start < end ? buf[start]! : 0x80;
+        if (first < 0x80 && start + 1 + first <= end) {
+          if (first === 0) throw new IndexFormatError('chain index: empty record');
+          start += 1 + first;
+          yield buf.subarray(start - first, start);
+          continue;
+        }
         const len = readVarint(buf, start, end);
         if (len !== null && len.next + len.value <= end) {
           if (len.value === 0) throw new IndexFormatError('chain index: empty record');
@@ -422,18 +430,18 @@ export function mergeDelta(writer: IndexFileWriter, older: IndexFileReader, newe
   let inStep = true;
   for (const body of older.bodies()) {
     const peeked = decoder.peek(body);
-    let c = nextPath === null ? 1 : compareJoined(nextPath, peeked.path);
+    let c = nextPath === null ? 1 : compareJoined(nextPath, peeked);
     while (c < 0) {
       writeNext();
       inStep = false;
-      c = nextPath === null ? 1 : compareJoined(nextPath, peeked.path);
+      c = nextPath === null ? 1 : compareJoined(nextPath, peeked);
     }
     if (c === 0) {
       const replaced = decoder.decodePeeked(body);
       if (replaced.sig) writer.countSignatures(-replaced.sig.length);
       writeNext();
       inStep = false;
-    } else if (inStep) writer.addRaw(body, peeked.path, peeked.uname, peeked.gname);
+    } else if (inStep) writer.addRaw(body, peeked, decoder.uname, decoder.gname);
     else {
       writer.add(decoder.decodePeeked(body), true);
       inStep = true;

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { closeSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { deflateParts, GZIP_HEADER, gzipTrailer } from './gzip-framing.ts';
 import { RunDeflater } from './run-deflater.ts';
@@ -58,7 +58,8 @@ function handle(req: ThreadFileRequest, transfer: ArrayBuffer[]): ThreadFileRepl
         path: req.path,
         deflater: req.level === null ? null : new RunDeflater(req.level),
         zeros: req.level === null ? null : new ZeroParts(),
-        sha1: req.sha1 ? createHash('sha1') : null,
+        // node:crypto loaded on first use: not on the thread's start, which an incremental's walk waits for
+        sha1: req.sha1 ? process.getBuiltinModule('node:crypto').createHash('sha1') : null,
         crc: 0,
         rawSize: 0,
         diskSize: 0,

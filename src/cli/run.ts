@@ -78,8 +78,15 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
       return ExitCode.ok;
     case 'full':
     case 'incremental':
-    case 'backup':
-      return (await import('./commands/backup-command.ts')).runBackup(cmd, o, reporter, out);
+    case 'backup': {
+      // the file writer thread starts before the backup's modules load, beside them (runBackup holds it too)
+      const release = o.dryRun ? null : (await import('../archive/thread-file.ts')).startFileWriterThread();
+      try {
+        return await (await import('./commands/backup-command.ts')).runBackup(cmd, o, reporter, out);
+      } finally {
+        release?.();
+      }
+    }
     case 'restore':
       return (await import('./commands/restore-command.ts')).runRestore(cmd, o, reporter, out);
     case 'collection-status':

@@ -14,10 +14,24 @@ export const ROOT_INDEX: PathIndex = Object.freeze([]) as PathIndex;
 export function compareIndex(a: PathIndex, b: PathIndex): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const c = Buffer.compare(a[i]!, b[i]!);
+    const c = compareComponent(a[i]!, b[i]!);
     if (c !== 0) return c;
   }
   return a.length - b.length;
+}
+
+/**
+ * Buffer.compare's result (-1, 0, 1) for two components, in JavaScript: components are short, and
+ * the native call costs more than the loop (an incremental compares ~3 per path of the source).
+ */
+function compareComponent(x: Buffer, y: Buffer): number {
+  if (x === y) return 0;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const d = x[i]! - y[i]!;
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return x.length < y.length ? -1 : x.length > y.length ? 1 : 0;
 }
 
 export function indexEquals(a: PathIndex, b: PathIndex): boolean {

@@ -148,6 +148,27 @@ describe('chain index codec', () => {
     );
   });
 
+  it('reads back paths that share components with the path before (reused when decoded)', (t) => {
+    const dir = tmpDir(t, 'chain-index-shared');
+    let n = 0;
+    fc.assert(
+      fc.property(overlapping, (list) => {
+        const sub = join(dir, String(n++));
+        mkdirSync(sub, { recursive: true });
+        const store = new StoreWriter(sub);
+        const records = toRecords(list, store, true);
+        const file = writeIndex(sub, records, store);
+        const back = [...IndexFileReader.open(file).records()];
+        assert.deepEqual(
+          back.map((r) => r.index.map((c) => c.toString())),
+          records.map((r) => r.index.map((c) => c.toString())),
+        );
+        assert.deepEqual(back.map(normal), records.map(normal));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('finds any flipped byte (checksum) and any cut (trailer or checksum)', (t) => {
     const dir = tmpDir(t, 'chain-index-damage');
     let n = 0;

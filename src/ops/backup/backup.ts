@@ -213,7 +213,7 @@ async function writeSet(
   req: BackupRequest,
   plan: SetPlan,
   sourceRoot: Buffer,
-  previous: AsyncIterable<SignatureEntry> | null,
+  previous: AsyncIterable<SignatureEntry> | Iterable<SignatureEntry> | null,
   temp: string,
   started: number,
   guard: UploadGuard | null,
@@ -312,45 +312,47 @@ async function writeSet(
     },
     { ids, ...(ahead ? { statThread: ahead } : {}) },
   );
-  try {
-    for await (const step of collate(walk, previous)) {
-      if (step.current) {
-        filesSeen++;
-        ticker.tick();
-      }
-      if (step.current && step.previous) {
-        const prev = step.previous;
-        const stamps = { current: step.current.stamp, previous: prev.stamp, ...(req.changeRules ? { rules: req.changeRules } : {}) };
-        if (
-          prev.meta &&
-          isUnchanged(
-            step.current.meta,
-            prev.meta,
-            // only a size that was not recorded is bounded by the signature (the index reads it on demand)
-            prev.meta.size < 0 ? prev.signature : null,
-            (u, n) => (u ? (ids.uidOf(u) ?? n) : n),
-            (g, n) => (g ? (ids.gidOf(g) ?? n) : n),
-            stamps,
-          )
-        ) {
-          if (step.current.meta.type === 'reg') bytesUnchanged += step.current.meta.size;
-          continue;
-        }
-        if (!prev.meta) {
-          await storeNew(step.current);
-        } else {
-          reporter.info(`M ${indexToDisplay(step.current.meta.index)}`);
-          await storeChanged(step.current, prev);
-        }
-      } else if (step.current) {
-        await storeNew(step.current);
-      } else if (step.previous?.meta) {
-        const idx = step.previous.index;
-        if (idx.length === 0 || errorRoots.some((r) => indexStartsWith(idx, r))) continue;
-        reporter.info(`D ${indexToDisplay(idx)}`);
-        await writer.deleted(idx, step.previous.meta.type === 'reg');
-      }
+  const uidOf = (u: string, n: number) => (u ? (ids.uidOf(u) ?? n) : n);
+  const gidOf = (g: string, n: number) => (g ? (ids.gidOf(g) ?? n) : n);
+  const rules = req.changeRules;
+  // a path of the source and of the previous set, merged: a promise only when something is stored
+  const step = (current: WalkEntry | null, prev: SignatureEntry | null): Promise<void> | undefined => {
+    if (current) {
+      filesSeen++;
+      ticker.tick();
     }
+    if (current && prev) {
+      const stamps = rules ? { current: current.stamp, previous: prev.stamp, rules } : { current: current.stamp, previous: prev.stamp };
+      if (
+        prev.meta &&
+        isUnchanged(
+          current.meta,
+          prev.meta,
+          // only a size that was not recorded is bounded by the signature (the index reads it on demand)
+          prev.meta.size < 0 ? prev.signature : null,
+          uidOf,
+          gidOf,
+          stamps,
+        )
+      ) {
+        if (current.meta.type === 'reg') bytesUnchanged += current.meta.size;
+        return undefined;
+      }
+      if (!prev.meta) return storeNew(current);
+      reporter.info(`M ${indexToDisplay(current.meta.index)}`);
+      return storeChanged(current, prev);
+    }
+    if (current) return storeNew(current);
+    if (prev?.meta) {
+      const idx = prev.index;
+      if (idx.length === 0 || errorRoots.some((r) => indexStartsWith(idx, r))) return undefined;
+      reporter.info(`D ${indexToDisplay(idx)}`);
+      return writer.deleted(idx, prev.meta.type === 'reg');
+    }
+    return undefined;
+  };
+  try {
+    await collate(walk, previous, step);
     ticker.send();
     await volumes.finish();
     fileList.close();
@@ -490,40 +492,50 @@ async function scanTotals(root: Buffer, selection: Selection, ids: IdNames): Pro
   return { files, bytes };
 }
 
-interface CollateStep {
-  readonly current: WalkEntry | null;
-  readonly previous: SignatureEntry | null;
-}
-
-/** Merge-joins the source walk with the previous signatures, both in duplicity's order. */
-async function* collate(walk: AsyncIterable<WalkEntry>, previous: AsyncIterable<SignatureEntry> | null): AsyncGenerator<CollateStep> {
+/**
+ * Merge-joins the source walk with the previous signatures, both in duplicity's order, calling
+ * `step` for each path (awaited only when it returns a promise: most paths are unchanged).
+ */
+async function collate(
+  walk: AsyncIterable<WalkEntry>,
+  previous: AsyncIterable<SignatureEntry> | Iterable<SignatureEntry> | null,
+  step: (current: WalkEntry | null, previous: SignatureEntry | null) => Promise<void> | undefined,
+): Promise<void> {
   if (!previous) {
-    for await (const cur of walk) yield { current: cur, previous: null };
+    for await (const cur of walk) await step(cur, null);
     return;
   }
   const a = walk[Symbol.asyncIterator]();
-  const b = previous[Symbol.asyncIterator]();
+  // the chain index is read synchronously: no await per previous entry
+  const sync = Symbol.iterator in previous ? previous[Symbol.iterator]() : null;
+  const b = sync ?? (previous as AsyncIterable<SignatureEntry>)[Symbol.asyncIterator]();
   let cur = await a.next();
-  let prev = await b.next();
+  let prev = sync ? sync.next() : await b.next();
+  let pending: Promise<void> | undefined;
   while (!cur.done || !prev.done) {
     if (prev.done) {
-      yield { current: cur.value!, previous: null };
+      pending = step(cur.value!, null);
+      if (pending) await pending;
       cur = await a.next();
     } else if (cur.done) {
-      yield { current: null, previous: prev.value };
-      prev = await b.next();
+      pending = step(null, prev.value);
+      if (pending) await pending;
+      prev = sync ? sync.next() : await b.next();
     } else {
       const c = compareIndex(cur.value.meta.index, prev.value.index);
       if (c < 0) {
-        yield { current: cur.value, previous: null };
+        pending = step(cur.value, null);
+        if (pending) await pending;
         cur = await a.next();
       } else if (c > 0) {
-        yield { current: null, previous: prev.value };
-        prev = await b.next();
+        pending = step(null, prev.value);
+        if (pending) await pending;
+        prev = sync ? sync.next() : await b.next();
       } else {
-        yield { current: cur.value, previous: prev.value };
+        pending = step(cur.value, prev.value);
+        if (pending) await pending;
         cur = await a.next();
-        prev = await b.next();
+        prev = sync ? sync.next() : await b.next();
       }
     }
   }

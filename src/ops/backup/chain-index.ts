@@ -30,7 +30,7 @@ import type { remoteDecoder } from '../remote-decoder.ts';
 export interface ChainIndex {
   readonly header: IndexHeader;
   /** the chain's paths in duplicity's order, as signature entries whose signatures are read on demand */
-  entries(): AsyncIterable<SignatureEntry>;
+  entries(): Iterable<SignatureEntry>;
   close(): void;
 }
 
@@ -148,7 +148,7 @@ function opened(dir: string, reader: IndexFileReader): OpenIndex {
   return {
     reader,
     header: reader.header,
-    async *entries() {
+    *entries() {
       for (const r of reader.records()) yield new IndexedEntry(r, stores);
     },
     close: () => stores.close(),
