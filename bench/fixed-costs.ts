@@ -15,6 +15,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, wr
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec, generateDataset, mutateDataset } from './generate.ts';
+import { shebangOf } from './shebang.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const NODE = join(REPO, 'node_modules/.bin/node');
@@ -49,10 +50,8 @@ const builds: Build[] = (args('--build').length > 0 ? args('--build') : [`worktr
     const [l, ...kv] = e.split('=');
     if (l === label) env[kv[0]!] = kv.slice(1).join('=');
   }
-  const bin = readFileSync(join(dir, 'bin/permafrost.js'), 'utf8').split('\n', 1)[0]!;
-  const shebang = /^#!\S*env -S node(.*)$/.exec(bin);
-  const nodeFlags = shebang ? shebang[1]!.trim().split(/\s+/).filter(Boolean) : [];
-  return { label, dir, env, nodeFlags };
+  const shebang = shebangOf(join(dir, 'bin/permafrost.js'));
+  return { label, dir, env: { ...shebang.env, ...env }, nodeFlags: shebang.nodeFlags };
 });
 
 /** `cmd` under bash's `time`: wall, user and system seconds to the millisecond (GNU time prints hundredths). */

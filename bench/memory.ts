@@ -16,6 +16,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg } from './arg.ts';
+import { shebangOf } from './shebang.ts';
 
 const REPO = new URL('..', import.meta.url).pathname;
 const BIN = join(REPO, 'bin/permafrost.js');
@@ -59,8 +60,8 @@ function category(m: Mapping): string {
 async function main(): Promise<void> {
   const dash = process.argv.indexOf('--');
   if (dash < 0) throw new Error('usage: npx node bench/memory.ts [--flags "..."] -- PERMAFROST-ARGS...');
-  const shebang = /^#!\S*env -S node(.*)$/.exec(readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '');
-  const flags = arg('--flags', shebang ? shebang[1]!.trim() : '')
+  const shebang = shebangOf(BIN);
+  const flags = arg('--flags', shebang.nodeFlags.join(' '))
     .split(/\s+/)
     .filter((f) => f !== '');
   const out = join(tmpdir(), `pf-memory-${process.pid}`);
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   const argv = [NODE, ...flags, '--import', preload, BIN, ...process.argv.slice(dash + 1)];
   const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', timeFile, ...argv], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, PF_MEMORY_OUT: out },
+    env: { ...process.env, ...shebang.env, PF_MEMORY_OUT: out },
   });
   let peak: { rss: number; maps: Mapping[] } = { rss: 0, maps: [] };
   const poll = setInterval(() => {

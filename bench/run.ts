@@ -28,6 +28,7 @@ import {
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec, generateDataset, listFiles, mutateDataset, removeDataset } from './generate.ts';
+import { shebangOf } from './shebang.ts';
 import type { DatasetKind, DatasetSpec } from './generate.ts';
 
 const TIME = '/usr/bin/time';
@@ -167,15 +168,10 @@ function duplicityLike(
 function makeTools(opts: Options, permafrostDir: string): Map<string, Tool> {
   const volsize = opts.volsize === undefined ? [] : ['--volsize', String(opts.volsize)];
   const bin = join(permafrostDir, 'bin/permafrost.js');
-  // the Node options of the bin's shebang line (`#!/usr/bin/env -S node ...`): what users run
-  const shebang = /^#!\S*env -S node(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '');
-  const nodeFlags = shebang
-    ? shebang[1]!
-        .trim()
-        .split(/\s+/)
-        .filter((f) => f !== '')
-    : [];
-  const pf = [join(REPO, 'node_modules/.bin/node'), ...nodeFlags, bin];
+  // the environment and Node options of the bin's shebang line (`#!/usr/bin/env -S VAR=x node ...`): what users run
+  const { env: binEnv, nodeFlags } = shebangOf(bin);
+  const envPrefix = Object.entries(binEnv).map(([k, v]) => `${k}=${v}`);
+  const pf = [...(envPrefix.length > 0 ? ['/usr/bin/env', ...envPrefix] : []), join(REPO, 'node_modules/.bin/node'), ...nodeFlags, bin];
   const restic = (ws: Workspace, ...args: string[]): string[] => ['restic', '-r', ws.target, '--cache-dir', ws.cache, ...args];
   const tools: Tool[] = [
     duplicityLike('permafrost', pf, 'permafrost, gzip volumes (level 1, its default)', volsize),

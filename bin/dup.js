@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=20
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=20
 // `dup ARGS`, docker-duplicity's helper, in the image (/usr/local/bin/dup): permafrost with OPTIONS
 // and OPTIONS_EXTRA before ARGS. Both are expanded by the shell as that image's dup does
 // (`$(hostname -f)`, `$(date ...)`; no filename globbing), the same way as the daemon's jobs, and

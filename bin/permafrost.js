@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=20
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=20
 // A small young generation keeps memory flat: a backup makes much short-lived garbage, and V8's
 // default lets the heap grow to tens of MiB between collections; a fixed growing factor of 1.2 keeps
 // the old generation near its live size too (V8's own factor grew it to 3x: see bench/RESULTS.md).
+// Two malloc arenas, not one per thread that allocates: the arenas of the worker and V8 helper
+// threads kept 10-25 MiB of freed memory resident (same CPU; bench/RESULTS.md, session 6 round 2).
 // The published entry point runs the compiled CLI. Node >= 22 is required (see package.json).
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {

@@ -14,6 +14,9 @@ import { CorruptSignatureError, readSignatureTar, type SignatureEntry } from './
  * cache: anything missing is fetched from the target again, and files the target no longer has
  * are dropped.
  */
+/** Read size for cached manifests: 128 KiB, out of the 64 KiB Buffer pool. */
+const MANIFEST_CHUNK = 128 * 1024;
+
 export class MetadataCache {
   readonly dir: string;
   readonly #checked: CheckedFiles;
@@ -66,6 +69,30 @@ export class MetadataCache {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
+    }
+  }
+
+  /**
+   * Feeds the cached plaintext manifest to `consume` in chunks of one reused buffer (each valid
+   * only during its call), so that a large manifest is never held whole; false when it is not cached.
+   */
+  async readCachedManifest(remoteName: string, consume: (chunk: Buffer) => void): Promise<boolean> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.manifestPath(remoteName), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    try {
+      const buf = Buffer.allocUnsafeSlow(MANIFEST_CHUNK);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) return true;
+        consume(buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await fh.close();
     }
   }
 

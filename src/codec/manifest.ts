@@ -171,27 +171,61 @@ export function parseManifest(buf: Buffer, opts: { fileList?: boolean } = {}): M
   if (hostname !== null && !isUtf8(hostname)) throw new Error('manifest Hostname is not valid UTF-8');
   const localdir = headerField(text, /(?:^|\n)localdir[ \t\n\v\f\r]([^\n]*?)\n/i, 'Localdir');
 
-  const byNumber = new Map<number, VolumeInfo>();
-  let latest = 0;
-  let highest = 0;
-  for (const block of volumeBlocks(text)) {
-    const v = parseVolumeBlock(block);
-    byNumber.set(v.volume, v);
-    latest = v.volume;
-    highest = Math.max(highest, latest);
-  }
-  for (let n = latest + 1; n <= highest; n++) {
-    if (!byNumber.delete(n))
-      throw new Error(`manifest ends with volume ${latest} after listing volume ${highest}, but volume ${n} is missing`);
-  }
+  const volumes = new VolumeList();
+  for (const block of volumeBlocks(text)) volumes.add(parseVolumeBlock(block));
 
-  const manifest: Manifest = { hostname, localdir, volumes: [...byNumber.values()] };
+  const manifest: Manifest = { hostname, localdir, volumes: volumes.finish() };
   // (`fileList: false`: the file list is neither parsed nor checked; 100k entries take 60 ms)
   const files = opts.fileList === false ? undefined : parseFileList(text);
   if (files !== undefined) manifest.files = files;
   const signatureStored = headerRecord(text);
   if (signatureStored !== undefined) manifest.signatureStored = signatureStored;
   return manifest;
+}
+
+/**
+ * Volume blocks in duplicity's dict order: a repeated number replaces the earlier block in place;
+ * numbers above the last block's are dropped, and must all be there.
+ */
+export class VolumeList {
+  readonly #byNumber = new Map<number, VolumeInfo>();
+  #latest = 0;
+  #highest = 0;
+
+  add(v: VolumeInfo): void {
+    this.#byNumber.set(v.volume, v);
+    this.#latest = v.volume;
+    this.#highest = Math.max(this.#highest, v.volume);
+  }
+
+  finish(): VolumeInfo[] {
+    const latest = this.#latest;
+    const highest = this.#highest;
+    for (let n = latest + 1; n <= highest; n++) {
+      if (!this.#byNumber.delete(n))
+        throw new Error(`manifest ends with volume ${latest} after listing volume ${highest}, but volume ${n} is missing`);
+    }
+    return [...this.#byNumber.values()];
+  }
+}
+
+/** A Hostname field's value as written (the rest of its line), unquoted and checked. */
+export function hostnameValue(latin1: string): Buffer {
+  const hostname = unquoteField(latin1, 'Hostname field');
+  if (!isUtf8(hostname)) throw new Error('manifest Hostname is not valid UTF-8');
+  return hostname;
+}
+
+/** A Localdir field's value as written, unquoted. */
+export function localdirValue(latin1: string): Buffer {
+  return unquoteField(latin1, 'Localdir field');
+}
+
+/** A header line's `PermafrostSignatureStored` record, or undefined when it is none or malformed. */
+export function signatureRecordOf(line: string): StoredRecord | undefined {
+  const words = splitAscii(line);
+  if (words[0]?.toLowerCase() !== SIGNATURE_RECORD.toLowerCase()) return undefined;
+  return parseStored(words);
 }
 
 /**
@@ -242,16 +276,12 @@ function unquoteField(latin1: string, what: string): Buffer {
 function headerRecord(text: string): StoredRecord | undefined {
   const end = firstVolumeStart(text);
   let found: StoredRecord | undefined;
-  for (const line of (end < 0 ? text : text.slice(0, end)).split('\n')) {
-    const words = splitAscii(line);
-    if (words[0]?.toLowerCase() !== SIGNATURE_RECORD.toLowerCase()) continue;
-    found = parseStored(words) ?? found;
-  }
+  for (const line of (end < 0 ? text : text.slice(0, end)).split('\n')) found = signatureRecordOf(line) ?? found;
   return found;
 }
 
 /** Python's bytes `\s`. */
-function isSpace(c: number): boolean {
+export function isSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
@@ -306,18 +336,7 @@ function lineEnd(text: string, from: number): number {
 function parseVolumeBlock(block: string): VolumeInfo {
   const body = stripAscii(block);
   const firstEnd = lineEnd(body, 0);
-  const firstLine = body.slice(0, firstEnd);
-  const first = /^volume ([0-9]+):/i.exec(firstLine);
-  if (first === null) throw new Error(`manifest has a bad volume line ${JSON.stringify(clip(firstLine))}`);
-  const volume = parsePythonSafeInt(first[1]!, 10, true);
-  if (volume === null) throw new Error(`manifest volume number ${clip(first[1]!)} is too large`);
-
-  let startIndex: PathIndex | null = null;
-  let startBlock: number | null = null;
-  let endIndex: PathIndex | null = null;
-  let endBlock: number | null = null;
-  const hashes = new Map<string, string>();
-  let stored: StoredRecord | undefined;
+  const fields = new VolumeFields(volumeNumber(body.slice(0, firstEnd)));
   // The last block runs on through the Filelist (duplicity's regex does the same): its lines
   // (new, changed, deleted) name no field, so they are passed over without being cut out and split.
   for (let from = firstEnd + 1, end = 0; from <= body.length; from = end + 1) {
@@ -325,9 +344,40 @@ function parseVolumeBlock(block: string): VolumeInfo {
     if (end === from) continue; // an empty line
     let at = from;
     while (at < end && isSpace(body.charCodeAt(at))) at++;
-    if (at === end) throw new Error(`manifest volume ${volume} has a line of only white space`);
-    if (!FIELD_INITIALS.includes(body.charCodeAt(at) | 0x20)) continue;
-    const words = splitAscii(body.slice(from, end));
+    if (at === end) throw fields.blankLineError();
+    if (!isFieldInitial(body.charCodeAt(at))) continue;
+    fields.read(body.slice(from, end));
+  }
+  return fields.finish();
+}
+
+/** The number in a volume block's first line (`volume N:`, any case), which is `line` as stripped. */
+export function volumeNumber(line: string): number {
+  const first = /^volume ([0-9]+):/i.exec(line);
+  if (first === null) throw new Error(`manifest has a bad volume line ${JSON.stringify(clip(line))}`);
+  const volume = parsePythonSafeInt(first[1]!, 10, true);
+  if (volume === null) throw new Error(`manifest volume number ${clip(first[1]!)} is too large`);
+  return volume;
+}
+
+/** What a volume block's lines after the first give, read one line at a time. */
+export class VolumeFields {
+  readonly volume: number;
+  startIndex: PathIndex | null = null;
+  startBlock: number | null = null;
+  endIndex: PathIndex | null = null;
+  endBlock: number | null = null;
+  readonly hashes = new Map<string, string>();
+  stored: StoredRecord | undefined;
+
+  constructor(volume: number) {
+    this.volume = volume;
+  }
+
+  /** A line whose first non-space character passes isFieldInitial. */
+  read(line: string): void {
+    const volume = this.volume;
+    const words = splitAscii(line);
     const field = words[0]!.toLowerCase();
     if (field === 'startingpath' || field === 'endingpath') {
       const label = field === 'startingpath' ? 'StartingPath' : 'EndingPath';
@@ -337,25 +387,39 @@ function parseVolumeBlock(block: string): VolumeInfo {
       if (words.length > 2 && block === null)
         throw new Error(`manifest volume ${volume} has a bad ${label} block number ${JSON.stringify(clip(words[2]!))}`);
       if (field === 'startingpath') {
-        startIndex = index;
-        startBlock = block;
+        this.startIndex = index;
+        this.startBlock = block;
       } else {
-        endIndex = index;
-        endBlock = block;
+        this.endIndex = index;
+        this.endBlock = block;
       }
     } else if (field === 'hash') {
       if (words.length < 3) throw new Error(`manifest volume ${volume} has an incomplete Hash line`);
       const name = Buffer.from(words[1]!, 'latin1');
       const value = Buffer.from(words[2]!, 'latin1');
       if (!isUtf8(name) || !isUtf8(value)) throw new Error(`manifest volume ${volume} has a Hash line that is not UTF-8`);
-      hashes.set(name.toString('utf8'), value.toString('utf8'));
+      this.hashes.set(name.toString('utf8'), value.toString('utf8'));
     } else if (field === VOLUME_RECORD.toLowerCase()) {
-      stored = parseStored(words) ?? stored;
+      this.stored = parseStored(words) ?? this.stored;
     }
   }
-  if (startIndex === null) throw new Error(`manifest volume ${volume} has no StartingPath`);
-  if (endIndex === null) throw new Error(`manifest volume ${volume} has no EndingPath`);
-  return { volume, startIndex, startBlock, endIndex, endBlock, hashes, ...(stored !== undefined ? { stored } : {}) };
+
+  /** A line of only white space with more of the block after it. */
+  blankLineError(): Error {
+    return new Error(`manifest volume ${this.volume} has a line of only white space`);
+  }
+
+  finish(): VolumeInfo {
+    const { volume, startIndex, startBlock, endIndex, endBlock, hashes, stored } = this;
+    if (startIndex === null) throw new Error(`manifest volume ${volume} has no StartingPath`);
+    if (endIndex === null) throw new Error(`manifest volume ${volume} has no EndingPath`);
+    return { volume, startIndex, startBlock, endIndex, endBlock, hashes, ...(stored !== undefined ? { stored } : {}) };
+  }
+}
+
+/** Whether a block line starting (after white space) with `c` may name a field parseVolumeBlock reads. */
+export function isFieldInitial(c: number): boolean {
+  return FIELD_INITIALS.includes(c | 0x20);
 }
 
 /** Lowercased first letters of the fields parseVolumeBlock reads (StartingPath, EndingPath, Hash, PermafrostStored). */

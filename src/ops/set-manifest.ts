@@ -1,4 +1,5 @@
 import { parseManifest, type Manifest } from '../codec/manifest.ts';
+import { ManifestHeadReader } from '../codec/manifest-head.ts';
 import { compareIndex } from '../core/path-index.ts';
 import type { BackupSet } from '../archive/collection.ts';
 import { readAll } from '../archive/metadata-cache.ts';
@@ -14,21 +15,49 @@ import { remoteDecoder } from './remote-decoder.ts';
  */
 export async function loadManifest(ctx: TargetContext, set: BackupSet, opts: { fileList?: boolean } = {}): Promise<Manifest> {
   const name = set.manifest!.name;
-  const cached = await ctx.cache.cachedManifest(name);
   let problem: string | null = null;
-  if (cached !== null) {
-    try {
-      return parseSetManifest(cached, set, ctx.cache.manifestPath(name), opts);
-    } catch (err) {
-      if (!(err instanceof PermafrostError)) throw err;
-      problem = err.message;
-    }
+  try {
+    const manifest = opts.fileList === false ? await cachedHead(ctx, set) : await cachedWhole(ctx, set, opts);
+    if (manifest !== null) return manifest;
+  } catch (err) {
+    if (!(err instanceof PermafrostError)) throw err;
+    problem = err.message;
   }
   const { manifest, plain } = await readRemoteManifest(ctx, set, opts);
   await ctx.cache.storeManifest(name, plain);
   // e.g. "Cached manifest /root/.cache/duplicity/x/duplicity-full.….manifest lists no volume: …"
   if (problem !== null) ctx.reporter.warning(`Cached ${problem}: replaced with the target's copy`);
   return manifest;
+}
+
+async function cachedWhole(ctx: TargetContext, set: BackupSet, opts: { fileList?: boolean }): Promise<Manifest | null> {
+  const name = set.manifest!.name;
+  const cached = await ctx.cache.cachedManifest(name);
+  return cached === null ? null : parseSetManifest(() => parseManifest(cached, opts), set, ctx.cache.manifestPath(name));
+}
+
+/** The cached manifest without its file list, read in chunks (a million files' manifest is 40 MB). */
+async function cachedHead(ctx: TargetContext, set: BackupSet): Promise<Manifest | null> {
+  const name = set.manifest!.name;
+  const reader = new ManifestHeadReader();
+  let failed: unknown = null;
+  const cached = await ctx.cache.readCachedManifest(name, (chunk) => {
+    if (failed !== null) return;
+    try {
+      reader.push(chunk);
+    } catch (err) {
+      failed = err;
+    }
+  });
+  if (!cached) return null;
+  return parseSetManifest(
+    () => {
+      if (failed !== null) throw failed;
+      return reader.end();
+    },
+    set,
+    ctx.cache.manifestPath(name),
+  );
 }
 
 /**
@@ -42,7 +71,7 @@ export async function readRemoteManifest(
 ): Promise<{ manifest: Manifest; plain: Buffer }> {
   const name = set.manifest!.name;
   const plain = await remoteDecoder(ctx.prefixes, ctx.encryption)(name, await readAll(await ctx.backend.get(name)));
-  return { manifest: parseSetManifest(plain, set, name, opts), plain };
+  return { manifest: parseSetManifest(() => parseManifest(plain, opts), set, name), plain };
 }
 
 /**
@@ -115,11 +144,11 @@ function sameVolumes(a: Manifest, b: Manifest): boolean {
   });
 }
 
-/** `name` says which copy is parsed in errors: the remote name, or the cached file's path. */
-function parseSetManifest(bytes: Buffer, set: BackupSet, name: string, opts: { fileList?: boolean } = {}): Manifest {
+/** `name` says which copy `parse` reads, in errors: the remote name, or the cached file's path. */
+function parseSetManifest(parse: () => Manifest, set: BackupSet, name: string): Manifest {
   let manifest: Manifest;
   try {
-    manifest = parseManifest(bytes, opts);
+    manifest = parse();
   } catch (err) {
     // by context: the manifest parser throws plain Errors, which mean a damaged manifest only here
     throw new PermafrostError(ExitCode.corruptArchive, `manifest ${name} does not parse: ${(err as Error).message}`, { cause: err });
