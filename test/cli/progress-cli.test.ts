@@ -231,7 +231,13 @@ before(() => {
 describe('--progress and statistics, as run by a user', () => {
   test('full backup, not on a terminal: progress inside the large file, then the statistics with this run’s times', async () => {
     const log = join(work, 'full.log');
-    const r = await runTimed(process.execPath, permafrostArgs('full', '--progress', '--progress-rate', '0.2', '--log-file', log, src, url));
+    // duplicity's deflate level on one thread: a few seconds of work on any machine, so that the
+    // lines inside the file and the first measured rate come before the end (at level 1 on two
+    // threads a quiet machine backs the file up in about a second)
+    const r = await runTimed(
+      process.execPath,
+      permafrostArgs('full', '--progress', '--progress-rate', '0.2', '--compress-level', '6', '--jobs', '1', '--log-file', log, src, url),
+    );
     assert.equal(r.code, 0, describeRun(r));
     // --log-file: each line as duplicity records its progress (code 16, six whole numbers)
     const records = [...readFileSync(log, 'utf8').matchAll(/^NOTICE 16 (\d+) \d+ (\d+) \d+ \d+ [01]\n\. (Progress \(full backup\) .*)$/gm)];
