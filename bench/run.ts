@@ -729,7 +729,8 @@ function main(): void {
       before.set(id, treeSize(ws.get(id)!.target));
       // repetitions must all start from the full backup
       if (opts.repeat > 1)
-        for (const d of ['target', 'cache'] as const) cpSync(ws.get(id)![d], `${ws.get(id)![d]}.pre`, { recursive: true });
+        for (const d of ['target', 'cache'] as const)
+          cpSync(ws.get(id)![d], `${ws.get(id)![d]}.pre`, { recursive: true, preserveTimestamps: true });
     }
     run(
       'incremental',
@@ -738,7 +739,9 @@ function main(): void {
         const w = ws.get(id)!;
         for (const d of [w.target, w.cache]) {
           deletes.discard(d);
-          cpSync(`${d}.pre`, d, { recursive: true });
+          // with the files' times: permafrost's cache checks (docs/cache.md) would otherwise take
+          // the copy for another cache and rebuild its chain index, which no user's rerun does
+          cpSync(`${d}.pre`, d, { recursive: true, preserveTimestamps: true });
         }
       },
       (tool, w) => tool.backup(w, data, 'incremental'),
