@@ -575,6 +575,16 @@ class DeferredDeletes {
   }
 }
 
+/**
+ * `cp -a`: the files' times to the nanosecond (cpSync's preserveTimestamps keeps milliseconds).
+ * permafrost's chain index is keyed by its cached signature files' mtimes in ns (docs/chain-index.md):
+ * a copy with other times is another cache to it, and every repeated incremental rebuilt the index.
+ */
+function copyWithTimes(from: string, to: string): void {
+  const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cp -a ${from} ${to} failed: ${r.stderr}`);
+}
+
 /** ext4 skips inodes freed less than 60 s ago, 360 s while their inode table block is dirty. */
 const RECENT_DELETE_S = 370;
 /** Deleting fewer files than this does not slow file creation down measurably. */
@@ -728,9 +738,7 @@ function main(): void {
     for (const id of opts.tools) {
       before.set(id, treeSize(ws.get(id)!.target));
       // repetitions must all start from the full backup
-      if (opts.repeat > 1)
-        for (const d of ['target', 'cache'] as const)
-          cpSync(ws.get(id)![d], `${ws.get(id)![d]}.pre`, { recursive: true, preserveTimestamps: true });
+      if (opts.repeat > 1) for (const d of ['target', 'cache'] as const) copyWithTimes(ws.get(id)![d], `${ws.get(id)![d]}.pre`);
     }
     run(
       'incremental',
@@ -739,9 +747,7 @@ function main(): void {
         const w = ws.get(id)!;
         for (const d of [w.target, w.cache]) {
           deletes.discard(d);
-          // with the files' times: permafrost's cache checks (docs/cache.md) would otherwise take
-          // the copy for another cache and rebuild its chain index, which no user's rerun does
-          cpSync(`${d}.pre`, d, { recursive: true, preserveTimestamps: true });
+          copyWithTimes(`${d}.pre`, d);
         }
       },
       (tool, w) => tool.backup(w, data, 'incremental'),
