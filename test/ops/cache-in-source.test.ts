@@ -8,26 +8,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { Selection } from '../../src/fs/selection.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
 import { restore } from '../../src/ops/restore/restore.ts';
 import { opContext } from '../support/op-context.ts';
 import { fileCleanup, tmpDir } from '../support/tmp.ts';
+import { backupRequest } from '../support/backup-request.ts';
 
 const hooks = fileCleanup();
 
 function request(source: string): BackupRequest {
-  return {
-    mode: 'auto',
-    source,
-    volsize: 1024 * 1024,
-    maxBlocksize: 2048,
-    selection: Selection.all(Buffer.from(source)),
-    dryRun: false,
-    allowSourceMismatch: false,
-    asyncUpload: true,
-    hostname: 'h',
-  };
+  return backupRequest(source, { volsize: 1024 * 1024, hostname: 'h' });
 }
 
 async function backupAndRestore(source: string, cacheDir: string, work: string, label: string) {

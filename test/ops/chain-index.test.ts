@@ -17,30 +17,19 @@ import { FileBackend } from '../../src/backend/file-backend.ts';
 import { NO_PREFIXES } from '../../src/codec/remote-name.ts';
 import { openChainIndex } from '../../src/ops/backup/chain-index.ts';
 import { remoteDecoder } from '../../src/ops/remote-decoder.ts';
-import { Selection } from '../../src/fs/selection.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
 import { restore } from '../../src/ops/restore/restore.ts';
 import { assertSameTree, EXACT } from '../support/compare.ts';
 import { opContext } from '../support/op-context.ts';
 import { tmpDir } from '../support/tmp.ts';
 import { buildTree, hostileTreeSpec, mutateTree } from '../support/tree.ts';
+import { backupRequest } from '../support/backup-request.ts';
 
 const T0 = 1_800_000_000;
 const HOUR = 3600;
 
 function request(source: string, mode: BackupRequest['mode'], chainIndex = true): BackupRequest {
-  return {
-    mode,
-    source,
-    volsize: 512 * 1024,
-    maxBlocksize: 2048,
-    selection: Selection.all(Buffer.from(source)),
-    dryRun: false,
-    allowSourceMismatch: false,
-    asyncUpload: true,
-    hostname: 'chain-index-host',
-    chainIndex,
-  };
+  return backupRequest(source, { mode, hostname: 'chain-index-host', chainIndex });
 }
 
 /** A target and its cache; `copy` makes another with the same files (the cache's stats differ). */

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
 import { ROOT_INDEX } from '../../src/core/path-index.ts';
-import { Selection } from '../../src/fs/selection.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
 import { restore, selectSets } from '../../src/ops/restore/restore.ts';
 import { setsNotTouching } from '../../src/ops/sets-touching.ts';
@@ -18,22 +17,13 @@ import { syncedCollection } from '../../src/ops/sync-cache.ts';
 import { assertSameTree, EXACT } from '../support/compare.ts';
 import { contextDirs, opContext } from '../support/op-context.ts';
 import { tmpDir } from '../support/tmp.ts';
+import { backupRequest } from '../support/backup-request.ts';
 
 const T0 = 1_800_000_000;
 const HOUR = 3600;
 
 function request(source: string): BackupRequest {
-  return {
-    mode: 'auto',
-    source,
-    volsize: 512 * 1024,
-    maxBlocksize: 2048,
-    selection: Selection.all(Buffer.from(source)),
-    dryRun: false,
-    allowSourceMismatch: false,
-    asyncUpload: true,
-    hostname: 'host',
-  };
+  return backupRequest(source);
 }
 
 const restoreTo = (dest: string, time?: number) => ({

@@ -13,7 +13,6 @@ import { readAll } from '../../src/archive/metadata-cache.ts';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
 import { OpenPgpError } from '../../src/codec/openpgp/errors.ts';
 import { Encryption } from '../../src/crypto/encryption.ts';
-import { Selection } from '../../src/fs/selection.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
 import { ExitCode, PermafrostError } from '../../src/core/errors.ts';
 import { restore, type RestoreRequest } from '../../src/ops/restore/restore.ts';
@@ -21,22 +20,14 @@ import { assertSameTree, EXACT } from '../support/compare.ts';
 import { contextDirs, opContext } from '../support/op-context.ts';
 import { tmpDir } from '../support/tmp.ts';
 import { buildTree, hostileTreeSpec, LARGE_FILE, mutateTree } from '../support/tree.ts';
+import { backupRequest as baseRequest } from '../support/backup-request.ts';
 
 const T0 = 1_800_000_000; // 2027-01-15T08:00:00Z
 const HOUR = 3600;
 
 function backupRequest(source: string, mode: BackupRequest['mode']): BackupRequest {
-  return {
-    mode,
-    source,
-    volsize: 512 * 1024, // the 1.5 MiB file spans volumes
-    maxBlocksize: 2048,
-    selection: Selection.all(Buffer.from(source)),
-    dryRun: false,
-    allowSourceMismatch: false,
-    asyncUpload: true,
-    hostname: 'in-process-host',
-  };
+  // 512 KiB volumes: the 1.5 MiB file spans volumes
+  return baseRequest(source, { mode, hostname: 'in-process-host' });
 }
 
 function restoreRequest(dest: string, time?: number): RestoreRequest {

@@ -10,13 +10,13 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, write
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { Selection } from '../../src/fs/selection.ts';
 import { STAT_AHEAD_MIN_ENTRIES } from '../../src/fs/stat-ahead.ts';
 import { backup, type BackupRequest } from '../../src/ops/backup/backup.ts';
 import { restore } from '../../src/ops/restore/restore.ts';
 import { assertSameTree, EXACT } from '../support/compare.ts';
 import { contextDirs, opContext } from '../support/op-context.ts';
 import { tmpDir } from '../support/tmp.ts';
+import { backupRequest } from '../support/backup-request.ts';
 
 const T0 = 1_800_000_000;
 const HOUR = 3600;
@@ -24,18 +24,7 @@ const DIRS = 40;
 const PER_DIR = Math.ceil(STAT_AHEAD_MIN_ENTRIES / DIRS) + 10;
 
 function request(source: string, chainIndex: boolean): BackupRequest {
-  return {
-    mode: 'auto',
-    source,
-    volsize: 4 * 1024 * 1024,
-    maxBlocksize: 2048,
-    selection: Selection.all(Buffer.from(source)),
-    dryRun: false,
-    allowSourceMismatch: false,
-    asyncUpload: true,
-    hostname: 'host',
-    chainIndex,
-  };
+  return backupRequest(source, { volsize: 4 * 1024 * 1024, chainIndex });
 }
 
 it('an incremental with the stat-ahead walk writes what the main-thread walk writes', { timeout: 600_000 }, async (t) => {

@@ -11,7 +11,6 @@ import { describe, it } from 'node:test';
 import type { Backend } from '../../src/backend/backend.ts';
 import { BackendWrapper } from '../../src/backend/backend-wrapper.ts';
 import { MemoryBackend } from '../../src/backend/memory-backend.ts';
-import { Selection } from '../../src/fs/selection.ts';
 import type { BackupRequest } from '../../src/ops/backup/backup.ts';
 import { readCatalogue } from '../../src/ops/shards/catalogue.ts';
 import { shardedBackup } from '../../src/ops/shards/sharded-backup.ts';
@@ -24,6 +23,7 @@ import { CollectingReporter, contextDirs, opContext } from '../support/op-contex
 import { tmpDir } from '../support/tmp.ts';
 import { buildTree, hostileTreeSpec, mutateTree } from '../support/tree.ts';
 import { walkTree } from '../support/walk.ts';
+import { backupRequest } from '../support/backup-request.ts';
 
 const T0 = 1_800_000_000;
 const HOUR = 3600;
@@ -55,17 +55,7 @@ function shardedMemoryTarget(work: string, clock: { now: number }, label: string
 }
 
 function request(source: string, mode: BackupRequest['mode']): BackupRequest {
-  return {
-    mode,
-    source,
-    volsize: 256 * 1024,
-    maxBlocksize: 2048,
-    selection: Selection.all(Buffer.from(source)),
-    dryRun: false,
-    allowSourceMismatch: false,
-    asyncUpload: true,
-    hostname: 'worker',
-  };
+  return backupRequest(source, { mode, volsize: 256 * 1024, hostname: 'worker' });
 }
 
 function restoreRequest(dest: string, time?: number) {
