@@ -79,7 +79,8 @@ async function dispatch(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporte
     case 'full':
     case 'incremental':
     case 'backup': {
-      // the file writer thread starts before the backup's modules load, beside them (runBackup holds it too)
+      // every backup that writes uses the file writer thread (the cache's copies are never
+      // encrypted): it starts here, so that its start runs beside the loading of the backup's modules
       const release = o.dryRun ? null : (await import('../archive/thread-file.ts')).startFileWriterThread();
       try {
         return await (await import('./commands/backup-command.ts')).runBackup(cmd, o, reporter, out);

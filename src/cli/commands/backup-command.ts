@@ -14,28 +14,10 @@ import { targetContext } from '../target-context.ts';
 import { UsageError } from '../../command-line/usage-error.ts';
 import { closing, need, withRequests } from './command-steps.ts';
 import { requestSummaryOf } from '../../backend/backend.ts';
-import { startFileWriterThread } from '../../archive/thread-file.ts';
 
 export async function runBackup(cmd: ParsedCommandLine, o: CliOptions, reporter: Reporter, out: Output): Promise<number> {
   const url = need(cmd.url, 'target URL');
   const source = need(cmd.localPath, 'source directory');
-  // every run that writes uses the file writer thread (the cache's copies are never encrypted)
-  const stopWriterThread = o.dryRun ? null : startFileWriterThread();
-  try {
-    return await backupWith(cmd, o, reporter, out, url, source);
-  } finally {
-    stopWriterThread?.();
-  }
-}
-
-async function backupWith(
-  cmd: ParsedCommandLine,
-  o: CliOptions,
-  reporter: Reporter,
-  out: Output,
-  url: string,
-  source: string,
-): Promise<number> {
   const ctx = targetContext(url, o, reporter);
   const now = ctx.now();
   await checkSourceDir(source);
